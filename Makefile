@@ -1,0 +1,87 @@
+# parley: build, test and benchmark the chat server.
+#
+#   make            build build/parleyd and build/parley-bench
+#   make run        install missing build packages, build, run on port 3030
+#   make test       every test: unit + end-to-end, normal and ASan/UBSan builds
+#   make asan       the AddressSanitizer + UBSan build in build/asan/
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS
+#   make bench      a quick benchmark run (under 2 minutes)
+#   make fmt        reformat the sources; make fmt-check verifies
+
+CC ?= cc
+BUILD ?= build
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wpointer-arith -Wcast-qual -Wwrite-strings -Wformat=2 -Wundef -Wvla \
+       -Wimplicit-fallthrough
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN)
+LDFLAGS ?=
+LDLIBS = -lm
+PYTHON = /usr/bin/python3
+
+SRC = $(wildcard src/*.c)
+LIB_SRC = $(filter-out src/main.c,$(SRC))
+HDR = $(wildcard src/*.h)
+OBJ = $(SRC:src/%.c=$(BUILD)/obj/%.o)
+LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+BENCH_SRC = $(wildcard bench/*.c)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
+
+.PHONY: all run deps asan test unit e2e fuzz bench smoke fmt fmt-check clean
+
+all: $(BUILD)/parleyd $(BUILD)/parley-bench
+
+$(BUILD)/obj/%.o: src/%.c $(HDR) | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj $(BUILD)/unit:
+	mkdir -p $@
+
+$(BUILD)/parleyd: $(OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(LDLIBS)
+
+$(BUILD)/parley-bench: $(BENCH_SRC) $(wildcard bench/*.h)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(BENCH_SRC) $(LDLIBS)
+
+$(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $(LIB_OBJ) | $(BUILD)/unit
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
+# Installs what building and testing need, if it is missing (Debian).
+deps:
+	@sh tests/deps.sh
+
+run: deps all
+	$(BUILD)/parleyd
+
+asan:
+	$(MAKE) BUILD=build/asan CC=clang \
+	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	  LDFLAGS="-fsanitize=address,undefined" all unit-bins
+
+.PHONY: unit-bins
+unit-bins: $(UNIT_BIN)
+
+unit: $(UNIT_BIN)
+	@sh tests/unit/run.sh $(UNIT_BIN)
+
+e2e: $(BUILD)/parleyd
+	$(PYTHON) tests/e2e/run.py --parleyd $(BUILD)/parleyd
+
+test: deps
+	@sh tests/run-all.sh
+
+fuzz:
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+bench: all
+	@sh bench/run.sh --quick
+
+fmt:
+	clang-format -i src/*.c src/*.h bench/*.c tests/unit/*.c tests/unit/*.h
+
+fmt-check:
+	clang-format --dry-run --Werror src/*.c src/*.h
+
+clean:
+	rm -rf build

@@ -1,0 +1,171 @@
+/*
+ * chat: the core. People, nicks, rooms, and who hears what.
+ *
+ * The core knows nothing about sockets, bytes on the wire or protocols. A
+ * person is a struct client whose ops say how events reach it. Each action
+ * (say, join, nick, ...) builds one struct chat_event and hands it to every
+ * recipient's deliver function; a protocol formats the event once, caches
+ * the bytes in the event's wire slot for that protocol, and reuses them for
+ * every further recipient that speaks it.
+ */
+#ifndef PARLEY_CHAT_H
+#define PARLEY_CHAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nick.h"
+
+struct room;
+
+/* How many protocols can cache a formatted event (text, irc, ...). */
+#define CHAT_PROTOS 4
+
+enum chat_kind {
+    CHAT_MESSAGE, /* text to a room */
+    CHAT_ACTION,  /* /me in a room */
+    CHAT_PRIVATE, /* text to one person */
+    CHAT_JOIN,    /* someone joined room */
+    CHAT_PART,    /* someone left room */
+    CHAT_QUIT,    /* someone left the server; text is the reason */
+    CHAT_NICK,    /* nick holds the old nick, text the new one */
+    CHAT_TOPIC,   /* room's topic was set to text */
+};
+
+/* Formatted bytes of an event for one protocol. */
+struct chat_wire {
+    const char *p;
+    size_t n;
+};
+
+struct chat_event {
+    enum chat_kind kind;
+    const struct client *from; /* who acted */
+    const char *nick;          /* from's nick (the old one for CHAT_NICK) */
+    size_t nick_len;
+    const struct room *room; /* the room, for room events */
+    const char *text;        /* message, action, reason, topic or new nick */
+    size_t text_len;
+    const struct client *to; /* the recipient of CHAT_PRIVATE */
+    struct chat_wire wire[CHAT_PROTOS];
+};
+
+struct client;
+
+/* How events reach one kind of client; one static instance per protocol. */
+struct client_ops {
+    unsigned proto; /* index into chat_event.wire */
+    void (*deliver)(struct client *to, struct chat_event *ev);
+};
+
+/* A room a client is in, and where it sits in the room's member array. */
+struct chat_membership {
+    struct room *room;
+    size_t slot;
+};
+
+/* A person. Owned by its protocol, which embeds or allocates it. */
+struct client {
+    uint64_t id;
+    char nick[NICK_MAX + 1];
+    size_t nick_len;
+    struct room *room; /* the room a text user talks in (last joined) */
+    struct chat_membership *rooms;
+    size_t nrooms, caprooms;
+    const struct client_ops *ops;
+    void *owner; /* the protocol's connection */
+    uint64_t mark; /* last event delivered, to deliver each only once */
+};
+
+struct chat_config {
+    size_t history_replay; /* messages shown on join */
+    size_t history_keep;   /* messages kept per room */
+    size_t quiet_above;    /* no join/part/quit/nick notices above this */
+    size_t topic_max;      /* longest topic, in bytes */
+    size_t max_rooms;      /* most rooms that may exist at once */
+};
+
+enum chat_error {
+    CHAT_OK,
+    CHAT_ERR_INVALID,   /* not a valid nick or room name */
+    CHAT_ERR_TAKEN,     /* nick in use by someone else */
+    CHAT_ERR_RESERVED,  /* nick of the form user<digits> */
+    CHAT_ERR_ALREADY,   /* already that nick, or already in that room */
+    CHAT_ERR_NO_NICK,   /* nobody has that nick */
+    CHAT_ERR_TOO_LONG,  /* topic over the limit */
+    CHAT_ERR_TOO_MANY,  /* room limit reached */
+};
+
+/* Sets up the core: the registries and #lobby. */
+void chat_init(const struct chat_config *cfg);
+
+/* Frees every room; all clients must have been unregistered. */
+void chat_fini(void);
+
+/* Returns the configuration given to chat_init. */
+const struct chat_config *chat_get_config(void);
+
+/*
+ * Brings a new person into the server with the default nick user<id>. The
+ * client is zeroed first; ops and owner are stored. The person is in no
+ * room yet (protocols join #lobby or wait for the client to join).
+ */
+void chat_register(struct client *c, uint64_t id, const struct client_ops *ops,
+                   void *owner);
+
+/*
+ * Takes a person out: leaves every room, telling them `quit` with the
+ * reason (len bytes, may be 0) unless announce is false, and frees the nick.
+ */
+void chat_unregister(struct client *c, const char *reason, size_t len,
+                     bool announce);
+
+/*
+ * Joins the room name (len bytes, without '#'), creating it if needed. The
+ * joiner gets CHAT_JOIN first, then the room does (if not too big). Sets
+ * c->room. Returns CHAT_OK (and *out), INVALID, ALREADY or TOO_MANY.
+ */
+enum chat_error chat_join(struct client *c, const char *name, size_t len,
+                          struct room **out);
+
+/* Leaves r: the room and the leaver get CHAT_PART. c must be a member. */
+void chat_part(struct client *c, struct room *r, const char *reason,
+               size_t len);
+
+/* Says text in r: every other member gets it, and r remembers it. */
+void chat_say(struct client *c, struct room *r, const char *text, size_t len);
+
+/* Acts (/me) in r: every other member gets it. */
+void chat_act(struct client *c, struct room *r, const char *text, size_t len);
+
+/* Sends text to the person called nick; returns CHAT_OK or NO_NICK. */
+enum chat_error chat_privmsg(struct client *c, const char *nick,
+                             size_t nick_len, const char *text, size_t len);
+
+/*
+ * Changes c's nick. c and everyone who shares a room with it get CHAT_NICK.
+ * Returns CHAT_OK, INVALID, RESERVED, TAKEN or ALREADY.
+ */
+enum chat_error chat_set_nick(struct client *c, const char *nick, size_t len);
+
+/* Sets r's topic; every member gets CHAT_TOPIC. Returns OK or TOO_LONG. */
+enum chat_error chat_set_topic(struct client *c, struct room *r,
+                               const char *text, size_t len);
+
+/* Returns the room called name (without '#'), or NULL. */
+struct room *chat_find_room(const char *name, size_t len);
+
+/* Returns the person called nick, or NULL. */
+struct client *chat_find_nick(const char *nick, size_t len);
+
+/* Returns true if c is a member of r. */
+bool chat_is_member(const struct client *c, const struct room *r);
+
+/* Returns the number of rooms. */
+size_t chat_room_count(void);
+
+/* Calls fn for every room, in no particular order. */
+void chat_foreach_room(void (*fn)(struct room *r, void *arg), void *arg);
+
+#endif

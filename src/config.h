@@ -1,0 +1,61 @@
+/*
+ * config: the command line, turned into one struct of settings.
+ *
+ * Every limit of the server is a named default here and a flag to change
+ * it; `parleyd --help` lists them all.
+ */
+#ifndef PARLEY_CONFIG_H
+#define PARLEY_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "log.h"
+#include "net.h"
+
+#define PARLEY_VERSION "0.1.0"
+
+#define CONFIG_MAX_LISTEN 16
+#define CONFIG_DEFAULT_PORT "3030"
+#define CONFIG_MAX_LINE 4096
+#define CONFIG_HISTORY 20
+#define CONFIG_HISTORY_KEEP 100
+#define CONFIG_FLOOD_BURST 20
+#define CONFIG_FLOOD_RATE 10
+#define CONFIG_SENDQ_MAX (1024 * 1024)
+#define CONFIG_MAX_PER_IP 16
+#define CONFIG_QUIET_ABOVE 64
+#define CONFIG_TOPIC_MAX 300
+#define CONFIG_MAX_ROOMS 10000
+#define CONFIG_SHUTDOWN_TIMEOUT 3
+
+struct config {
+    struct net_url listen[CONFIG_MAX_LISTEN];
+    size_t nlisten;
+    size_t max_line;
+    size_t history;
+    size_t history_keep;
+    unsigned flood_burst;
+    unsigned flood_rate;
+    size_t sendq_max;
+    size_t max_clients; /* 0: from the open-file limit */
+    size_t max_per_ip;  /* 0: no limit */
+    bool limit_loopback;
+    size_t quiet_above;
+    size_t topic_max;
+    size_t max_rooms;
+    unsigned shutdown_timeout; /* seconds */
+    enum log_level log_level;
+};
+
+/* What config_parse decided. */
+enum config_result {
+    CONFIG_RUN,   /* start the server */
+    CONFIG_EXIT,  /* --help or --version was printed: exit 0 */
+    CONFIG_ERROR, /* a message was printed to stderr: exit 2 */
+};
+
+/* Fills cfg from the defaults and argv. */
+enum config_result config_parse(struct config *cfg, int argc, char **argv);
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * conn: one client connection, seen as bytes.
+ *
+ * A connection reads big chunks, splits them into lines (frame.h), paces
+ * them through a flood budget, and hands each line to its protocol. Output
+ * is appended to a per-connection queue and flushed for every connection
+ * with pending bytes once per loop iteration, just before the loop sleeps,
+ * so many messages leave in one write. A connection is never freed inside a
+ * callback chain: closing marks it, and it is reaped before sleeping.
+ */
+#ifndef PARLEY_CONN_H
+#define PARLEY_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct conn;
+struct ev_loop;
+
+/* Why a connection ended; logged as reason=NAME. */
+enum conn_reason {
+    CONN_QUIT,     /* the user asked to leave */
+    CONN_EOF,      /* the peer closed the connection */
+    CONN_ERROR,    /* a read or write failed, or the socket was reset */
+    CONN_SENDQ,    /* its output queue passed the limit */
+    CONN_SHUTDOWN, /* the server is stopping */
+    CONN_HTTP,     /* it spoke HTTP to a chat port */
+    CONN_TLS,      /* it started a TLS handshake on a plain port */
+};
+
+/* What a protocol does with a connection's events. */
+struct conn_proto {
+    const char *name;
+    /* Called once after accept; may write the welcome. */
+    void (*open)(struct conn *c);
+    /* Called per complete line; the bytes die when it returns. */
+    void (*line)(struct conn *c, const char *line, size_t len);
+    /* Called when a line passes the limit (it is then discarded). */
+    void (*too_long)(struct conn *c, size_t max_line);
+    /*
+     * Called once when the connection ends, before the loop next sleeps and
+     * never inside another callback; after it, the connection only flushes.
+     */
+    void (*close)(struct conn *c, enum conn_reason reason);
+    /* Returns the name to log for the connection (its nick), or NULL. */
+    const char *(*label)(const struct conn *c);
+};
+
+/* Limits shared by all connections. */
+struct conn_limits {
+    size_t max_line;        /* longest line, in bytes */
+    size_t sendq_max;       /* most output bytes held for one connection */
+    unsigned flood_burst;   /* lines allowed at once */
+    unsigned flood_rate;    /* lines per second after that; 0 = no limit */
+    unsigned linger_ms;     /* how long a closing socket waits for the peer */
+};
+
+/*
+ * Sets up the module: the loop it runs on, the limits, and a function called
+ * for each connection just before it is freed (for connection accounting).
+ */
+void conn_init(struct ev_loop *loop, const struct conn_limits *limits,
+               void (*on_free)(const struct conn *c));
+
+/* Returns the module's limits. */
+const struct conn_limits *conn_get_limits(void);
+
+/*
+ * Takes ownership of the connected, non-blocking socket fd, registers it
+ * with the loop and calls proto->open. addr is the peer's printable address
+ * (copied). Returns the new connection.
+ */
+struct conn *conn_new(int fd, const char *addr, const struct conn_proto *proto);
+
+/* Returns the connection's unique id (1, 2, ... for the process's life). */
+uint64_t conn_id(const struct conn *c);
+
+/* Returns the peer's printable address, e.g. "127.0.0.1:5000". */
+const char *conn_addr(const struct conn *c);
+
+/* Returns the peer's address without the port. */
+const char *conn_host(const struct conn *c);
+
+/* Gets and sets the protocol's per-connection data. */
+void *conn_data(const struct conn *c);
+void conn_set_data(struct conn *c, void *data);
+
+/* Returns true while the connection reads and accepts output. */
+bool conn_is_open(const struct conn *c);
+
+/*
+ * Queues n bytes of output. Past the sendq limit the connection is closed
+ * with CONN_SENDQ (asynchronously); output to a closing connection is
+ * dropped.
+ */
+void conn_write(struct conn *c, const void *p, size_t n);
+
+/*
+ * Tries once, without waiting, to send text straight to the socket, after a
+ * line end if the connection stopped in the middle of a line. For last
+ * words to a connection whose queue is being dropped.
+ */
+void conn_try_send(struct conn *c, const char *text);
+
+/* Returns the number of output bytes waiting to be sent. */
+size_t conn_pending(const struct conn *c);
+
+/*
+ * Ends the connection: it stops reading at once; before the loop sleeps the
+ * protocol's close hook runs and, if flush is true, queued output is then
+ * still sent (bounded by the linger time) before the socket closes. A second
+ * call is a no-op.
+ */
+void conn_close(struct conn *c, enum conn_reason reason, bool flush);
+
+/* Returns the reason's name as logged. */
+const char *conn_reason_name(enum conn_reason reason);
+
+/*
+ * Queues text even past the sendq limit (for the last words of a closing
+ * server), then closes with flush.
+ */
+void conn_close_with(struct conn *c, enum conn_reason reason, const char *text);
+
+/* Calls fn for every connection that is still open. fn may close it. */
+void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg);
+
+/* Returns the number of connections, closing ones included. */
+size_t conn_count(void);
+
+/* Sends pending output and reaps closed connections; run before sleeping. */
+void conn_before_sleep(void);
+
+/* Closes and frees every connection at once (process exit). */
+void conn_fini(void);
+
+#endif

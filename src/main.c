@@ -1,0 +1,65 @@
+/*
+ * parleyd: the parley chat server.
+ *
+ * Reads the flags, sets up the modules in dependency order (log, event
+ * loop, connections, chat core, listeners), runs the loop until a signal
+ * asks it to stop and the goodbyes are flushed, then tears down in reverse.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "chat.h"
+#include "config.h"
+#include "conn.h"
+#include "dict.h"
+#include "ev.h"
+#include "log.h"
+#include "server.h"
+
+/* Seeds the hash tables from the kernel, so keys cannot be made to collide. */
+static void main_seed(void)
+{
+    unsigned long long seed;
+    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+        seed = (unsigned long long)time(NULL) ^ (unsigned long long)clock();
+    dict_seed(seed);
+}
+
+int main(int argc, char **argv)
+{
+    struct config cfg;
+    switch (config_parse(&cfg, argc, argv)) {
+    case CONFIG_EXIT:
+        return 0;
+    case CONFIG_ERROR:
+        return 2;
+    case CONFIG_RUN:
+        break;
+    }
+    log_set_level(cfg.log_level);
+    main_seed();
+
+    struct ev_loop *loop = ev_loop_new();
+    if (loop == NULL) {
+        perror("parleyd: epoll_create1");
+        return 1;
+    }
+    const struct chat_config chat = {
+        .history_replay = cfg.history,
+        .history_keep = cfg.history_keep,
+        .quiet_above = cfg.quiet_above,
+        .topic_max = cfg.topic_max,
+        .max_rooms = cfg.max_rooms,
+    };
+    chat_init(&chat);
+    int status = 1;
+    if (server_start(loop, &cfg) == 0)
+        status = server_run();
+    conn_fini();
+    server_stop();
+    chat_fini();
+    ev_loop_free(loop);
+    return status;
+}

@@ -1,0 +1,50 @@
+/*
+ * net: socket helpers. Listen URLs, listening sockets, accepted sockets.
+ *
+ * These functions never log; on failure they return a negative errno and
+ * describe the problem in the caller's err buffer.
+ */
+#ifndef PARLEY_NET_H
+#define PARLEY_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+/* Longest printable address: "[" v6 "]:" port. */
+#define NET_ADDR_MAX 64
+
+/* A parsed listen URL: scheme://host:port. */
+struct net_url {
+    char scheme[16]; /* "text" (later "irc", ...) */
+    char host[NET_ADDR_MAX];
+    char port[8];
+};
+
+/*
+ * Parses "scheme://HOST:PORT" or "scheme://[V6]:PORT" into url. Returns 0,
+ * or -EINVAL with a message in err.
+ */
+int net_parse_url(const char *s, struct net_url *url, char *err, size_t errsz);
+
+/*
+ * Binds and listens on host:port (numeric host, or "" for any address),
+ * with the given address family (AF_UNSPEC: as the host says). Returns the
+ * non-blocking descriptor, or a negative errno with a message in err.
+ */
+int net_listen(const char *host, const char *port, int family, int backlog,
+               char *err, size_t errsz);
+
+/* Writes fd's local address as "host:port" or "[v6]:port" into out. */
+void net_local_addr(int fd, char *out, size_t outsz);
+
+/* Writes a socket address as "host:port" or "[v6]:port" into out. */
+void net_format_addr(const struct sockaddr *sa, char *out, size_t outsz);
+
+/* Returns true if sa is a loopback address (127/8, ::1, or v4-mapped). */
+bool net_is_loopback(const struct sockaddr *sa);
+
+/* Sets TCP_NODELAY; we coalesce output ourselves. */
+void net_nodelay(int fd);
+
+#endif

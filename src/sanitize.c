@@ -1,0 +1,119 @@
+/*
+ * sanitize: makes a line of user text safe to show on another terminal.
+ */
+#include "sanitize.h"
+
+#include <stdint.h>
+#include <string.h>
+
+static const char sanitize_fffd[3] = {(char)0xef, (char)0xbf, (char)0xbd};
+
+/* Returns true for printable ASCII and TAB: bytes that pass unchanged. */
+static inline bool sanitize_plain(uint8_t c)
+{
+    return (c >= 0x20 && c < 0x7f) || c == '\t';
+}
+
+/*
+ * Returns the length of the well-formed UTF-8 sequence at s (at most n bytes
+ * available), or 0 if it is ill-formed; then *bad receives the length of the
+ * maximal invalid subpart to replace (at least 1).
+ */
+static size_t sanitize_utf8(const uint8_t *s, size_t n, size_t *bad)
+{
+    uint8_t c = s[0];
+    size_t need;
+    uint8_t lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+    if (c >= 0xc2 && c <= 0xdf) {
+        need = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else {
+        *bad = 1;
+        return 0;
+    }
+    size_t i = 1;
+    for (; i < need && i < n; i++) {
+        uint8_t min = i == 1 ? lo : 0x80, max = i == 1 ? hi : 0xbf;
+        if (s[i] < min || s[i] > max)
+            break;
+    }
+    if (i == need)
+        return need;
+    *bad = i;
+    return 0;
+}
+
+bool sanitize_is_clean(const char *str, size_t n)
+{
+    const uint8_t *s = (const uint8_t *)str;
+    size_t i = 0, bad;
+    while (i < n) {
+        if (sanitize_plain(s[i])) {
+            i++;
+            continue;
+        }
+        size_t k = s[i] >= 0x80 ? sanitize_utf8(s + i, n - i, &bad) : 0;
+        /* U+0080..U+009F (C1 controls) are encoded as C2 80..C2 9F. */
+        if (k == 0 || (k == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0))
+            return false;
+        i += k;
+    }
+    return true;
+}
+
+/* Returns n minus the trailing spaces and tabs of s. */
+static size_t sanitize_trim(const char *s, size_t n)
+{
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    return n;
+}
+
+const char *sanitize_line(const char *in, size_t n, char *out, size_t *outlen)
+{
+    const uint8_t *s = (const uint8_t *)in;
+    size_t i = 0;
+    while (i < n && sanitize_plain(s[i]))
+        i++;
+    if (i == n || sanitize_is_clean(in + i, n - i)) {
+        *outlen = sanitize_trim(in, n);
+        return in;
+    }
+    memcpy(out, in, i);
+    size_t o = i, bad;
+    while (i < n) {
+        uint8_t c = s[i];
+        if (sanitize_plain(c)) {
+            out[o++] = (char)c;
+            i++;
+        } else if (c < 0x80) {
+            i++; /* C0 control or DEL: dropped */
+        } else {
+            size_t k = sanitize_utf8(s + i, n - i, &bad);
+            if (k == 0) {
+                memcpy(out + o, sanitize_fffd, 3);
+                o += 3;
+                i += bad;
+            } else {
+                if (!(k == 2 && c == 0xc2 && s[i + 1] < 0xa0)) {
+                    memcpy(out + o, in + i, k);
+                    o += k;
+                }
+                i += k; /* a C1 control is dropped */
+            }
+        }
+    }
+    *outlen = sanitize_trim(out, o);
+    return out;
+}

@@ -1,0 +1,376 @@
+/*
+ * server: listeners, admission limits, signals and shutdown.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "conn.h"
+#include "dict.h"
+#include "ev.h"
+#include "log.h"
+#include "net.h"
+#include "text.h"
+#include "xmalloc.h"
+
+/* Accept backlog: large, so a burst of connects is not dropped. */
+#define SERVER_BACKLOG 4096
+/* Descriptors kept back from --max-clients' default (listeners, logs...). */
+#define SERVER_FD_RESERVE 32
+/* How long accepting pauses after the process ran out of descriptors. */
+#define SERVER_EMFILE_PAUSE_MS 100
+/* How long a closed socket waits for the peer's EOF after our last words. */
+#define SERVER_LINGER_MS 2000
+/* Connections accepted per listener event, so one listener cannot hog. */
+#define SERVER_ACCEPT_BATCH 256
+
+static const char server_full[] = "! server full\r\n";
+
+struct listener {
+    struct ev_io io;
+    struct ev_timer pause; /* set while accepting is paused (EMFILE) */
+    const struct conn_proto *proto;
+    char addr[NET_ADDR_MAX];
+};
+
+static struct ev_loop *server_loop;
+static const struct config *server_cfg;
+static struct listener *server_listeners;
+static size_t server_nlisteners;
+static struct dict *server_per_ip; /* host -> connection count */
+static size_t server_max_clients;
+static int server_spare_fd = -1; /* released to accept-and-refuse on EMFILE */
+static struct ev_io server_sig_io;
+static struct ev_timer server_deadline;
+static bool server_stopping;
+
+/* ------------------------------------------------------------------------
+ * Admission
+ * ------------------------------------------------------------------------ */
+
+/* Returns the number of connections from host. */
+static size_t server_ip_count(const char *host)
+{
+    return (size_t)(uintptr_t)dict_get(server_per_ip, host, strlen(host));
+}
+
+/* Adds delta to host's connection count, forgetting hosts at zero. */
+static void server_ip_add(const char *host, int delta)
+{
+    size_t n = server_ip_count(host) + (size_t)(ptrdiff_t)delta;
+    if (n == 0)
+        dict_del(server_per_ip, host, strlen(host));
+    else
+        dict_set(server_per_ip, host, strlen(host), (void *)(uintptr_t)n);
+}
+
+/* conn's free hook: the connection no longer counts against its address. */
+static void server_on_conn_free(const struct conn *c)
+{
+    server_ip_add(conn_host(c), -1);
+}
+
+/* Tells a refused client why, without waiting, and closes it. */
+static void server_refuse(int fd, const char *addr, const char *why)
+{
+    ssize_t rc = send(fd, server_full, sizeof server_full - 1,
+                      MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)rc;
+    close(fd);
+    log_warn("event=refuse addr=%s reason=%s", addr, why);
+}
+
+/* Returns the reason to refuse a new connection from sa, or NULL. */
+static const char *server_admit(const struct sockaddr *sa, const char *host)
+{
+    if (conn_count() >= server_max_clients)
+        return "max-clients";
+    bool exempt = net_is_loopback(sa) && !server_cfg->limit_loopback;
+    if (server_cfg->max_per_ip > 0 && !exempt &&
+        server_ip_count(host) >= server_cfg->max_per_ip)
+        return "max-per-ip";
+    return NULL;
+}
+
+/* Takes one accepted socket into the server, or refuses it. */
+static void server_take(struct listener *l, int fd, const struct sockaddr *sa)
+{
+    char addr[NET_ADDR_MAX];
+    net_format_addr(sa, addr, sizeof addr);
+    if (server_stopping) {
+        close(fd);
+        return;
+    }
+    /* The host part of addr, as conn_host will report it. */
+    char host[NET_ADDR_MAX];
+    snprintf(host, sizeof host, "%s", addr[0] == '[' ? addr + 1 : addr);
+    char *colon = strrchr(host, addr[0] == '[' ? ']' : ':');
+    if (colon)
+        *colon = '\0';
+    const char *why = server_admit(sa, host);
+    if (why) {
+        server_refuse(fd, addr, why);
+        return;
+    }
+    net_nodelay(fd);
+    server_ip_add(host, +1);
+    conn_new(fd, addr, l->proto);
+}
+
+/* Resumes accepting after a pause for lack of descriptors. */
+static void server_on_pause_end(struct ev_loop *loop, struct ev_timer *t)
+{
+    struct listener *l =
+        (struct listener *)((char *)t - offsetof(struct listener, pause));
+    ev_io_set(loop, &l->io, EV_READ);
+}
+
+/*
+ * Out of descriptors: refuse one waiting client using the spare descriptor
+ * (so it hears why instead of hanging), then pause this listener briefly
+ * rather than spin on an accept that keeps failing.
+ */
+static void server_on_emfile(struct listener *l)
+{
+    if (server_spare_fd >= 0) {
+        close(server_spare_fd);
+        server_spare_fd = -1;
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int fd = accept4(l->io.fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+        if (fd >= 0) {
+            char addr[NET_ADDR_MAX];
+            net_format_addr((struct sockaddr *)&ss, addr, sizeof addr);
+            server_refuse(fd, addr, "no-descriptors");
+        }
+        server_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    log_warn("event=accept-pause listener=%s reason=no-descriptors ms=%d",
+             l->addr, SERVER_EMFILE_PAUSE_MS);
+    ev_io_set(server_loop, &l->io, 0);
+    ev_timer_start(server_loop, &l->pause, SERVER_EMFILE_PAUSE_MS,
+                   server_on_pause_end);
+}
+
+/* Accepts waiting connections on a listener, a bounded batch at a time. */
+static void server_on_accept(struct ev_loop *loop, struct ev_io *io,
+                             uint32_t events)
+{
+    (void)loop;
+    (void)events;
+    struct listener *l = (struct listener *)io;
+    for (int i = 0; i < SERVER_ACCEPT_BATCH; i++) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int fd = accept4(io->fd, (struct sockaddr *)&ss, &len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            server_take(l, fd, (struct sockaddr *)&ss);
+            continue;
+        }
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+            errno == ENOMEM)
+            server_on_emfile(l);
+        else if (errno != EAGAIN && errno != EWOULDBLOCK)
+            log_warn("event=accept-error listener=%s error=%d", l->addr, errno);
+        return;
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Shutdown
+ * ------------------------------------------------------------------------ */
+
+/* conn_foreach helper: tells one connection the server is going away. */
+static void server_tell_shutdown(struct conn *c, void *arg)
+{
+    (void)arg;
+    conn_close_with(c, CONN_SHUTDOWN, "* server shutting down\r\n");
+}
+
+/* The flush deadline passed: stop, whatever is still unsent. */
+static void server_on_deadline(struct ev_loop *loop, struct ev_timer *t)
+{
+    (void)t;
+    log_warn("event=shutdown-deadline connections=%zu", conn_count());
+    ev_stop(loop);
+}
+
+/* Stops accepting, tells everyone, and waits for output to drain. */
+static void server_shutdown(const char *signame)
+{
+    if (server_stopping)
+        return;
+    server_stopping = true;
+    log_info("event=shutdown signal=%s connections=%zu", signame, conn_count());
+    for (size_t i = 0; i < server_nlisteners; i++) {
+        struct listener *l = &server_listeners[i];
+        ev_timer_stop(server_loop, &l->pause);
+        ev_io_stop(server_loop, &l->io);
+        close(l->io.fd);
+        l->io.fd = -1;
+    }
+    conn_foreach(server_tell_shutdown, NULL);
+    ev_timer_start(server_loop, &server_deadline,
+                   (uint64_t)server_cfg->shutdown_timeout * 1000u,
+                   server_on_deadline);
+}
+
+/* Reads pending signals from the signalfd. */
+static void server_on_signal(struct ev_loop *loop, struct ev_io *io,
+                             uint32_t events)
+{
+    (void)loop;
+    (void)events;
+    struct signalfd_siginfo si;
+    while (read(io->fd, &si, sizeof si) == (ssize_t)sizeof si)
+        server_shutdown(si.ssi_signo == SIGINT ? "INT" : "TERM");
+}
+
+/* Before each sleep: flush and reap; finish once a shutdown has drained. */
+static void server_before_sleep(struct ev_loop *loop, void *arg)
+{
+    (void)arg;
+    conn_before_sleep();
+    if (server_stopping && conn_count() == 0)
+        ev_stop(loop);
+}
+
+/* ------------------------------------------------------------------------
+ * Start and stop
+ * ------------------------------------------------------------------------ */
+
+/* Routes SIGTERM and SIGINT to a signalfd; ignores SIGPIPE. */
+static int server_signals(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return -1;
+    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0 || ev_io_start(server_loop, &server_sig_io, fd, EV_READ,
+                              server_on_signal) < 0)
+        return -1;
+    return 0;
+}
+
+/* Raises the descriptor limit to its maximum; returns the new limit. */
+static size_t server_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 1024;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return (size_t)rl.rlim_cur;
+}
+
+/* Binds one configured listener; false if it failed. */
+static bool server_bind(const struct net_url *u, bool optional)
+{
+    char err[256];
+    int fd = net_listen(u->host, u->port, AF_UNSPEC, SERVER_BACKLOG, err,
+                        sizeof err);
+    if (fd < 0) {
+        char q[300];
+        log_write(optional ? LOG_WARN : LOG_ERROR,
+                  "event=listen-failed proto=%s error=%s", u->scheme,
+                  log_quote(q, sizeof q, err, strlen(err)));
+        return optional;
+    }
+    struct listener *l = &server_listeners[server_nlisteners];
+    memset(l, 0, sizeof *l);
+    l->proto = &text_proto;
+    net_local_addr(fd, l->addr, sizeof l->addr);
+    if (ev_io_start(server_loop, &l->io, fd, EV_READ, server_on_accept) < 0) {
+        close(fd);
+        return false;
+    }
+    server_nlisteners++;
+    log_info("event=listen proto=%s addr=%s", u->scheme, l->addr);
+    return true;
+}
+
+int server_start(struct ev_loop *loop, const struct config *cfg)
+{
+    server_loop = loop;
+    server_cfg = cfg;
+    server_per_ip = dict_new();
+    const struct conn_limits limits = {
+        .max_line = cfg->max_line,
+        .sendq_max = cfg->sendq_max,
+        .flood_burst = cfg->flood_burst,
+        .flood_rate = cfg->flood_rate,
+        .linger_ms = SERVER_LINGER_MS,
+    };
+    conn_init(loop, &limits, server_on_conn_free);
+    size_t nofile = server_raise_nofile();
+    server_max_clients = cfg->max_clients;
+    if (server_max_clients == 0)
+        server_max_clients = nofile > 2 * SERVER_FD_RESERVE
+                                 ? nofile - SERVER_FD_RESERVE
+                                 : nofile / 2;
+    server_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (server_signals() < 0) {
+        log_error("event=signals-failed error=%d", errno);
+        return -1;
+    }
+    server_listeners = xcalloc(cfg->nlisten, sizeof *server_listeners);
+    /* The built-in IPv6 listener may fail on a host without IPv6. */
+    bool defaults = cfg->nlisten == 2 &&
+                    strcmp(cfg->listen[1].host, "::") == 0 &&
+                    strcmp(cfg->listen[1].port, CONFIG_DEFAULT_PORT) == 0;
+    for (size_t i = 0; i < cfg->nlisten; i++)
+        if (!server_bind(&cfg->listen[i], defaults && i == 1))
+            return -1;
+    log_info("event=start version=%s max_clients=%zu nofile=%zu",
+             PARLEY_VERSION, server_max_clients, nofile);
+    return 0;
+}
+
+int server_run(void)
+{
+    ev_set_before_sleep(server_loop, server_before_sleep, NULL);
+    int rc = ev_run(server_loop);
+    if (rc < 0) {
+        log_error("event=loop-failed error=%d", -rc);
+        return 1;
+    }
+    log_info("event=exit connections=%zu", conn_count());
+    return 0;
+}
+
+void server_stop(void)
+{
+    for (size_t i = 0; i < server_nlisteners; i++)
+        if (server_listeners[i].io.fd >= 0)
+            close(server_listeners[i].io.fd);
+    free(server_listeners);
+    server_listeners = NULL;
+    server_nlisteners = 0;
+    if (server_sig_io.fd > 0)
+        close(server_sig_io.fd);
+    if (server_spare_fd >= 0)
+        close(server_spare_fd);
+    dict_free(server_per_ip);
+    server_per_ip = NULL;
+}

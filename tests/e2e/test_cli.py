@@ -1,0 +1,192 @@
+"""Command line and logging."""
+
+import re
+import socket
+import subprocess
+
+from harness import check, ipv6_loopback_available
+
+FLAGS = {
+    # flag: default that --help must show (None: no default to show)
+    "--listen": "3030",
+    "--max-line": "4096",
+    "--history": "20",
+    "--history-keep": "100",
+    "--flood-burst": "20",
+    "--flood-rate": "10",
+    "--sendq-max": "1048576",
+    "--max-clients": None,
+    "--max-per-ip": "16",
+    "--limit-loopback": None,
+    "--quiet-above": "64",
+    "--topic-max": "300",
+    "--max-rooms": "10000",
+    "--shutdown-timeout": "3",
+    "--log-level": "info",
+    "--help": None,
+    "--version": None,
+}
+
+LOG_LINE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=(debug|info|warn|error) event=\S+( .*)?")
+
+
+def run(t, *args, timeout=5):
+    try:
+        return subprocess.run([t.parleyd, *args], stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("parleyd %s did not exit within %ss" % (" ".join(args), timeout)) from None
+
+
+def test_help_lists_every_flag(t):
+    p = run(t, "--help")
+    out = (p.stdout + p.stderr).decode("utf-8", "replace")
+    check(p.returncode == 0, "--help exited %s", p.returncode)
+    check(p.stdout.strip(), "--help printed nothing on stdout")
+    missing = [f for f in FLAGS if not re.search(re.escape(f) + r"(?![A-Za-z0-9-])", out)]
+    check(not missing, "--help does not mention %s", ", ".join(missing))
+    for flag, default in FLAGS.items():
+        if default is None:
+            continue
+        # The default appears on the flag's own line or the lines right after it.
+        idx = [i for i, ln in enumerate(out.splitlines()) if re.search(re.escape(flag) + r"(?![A-Za-z0-9-])", ln)]
+        window = "\n".join("\n".join(out.splitlines()[i : i + 3]) for i in idx)
+        check(re.search(r"(?<![0-9])" + re.escape(default) + r"(?![0-9])", window), "--help does not show the default %s of %s", default, flag)
+
+
+def test_version(t):
+    p = run(t, "--version")
+    check(p.returncode == 0, "--version exited %s", p.returncode)
+    out = p.stdout.decode("utf-8", "replace")
+    check(re.search(r"\d+\.\d+", out), "--version printed no version number: %r", out)
+    check("parley" in out.lower(), "--version does not name the program: %r", out)
+
+
+def test_bad_command_lines_rejected(t):
+    cases = [
+        ["--bogus"],
+        ["--max-line"],
+        ["--max-line", "abc"],
+        ["--max-line", "-5"],
+        ["--max-line", "12x"],
+        ["--max-line", "99999999999999999999999"],
+        ["--history", ""],
+        ["--flood-rate", "fast"],
+        ["--sendq-max", "1e9"],
+        ["--log-level", "loud"],
+        ["--listen", "irc://127.0.0.1:0x"],
+        ["--listen", "carrier-pigeon://127.0.0.1:0"],
+        ["--listen", "text://127.0.0.1:99999"],
+        ["--listen", "text://not an address:1"],
+        ["--listen", "text://[::1:0"],
+        ["positional"],
+    ]
+    bad = []
+    for args in cases:
+        argv = list(args) if args[0] == "--listen" else ["--listen", "text://127.0.0.1:0", *args]
+        try:
+            p = run(t, *argv, timeout=3)
+        except AssertionError:
+            bad.append("%s: accepted (still running after 3s)" % " ".join(args))
+            continue
+        err = p.stderr.decode("utf-8", "replace").strip()
+        if p.returncode == 0 or p.returncode < 0:
+            bad.append("%s: exit status %s" % (" ".join(args), p.returncode))
+        elif not err:
+            bad.append("%s: no message on stderr" % " ".join(args))
+        elif "event=listen" in err:
+            bad.append("%s: started listening" % " ".join(args))
+    check(not bad, "bad command lines not rejected properly: %s", "; ".join(bad))
+
+
+def test_port_in_use_fails(t):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    port = s.getsockname()[1]
+    try:
+        p = run(t, "--listen", "text://127.0.0.1:%d" % port)
+    finally:
+        s.close()
+    check(p.returncode not in (0, None) and p.returncode > 0, "listening on a used port: exit status %s", p.returncode)
+    check(p.stderr.strip(), "no message when the port is in use")
+
+
+def test_ipv6_listen(t):
+    if not ipv6_loopback_available():
+        # No ::1 here: the server must say so and fail, not hang or crash.
+        p = run(t, "--listen", "text://[::1]:0")
+        check(p.returncode > 0 and p.stderr.strip(), "--listen text://[::1]:0 without IPv6: status %s", p.returncode)
+        return
+    srv = t.server(listen=["text://[::1]:0"])
+    check(srv.addr[0] == socket.AF_INET6 and srv.addr[1] == "::1", "listen line does not show [::1]: %s", srv.addr)
+    a, b = t.users(srv, "alice", "bob")
+    a.say("over six")
+    b.expect("[alice]: over six")
+    ev = srv.wait_event("connect", id=a.id)
+    check(ev.get("addr", "").startswith("[::1]:"), "connect log addr for IPv6 is %r", ev.get("addr"))
+
+
+def test_two_listeners(t):
+    listen = ["text://127.0.0.1:0", "text://127.0.0.1:0"]
+    if ipv6_loopback_available():
+        listen[1] = "text://[::1]:0"
+    srv = t.server(listen=listen)
+    check(len(srv.addrs) == 2 and srv.addrs[0] != srv.addrs[1], "two listen lines expected: %s", srv.addrs)
+    a = t.client(srv.addrs[0])
+    a.welcome()
+    b = t.client(srv.addrs[1])
+    b.welcome(count=2)
+    a.expect("* %s joined #lobby" % b.nick)
+    b.say("from the second listener")
+    a.expect("[%s]: from the second listener" % b.nick)
+    a.say("from the first")
+    b.expect("[%s]: from the first" % a.nick)
+
+
+def test_log_lines(t):
+    srv = t.server()
+    for ln in srv.log_text().splitlines():
+        check(LOG_LINE.fullmatch(ln), "log line not in the documented format: %r", ln)
+    lst = srv.events("listen")[0]
+    check(lst.get("proto") == "text" and lst.get("level") == "info", "listen line fields: %s", lst)
+    a, b = t.users(srv, "alice", "bob")
+    ev = srv.wait_event("connect", id=a.id)
+    check(ev.get("addr") == "127.0.0.1:%d" % a.local[1], "connect addr=%s, client is 127.0.0.1:%d", ev.get("addr"), a.local[1])
+    check(ev.get("proto") == "text", "connect proto=%s", ev.get("proto"))
+    srv.wait_event("connect", id=b.id)
+    a.say("/quit")
+    a.expect("* bye")
+    a.expect_end()
+    srv.wait_event("disconnect", id=a.id, nick="alice", reason="quit")
+    b.close()
+    srv.wait_event("disconnect", id=b.id, nick="bob", reason="eof")
+    for ln in srv.log_text().splitlines():
+        check(LOG_LINE.fullmatch(ln), "log line not in the documented format: %r", ln)
+
+
+def _free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_log_level_warn_hides_info(t):
+    port = _free_port()
+    srv = t.server("--log-level", "warn", listen=["text://127.0.0.1:%d" % port], addr=(socket.AF_INET, "127.0.0.1", port))
+    a, b = t.users(srv, "alice", "bob")
+    a.say("quietly")
+    b.expect("[alice]: quietly")
+    a.close()
+    b.expect("* alice quit (connection closed)")
+    b.barrier()
+    info = [ln for ln in srv.log_text().splitlines() if "level=info" in ln or "level=debug" in ln]
+    check(not info, "--log-level warn still logs: %s", info[:3])
+
+
+def test_log_level_debug_accepted(t):
+    srv = t.server("--log-level", "debug")
+    a, b = t.users(srv, "alice", "bob")
+    a.close()
+    srv.wait_event("disconnect", id=a.id, reason="eof")

@@ -1,0 +1,132 @@
+"""Fairness: flood control, the output cap (sendq), connection limits."""
+
+import time
+
+from harness import check
+
+
+def test_flood_paced_nothing_dropped(t):
+    srv = t.server("--flood-burst", "5", "--flood-rate", "20")
+    s, r, o = t.users(srv, None, None, None)
+    n = 40
+    t0 = time.monotonic()
+    s.send(b"".join(b"flood %02d\n" % i for i in range(n)))
+    got = []
+    other_at = None
+    o_sent = False
+    while len(got) < n:
+        ln = r.line(timeout=10)
+        if ln == "[user3]: not blocked":
+            other_at = len(got)
+            continue
+        check(ln == "[user1]: flood %02d" % len(got), "flood line out of order or dropped: got %r after %d lines", ln, len(got))
+        got.append(ln)
+        if len(got) == 10 and not o_sent:
+            # Another client is not held up by the flooder's pacing.
+            o.say("not blocked")
+            o_sent = True
+    elapsed = time.monotonic() - t0
+    want = (n - 5) / 20.0
+    check(elapsed >= want - 0.35, "40 lines with burst 5 at 20/s took %.2fs, expected at least ~%.2fs (no pacing?)", elapsed, want)
+    check(other_at is not None and other_at < n - 5, "another client's line waited behind the flood (arrived after %s flood lines)", other_at)
+    t.barrier(s, r, o)
+
+
+def test_flood_commands_paced_in_order(t):
+    """Commands count too, and their replies come in order."""
+    srv = t.server("--flood-burst", "3", "--flood-rate", "20")
+    (s,) = t.users(srv, None)
+    t0 = time.monotonic()
+    s.send(b"".join(b"/nick n%02d\n" % i for i in range(23)))
+    for i in range(23):
+        s.expect("* you are now n%02d" % i, timeout=10)
+    elapsed = time.monotonic() - t0
+    check(elapsed >= 20 / 20.0 - 0.3, "23 commands with burst 3 at 20/s took only %.2fs", elapsed)
+
+
+def test_sendq_cuts_off_slow_reader_only(t):
+    srv = t.server("--sendq-max", "65536")
+    slow = t.client(srv, rcvbuf=4096)
+    slow.welcome()
+    f, r1, r2 = t.users(srv, None, None, None)
+    slow_nick = slow.nick
+    # Consume the welcome notices the slow client would get: not needed, it
+    # never reads again.
+    pad = "p" * 900
+    batch = 30
+    seq = 0
+    cut = False
+    readers = {r1: 0, r2: 0}
+    quit_seen = {r1: False, r2: False}
+    for _ in range(330):  # at most 330 * 30 * ~910 bytes = ~9 MB
+        f.send("".join("%06d %s\n" % (seq + i, pad) for i in range(batch)))
+        seq += batch
+        for r in readers:
+            while readers[r] < seq:
+                ln = r.line(timeout=10)
+                if ln == "* %s quit (too slow: output queue full)" % slow_nick:
+                    quit_seen[r] = True
+                    continue
+                want = "[%s]: %06d %s" % (f.nick, readers[r], pad)
+                check(ln == want, "reader %r: expected message %d, got %r", r, readers[r], ln[:80])
+                readers[r] += 1
+        if srv.events("disconnect", reason="sendq"):
+            cut = True
+            break
+    check(cut, "slow reader was never cut off after %d messages (~%d bytes)", seq, seq * 908)
+    ev = srv.wait_event("disconnect", reason="sendq")
+    check(ev.get("id") == str(slow.id), "the sendq disconnect was id=%s, expected the slow client id=%s", ev.get("id"), slow.id)
+    check(len(srv.events("disconnect")) == 1, "other connections were closed too: %s", srv.events("disconnect"))
+    for r in readers:
+        if not quit_seen[r]:
+            r.expect("* %s quit (too slow: output queue full)" % slow_nick)
+    # The slow client finally reads: whatever it gets ends with a close (a
+    # line may be cut short, so no line checks here).
+    slow.raw_drain(timeout=10)
+    t.barrier(f, r1, r2)
+
+
+def test_max_clients(t):
+    srv = t.server("--max-clients", "3")
+    a, b, c = t.users(srv, None, None, None)
+    d = t.client(srv)
+    d.expect("! server full")
+    d.expect_end()
+    t.barrier(a, b, c)  # nobody was told about d
+    srv.wait_event("disconnect", reason="full")
+    # After one leaves, a new connection is admitted.
+    c.say("/quit")
+    c.expect("* bye")
+    c.expect_end()
+    a.expect("* %s quit" % c.nick)
+    b.expect("* %s quit" % c.nick)
+    e = t.client(srv)
+    e.welcome(count=3)
+    e.say("hi")
+    a.expect("[%s]: hi" % e.nick)
+
+
+def test_max_per_ip_with_limit_loopback(t):
+    srv = t.server("--max-per-ip", "2", "--limit-loopback")
+    a, b = t.users(srv, None, None)
+    c = t.client(srv)
+    c.expect("! server full")
+    c.expect_end()
+    t.barrier(a, b)
+    # Another loopback address counts separately.
+    other = t.client(srv, source="127.0.0.2")
+    other.welcome(count=3)
+    a.expect("* %s joined #lobby" % other.nick)
+    # One leaves; 127.0.0.1 may connect again.
+    b.close()
+    a.expect("* %s quit (connection closed)" % b.nick)
+    d = t.client(srv)
+    d.welcome(count=3)
+
+
+def test_max_per_ip_loopback_exempt_by_default(t):
+    srv = t.server("--max-per-ip", "2")
+    cs = t.users(srv, None, None, None, None)
+    check(len(cs) == 4, "loopback connections were limited")
+    cs[0].say("/who")
+    cs[0].expect("* #lobby (4 people): user1, user2, user3, user4")
