@@ -14,7 +14,13 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wpointer-arith -Wcast-qual -Wwrite-strings -Wformat=2 -Wundef -Wvla \
        -Wimplicit-fallthrough
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN)
+# SANITIZE=address,undefined builds with those sanitizers (see `make asan`).
+SANITIZE ?=
+ifneq ($(SANITIZE),)
+SANFLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer \
+           -fno-sanitize-recover=all
+endif
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS)
 LDFLAGS ?=
 LDLIBS = -lm
 PYTHON = /usr/bin/python3
@@ -33,19 +39,19 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 all: $(BUILD)/parleyd $(BUILD)/parley-bench
 
 $(BUILD)/obj/%.o: src/%.c $(HDR) | $(BUILD)/obj
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj $(BUILD)/unit:
 	mkdir -p $@
 
 $(BUILD)/parleyd: $(OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(LDLIBS)
 
 $(BUILD)/parley-bench: $(BENCH_SRC) $(wildcard bench/*.h)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(BENCH_SRC) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(BENCH_SRC) $(LDLIBS)
 
 $(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $(LIB_OBJ) | $(BUILD)/unit
-	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
 # Installs what building and testing need, if it is missing (Debian).
 deps:
@@ -55,9 +61,8 @@ run: deps all
 	$(BUILD)/parleyd
 
 asan:
-	$(MAKE) BUILD=build/asan CC=clang \
-	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
-	  LDFLAGS="-fsanitize=address,undefined" all unit-bins
+	$(MAKE) BUILD=build/asan CC=clang CFLAGS="-O1 -g" \
+	  SANITIZE=address,undefined all unit-bins
 
 .PHONY: unit-bins
 unit-bins: $(UNIT_BIN)

@@ -45,7 +45,8 @@ const char *text_people(size_t n)
 }
 
 /* Formats into the line scratch; returns the length (CRLF included). */
-static size_t text_vformat(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static size_t
+text_vformat(const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs the Debian packages that building and testing parley need, if
+# any is missing. Safe to run again: it does nothing when all are present.
+set -eu
+
+missing=""
+need() { # need PACKAGE TEST...: queue PACKAGE unless the test succeeds
+    pkg=$1
+    shift
+    "$@" >/dev/null 2>&1 || missing="$missing $pkg"
+}
+
+need make command -v make
+need gcc command -v gcc
+need clang command -v clang
+need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.asan-x86_64.a'
+need python3 test -x /usr/bin/python3
+need util-linux command -v prlimit
+need procps command -v ps
+
+if [ -n "$missing" ]; then
+    echo "deps: installing$missing"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get update -q
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q $missing
+fi

@@ -1,0 +1,50 @@
+#!/bin/sh
+# Runs every test suite: unit and end-to-end tests against the normal build
+# and against the AddressSanitizer + UndefinedBehaviorSanitizer build, then
+# the load-generator smoke run. Prints each suite's output and, last, one
+# line "N passed, M failed" summed over all suites. Exits non-zero if any
+# test failed or any suite could not run.
+set -u
+cd "$(dirname "$0")/.."
+
+total_pass=0
+total_fail=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# suite NAME COMMAND...: runs one suite and adds its summary line.
+suite() {
+    name=$1
+    shift
+    echo "=== $name"
+    "$@" 2>&1 | tee "$log"
+    rc=$?
+    summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    if [ -z "$summary" ]; then
+        echo "=== $name: no summary line; counted as 1 failure"
+        total_fail=$((total_fail + 1))
+        return
+    fi
+    p=$(echo "$summary" | sed -E 's/^([0-9]+) passed.*/\1/')
+    f=$(echo "$summary" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+    total_pass=$((total_pass + p))
+    total_fail=$((total_fail + f))
+}
+
+# The exit status of the suites is read from their summary lines; a build
+# failure leaves no binary and so no summary.
+echo "=== build"
+make -s -j2 all unit-bins || total_fail=$((total_fail + 1))
+make -s asan || total_fail=$((total_fail + 1))
+
+suite "unit (normal build)" sh tests/unit/run.sh build/unit/test_*
+suite "unit (asan+ubsan build)" sh tests/unit/run.sh build/asan/unit/test_*
+suite "e2e (normal build)" /usr/bin/python3 tests/e2e/run.py --parleyd build/parleyd
+suite "e2e (asan+ubsan build)" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    /usr/bin/python3 tests/e2e/run.py --parleyd build/asan/parleyd
+suite "bench smoke" sh bench/smoke.sh
+
+echo
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
