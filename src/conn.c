@@ -47,7 +47,8 @@ struct conn {
     bool want_write; /* the kernel refused output; wait for EPOLLOUT */
     bool pending;    /* on the flush list */
     bool mid_line;   /* the last byte sent was not a line end */
-    bool sniffed;    /* the first bytes were checked for HTTP and TLS */
+    bool got_bytes;  /* the first read was checked for a TLS handshake */
+    bool sniffed;    /* the first line was checked for HTTP */
     char host[46];
     char addr[56];
 };
@@ -78,6 +79,7 @@ static const char *const conn_reasons[] = {
 static void conn_on_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev);
 static void conn_kill(struct conn *c);
 static void conn_fail(struct conn *c);
+static void conn_fail_errno(struct conn *c, int err);
 
 /* Appends c to list l. */
 static void conn_list_push(struct conn_list *l, struct conn *c)
@@ -238,8 +240,8 @@ void conn_close(struct conn *c, enum conn_reason reason, bool flush)
     c->flush_on_close = flush;
     c->paused = false;
     ev_timer_stop(conn_loop, &c->timer);
-    buf_reset(&c->in);
-    frame_reset(&c->frame);
+    /* Input buffers may be in use by the caller (a line handler); they are
+     * freed with the connection. */
     if (!flush)
         buf_reset(&c->out);
     conn_update_mask(c);
@@ -393,8 +395,9 @@ static void conn_read(struct conn *c)
 {
     ssize_t n = recv(c->io.fd, conn_rbuf, sizeof conn_rbuf, 0);
     if (n < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            conn_fail(c);
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return;
+        conn_fail_errno(c, errno);
         return;
     }
     if (c->state == CS_LINGER) {
@@ -406,10 +409,13 @@ static void conn_read(struct conn *c)
         conn_on_eof(c);
         return;
     }
-    if (!c->sniffed && (uint8_t)conn_rbuf[0] == 0x16) {
-        /* A TLS handshake record: a TLS client on a plain-text port. */
-        conn_close(c, CONN_TLS, false);
-        return;
+    if (!c->got_bytes) {
+        c->got_bytes = true;
+        if ((uint8_t)conn_rbuf[0] == 0x16) {
+            /* A TLS handshake record: a TLS client on a plain-text port. */
+            conn_close(c, CONN_TLS, false);
+            return;
+        }
     }
     size_t done = conn_process(c, conn_rbuf, (size_t)n);
     if (c->state == CS_OPEN && c->paused && done < (size_t)n)
@@ -443,6 +449,17 @@ static void conn_fail(struct conn *c)
         conn_close(c, CONN_ERROR, false);
     else if (c->state != CS_CLOSING)
         conn_kill(c);
+}
+
+/* Ends a connection after a failed read or write with error err. */
+static void conn_fail_errno(struct conn *c, int err)
+{
+    /* A client that closes with our output unread resets the connection,
+     * and a write to it fails: to its user that is an ordinary close. */
+    if ((err == ECONNRESET || err == EPIPE) && c->state == CS_OPEN)
+        conn_close(c, CONN_EOF, false);
+    else
+        conn_fail(c);
 }
 
 /* Deadline of a draining or lingering connection: give up on the peer. */
@@ -483,7 +500,7 @@ static void conn_flush(struct conn *c)
             conn_update_mask(c);
             return;
         }
-        conn_fail(c);
+        conn_fail_errno(c, errno);
         return;
     }
     if (c->want_write) {
@@ -503,7 +520,7 @@ static void conn_on_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
         return;
     if (ev & EV_WRITE)
         conn_schedule_flush(c);
-    if (ev & EV_READ)
+    if ((ev & EV_READ) && (c->state == CS_OPEN || c->state == CS_LINGER))
         conn_read(c);
     else if (ev & EV_ERROR)
         conn_fail(c);

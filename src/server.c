@@ -293,7 +293,7 @@ static bool server_bind(const struct net_url *u, bool optional)
     if (fd < 0) {
         char q[300];
         log_write(optional ? LOG_WARN : LOG_ERROR,
-                  "event=listen-failed proto=%s error=%s", u->scheme,
+                  "event=bind-failed proto=%s error=%s", u->scheme,
                   log_quote(q, sizeof q, err, strlen(err)));
         return optional;
     }
