@@ -50,7 +50,7 @@ void buf_consume(struct buf *b, size_t n)
 {
     b->head += n;
     if (b->head >= b->len)
-        buf_reset(b);
+        b->head = b->len = 0;
 }
 
 void buf_reset(struct buf *b)

@@ -2,8 +2,9 @@
  * buf: a growable byte queue.
  *
  * Bytes are appended at the tail and consumed from the head. The storage is
- * allocated on first use and released when the queue drains, so an idle
- * connection holds no buffer at all.
+ * allocated on first use and kept when the queue drains (a busy queue is
+ * reused without allocating); owners call buf_reset to give it back, so an
+ * idle connection holds no buffer at all.
  */
 #ifndef PARLEY_BUF_H
 #define PARLEY_BUF_H
@@ -41,7 +42,7 @@ char *buf_reserve(struct buf *b, size_t n);
 /* Marks n bytes written after buf_reserve as part of the queue. */
 void buf_commit(struct buf *b, size_t n);
 
-/* Drops n bytes from the head; frees the storage when the queue drains. */
+/* Drops n bytes from the head; an emptied queue keeps its storage. */
 void buf_consume(struct buf *b, size_t n);
 
 /* Frees the storage and empties the queue. */

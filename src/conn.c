@@ -26,6 +26,9 @@
 /* Bytes taken from the kernel per read; shared by all connections. */
 #define CONN_READ_CHUNK (64 * 1024)
 
+/* How often drained output buffers of quiet connections are given back. */
+#define CONN_SWEEP_MS 1000
+
 enum conn_state { CS_OPEN, CS_CLOSING, CS_DRAINING, CS_LINGER, CS_DEAD };
 
 struct conn {
@@ -49,6 +52,7 @@ struct conn {
     bool mid_line;   /* the last byte sent was not a line end */
     bool got_bytes;  /* the first read was checked for a TLS handshake */
     bool sniffed;    /* the first line was checked for HTTP */
+    bool out_used;   /* output was queued since the last idle sweep */
     char host[46];
     char addr[56];
 };
@@ -67,6 +71,7 @@ static struct conn_list conn_all;     /* every live connection */
 static struct conn_list conn_flushq;  /* connections with output to send */
 static struct conn_list conn_closing; /* close hooks still to run */
 static struct conn_list conn_dead;    /* to free before sleeping */
+static struct ev_timer conn_sweep;   /* gives back idle output buffers */
 static char conn_rbuf[CONN_READ_CHUNK];
 
 static const char *const conn_reasons[] = {
@@ -210,11 +215,33 @@ static void conn_schedule_flush(struct conn *c)
     }
 }
 
+/*
+ * Gives back the output storage of connections that had nothing queued
+ * since the last sweep. Busy connections keep theirs, so they do not
+ * allocate per flush; idle ones hold none. Re-arms while any is kept.
+ */
+static void conn_on_sweep(struct ev_loop *loop, struct ev_timer *t)
+{
+    bool kept = false;
+    for (size_t i = 0; i < conn_all.n; i++) {
+        struct conn *c = conn_all.v[i];
+        if (c->out.cap > 0 && buf_used(&c->out) == 0 && !c->out_used)
+            buf_reset(&c->out);
+        c->out_used = false;
+        kept |= c->out.cap > 0;
+    }
+    if (kept)
+        ev_timer_start(loop, t, CONN_SWEEP_MS, conn_on_sweep);
+}
+
 void conn_write(struct conn *c, const void *p, size_t n)
 {
     if (c->state != CS_OPEN || n == 0)
         return;
     buf_append(&c->out, p, n);
+    c->out_used = true;
+    if (!ev_timer_active(&conn_sweep))
+        ev_timer_start(conn_loop, &conn_sweep, CONN_SWEEP_MS, conn_on_sweep);
     conn_schedule_flush(c);
     if (buf_used(&c->out) > conn_lim.sendq_max)
         conn_close(c, CONN_SENDQ, false);
@@ -383,6 +410,8 @@ static void conn_on_flood_timer(struct ev_loop *loop, struct ev_timer *t)
         if (c->state != CS_OPEN)
             return;
         buf_consume(&c->in, done);
+        if (buf_used(&c->in) == 0)
+            buf_reset(&c->in);
     }
     if (!c->paused && c->eof)
         conn_on_eof(c);
@@ -606,6 +635,7 @@ void conn_fini(void)
     for (size_t i = 0; i < conn_all.n; i++)
         conn_kill(conn_all.v[i]);
     conn_free_dead();
+    ev_timer_stop(conn_loop, &conn_sweep);
     free(conn_all.v);
     free(conn_flushq.v);
     free(conn_closing.v);
