@@ -71,15 +71,12 @@ def _short(s, n=300):
 
 
 def people(n):
-    """The doc's `N people` phrase. For 1 the doc only shows `1 person` in
-    /rooms; elsewhere it is unspecified, so 1 accepts both forms."""
-    if n == 1:
-        return r"1 (?:person|people)"
-    return "%d people" % n
+    """The doc's count phrase: `1 person`, `N people` (usable in a regex)."""
+    return "1 person" if n == 1 else "%d people" % n
 
 
 def describe_status(rc):
-    """'status 3' or 'signal SIGSEGV' for a Popen returncode."""
+    """'status 3' or 'killed by signal SIGSEGV' for a Popen returncode."""
     if rc is not None and rc < 0:
         try:
             return "killed by signal %s" % signal.Signals(-rc).name
@@ -188,7 +185,7 @@ class Context:
                 problems.append("stopping server: %r" % e)
             rep = s.sanitizer_report()
             if rep:
-                problems.append("sanitizer report from parleyd:\n" + rep)
+                problems.append("sanitizer report from parleyd: " + rep)
         return problems
 
 
@@ -267,7 +264,13 @@ class Server:
             try:
                 s.settimeout(1)
                 s.connect(addr[1:])
-                return  # this probe connection is closed at once
+                # A chat connection: read the welcome, quit, and wait for the
+                # close, so no later client hears of this probe.
+                s.settimeout(self.ctx.bound(5))
+                s.sendall(b"/quit\n")
+                while s.recv(4096):
+                    pass
+                return
             except OSError:
                 if time.monotonic() > end:
                     raise AssertionError("parleyd never accepted connections on %s" % (addr,)) from None
@@ -403,7 +406,7 @@ class Server:
         self._join_drain()
         if rc != 0:
             raise AssertionError(
-                "parleyd exited with %s after %s (want status 0); stderr tail:\n%s"
+                "parleyd ended (%s) after %s, want exit status 0; stderr tail:\n%s"
                 % (describe_status(rc), signal.Signals(sig).name, self.log_text(tail=25))
             )
         self.stop_seconds = time.monotonic() - t0
@@ -423,7 +426,7 @@ class Server:
             raise AssertionError("parleyd did not exit within %.1fs; stderr tail:\n%s" % (timeout, self.log_text(tail=25)))
         self._join_drain()
         if rc != status:
-            raise AssertionError("parleyd exited with %s (want status %s); stderr tail:\n%s" % (describe_status(rc), status, self.log_text(tail=25)))
+            raise AssertionError("parleyd ended (%s), want exit status %s; stderr tail:\n%s" % (describe_status(rc), status, self.log_text(tail=25)))
         return waited
 
     def kill(self):
@@ -440,7 +443,7 @@ class Server:
             lines = list(self.err_lines)
         for i, ln in enumerate(lines):
             if any(m in ln for m in SANITIZER_MARKERS):
-                return "\n".join(lines[max(0, i - 2) : i + 40])
+                return "\n".join([ln.strip()] + lines[max(0, i - 2) : i + 40])
         return None
 
 
@@ -639,8 +642,10 @@ class Client:
         self.nick = m.group(1)
         self.id = int(m.group(2))
         if count is None:
-            m2 = self.expect(re.compile(r"\* you are in #lobby \((\d+) (?:people|person) here\)"))
+            m2 = self.expect(re.compile(r"\* you are in #lobby \((\d+) (person|people) here\)"))
             self.lobby_count = int(m2.group(1))
+            if (self.lobby_count == 1) != (m2.group(2) == "person"):
+                raise AssertionError("%r: wrong count phrase %r" % (self, m2.group(0)))
         else:
             self.expect(re.compile(r"\* you are in #lobby \(%s here\)" % people(count)))
             self.lobby_count = count

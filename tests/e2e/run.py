@@ -91,7 +91,7 @@ def run_one(name, func, parleyd, timeout):
     details = []
     # A server that crashed or reported a sanitizer error explains the rest:
     # put that first.
-    serious = [p for p in problems if "died" in p or "sanitizer" in p]
+    serious = [p for p in problems if "sanitizer report" in p] + [p for p in problems if "died" in p or "ended (killed" in p]
     reasons = serious + ([result["err"]] if "err" in result else []) + [p for p in problems if p not in serious]
     if "err" in result:
         if os.environ.get("E2E_TRACEBACK"):

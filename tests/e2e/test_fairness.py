@@ -5,6 +5,38 @@ import time
 from harness import check
 
 
+def wait_refusal_logged(srv, why):
+    """A refused connection is logged: `event=refuse ... reason=WHY` (what
+    parleyd writes) or `event=disconnect ... reason=full` (the brief)."""
+    end = time.monotonic() + 5
+    while time.monotonic() < end:
+        if srv.events("refuse", reason=why) or srv.events("refuse", reason="full") or srv.events("disconnect", reason="full"):
+            return
+        srv.wait_log(r"event=(refuse|disconnect)", timeout=max(0.01, end - time.monotonic()))
+        time.sleep(0.01)
+    raise AssertionError("refused connection not logged (event=refuse reason=%s); log:\n%s" % (why, srv.log_text(tail=10)))
+
+
+def admitted_soon(t, srv, within):
+    """Connects until the server admits the connection (its first line is
+    not `! server full`), for at most `within` seconds: the server frees a
+    slot when it has read the close, which races with our next connect.
+    Returns the client with the welcome line still unread."""
+    end = time.monotonic() + within
+    while True:
+        c = t.client(srv)
+        first = c.line()
+        if first != "! server full":
+            c.buf = (first + "\r\n").encode() + c.buf  # let welcome() read it
+            c.received.pop()
+            return c
+        c.expect_end()
+        c.close()
+        if time.monotonic() > end:
+            raise AssertionError("a freed slot was not reusable within %.1fs (still `! server full`)" % within)
+        time.sleep(0.02)  # bounded retry, see above
+
+
 def test_flood_paced_nothing_dropped(t):
     srv = t.server("--flood-burst", "5", "--flood-rate", "20")
     s, r, o = t.users(srv, None, None, None)
@@ -29,6 +61,9 @@ def test_flood_paced_nothing_dropped(t):
     want = (n - 5) / 20.0
     check(elapsed >= want - 0.35, "40 lines with burst 5 at 20/s took %.2fs, expected at least ~%.2fs (no pacing?)", elapsed, want)
     check(other_at is not None and other_at < n - 5, "another client's line waited behind the flood (arrived after %s flood lines)", other_at)
+    s.expect("[user3]: not blocked")
+    for i in range(n):
+        o.expect("[user1]: flood %02d" % i)
     t.barrier(s, r, o)
 
 
@@ -80,6 +115,7 @@ def test_sendq_cuts_off_slow_reader_only(t):
     for r in readers:
         if not quit_seen[r]:
             r.expect("* %s quit (too slow: output queue full)" % slow_nick)
+    f.expect("* %s quit (too slow: output queue full)" % slow_nick)
     # The slow client finally reads: whatever it gets ends with a close (a
     # line may be cut short, so no line checks here).
     slow.raw_drain(timeout=10)
@@ -93,17 +129,26 @@ def test_max_clients(t):
     d.expect("! server full")
     d.expect_end()
     t.barrier(a, b, c)  # nobody was told about d
-    srv.wait_event("disconnect", reason="full")
+    wait_refusal_logged(srv, "max-clients")
     # After one leaves, a new connection is admitted.
     c.say("/quit")
     c.expect("* bye")
     c.expect_end()
+    c.close()  # as telnet does on EOF; the server may linger until then
     a.expect("* %s quit" % c.nick)
     b.expect("* %s quit" % c.nick)
-    e = t.client(srv)
+    e = admitted_soon(t, srv, within=1.0)
     e.welcome(count=3)
+    a.expect("* %s joined #lobby" % e.nick)
+    b.expect("* %s joined #lobby" % e.nick)
     e.say("hi")
     a.expect("[%s]: hi" % e.nick)
+    b.expect("[%s]: hi" % e.nick)
+    # The same after a client that just closes.
+    b.close()
+    a.expect("* %s quit (connection closed)" % b.nick)
+    g = admitted_soon(t, srv, within=1.0)
+    g.welcome(count=3)
 
 
 def test_max_per_ip_with_limit_loopback(t):
@@ -113,6 +158,7 @@ def test_max_per_ip_with_limit_loopback(t):
     c.expect("! server full")
     c.expect_end()
     t.barrier(a, b)
+    wait_refusal_logged(srv, "max-per-ip")
     # Another loopback address counts separately.
     other = t.client(srv, source="127.0.0.2")
     other.welcome(count=3)

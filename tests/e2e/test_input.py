@@ -132,6 +132,21 @@ def test_line_too_long(t):
     # The limit counts bytes after IAC removal.
     s.send(b"z" * 32 + b"\xff\xfb\x01\xff\xfd\x03\xff\xf1" + b"z" * 32 + b"\n")
     r.expect("[user1]: " + "z" * 64)
+    # The line end is not counted, whichever it is.
+    s.send(b"c" * 64 + b"\r\n")
+    r.expect("[user1]: " + "c" * 64)
+    s.send(b"d" * 64 + b"\r\x00")
+    r.expect("[user1]: " + "d" * 64)
+    s.send(b"e" * 64 + b"\r" + b"f" * 64 + b"\n")
+    r.expect("[user1]: " + "e" * 64)
+    r.expect("[user1]: " + "f" * 64)
+    s.send(b"g" * 64 + b"\r")
+    time.sleep(0.05)  # make a separate read likely; the assertion holds either way
+    s.send(b"\n")
+    r.expect("[user1]: " + "g" * 64)
+    # IAC IAC is one byte (255) before UTF-8 repair turns it into U+FFFD.
+    s.send(b"h" * 63 + b"\xff\xff\n")
+    r.expect("[user1]: " + "h" * 63 + "\ufffd")
     # A long line: one error, its tail is not a message, the next line works.
     s.send(b"w" * 1000 + b"TAIL\n" + b"after\n")
     s.expect("! line too long (max 64 bytes)")
