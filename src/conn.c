@@ -28,6 +28,13 @@
 
 /* How often drained output buffers of quiet connections are given back. */
 #define CONN_SWEEP_MS 1000
+/*
+ * Drained output buffers up to this size are freed at once: malloc hands
+ * small blocks back without touching new pages, and an idle connection
+ * then holds nothing. Bigger ones belong to busy connections and are kept
+ * until a sweep finds them quiet.
+ */
+#define CONN_OUT_KEEP 4096
 
 enum conn_state { CS_OPEN, CS_CLOSING, CS_DRAINING, CS_LINGER, CS_DEAD };
 
@@ -532,6 +539,8 @@ static void conn_flush(struct conn *c)
         conn_fail_errno(c, errno);
         return;
     }
+    if (c->out.cap <= CONN_OUT_KEEP)
+        buf_reset(&c->out);
     if (c->want_write) {
         c->want_write = false;
         conn_update_mask(c);
