@@ -13,7 +13,7 @@
 
 char *buf_reserve(struct buf *b, size_t n)
 {
-    if (b->cap - b->len >= n)
+    if (b->data != NULL && b->cap - b->len >= n)
         return b->data + b->len;
     size_t used = buf_used(b);
     if (b->head > 0 && b->cap - used >= n && b->head >= used) {
@@ -42,6 +42,8 @@ void buf_commit(struct buf *b, size_t n)
 
 void buf_append(struct buf *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return;
     memcpy(buf_reserve(b, n), p, n);
     b->len += n;
 }

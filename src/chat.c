@@ -298,11 +298,14 @@ enum chat_error chat_set_nick(struct client *c, const char *nick, size_t len)
     struct client *owner = chat_find_nick(nick, len);
     if (owner && owner != c)
         return CHAT_ERR_TAKEN;
-    bool own_default = c->id > 0 && nick_reserved(nick, len) &&
-                       strtoull(nick + 4, NULL, 10) == c->id &&
-                       nick[4] != '0';
-    if (nick_reserved(nick, len) && !own_default)
-        return CHAT_ERR_RESERVED;
+    if (nick_reserved(nick, len)) {
+        /* Only your own default nick, spelled exactly, may be taken back. */
+        char own[NICK_MAX + 1];
+        int n = snprintf(own, sizeof own, "user%llu",
+                         (unsigned long long)c->id);
+        if ((size_t)n != len || !name_eq(own, nick, len))
+            return CHAT_ERR_RESERVED;
+    }
 
     char old[NICK_MAX + 1];
     size_t old_len = c->nick_len;

@@ -151,6 +151,8 @@ enum frame_result frame_next(struct frame *f, struct frame_input *in,
         if (f->line_len == f->max_line) {
             f->discarding = true;
             f->carry_len = 0;
+            free(f->carry); /* nothing of this line is kept */
+            f->carry = NULL;
             in->n -= (size_t)(p - in->p);
             in->p = p;
             return FRAME_TOO_LONG;

@@ -1,0 +1,249 @@
+/*
+ * fuzz_frame: the line framer against a byte-at-a-time reference model.
+ *
+ * Input: byte 0 picks max_line (1, 8, 64 or 4096); byte 1 gives the number
+ * of extra cut points (0-15), each of the next 2-byte pairs one cut point
+ * (taken modulo the stream length); the rest is the stream. The stream is
+ * framed in one read, at the fuzzer's cut points, and (when short) one byte
+ * per read; each must produce exactly the lines, too-long reports and final
+ * line that a straightforward reference state machine produces. No line may
+ * exceed max_line or hold a CR or LF, and nothing may stay pending after the
+ * end. Every read is copied into a buffer of exactly its size so that the
+ * sanitizers catch any access outside it.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+#include "fuzz_check.h"
+
+#define FUZZ_MAX_INPUT (64 * 1024)
+#define BYTEWISE_MAX 2048 /* streams up to this long are also fed bytewise */
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A growable log of framer results: kind byte, 4-byte length, bytes. */
+struct rlog {
+    uint8_t *p;
+    size_t n, cap;
+};
+
+/* Appends one result to the log. */
+static void rlog_add(struct rlog *l, char kind, const void *bytes, size_t n)
+{
+    size_t need = l->n + 5 + n;
+    if (need > l->cap) {
+        l->cap = need * 2;
+        l->p = realloc(l->p, l->cap);
+        if (l->p == NULL)
+            abort();
+    }
+    uint32_t len = (uint32_t)n;
+    l->p[l->n] = (uint8_t)kind;
+    memcpy(l->p + l->n + 1, &len, 4);
+    if (n)
+        memcpy(l->p + l->n + 5, bytes, n);
+    l->n += 5 + n;
+}
+
+/* ------------------------------------------------------------------------
+ * The reference: one byte at a time, by the letter of docs/protocol.md.
+ * ------------------------------------------------------------------------ */
+
+enum ref_state { R_DATA, R_CR, R_IAC, R_OPT, R_SB, R_SB_IAC };
+
+struct ref {
+    size_t max_line;
+    uint8_t *line;
+    size_t len;
+    enum ref_state state;
+    bool discarding;
+    struct rlog *log;
+};
+
+/* A data byte of the current line. */
+static void ref_data(struct ref *r, uint8_t c)
+{
+    if (r->discarding)
+        return;
+    if (r->len == r->max_line) {
+        r->discarding = true;
+        rlog_add(r->log, 'T', NULL, 0);
+        return;
+    }
+    r->line[r->len++] = c;
+}
+
+/* The current line ended. */
+static void ref_end(struct ref *r)
+{
+    if (!r->discarding)
+        rlog_add(r->log, 'L', r->line, r->len);
+    r->discarding = false;
+    r->len = 0;
+}
+
+/* Frames the whole stream the reference way. */
+static void ref_run(size_t max_line, const uint8_t *s, size_t n,
+                    struct rlog *log)
+{
+    struct ref r = {.max_line = max_line, .log = log};
+    r.line = malloc(max_line + 1);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = s[i];
+        if (r.state == R_CR) {
+            r.state = R_DATA;
+            ref_end(&r);
+            if (c == '\n' || c == '\0')
+                continue;
+        }
+        switch (r.state) {
+        case R_DATA:
+            if (c == 255)
+                r.state = R_IAC;
+            else if (c == '\r')
+                r.state = R_CR;
+            else if (c == '\n')
+                ref_end(&r);
+            else
+                ref_data(&r, c);
+            break;
+        case R_IAC:
+            r.state = c == 250 ? R_SB : (c >= 251 && c <= 254) ? R_OPT : R_DATA;
+            if (c == 255)
+                ref_data(&r, c);
+            break;
+        case R_OPT:
+            r.state = R_DATA;
+            break;
+        case R_SB:
+            if (c == 255)
+                r.state = R_SB_IAC;
+            break;
+        case R_SB_IAC:
+            r.state = c == 240 ? R_DATA : R_SB;
+            break;
+        case R_CR:
+            abort(); /* handled above */
+        }
+    }
+    if (!r.discarding && (r.len > 0 || r.state == R_CR))
+        rlog_add(log, 'E', r.line, r.len);
+    free(r.line);
+}
+
+/* ------------------------------------------------------------------------
+ * The framer under test
+ * ------------------------------------------------------------------------ */
+
+/* Checks one line the framer handed out and logs it. */
+static void check_line(const struct frame *f, struct rlog *log, char kind,
+                       const char *line, size_t len)
+{
+    if (len > f->max_line)
+        fuzz_fail("line longer than max_line", line, len);
+    if (memchr(line, '\r', len) || memchr(line, '\n', len))
+        fuzz_fail("line holds CR or LF", line, len);
+    rlog_add(log, kind, line, len);
+}
+
+/* Feeds one read of n bytes (copied to an exact-size buffer). */
+static void feed(struct frame *f, const uint8_t *p, size_t n, struct rlog *log)
+{
+    char *copy = malloc(n);
+    memcpy(copy, p, n);
+    struct frame_input in = {copy, n};
+    for (;;) {
+        const char *line;
+        size_t len;
+        enum frame_result r = frame_next(f, &in, &line, &len);
+        if (r == FRAME_MORE)
+            break;
+        if (r == FRAME_TOO_LONG)
+            rlog_add(log, 'T', NULL, 0);
+        else
+            check_line(f, log, 'L', line, len);
+    }
+    if (in.n != 0)
+        fuzz_fail("frame_next left input unconsumed", p, n);
+    free(copy);
+}
+
+/* Frames the stream read by read, ending at the given sorted cut points. */
+static void frame_run(size_t max_line, const uint8_t *s, size_t n,
+                      const size_t *cuts, size_t ncuts, struct rlog *log)
+{
+    struct frame f = {.max_line = max_line};
+    size_t at = 0;
+    for (size_t i = 0; i <= ncuts; i++) {
+        size_t to = i < ncuts ? cuts[i] : n;
+        if (to > at)
+            feed(&f, s + at, to - at, log);
+        at = to;
+    }
+    const char *line;
+    size_t len;
+    if (frame_finish(&f, &line, &len))
+        check_line(&f, log, 'E', line, len);
+    if (frame_pending(&f))
+        fuzz_fail("bytes pending after frame_finish", s, n);
+    frame_reset(&f);
+}
+
+/* qsort comparator for cut points. */
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Aborts unless two logs are identical. */
+static void same(const struct rlog *want, const struct rlog *got,
+                 const char *what, const uint8_t *s, size_t n)
+{
+    if (want->n != got->n ||
+        (want->n > 0 && memcmp(want->p, got->p, want->n) != 0)) {
+        fprintf(stderr, "framing differs: %s\n", what);
+        fuzz_fail(what, s, n);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const size_t max_lines[4] = {1, 8, 64, 4096};
+    if (size < 2 || size > FUZZ_MAX_INPUT)
+        return 0;
+    size_t max_line = max_lines[data[0] & 3];
+    size_t ncuts = data[1] & 15;
+    data += 2;
+    size -= 2;
+    if (size < 2 * ncuts)
+        ncuts = size / 2;
+    size_t cuts[16];
+    const uint8_t *s = data + 2 * ncuts;
+    size_t n = size - 2 * ncuts;
+    for (size_t i = 0; i < ncuts; i++)
+        cuts[i] = (size_t)(data[2 * i] | data[2 * i + 1] << 8) % (n + 1);
+    qsort(cuts, ncuts, sizeof cuts[0], cmp_size);
+
+    struct rlog want = {0}, whole = {0}, split = {0};
+    ref_run(max_line, s, n, &want);
+    frame_run(max_line, s, n, NULL, 0, &whole);
+    same(&want, &whole, "one read vs reference", s, n);
+    frame_run(max_line, s, n, cuts, ncuts, &split);
+    same(&want, &split, "fuzzer's cut points vs reference", s, n);
+    if (n <= BYTEWISE_MAX && n > 1) {
+        size_t *all = malloc((n - 1) * sizeof *all);
+        for (size_t i = 0; i < n - 1; i++)
+            all[i] = i + 1;
+        split.n = 0;
+        frame_run(max_line, s, n, all, n - 1, &split);
+        free(all);
+        same(&want, &split, "one byte per read vs reference", s, n);
+    }
+    free(want.p);
+    free(whole.p);
+    free(split.p);
+    return 0;
+}

@@ -1,0 +1,325 @@
+/*
+ * Unit tests for config.c: defaults, every flag, and bad values.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+#define MAX_ARGS 64
+
+/* What one config_parse call returned and printed. */
+struct parsed {
+    enum config_result rc;
+    char out[8192]; /* stdout */
+    char err[2048]; /* stderr */
+};
+
+/* Reads what fd holds (from the start) into buf, NUL-terminated. */
+static void slurp(int fd, char *buf, size_t size)
+{
+    size_t n = 0;
+    lseek(fd, 0, SEEK_SET);
+    for (;;) {
+        ssize_t k = read(fd, buf + n, size - 1 - n);
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+    }
+    buf[n] = '\0';
+}
+
+/*
+ * Runs config_parse on "parleyd" plus the NULL-terminated arguments, with
+ * stdout and stderr captured into p.
+ */
+static void parse(struct config *cfg, struct parsed *p, ...)
+{
+    char *argv[MAX_ARGS + 2], *owned[MAX_ARGS + 2];
+    int argc = 0;
+    argv[argc++] = strdup("parleyd");
+    va_list ap;
+    va_start(ap, p);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && argc <= MAX_ARGS)
+        argv[argc++] = strdup(a);
+    va_end(ap);
+    argv[argc] = NULL;
+    memcpy(owned, argv, sizeof argv[0] * (size_t)argc);
+
+    char outname[] = "/tmp/unit-config-out-XXXXXX";
+    char errname[] = "/tmp/unit-config-err-XXXXXX";
+    int outfd = mkstemp(outname), errfd = mkstemp(errname);
+    unlink(outname);
+    unlink(errname);
+    fflush(stdout);
+    fflush(stderr);
+    int saved_out = dup(1), saved_err = dup(2);
+    dup2(outfd, 1);
+    dup2(errfd, 2);
+    p->rc = config_parse(cfg, argc, argv);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(saved_out, 1);
+    dup2(saved_err, 2);
+    close(saved_out);
+    close(saved_err);
+    slurp(outfd, p->out, sizeof p->out);
+    slurp(errfd, p->err, sizeof p->err);
+    close(outfd);
+    close(errfd);
+    for (int i = 0; i < argc; i++)
+        free(owned[i]);
+}
+
+/* Expects CONFIG_ERROR and a message on stderr that mentions what. */
+static void check_error(struct parsed *p, const char *what)
+{
+    CHECK_EQ(p->rc, CONFIG_ERROR);
+    CHECK(p->err[0] != '\0');
+    if (strstr(p->err, what) == NULL) {
+        printf("    stderr does not mention \"%s\":\n", what);
+        CHECK_STR(p->err, what);
+    }
+}
+
+TEST(defaults)
+{
+    struct config cfg;
+    struct parsed p;
+    parse(&cfg, &p, NULL);
+    CHECK_EQ(p.rc, CONFIG_RUN);
+    CHECK_STR(p.err, "");
+    CHECK_STR(p.out, "");
+    CHECK_EQ(cfg.max_line, CONFIG_MAX_LINE);
+    CHECK_EQ(cfg.max_line, 4096);
+    CHECK_EQ(cfg.history, 20);
+    CHECK_EQ(cfg.history_keep, 100);
+    CHECK_EQ(cfg.flood_burst, 20);
+    CHECK_EQ(cfg.flood_rate, 10);
+    CHECK_EQ(cfg.sendq_max, 1024 * 1024);
+    CHECK_EQ(cfg.max_clients, 0);
+    CHECK_EQ(cfg.max_per_ip, 16);
+    CHECK(!cfg.limit_loopback);
+    CHECK_EQ(cfg.quiet_above, 64);
+    CHECK_EQ(cfg.topic_max, 300);
+    CHECK_EQ(cfg.max_rooms, CONFIG_MAX_ROOMS);
+    CHECK_EQ(cfg.shutdown_timeout, 3);
+    CHECK_EQ(cfg.log_level, LOG_INFO);
+    REQUIRE(cfg.nlisten == 2);
+    CHECK_STR(cfg.listen[0].scheme, "text");
+    CHECK_STR(cfg.listen[0].host, "0.0.0.0");
+    CHECK_STR(cfg.listen[0].port, "3030");
+    CHECK_STR(cfg.listen[1].scheme, "text");
+    CHECK_STR(cfg.listen[1].host, "::");
+    CHECK_STR(cfg.listen[1].port, "3030");
+}
+
+TEST(each_numeric_flag)
+{
+    struct config cfg;
+    struct parsed p;
+    parse(&cfg, &p, "--max-line", "100", "--history", "5", "--history-keep",
+          "7", "--flood-burst", "3", "--flood-rate", "0", "--sendq-max",
+          "2048", "--max-clients", "10", "--max-per-ip", "0", "--quiet-above",
+          "9", "--topic-max", "42", "--max-rooms", "11", "--shutdown-timeout",
+          "0", NULL);
+    CHECK_EQ(p.rc, CONFIG_RUN);
+    CHECK_STR(p.err, "");
+    CHECK_EQ(cfg.max_line, 100);
+    CHECK_EQ(cfg.history, 5);
+    CHECK_EQ(cfg.history_keep, 7);
+    CHECK_EQ(cfg.flood_burst, 3);
+    CHECK_EQ(cfg.flood_rate, 0);
+    CHECK_EQ(cfg.sendq_max, 2048);
+    CHECK_EQ(cfg.max_clients, 10);
+    CHECK_EQ(cfg.max_per_ip, 0);
+    CHECK_EQ(cfg.quiet_above, 9);
+    CHECK_EQ(cfg.topic_max, 42);
+    CHECK_EQ(cfg.max_rooms, 11);
+    CHECK_EQ(cfg.shutdown_timeout, 0);
+    CHECK_EQ(cfg.nlisten, 2); /* the default listeners */
+}
+
+TEST(equals_form_and_bounds)
+{
+    struct config cfg;
+    struct parsed p;
+    parse(&cfg, &p, "--max-line=16", "--sendq-max=1099511627776",
+          "--max-rooms=100000000", "--topic-max=65536",
+          "--shutdown-timeout=3600", "--flood-burst=1", NULL);
+    CHECK_EQ(p.rc, CONFIG_RUN);
+    CHECK_EQ(cfg.max_line, 16);
+    CHECK_EQ(cfg.sendq_max, (size_t)1 << 40);
+    CHECK_EQ(cfg.max_rooms, 100000000);
+    CHECK_EQ(cfg.topic_max, 65536);
+    CHECK_EQ(cfg.shutdown_timeout, 3600);
+    CHECK_EQ(cfg.flood_burst, 1);
+    parse(&cfg, &p, "--max-line", "1048576", NULL);
+    CHECK_EQ(p.rc, CONFIG_RUN);
+    CHECK_EQ(cfg.max_line, 1 << 20);
+}
+
+TEST(later_flag_wins)
+{
+    struct config cfg;
+    struct parsed p;
+    parse(&cfg, &p, "--history", "1", "--history", "2", NULL);
+    CHECK_EQ(p.rc, CONFIG_RUN);
+    CHECK_EQ(cfg.history, 2);
+}
+
+TEST(limit_loopback_and_log_level)
+{
+    struct config cfg;
+    struct parsed p;
+    parse(&cfg, &p, "--limit-loopback", "--log-level", "debug", NULL);
+    CHECK_EQ(p.rc, CONFIG_RUN);
+    CHECK(cfg.limit_loopback);
+    CHECK_EQ(cfg.log_level, LOG_DEBUG);
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    static const enum log_level levels[] = {LOG_DEBUG, LOG_INFO, LOG_WARN,
+                                            LOG_ERROR};
+    for (size_t i = 0; i < 4; i++) {
+        parse(&cfg, &p, "--log-level", names[i], NULL);
+        CHECK_EQ(p.rc, CONFIG_RUN);
+        CHECK_EQ(cfg.log_level, levels[i]);
+    }
+}
+
+TEST(listen_replaces_defaults)
+{
+    struct config cfg;
+    struct parsed p;
+    parse(&cfg, &p, "--listen", "text://127.0.0.1:0", "--listen",
+          "text://[::1]:3031", NULL);
+    CHECK_EQ(p.rc, CONFIG_RUN);
+    REQUIRE(cfg.nlisten == 2);
+    CHECK_STR(cfg.listen[0].host, "127.0.0.1");
+    CHECK_STR(cfg.listen[0].port, "0");
+    CHECK_STR(cfg.listen[1].host, "::1");
+    CHECK_STR(cfg.listen[1].port, "3031");
+    parse(&cfg, &p, "--listen=text://*:4000", NULL);
+    CHECK_EQ(p.rc, CONFIG_RUN);
+    REQUIRE(cfg.nlisten == 1);
+    CHECK_STR(cfg.listen[0].host, "");
+    CHECK_STR(cfg.listen[0].port, "4000");
+}
+
+TEST(listen_at_most_sixteen)
+{
+    struct config cfg;
+    struct parsed p;
+    const char *u = "--listen=text://127.0.0.1:0";
+    parse(&cfg, &p, u, u, u, u, u, u, u, u, u, u, u, u, u, u, u, u, NULL);
+    CHECK_EQ(p.rc, CONFIG_RUN);
+    CHECK_EQ(cfg.nlisten, 16);
+    parse(&cfg, &p, u, u, u, u, u, u, u, u, u, u, u, u, u, u, u, u, u, NULL);
+    check_error(&p, "16");
+}
+
+TEST(help_and_version_exit)
+{
+    struct config cfg;
+    struct parsed p;
+    parse(&cfg, &p, "--help", NULL);
+    CHECK_EQ(p.rc, CONFIG_EXIT);
+    CHECK(strstr(p.out, "usage: parleyd") != NULL);
+    /* Every flag is in the help text. */
+    static const char *const flags[] = {
+        "--listen", "--max-line", "--history", "--history-keep",
+        "--flood-burst", "--flood-rate", "--sendq-max", "--max-clients",
+        "--max-per-ip", "--limit-loopback", "--quiet-above", "--topic-max",
+        "--max-rooms", "--shutdown-timeout", "--log-level", "--help",
+        "--version",
+    };
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (strstr(p.out, flags[i]) == NULL) {
+            printf("    --help does not list %s\n", flags[i]);
+            CHECK(!"flag missing from --help");
+        }
+    parse(&cfg, &p, "--version", NULL);
+    CHECK_EQ(p.rc, CONFIG_EXIT);
+    CHECK_STR(p.out, "parleyd " PARLEY_VERSION "\n");
+}
+
+TEST(bad_numbers)
+{
+    static const char *const bad[][2] = {
+        {"--max-line", "15"},          {"--max-line", "1048577"},
+        {"--max-line", "abc"},         {"--max-line", ""},
+        {"--max-line", "-1"},          {"--max-line", "12x"},
+        {"--max-line", "0x100"},       {"--max-line", "99999999999999999999999"},
+        {"--history", "100001"},       {"--history-keep", "100001"},
+        {"--flood-burst", "0"},        {"--flood-rate", "1000001"},
+        {"--sendq-max", "1023"},       {"--sendq-max", "1099511627777"},
+        {"--max-clients", "0"},        {"--max-per-ip", "-5"},
+        {"--quiet-above", "100000001"}, {"--topic-max", "0"},
+        {"--topic-max", "65537"},      {"--max-rooms", "0"},
+        {"--shutdown-timeout", "3601"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct config cfg;
+        struct parsed p;
+        parse(&cfg, &p, bad[i][0], bad[i][1], NULL);
+        if (p.rc != CONFIG_ERROR)
+            printf("    accepted: %s %s\n", bad[i][0], bad[i][1]);
+        check_error(&p, bad[i][0] + 2);
+    }
+}
+
+TEST(bad_log_level)
+{
+    struct config cfg;
+    struct parsed p;
+    parse(&cfg, &p, "--log-level", "verbose", NULL);
+    check_error(&p, "verbose");
+    parse(&cfg, &p, "--log-level", "DEBUG", NULL);
+    CHECK_EQ(p.rc, CONFIG_ERROR);
+}
+
+TEST(bad_listen)
+{
+    struct config cfg;
+    struct parsed p;
+    parse(&cfg, &p, "--listen", "127.0.0.1:3030", NULL);
+    check_error(&p, "127.0.0.1:3030");
+    parse(&cfg, &p, "--listen", "irc://127.0.0.1:6667", NULL);
+    check_error(&p, "irc");
+    parse(&cfg, &p, "--listen", "text://127.0.0.1:70000", NULL);
+    check_error(&p, "70000");
+}
+
+TEST(unknown_option_missing_value_extra_argument)
+{
+    struct config cfg;
+    struct parsed p;
+    parse(&cfg, &p, "--nope", NULL);
+    check_error(&p, "--nope");
+    parse(&cfg, &p, "--max-line", NULL);
+    check_error(&p, "--max-line");
+    parse(&cfg, &p, "extra", NULL);
+    check_error(&p, "extra");
+    parse(&cfg, &p, "--history", "3", "extra", NULL);
+    check_error(&p, "extra");
+    parse(&cfg, &p, "-x", NULL);
+    check_error(&p, "-x");
+    parse(&cfg, &p, "--help=yes", NULL);
+    CHECK_EQ(p.rc, CONFIG_ERROR);
+}
+
+TEST(parse_after_error_starts_fresh)
+{
+    struct config cfg;
+    struct parsed p;
+    parse(&cfg, &p, "--topic-max", "0", NULL);
+    CHECK_EQ(p.rc, CONFIG_ERROR);
+    parse(&cfg, &p, NULL);
+    CHECK_EQ(p.rc, CONFIG_RUN);
+    CHECK_EQ(cfg.topic_max, 300); /* defaults again */
+}
+
+UNIT_MAIN()
