@@ -4,7 +4,8 @@
 #   make run        install missing build packages, build, run on port 3030
 #   make test       every test: unit + end-to-end, normal and ASan/UBSan builds
 #   make asan       the AddressSanitizer + UBSan build in build/asan/
-#   make fuzz       run each libFuzzer target for FUZZ_SECONDS
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)
+#   make soak       a bounded soak run (SOAK_SECONDS, default 180)
 #   make bench      a quick benchmark run (under 2 minutes)
 #   make fmt        reformat the sources; make fmt-check verifies
 
@@ -34,7 +35,9 @@ BENCH_SRC = $(wildcard bench/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
-.PHONY: all run deps asan test unit e2e fuzz bench smoke fmt fmt-check clean
+.PHONY: all run deps asan test unit e2e fuzz soak bench smoke fmt fmt-check clean
+FUZZ_SECONDS ?= 60
+SOAK_SECONDS ?= 180
 
 all: $(BUILD)/parleyd $(BUILD)/parley-bench
 
@@ -78,6 +81,9 @@ test: deps
 
 fuzz:
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+soak: $(BUILD)/parleyd
+	$(PYTHON) tests/soak/soak.py --parleyd $(BUILD)/parleyd --seconds $(SOAK_SECONDS)
 
 bench: all
 	@sh bench/run.sh --quick

@@ -527,6 +527,11 @@ static void conn_flush(struct conn *c)
         if (n > 0) {
             c->mid_line = buf_peek(&c->out)[n - 1] != '\n';
             buf_consume(&c->out, (size_t)n);
+            /* A closing peer that still reads may take its time: the
+             * deadline counts from the last progress, not from the close. */
+            if (c->state == CS_DRAINING)
+                ev_timer_start(conn_loop, &c->timer, conn_lim.linger_ms,
+                               conn_on_deadline);
             continue;
         }
         if (n < 0 && errno == EINTR)
