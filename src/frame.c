@@ -32,15 +32,28 @@ static const uint8_t frame_special[256] = {
     ['\n'] = 1, ['\r'] = 1, [TEL_IAC] = 1,
 };
 
-/* Appends n data bytes at p to the carry buffer (within max_line). */
+/* The first carry allocation; a typical typed line fits. */
+#define FRAME_CARRY_MIN 128
+
+/*
+ * Appends n data bytes at p to the carry buffer (the line stays within
+ * max_line). The buffer grows on demand, so a client that sends a byte and
+ * stops holds a small block, not a whole line's worth.
+ */
 static void frame_carry(struct frame *f, const char *p, size_t n)
 {
     if (n == 0)
         return;
-    if (f->carry == NULL)
-        f->carry = xmalloc(f->max_line ? f->max_line : 1);
+    size_t need = f->carry_len + n;
+    if (need > f->carry_cap) {
+        size_t cap = f->carry_cap ? f->carry_cap : FRAME_CARRY_MIN;
+        while (cap < need)
+            cap *= 2;
+        f->carry = xreallocarray(f->carry, cap, 1);
+        f->carry_cap = cap;
+    }
     memcpy(f->carry + f->carry_len, p, n);
-    f->carry_len += n;
+    f->carry_len = need;
 }
 
 /* Handles one byte of a telnet command sequence; returns a data byte or -1. */
@@ -101,6 +114,7 @@ static void frame_drop_done(struct frame *f)
         f->carry_len = 0;
         free(f->carry);
         f->carry = NULL;
+        f->carry_cap = 0;
     }
 }
 
@@ -153,6 +167,7 @@ enum frame_result frame_next(struct frame *f, struct frame_input *in,
             f->carry_len = 0;
             free(f->carry); /* nothing of this line is kept */
             f->carry = NULL;
+            f->carry_cap = 0;
             in->n -= (size_t)(p - in->p);
             in->p = p;
             return FRAME_TOO_LONG;
@@ -193,6 +208,7 @@ void frame_reset(struct frame *f)
 {
     free(f->carry);
     f->carry = NULL;
+    f->carry_cap = 0;
     f->carry_len = f->line_len = 0;
     f->state = FS_DATA;
     f->discarding = f->carry_done = false;

@@ -20,6 +20,7 @@ struct frame {
     size_t max_line;  /* longest accepted line, in data bytes */
     char *carry;      /* a line begun in earlier input (lazily allocated) */
     size_t carry_len; /* data bytes of that line so far */
+    size_t carry_cap; /* bytes allocated at carry (grows up to max_line) */
     size_t line_len;  /* data bytes of the current line, carried or not */
     uint8_t state;    /* enum frame_state, internal */
     bool discarding;  /* the current line passed the limit */

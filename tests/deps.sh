@@ -17,6 +17,7 @@ need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclan
 need python3 test -x /usr/bin/python3
 need util-linux command -v prlimit
 need procps command -v ps
+need valgrind command -v valgrind
 
 if [ -n "$missing" ]; then
     echo "deps: installing$missing"
