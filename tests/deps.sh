@@ -18,6 +18,8 @@ need python3 test -x /usr/bin/python3
 need util-linux command -v prlimit
 need procps command -v ps
 need valgrind command -v valgrind
+need netcat-openbsd command -v nc
+need telnet command -v telnet
 
 if [ -n "$missing" ]; then
     echo "deps: installing$missing"

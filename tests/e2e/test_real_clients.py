@@ -1,0 +1,131 @@
+"""The clients people really use: netcat and telnet, as programs.
+
+These tests run Debian's `nc` (netcat-openbsd) and `telnet` against the
+server, the way the README tells a person to. telnet runs on a
+pseudo-terminal, as it would in a terminal window; what it prints is read
+from there. A missing program is a failure, never a skip (tests/deps.sh
+installs both).
+"""
+
+import os
+import pty
+import select
+import shutil
+import subprocess
+import time
+
+from harness import check
+
+
+def _need(prog):
+    path = shutil.which(prog)
+    check(path is not None, "%s is not installed (tests/deps.sh installs it)", prog)
+    return path
+
+
+class Pty:
+    """A program on a pseudo-terminal: type lines, await text on screen."""
+
+    def __init__(self, t, argv):
+        self.t = t
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: become the program
+            os.execv(argv[0], argv)
+        self.screen = b""
+
+    def type(self, text):
+        os.write(self.fd, text.encode())
+
+    def wait_for(self, text, timeout=5.0):
+        """Reads the screen until text shows up; fails after timeout."""
+        want = text.encode()
+        end = time.monotonic() + self.t.bound(timeout)
+        while want not in self.screen:
+            left = end - time.monotonic()
+            check(left > 0, "telnet never showed %r; screen so far: %r", text, self.screen[-500:])
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:  # the program ended
+                    chunk = b""
+                check(chunk != b"", "telnet ended before showing %r: %r", text, self.screen[-500:])
+                self.screen += chunk
+
+    def close(self):
+        try:
+            os.kill(self.pid, 9)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self.pid, 0)
+        os.close(self.fd)
+
+
+def test_netcat_pipes_commands_and_gets_replies(t):
+    """`printf ... | nc` sends commands, closes its side at EOF (-N), and
+    must still get every reply: the server flushes after a half-close."""
+    nc = _need("nc")
+    srv = t.server()
+    (watcher,) = t.users(srv, "watcher")
+    script = "/nick carol\n/join dev\n/who\nhello from nc\n/rooms\n"
+    out = subprocess.run(
+        [nc, "-N", "-w", "5", "127.0.0.1", str(srv.addr[2])],
+        input=script.encode(), capture_output=True, timeout=t.bound(10),
+    ).stdout.decode()
+    lines = out.split("\r\n")
+    for want in (
+        "* you are now carol",
+        "* you joined #dev (1 person here)",
+        "* #dev (1 person): carol",
+        "* #dev: 1 person",
+        "* #lobby: 1 person",
+    ):
+        check(want in lines, "nc output lacks %r: %r", want, out)
+    watcher.expect("* user2 joined #lobby")
+    watcher.expect("* user2 is now carol")
+    watcher.expect("* carol left #lobby")
+
+
+def test_telnet_session_in_two_rooms(t):
+    """The README's session: three telnet users, two rooms, a private
+    message, a topic and $exit, typed into real telnet clients."""
+    telnet = _need("telnet")
+    srv = t.server()
+    port = str(srv.addr[2])
+    a = Pty(t, [telnet, "127.0.0.1", port])
+    b = Pty(t, [telnet, "127.0.0.1", port])
+    c = Pty(t, [telnet, "127.0.0.1", port])
+    try:
+        a.wait_for("* welcome to parley, user1")
+        b.wait_for("* welcome to parley, user2")
+        c.wait_for("* welcome to parley, user3")
+        a.type("/nick alice\r\n")
+        a.wait_for("* you are now alice")
+        b.type("/nick bob\r\n")
+        b.wait_for("* you are now bob")
+        c.type("/nick carol\r\n")
+        c.wait_for("* you are now carol")
+        a.type("hi all\r\n")
+        b.wait_for("[alice]: hi all")
+        c.wait_for("[alice]: hi all")
+        b.type("/join dev\r\n")
+        b.wait_for("* you joined #dev (1 person here)")
+        a.wait_for("* bob left #lobby")
+        c.type("/join dev\r\n")
+        c.wait_for("* you joined #dev (2 people here)")
+        b.wait_for("* carol joined #dev")
+        b.type("/topic parley internals\r\n")
+        c.wait_for("* bob set the topic of #dev: parley internals")
+        c.type("only dev hears this\r\n")
+        b.wait_for("[carol]: only dev hears this")
+        a.type("/msg carol psst\r\n")
+        c.wait_for("[alice -> carol]: psst")
+        a.type("/rooms\r\n")
+        a.wait_for("* #dev: 2 people, topic: parley internals")
+        c.type("$exit\r\n")
+        c.wait_for("* bye")
+        b.wait_for("* carol quit")
+        check(b"only dev hears this" not in a.screen, "the lobby heard #dev: %r", a.screen)
+    finally:
+        for p in (a, b, c):
+            p.close()
