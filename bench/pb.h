@@ -143,6 +143,8 @@ struct pb_hist {
 /* Readings of the server process from /proc. */
 struct pb_proc {
     long rss_kb;  /* VmRSS, -1 when unknown */
+    long slab_kb; /* Slab of the whole machine (kernel objects), -1 if unknown */
+    double busy_s; /* CPU time of the whole machine that was not idle */
     double cpu_s; /* utime + stime, -1 when unknown */
 };
 
@@ -160,6 +162,7 @@ struct pb_run {
     int phase;
     uint64_t t0, t_phase, t_joined, t_measure, t_measure_end, deadline;
     uint64_t t_progress;
+    uint64_t t_settle; /* last time a connection joined or was refused */
     uint32_t next_connect, inflight, joined, joined_members, closed;
     uint32_t refused, not_started;
     uint64_t last_probe;
@@ -177,6 +180,7 @@ struct pb_run {
     bool failed;
     bool timed_out;
     char why[256];
+    char note[160]; /* first reason a connection was refused */
 };
 
 /* A wire protocol: how to join, how to send, what to make of other lines. */
@@ -226,6 +230,7 @@ void pb_msg_free(struct pb_run *r);
 int pb_loop_run(struct pb_run *r);
 void pb_fail(struct pb_run *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+void pb_note(struct pb_run *r, const char *what, const char *line, size_t len);
 
 /* pb_stats.c */
 void pb_hist_add(struct pb_hist *h, uint64_t ns);

@@ -144,8 +144,10 @@ void pb_conn_close(struct pb_run *r, struct pb_conn *c, bool error)
     if (c->state == PB_ST_CLOSED)
         return;
     conn_release(r, c);
-    if (c->state == PB_ST_CONNECTING || c->state == PB_ST_HANDSHAKE)
+    if (c->state == PB_ST_CONNECTING || c->state == PB_ST_HANDSHAKE) {
         r->refused++;
+        r->t_settle = pb_now();
+    }
     if (c->state == PB_ST_JOINED && c->role == PB_ROLE_MEMBER)
         r->rooms[c->room].members--;
     if (c->state == PB_ST_JOINED && c->role == PB_ROLE_SLOW)
@@ -170,6 +172,7 @@ void pb_conn_joined(struct pb_run *r, struct pb_conn *c)
     c->state = PB_ST_JOINED;
     conn_release(r, c);
     r->joined++;
+    r->t_settle = pb_now();
     if (c->role == PB_ROLE_MEMBER) {
         r->joined_members++;
         r->rooms[c->room].members++;
@@ -250,8 +253,7 @@ static void conn_connected(struct pb_run *r, struct pb_conn *c)
 
     getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err) {
-        if (!r->o.allow_partial)
-            pb_fail(r, "connect: %s", strerror(err));
+        pb_note(r, "connect: ", strerror(err), strlen(strerror(err)));
         pb_conn_close(r, c, true);
         return;
     }

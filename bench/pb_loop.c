@@ -31,6 +31,8 @@
 #define PB_TICK_NS 10000000u
 /* A slow reader that got no byte for this long was not cut off. */
 #define PB_QUIET_NS 300000000u
+/* Partial runs stop waiting for joins after this long without progress. */
+#define PB_STALL_NS 1000000000u
 
 /* Seconds to nanoseconds. */
 static uint64_t secs(double s)
@@ -49,6 +51,19 @@ void pb_fail(struct pb_run *r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(r->why, sizeof r->why, fmt, ap);
     va_end(ap);
+}
+
+/*
+ * Keeps the first reason a connection was refused (what, then the server's
+ * line), to be shown in the report; fails the run unless refusals are
+ * allowed.
+ */
+void pb_note(struct pb_run *r, const char *what, const char *line, size_t len)
+{
+    if (!r->note[0])
+        snprintf(r->note, sizeof r->note, "%s%.*s", what, (int)len, line);
+    if (!r->o.allow_partial)
+        pb_fail(r, "%s", r->note);
 }
 
 /* Enters phase ph at time now. */
@@ -70,13 +85,13 @@ static void connect_more(struct pb_run *r, uint64_t now)
            (double)r->next_connect < allowed) {
         uint32_t i = r->next_connect++;
 
+        r->t_settle = now;
         if (pb_conn_start(r, &r->conns[i], i) == 0)
             continue;
         if (!r->o.allow_partial)
             return;
         /* Out of descriptors or ports: keep what is connected. */
-        fprintf(stderr, "parley-bench: stopped at %u connections: %s\n", i,
-                r->why);
+        pb_note(r, "stopped connecting: ", r->why, strlen(r->why));
         r->failed = false;
         r->why[0] = '\0';
         r->not_started = r->nconns - i;
@@ -115,13 +130,18 @@ static void step_connect(struct pb_run *r, uint64_t now)
         settled < r->nconns)
         pb_proto_probe(r, now);
     if (settled < r->nconns) {
-        if (now - r->t0 < secs(r->o.join_timeout))
+        /* With --allow-partial, a second without progress ends the wait. */
+        bool stalled = r->o.allow_partial && r->next_connect == r->nconns &&
+                       now - r->t_settle > PB_STALL_NS;
+
+        if (now - r->t0 < secs(r->o.join_timeout) && !stalled)
             return;
         if (!r->o.allow_partial) {
             pb_fail(r, "only %u of %u connections joined in %g s", r->joined,
                     r->nconns, r->o.join_timeout);
             return;
         }
+        now = r->t_settle;
     }
     if (r->o.senders && r->joined != r->nconns) {
         pb_fail(r, "only %u of %u connections joined", r->joined, r->nconns);
@@ -129,6 +149,7 @@ static void step_connect(struct pb_run *r, uint64_t now)
     }
     r->t_joined = now;
     pb_proc_read(r->o.server_pid, &r->srv_joined);
+    now = pb_now();
     pb_msg_start(r, now);
     set_phase(r, PB_PH_WARMUP, now);
     if (r->o.warmup <= 0)
@@ -272,6 +293,9 @@ int pb_loop_run(struct pb_run *r)
         fprintf(stderr, "parley-bench: cannot set up: %s\n", strerror(errno));
         return -1;
     }
+    /* Readings not taken (a run that fails early) stay unknown. */
+    pb_proc_read(0, &r->srv_joined);
+    r->srv_m0 = r->srv_m1 = r->srv_end = r->srv_joined;
     pb_proc_read(r->o.server_pid, &r->srv_before);
     r->t0 = pb_now();
     r->deadline = r->t0 + secs(r->o.timeout);

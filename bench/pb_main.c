@@ -22,11 +22,13 @@
  * per sender and measures the latency. At the end it prints a table and one
  * line "RESULT key=value ..." and exits 0 when nothing was lost, duplicated,
  * reordered or misrouted, 1 when something was or the run failed, 2 on a
- * usage error. Slow readers may lose messages: whether the server cut them
- * off is reported (slow_cut), not judged.
+ * usage error, 3 when the hard --timeout ended it. Slow readers may lose
+ * messages: whether the server cut them off is reported (slow_cut), not
+ * judged. See --help for every option, bench/run.py for the scenarios.
  *
  * Single-threaded (one epoll loop): pin it to its own core (taskset -c 1).
- * When its own CPU use nears 100 % it is the bottleneck and says so.
+ * When its own CPU use nears 100 % it is the bottleneck and says so; when
+ * other processes used the machine during the window it says that too.
  */
 #include "pb.h"
 
@@ -270,6 +272,7 @@ int main(int argc, char **argv)
     struct pb_run *r = &run;
     rlim_t nofile = raise_nofile();
     uint64_t need;
+    bool ok;
 
     opts_parse(&r->o, argc, argv);
     r->proto = pb_proto_get(r->o.proto);
@@ -293,9 +296,10 @@ int main(int argc, char **argv)
     if (pb_loop_run(r) < 0)
         return 1;
     pb_report(r);
+    ok = pb_run_ok(r);
     pb_conn_reset_all(r);
     pb_msg_free(r);
     if (r->timed_out)
         return 3;
-    return pb_run_ok(r) ? 0 : 1;
+    return ok ? 0 : 1;
 }

@@ -59,8 +59,8 @@ static void text_line(struct pb_run *r, struct pb_conn *c, const char *line,
         r->other_lines++;
         return;
     }
-    if (has_prefix(line, len, "! ") && !r->o.allow_partial)
-        pb_fail(r, "server refused a client: %.*s", (int)len, line);
+    if (has_prefix(line, len, "! "))
+        pb_note(r, "server refused a client: ", line, len);
     if (c->hs < 3) {
         if (has_prefix(line, len, "* ") && ++c->hs == 3) {
             n = snprintf(buf, sizeof buf, "/join %s\n",
@@ -135,6 +135,8 @@ static void resp_line(struct pb_run *r, struct pb_conn *c, const char *line,
         if (c->state == PB_ST_HANDSHAKE) {
             if (has_prefix(line, len, "+PONG"))
                 pb_conn_joined(r, c);
+            else if (len && line[0] == '-')
+                pb_note(r, "redis refused a publisher: ", line, len);
             return;
         }
         resp_pub_reply(r, c, line, len);
@@ -142,8 +144,8 @@ static void resp_line(struct pb_run *r, struct pb_conn *c, const char *line,
     }
     if (c->state != PB_ST_HANDSHAKE)
         return;
-    if (len && line[0] == '-' && !r->o.allow_partial)
-        pb_fail(r, "redis refused a client: %.*s", (int)len, line);
+    if (len && line[0] == '-')
+        pb_note(r, "redis refused a client: ", line, len);
     if (len == 9 && memcmp(line, "subscribe", 9) == 0)
         c->hs = 1;
     else if (c->hs == 1 && len && line[0] == ':')

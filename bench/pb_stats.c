@@ -17,12 +17,14 @@
 
 /* Above this share of a core the load generator is the bottleneck. */
 #define PB_BUSY_PCT 90.0
+/* Above this share of a core used by other processes the run was noisy. */
+#define PB_NOISY_PCT 15.0
 
 /* Numbers derived from a finished run. */
 struct pb_sum {
     double win_s, connect_s, dps, mps;
-    double srv_cpu_s, srv_pct, ns_per_deliv, rss_per_conn;
-    double lg_pct;
+    double srv_cpu_s, srv_pct, ns_per_deliv, rss_per_conn, slab_per_conn;
+    double lg_pct, other_pct;
     uint64_t win_deliv, win_sent, lost, extra;
     uint32_t slow_cut;
     double p50, p99, p999, max;
@@ -124,11 +126,53 @@ static double proc_cpu(int pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* Fills p with the RSS and CPU time of pid (no-op readings when pid <= 0). */
+/* Reads the machine's Slab (kB) from /proc/meminfo; -1 when unknown. */
+static long proc_slab(void)
+{
+    char line[256];
+    long kb = -1;
+    FILE *f = fopen("/proc/meminfo", "re");
+
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "Slab:", 5) == 0) {
+            kb = strtol(line + 5, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kb;
+}
+
+/* Reads the machine's non-idle CPU time in seconds from /proc/stat. */
+static double proc_busy(void)
+{
+    unsigned long long v[8] = {0};
+    FILE *f = fopen("/proc/stat", "re");
+    int n;
+
+    if (!f)
+        return -1;
+    n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+               &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n < 5)
+        return -1;
+    /* user nice system [idle iowait] irq softirq steal */
+    return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) /
+           (double)sysconf(_SC_CLK_TCK);
+}
+
+/*
+ * Fills p with the RSS and CPU time of pid (unknown when pid <= 0) and the
+ * machine's kernel slab memory.
+ */
 void pb_proc_read(int pid, struct pb_proc *p)
 {
     p->rss_kb = pid > 0 ? proc_rss(pid) : -1;
     p->cpu_s = pid > 0 ? proc_cpu(pid) : -1;
+    p->slab_kb = proc_slab();
+    p->busy_s = proc_busy();
 }
 
 /* Returns the CPU time (user + system) of this process in seconds. */
@@ -164,10 +208,23 @@ static void sum_compute(const struct pb_run *r, struct pb_sum *m)
         if (m->win_deliv)
             m->ns_per_deliv = m->srv_cpu_s * 1e9 / (double)m->win_deliv;
     }
+    m->other_pct = -1;
+    if (m->win_s > 0 && m->srv_cpu_s >= 0 && r->srv_m0.busy_s >= 0)
+        m->other_pct = 100.0 * /* tick-based: may come out below 0 */
+                       (r->srv_m1.busy_s - r->srv_m0.busy_s - m->srv_cpu_s -
+                        (r->lg_cpu1 - r->lg_cpu0)) /
+                       m->win_s;
+    if (m->other_pct < 0 && m->other_pct > -1e9)
+        m->other_pct = 0;
     m->rss_per_conn = -1;
     if (r->srv_before.rss_kb >= 0 && r->srv_joined.rss_kb >= 0 && r->joined)
         m->rss_per_conn =
             (double)(r->srv_joined.rss_kb - r->srv_before.rss_kb) * 1024.0 /
+            (double)r->joined;
+    m->slab_per_conn = -1;
+    if (r->srv_before.slab_kb >= 0 && r->srv_joined.slab_kb >= 0 && r->joined)
+        m->slab_per_conn =
+            (double)(r->srv_joined.slab_kb - r->srv_before.slab_kb) * 1024.0 /
             (double)r->joined;
     for (uint32_t i = 0; i < r->nconns; i++)
         if (r->conns[i].role == PB_ROLE_SLOW && r->conns[i].cut)
@@ -205,6 +262,8 @@ static void report_counts(const struct pb_run *r, const struct pb_sum *m)
            "%u source address%s)\n",
            "connect+join", m->connect_s, r->joined, r->nconns, r->refused,
            pb_conn_src_count(r), pb_conn_src_count(r) > 1 ? "es" : "");
+    if (r->note[0])
+        printf("  %-22s %s\n", "first refusal", r->note);
     printf("  %-22s %.2f s after %.2f s of warm-up\n", "measured", m->win_s,
            o->warmup);
     printf("  %-22s %.0f msgs/s  (%llu in the window)\n", "sent", m->mps,
@@ -232,6 +291,9 @@ static void report_costs(const struct pb_run *r, const struct pb_sum *m)
                "%.0f B per connection\n",
                "server RSS", r->srv_before.rss_kb, r->srv_joined.rss_kb,
                r->srv_end.rss_kb, m->rss_per_conn);
+        printf("  %-22s %.0f B of kernel slab per connection, both ends of "
+               "it (whole machine)\n",
+               "kernel memory", m->slab_per_conn);
         printf("  %-22s %.2f s in the window (%.0f %% of a core), %.1f ns "
                "per delivery\n",
                "server CPU", m->srv_cpu_s, m->srv_pct, m->ns_per_deliv);
@@ -240,6 +302,11 @@ static void report_costs(const struct pb_run *r, const struct pb_sum *m)
            m->lg_pct >= PB_BUSY_PCT
                ? "  <- the load generator is the bottleneck"
                : "");
+    if (m->other_pct >= 0)
+        printf("  %-22s %.0f %% of a core used by other processes%s\n",
+               "rest of the machine", m->other_pct,
+               m->other_pct >= PB_NOISY_PCT ? "  <- noisy, figures suspect"
+                                            : "");
     if (r->o.slow)
         printf("  %-22s %u of %u cut off by the server (%llu bytes read "
                "after the run)\n",
@@ -272,13 +339,15 @@ static void report_result(const struct pb_run *r, const struct pb_sum *m)
     printf("msgs_per_s=%.0f deliv_per_s=%.0f lat_p50_us=%.1f "
            "lat_p99_us=%.1f lat_p999_us=%.1f lat_max_us=%.1f "
            "srv_rss_before_kb=%ld srv_rss_joined_kb=%ld srv_rss_end_kb=%ld "
-           "srv_rss_per_conn_b=%.0f srv_cpu_s=%.3f srv_cpu_pct=%.1f "
+           "srv_rss_per_conn_b=%.0f slab_per_conn_b=%.0f srv_cpu_s=%.3f "
+           "srv_cpu_pct=%.1f "
            "srv_ns_per_deliv=%.1f lg_cpu_pct=%.1f lg_bottleneck=%d "
-           "slow_cut=%u pub_mismatch=%llu status=%s\n",
+           "other_cpu_pct=%.1f slow_cut=%u pub_mismatch=%llu status=%s\n",
            m->mps, m->dps, m->p50, m->p99, m->p999, m->max,
            r->srv_before.rss_kb, r->srv_joined.rss_kb, r->srv_end.rss_kb,
-           m->rss_per_conn, m->srv_cpu_s, m->srv_pct, m->ns_per_deliv,
-           m->lg_pct, m->lg_pct >= PB_BUSY_PCT, m->slow_cut,
+           m->rss_per_conn, m->slab_per_conn, m->srv_cpu_s, m->srv_pct,
+           m->ns_per_deliv,
+           m->lg_pct, m->lg_pct >= PB_BUSY_PCT, m->other_pct, m->slow_cut,
            (unsigned long long)r->pub_mismatch, pb_run_ok(r) ? "ok" : "fail");
 }
 
