@@ -10,6 +10,38 @@
 
 /* The first allocation; small, because most queues hold a line or two. */
 #define BUF_MIN_CAP 512
+/*
+ * Freed first-size blocks kept for reuse. A message to a big room fills a
+ * thousand small queues that all drain in the same round; reusing their
+ * blocks from this stack is cheaper than a thousand malloc/free pairs.
+ */
+#define BUF_POOL_MAX 1024
+
+static char *buf_pool[BUF_POOL_MAX];
+static size_t buf_npool;
+
+/* Returns a block of cap bytes, from the pool when it has one. */
+static char *buf_alloc(size_t cap)
+{
+    if (cap == BUF_MIN_CAP && buf_npool > 0)
+        return buf_pool[--buf_npool];
+    return xmalloc(cap);
+}
+
+/* Frees a block of cap bytes, or keeps it in the pool. */
+static void buf_release(char *data, size_t cap)
+{
+    if (cap == BUF_MIN_CAP && buf_npool < BUF_POOL_MAX)
+        buf_pool[buf_npool++] = data;
+    else
+        free(data);
+}
+
+void buf_pool_drain(void)
+{
+    while (buf_npool > 0)
+        free(buf_pool[--buf_npool]);
+}
 
 char *buf_reserve(struct buf *b, size_t n)
 {
@@ -23,10 +55,11 @@ char *buf_reserve(struct buf *b, size_t n)
         size_t cap = b->cap ? b->cap : BUF_MIN_CAP;
         while (cap - used < n)
             cap *= 2;
-        char *data = xmalloc(cap);
+        char *data = buf_alloc(cap);
         if (used)
             memcpy(data, b->data + b->head, used);
-        free(b->data);
+        if (b->data)
+            buf_release(b->data, b->cap);
         b->data = data;
         b->cap = cap;
     }
@@ -57,7 +90,8 @@ void buf_consume(struct buf *b, size_t n)
 
 void buf_reset(struct buf *b)
 {
-    free(b->data);
+    if (b->data)
+        buf_release(b->data, b->cap);
     b->data = NULL;
     b->head = b->len = b->cap = 0;
 }

@@ -255,14 +255,18 @@ void chat_part(struct client *c, struct room *r, const char *reason,
     chat_leave(c, r);
 }
 
-void chat_say(struct client *c, struct room *r, const char *text, size_t len)
+void chat_say(struct client *c, struct room *r, const struct chat_line *lines,
+              size_t n)
 {
     struct chat_event ev;
     chat_event_init(&ev, CHAT_MESSAGE, c);
-    ev.text = text;
-    ev.text_len = len;
+    ev.lines = lines;
+    ev.nlines = n;
     chat_broadcast(r, &ev, c);
-    room_remember(r, time(NULL), c->nick, c->nick_len, text, len);
+    time_t now = time(NULL);
+    for (size_t i = 0; i < n; i++)
+        room_remember(r, now, c->nick, c->nick_len, lines[i].text,
+                      lines[i].len);
 }
 
 void chat_act(struct client *c, struct room *r, const char *text, size_t len)

@@ -33,6 +33,12 @@ enum chat_kind {
     CHAT_TOPIC,   /* room's topic was set to text */
 };
 
+/* One line of a message; several may be said at once (see chat_say). */
+struct chat_line {
+    const char *text;
+    size_t len;
+};
+
 /* Formatted bytes of an event for one protocol. */
 struct chat_wire {
     const char *p;
@@ -45,8 +51,11 @@ struct chat_event {
     const char *nick;          /* from's nick (the old one for CHAT_NICK) */
     size_t nick_len;
     const struct room *room; /* the room, for room events */
-    const char *text;        /* message, action, reason, topic or new nick */
+    const char *text;        /* action, private message, reason, topic or
+                                new nick; NULL for CHAT_MESSAGE */
     size_t text_len;
+    const struct chat_line *lines; /* CHAT_MESSAGE: the lines, in order */
+    size_t nlines;
     const struct client *to; /* the recipient of CHAT_PRIVATE */
     struct chat_wire wire[CHAT_PROTOS];
 };
@@ -133,8 +142,12 @@ enum chat_error chat_join(struct client *c, const char *name, size_t len,
 void chat_part(struct client *c, struct room *r, const char *reason,
                size_t len);
 
-/* Says text in r: every other member gets it, and r remembers it. */
-void chat_say(struct client *c, struct room *r, const char *text, size_t len);
+/*
+ * Says n lines in r, in order, as one event: every other member gets them
+ * (a protocol formats them once, into one block), and r remembers each.
+ */
+void chat_say(struct client *c, struct room *r, const struct chat_line *lines,
+              size_t n);
 
 /* Acts (/me) in r: every other member gets it. */
 void chat_act(struct client *c, struct room *r, const char *text, size_t len);

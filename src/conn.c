@@ -392,6 +392,8 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
         else
             conn_dispatch(c, line, len);
     }
+    if (c->proto->input_done)
+        c->proto->input_done(c);
     return n - in.n;
 }
 
@@ -401,8 +403,11 @@ static void conn_on_eof(struct conn *c)
     const char *line;
     size_t len;
     c->eof = true;
-    if (frame_finish(&c->frame, &line, &len) && len > 0)
+    if (frame_finish(&c->frame, &line, &len) && len > 0) {
         conn_dispatch(c, line, len);
+        if (c->proto->input_done)
+            c->proto->input_done(c);
+    }
     conn_close(c, CONN_EOF, true);
 }
 

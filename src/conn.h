@@ -39,6 +39,11 @@ struct conn_proto {
     /* Called when a line passes the limit (it is then discarded). */
     void (*too_long)(struct conn *c, size_t max_line);
     /*
+     * Called after the lines of one read were handed over (possibly none),
+     * so a protocol may act on what it gathered from them at once.
+     */
+    void (*input_done)(struct conn *c);
+    /*
      * Called once when the connection ends, before the loop next sleeps and
      * never inside another callback; after it, the connection only flushes.
      */

@@ -10,6 +10,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "buf.h"
 #include "chat.h"
 #include "config.h"
 #include "conn.h"
@@ -60,6 +61,7 @@ int main(int argc, char **argv)
     conn_fini();
     server_stop();
     chat_fini();
+    buf_pool_drain();
     ev_loop_free(loop);
     return status;
 }

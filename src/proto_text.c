@@ -76,8 +76,12 @@ void text_reply(struct text_session *s, const char *fmt, ...)
  * concerned (their own join or nick change) are written directly.
  * ------------------------------------------------------------------------ */
 
-/* Builds "[NICK]: TEXT\r\n"-like lines without printf: the hot path. */
-static size_t text_format_message(const struct chat_event *ev, char *p)
+/*
+ * Builds "[NICK]: TEXT\r\n" (or "[NICK -> TO]: TEXT\r\n") at p without
+ * printf: the hot path. Returns the length.
+ */
+static size_t text_format_line(const struct chat_event *ev, const char *text,
+                               size_t len, char *p)
 {
     size_t n = 0;
     p[n++] = '[';
@@ -91,10 +95,19 @@ static size_t text_format_message(const struct chat_event *ev, char *p)
     }
     memcpy(p + n, "]: ", 3);
     n += 3;
-    memcpy(p + n, ev->text, ev->text_len);
-    n += ev->text_len;
+    memcpy(p + n, text, len);
+    n += len;
     p[n++] = '\r';
     p[n++] = '\n';
+    return n;
+}
+
+/* Returns the bytes an event's text (all its lines) takes at most. */
+static size_t text_event_size(const struct chat_event *ev)
+{
+    size_t n = ev->text_len + 2 * NICK_MAX + ROOM_NAME_MAX + 64;
+    for (size_t i = 0; i < ev->nlines; i++)
+        n += ev->lines[i].len + NICK_MAX + 8;
     return n;
 }
 
@@ -143,12 +156,20 @@ static const struct chat_wire *text_wire(struct chat_event *ev)
     struct chat_wire *w = &ev->wire[TEXT_WIRE];
     if (w->p != NULL)
         return w;
-    size_t cap = ev->nick_len + ev->text_len + 2 * NICK_MAX + ROOM_NAME_MAX + 64;
+    size_t cap = text_event_size(ev);
     char *p = text_scratch_get(&text_wire_buf, cap);
-    bool message = ev->kind == CHAT_MESSAGE || ev->kind == CHAT_PRIVATE;
-    w->n = message ? text_format_message(ev, p)
-                   : text_format_notice(ev, p, cap - 2);
+    size_t n = 0;
+    if (ev->kind == CHAT_MESSAGE) {
+        for (size_t i = 0; i < ev->nlines; i++)
+            n += text_format_line(ev, ev->lines[i].text, ev->lines[i].len,
+                                  p + n);
+    } else if (ev->kind == CHAT_PRIVATE) {
+        n = text_format_line(ev, ev->text, ev->text_len, p);
+    } else {
+        n = text_format_notice(ev, p, cap - 2);
+    }
     w->p = p;
+    w->n = n;
     return w;
 }
 
@@ -215,6 +236,60 @@ static const struct client_ops text_client_ops = {
 };
 
 /* ------------------------------------------------------------------------
+ * Batching: the messages a client sends in one read (a paste, or a fast
+ * client) become one event, formatted into one block and queued with one
+ * append per recipient instead of one per line and recipient. The batch is
+ * said before anything else the session does (a command, the end of its
+ * input, its close), so order is as typed.
+ * ------------------------------------------------------------------------ */
+
+/* Most lines, and bytes of text, gathered into one event. */
+#define TEXT_BATCH_LINES 64
+#define TEXT_BATCH_BYTES (16 * 1024)
+
+static struct {
+    struct text_session *s; /* whose lines these are; NULL when empty */
+    struct chat_line lines[TEXT_BATCH_LINES];
+    size_t n;
+    char bytes[TEXT_BATCH_BYTES];
+    size_t used;
+} text_batch;
+
+/* Says the gathered messages, if any. */
+static void text_batch_flush(void)
+{
+    struct text_session *s = text_batch.s;
+    if (s == NULL)
+        return;
+    if (s->client.room)
+        chat_say(&s->client, s->client.room, text_batch.lines, text_batch.n);
+    text_batch.s = NULL;
+    text_batch.n = 0;
+    text_batch.used = 0;
+}
+
+/* Adds one message of s to the batch, saying earlier ones as needed. */
+static void text_batch_add(struct text_session *s, const char *text, size_t n)
+{
+    if (text_batch.s != s || text_batch.n == TEXT_BATCH_LINES ||
+        TEXT_BATCH_BYTES - text_batch.used < n)
+        text_batch_flush();
+    if (n > TEXT_BATCH_BYTES) { /* a huge line goes out on its own */
+        struct chat_line line = {text, n};
+        if (s->client.room)
+            chat_say(&s->client, s->client.room, &line, 1);
+        return;
+    }
+    char *p = text_batch.bytes + text_batch.used;
+    memcpy(p, text, n);
+    text_batch.used += n;
+    text_batch.lines[text_batch.n].text = p;
+    text_batch.lines[text_batch.n].len = n;
+    text_batch.n++;
+    text_batch.s = s;
+}
+
+/* ------------------------------------------------------------------------
  * Connection hooks
  * ------------------------------------------------------------------------ */
 
@@ -240,20 +315,28 @@ static void text_line(struct conn *c, const char *line, size_t len)
         line, len, text_scratch_get(&text_clean_buf, SANITIZE_MAX(len) + 1), &n);
     if (n == 0)
         return;
-    if (clean[0] == '/' && !(n > 1 && clean[1] == '/')) {
-        text_command(s, clean, n);
-        return;
-    }
-    if (n == 5 && strncasecmp(clean, "$exit", 5) == 0) {
-        text_quit(s, "", 0);
+    bool command = clean[0] == '/' && !(n > 1 && clean[1] == '/');
+    bool exit = n == 5 && strncasecmp(clean, "$exit", 5) == 0;
+    if (command || exit) {
+        text_batch_flush(); /* messages typed before it come first */
+        if (command)
+            text_command(s, clean, n);
+        else
+            text_quit(s, "", 0);
         return;
     }
     if (clean[0] == '/') { /* "//text" posts "/text" */
         clean++;
         n--;
     }
-    if (s->client.room)
-        chat_say(&s->client, s->client.room, clean, n);
+    text_batch_add(s, clean, n);
+}
+
+/* The end of one read: say what it brought. */
+static void text_input_done(struct conn *c)
+{
+    (void)c;
+    text_batch_flush();
 }
 
 /* A line over the limit: refuse it; the connection stays. */
@@ -282,6 +365,8 @@ static const char *text_reason(enum conn_reason reason)
 static void text_close(struct conn *c, enum conn_reason reason)
 {
     struct text_session *s = conn_data(c);
+    if (text_batch.s == s)
+        text_batch_flush();
     if (reason == CONN_SENDQ) {
         char line[128];
         snprintf(line, sizeof line,
@@ -317,6 +402,7 @@ const struct conn_proto text_proto = {
     .open = text_open,
     .line = text_line,
     .too_long = text_too_long,
+    .input_done = text_input_done,
     .close = text_close,
     .label = text_label,
 };

@@ -92,13 +92,14 @@ def test_telnet_session_in_two_rooms(t):
     telnet = _need("telnet")
     srv = t.server()
     port = str(srv.addr[2])
-    a = Pty(t, [telnet, "127.0.0.1", port])
-    b = Pty(t, [telnet, "127.0.0.1", port])
-    c = Pty(t, [telnet, "127.0.0.1", port])
+    # One after the other, so that ids (and so default nicks) are known.
+    started = []
     try:
-        a.wait_for("* welcome to parley, user1")
-        b.wait_for("* welcome to parley, user2")
-        c.wait_for("* welcome to parley, user3")
+        for n in (1, 2, 3):
+            p = Pty(t, [telnet, "127.0.0.1", port])
+            started.append(p)
+            p.wait_for("* welcome to parley, user%d" % n)
+        a, b, c = started
         a.type("/nick alice\r\n")
         a.wait_for("* you are now alice")
         b.type("/nick bob\r\n")
@@ -127,5 +128,5 @@ def test_telnet_session_in_two_rooms(t):
         b.wait_for("* carol quit")
         check(b"only dev hears this" not in a.screen, "the lobby heard #dev: %r", a.screen)
     finally:
-        for p in (a, b, c):
+        for p in started:
             p.close()

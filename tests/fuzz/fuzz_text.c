@@ -278,6 +278,9 @@ static void fuzz_read(struct conn *c, const uint8_t *p, size_t n)
         else
             fuzz_dispatch(c, line, len);
     }
+    /* As conn.c does after every read: messages gathered are said now. */
+    if (text_proto.input_done)
+        text_proto.input_done(c);
     free(buf);
 }
 

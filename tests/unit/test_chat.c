@@ -56,7 +56,9 @@ static void fake_deliver(struct client *to, struct chat_event *ev)
     CHECK(ev->text_len == 0 || ev->text != NULL);
     switch (ev->kind) {
     case CHAT_MESSAGE:
-        fake_log(f, "MSG %.*s #%s: %.*s|", nl, ev->nick, room, tl, ev->text);
+        for (size_t i = 0; i < ev->nlines; i++)
+            fake_log(f, "MSG %.*s #%s: %.*s|", nl, ev->nick, room,
+                     (int)ev->lines[i].len, ev->lines[i].text);
         break;
     case CHAT_ACTION:
         fake_log(f, "ACT %.*s #%s: %.*s|", nl, ev->nick, room, tl, ev->text);
@@ -128,7 +130,8 @@ static enum chat_error nick(struct fake *f, const char *name)
 /* Says text in f's current room. */
 static void say(struct fake *f, const char *text)
 {
-    chat_say(&f->c, f->c.room, text, strlen(text));
+    struct chat_line line = {text, strlen(text)};
+    chat_say(&f->c, f->c.room, &line, 1);
 }
 
 /* The default configuration of the tests. */
