@@ -459,6 +459,12 @@ def document(args, data, chart_ok, elapsed, scenarios, commands):
         if peak is not None:
             out.append("- %s: peak %.3f M deliveries/s at window %d" % (
                 srv, peak / 1e6, w))
+    # Hand-taken profiles (bench/profiles.md) explain the figures above.
+    profiles = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            "profiles.md")
+    if os.path.exists(profiles):
+        with open(profiles) as f:
+            out += ["", f.read().rstrip()]
     return "\n".join(out) + "\n"
 
 
