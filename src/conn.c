@@ -35,6 +35,13 @@
  * until a sweep finds them quiet.
  */
 #define CONN_OUT_KEEP 4096
+/*
+ * The output queue limit is checked after each flush, against what the
+ * kernel did not take, so a fast reader that got a burst in one round is
+ * not cut off. Within a round a queue may grow to this many times the
+ * limit before it is cut off at once.
+ */
+#define CONN_SENDQ_ROUND 4
 
 enum conn_state { CS_OPEN, CS_CLOSING, CS_DRAINING, CS_LINGER, CS_DEAD };
 
@@ -250,7 +257,9 @@ void conn_write(struct conn *c, const void *p, size_t n)
     if (!ev_timer_active(&conn_sweep))
         ev_timer_start(conn_loop, &conn_sweep, CONN_SWEEP_MS, conn_on_sweep);
     conn_schedule_flush(c);
-    if (buf_used(&c->out) > conn_lim.sendq_max)
+    /* The limit is enforced when the kernel refuses more (conn_flush); this
+     * only bounds what one loop round may queue before it gets the chance. */
+    if (buf_used(&c->out) > CONN_SENDQ_ROUND * conn_lim.sendq_max)
         conn_close(c, CONN_SENDQ, false);
 }
 
@@ -542,6 +551,11 @@ static void conn_flush(struct conn *c)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* What the kernel would not take is what --sendq-max caps. */
+            if (c->state == CS_OPEN && buf_used(&c->out) > conn_lim.sendq_max) {
+                conn_close(c, CONN_SENDQ, false);
+                return;
+            }
             c->want_write = true;
             conn_update_mask(c);
             return;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs every test suite: unit and end-to-end tests against the normal build
 # and against the AddressSanitizer + UndefinedBehaviorSanitizer build, the
-# load-generator smoke run, each fuzzer for FUZZ_SECONDS (20), a soak of
+# load-generator smoke run, each fuzzer for FUZZ_SECONDS (30), a soak of
 # SOAK_SECONDS (30) and an end-to-end subset under valgrind. Prints each suite's output and, last, one
 # line "N passed, M failed" summed over all suites. Exits non-zero if any
 # test failed or any suite could not run.
@@ -45,7 +45,7 @@ suite "e2e (asan+ubsan build)" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     /usr/bin/python3 tests/e2e/run.py --parleyd build/asan/parleyd
 suite "bench smoke" sh bench/smoke.sh
-suite "fuzz (${FUZZ_SECONDS:-20} s per target)" sh tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"
+suite "fuzz (${FUZZ_SECONDS:-30} s per target)" sh tests/fuzz/run.sh "${FUZZ_SECONDS:-30}"
 suite "soak (${SOAK_SECONDS:-30} s)" /usr/bin/python3 tests/soak/soak.py \
     --parleyd build/parleyd --seconds "${SOAK_SECONDS:-30}"
 suite "valgrind (e2e subset)" sh tests/soak/valgrind.sh build/parleyd

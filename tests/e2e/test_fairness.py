@@ -176,3 +176,19 @@ def test_max_per_ip_loopback_exempt_by_default(t):
     check(len(cs) == 4, "loopback connections were limited")
     cs[0].say("/who")
     cs[0].expect("* #lobby (4 people): user1, user2, user3, user4")
+
+
+def test_sendq_counts_what_the_kernel_refused(t):
+    """A reader that keeps up is not cut off because one loop round queued
+    more than --sendq-max for it: the limit caps what the kernel would not
+    take (docs/protocol.md, Limits). 6000 short lines in one packet become
+    about 126 KB of output for the reader in one round, twice the limit;
+    a server that checked the limit when queueing would cut it off."""
+    srv = t.server("--sendq-max", "65536")
+    s, r = t.users(srv, "sender", "reader")
+    n = 6000
+    s.send(b"".join(b"m%08d\n" % i for i in range(n)))
+    for i in range(n):
+        r.expect("[sender]: m%08d" % i)
+    t.barrier(s, r)
+    check(not srv.events("disconnect"), "someone was cut off: %s", srv.events("disconnect"))
