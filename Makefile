@@ -89,7 +89,7 @@ bench: all
 	@sh bench/run.sh --quick
 
 fmt:
-	clang-format -i src/*.c src/*.h bench/*.c tests/unit/*.c tests/unit/*.h
+	clang-format -i src/*.c src/*.h
 
 fmt-check:
 	clang-format --dry-run --Werror src/*.c src/*.h

@@ -143,7 +143,8 @@ void chat_register(struct client *c, uint64_t id, const struct client_ops *ops,
     c->id = id;
     c->ops = ops;
     c->owner = owner;
-    int n = snprintf(c->nick, sizeof c->nick, "user%llu", (unsigned long long)id);
+    int n =
+        snprintf(c->nick, sizeof c->nick, "user%llu", (unsigned long long)id);
     c->nick_len = (size_t)n;
     dict_set(chat_nicks, c->nick, c->nick_len, c);
 }
@@ -240,8 +241,7 @@ enum chat_error chat_join(struct client *c, const char *name, size_t len,
     return CHAT_OK;
 }
 
-void chat_part(struct client *c, struct room *r, const char *reason,
-               size_t len)
+void chat_part(struct client *c, struct room *r, const char *reason, size_t len)
 {
     struct chat_event ev;
     chat_event_init(&ev, CHAT_PART, c);
@@ -305,8 +305,8 @@ enum chat_error chat_set_nick(struct client *c, const char *nick, size_t len)
     if (nick_reserved(nick, len)) {
         /* Only your own default nick, spelled exactly, may be taken back. */
         char own[NICK_MAX + 1];
-        int n = snprintf(own, sizeof own, "user%llu",
-                         (unsigned long long)c->id);
+        int n =
+            snprintf(own, sizeof own, "user%llu", (unsigned long long)c->id);
         if ((size_t)n != len || !name_eq(own, nick, len))
             return CHAT_ERR_RESERVED;
     }

@@ -83,7 +83,7 @@ struct client {
     struct chat_membership *rooms;
     size_t nrooms, caprooms;
     const struct client_ops *ops;
-    void *owner; /* the protocol's connection */
+    void *owner;   /* the protocol's connection */
     uint64_t mark; /* last event delivered, to deliver each only once */
 };
 
@@ -97,13 +97,13 @@ struct chat_config {
 
 enum chat_error {
     CHAT_OK,
-    CHAT_ERR_INVALID,   /* not a valid nick or room name */
-    CHAT_ERR_TAKEN,     /* nick in use by someone else */
-    CHAT_ERR_RESERVED,  /* nick of the form user<digits> */
-    CHAT_ERR_ALREADY,   /* already that nick, or already in that room */
-    CHAT_ERR_NO_NICK,   /* nobody has that nick */
-    CHAT_ERR_TOO_LONG,  /* topic over the limit */
-    CHAT_ERR_TOO_MANY,  /* room limit reached */
+    CHAT_ERR_INVALID,  /* not a valid nick or room name */
+    CHAT_ERR_TAKEN,    /* nick in use by someone else */
+    CHAT_ERR_RESERVED, /* nick of the form user<digits> */
+    CHAT_ERR_ALREADY,  /* already that nick, or already in that room */
+    CHAT_ERR_NO_NICK,  /* nobody has that nick */
+    CHAT_ERR_TOO_LONG, /* topic over the limit */
+    CHAT_ERR_TOO_MANY, /* room limit reached */
 };
 
 /* Sets up the core: the registries and #lobby. */

@@ -54,6 +54,8 @@ static const struct option config_options[] = {
 /* Prints the usage text: every flag with its default. */
 static void config_usage(FILE *out)
 {
+    /* The text is laid out as it prints. */
+    // clang-format off
     fprintf(out,
 "usage: parleyd [OPTIONS]\n"
 "\n"
@@ -89,6 +91,7 @@ static void config_usage(FILE *out)
             CONFIG_FLOOD_RATE, CONFIG_SENDQ_MAX, CONFIG_MAX_PER_IP,
             CONFIG_QUIET_ABOVE, CONFIG_TOPIC_MAX, CONFIG_MAX_ROOMS,
             CONFIG_SHUTDOWN_TIMEOUT);
+    // clang-format on
 }
 
 /* Parses a decimal number in [min, max] for flag name; false on error. */
@@ -100,8 +103,10 @@ static bool config_number(const char *name, const char *s, uintmax_t min,
     uintmax_t v = strtoumax(s, &end, 10);
     if (*s == '\0' || *s == '-' || *end != '\0' || errno || v < min ||
         v > max) {
-        fprintf(stderr, "parleyd: --%s: expected a number from %ju to %ju, "
-                        "got \"%s\"\n", name, min, max, s);
+        fprintf(stderr,
+                "parleyd: --%s: expected a number from %ju to %ju, "
+                "got \"%s\"\n",
+                name, min, max, s);
         return false;
     }
     *out = v;
@@ -141,8 +146,10 @@ static bool config_listen(struct config *cfg, const char *s)
         return false;
     }
     if (strcmp(u->scheme, "text") != 0) {
-        fprintf(stderr, "parleyd: --listen: unknown protocol \"%s\" "
-                        "(supported: text)\n", u->scheme);
+        fprintf(stderr,
+                "parleyd: --listen: unknown protocol \"%s\" "
+                "(supported: text)\n",
+                u->scheme);
         return false;
     }
     cfg->nlisten++;
@@ -158,11 +165,11 @@ static bool config_apply(struct config *cfg, int opt, const char *arg)
     uintmax_t v;
     const uintmax_t big = (uintmax_t)1 << 40;
     switch (opt) {
-#define NUM(OPT, FIELD, MIN, MAX)                                  \
-    case OPT:                                                      \
-        if (!config_number(o->name, arg, MIN, MAX, &v))            \
-            return false;                                          \
-        cfg->FIELD = (__typeof__(cfg->FIELD))v;                    \
+#define NUM(OPT, FIELD, MIN, MAX)                                              \
+    case OPT:                                                                  \
+        if (!config_number(o->name, arg, MIN, MAX, &v))                        \
+            return false;                                                      \
+        cfg->FIELD = (__typeof__(cfg->FIELD))v;                                \
         return true;
         NUM(OPT_MAX_LINE, max_line, 16, 1 << 20)
         NUM(OPT_HISTORY, history, 0, 100000)
@@ -199,8 +206,10 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv)
             break;
         case OPT_LOG_LEVEL:
             if (!log_parse_level(optarg, &cfg->log_level)) {
-                fprintf(stderr, "parleyd: --log-level: expected debug, info, "
-                                "warn or error, got \"%s\"\n", optarg);
+                fprintf(stderr,
+                        "parleyd: --log-level: expected debug, info, "
+                        "warn or error, got \"%s\"\n",
+                        optarg);
                 return CONFIG_ERROR;
             }
             break;
@@ -211,8 +220,10 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv)
             printf("parleyd %s\n", PARLEY_VERSION);
             return CONFIG_EXIT;
         case '?':
-            fprintf(stderr, "parleyd: unknown or incomplete option \"%s\" "
-                            "(try --help)\n", argv[optind - 1]);
+            fprintf(stderr,
+                    "parleyd: unknown or incomplete option \"%s\" "
+                    "(try --help)\n",
+                    argv[optind - 1]);
             return CONFIG_ERROR;
         default:
             if (!config_apply(cfg, opt, optarg))

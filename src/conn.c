@@ -85,7 +85,7 @@ static struct conn_list conn_all;     /* every live connection */
 static struct conn_list conn_flushq;  /* connections with output to send */
 static struct conn_list conn_closing; /* close hooks still to run */
 static struct conn_list conn_dead;    /* to free before sleeping */
-static struct ev_timer conn_sweep;   /* gives back idle output buffers */
+static struct ev_timer conn_sweep;    /* gives back idle output buffers */
 static char conn_rbuf[CONN_READ_CHUNK];
 
 static const char *const conn_reasons[] = {
@@ -212,8 +212,7 @@ static void conn_update_mask(struct conn *c)
     if (c->state == CS_DEAD)
         return;
     uint32_t mask = 0;
-    if ((c->state == CS_OPEN && !c->paused && !c->eof) ||
-        c->state == CS_LINGER)
+    if ((c->state == CS_OPEN && !c->paused && !c->eof) || c->state == CS_LINGER)
         mask |= EV_READ;
     if (c->want_write)
         mask |= EV_WRITE;
@@ -268,9 +267,10 @@ void conn_try_send(struct conn *c, const char *text)
     if (c->io.fd < 0)
         return;
     char line[512];
-    int n = snprintf(line, sizeof line, "%s%s", c->mid_line ? "\r\n" : "",
-                     text);
-    if (n > 0 && send(c->io.fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
+    int n =
+        snprintf(line, sizeof line, "%s%s", c->mid_line ? "\r\n" : "", text);
+    if (n > 0 &&
+        send(c->io.fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
         c->mid_line = false;
 }
 
@@ -427,7 +427,8 @@ static void conn_on_flood_timer(struct ev_loop *loop, struct ev_timer *t)
     struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, timer));
     c->paused = false;
     if (buf_used(&c->in) > 0) {
-        size_t done = conn_process(c, c->in.data + c->in.head, buf_used(&c->in));
+        size_t done =
+            conn_process(c, c->in.data + c->in.head, buf_used(&c->in));
         if (c->state != CS_OPEN)
             return;
         buf_consume(&c->in, done);
@@ -536,8 +537,8 @@ static void conn_finish(struct conn *c)
 static void conn_flush(struct conn *c)
 {
     while (buf_used(&c->out) > 0) {
-        ssize_t n = send(c->io.fd, buf_peek(&c->out), buf_used(&c->out),
-                         MSG_NOSIGNAL);
+        ssize_t n =
+            send(c->io.fd, buf_peek(&c->out), buf_used(&c->out), MSG_NOSIGNAL);
         if (n > 0) {
             c->mid_line = buf_peek(&c->out)[n - 1] != '\n';
             buf_consume(&c->out, (size_t)n);

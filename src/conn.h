@@ -54,11 +54,11 @@ struct conn_proto {
 
 /* Limits shared by all connections. */
 struct conn_limits {
-    size_t max_line;        /* longest line, in bytes */
-    size_t sendq_max;       /* most output bytes held for one connection */
-    unsigned flood_burst;   /* lines allowed at once */
-    unsigned flood_rate;    /* lines per second after that; 0 = no limit */
-    unsigned linger_ms;     /* how long a closing socket waits for the peer */
+    size_t max_line;      /* longest line, in bytes */
+    size_t sendq_max;     /* most output bytes held for one connection */
+    unsigned flood_burst; /* lines allowed at once */
+    unsigned flood_rate;  /* lines per second after that; 0 = no limit */
+    unsigned linger_ms;   /* how long a closing socket waits for the peer */
 };
 
 /*

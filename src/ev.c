@@ -107,7 +107,8 @@ static void ev_heap_fix(struct ev_loop *loop, size_t i)
         size_t c = 2 * i + 1;
         if (c >= loop->nheap)
             break;
-        if (c + 1 < loop->nheap && loop->heap[c + 1]->when < loop->heap[c]->when)
+        if (c + 1 < loop->nheap &&
+            loop->heap[c + 1]->when < loop->heap[c]->when)
             c++;
         if (loop->heap[c]->when >= t->when)
             break;
@@ -130,15 +131,16 @@ void ev_timer_stop(struct ev_loop *loop, struct ev_timer *t)
     }
 }
 
-void ev_timer_start(struct ev_loop *loop, struct ev_timer *t,
-                    uint64_t delay_ms, ev_timer_cb cb)
+void ev_timer_start(struct ev_loop *loop, struct ev_timer *t, uint64_t delay_ms,
+                    ev_timer_cb cb)
 {
     ev_timer_stop(loop, t);
     t->when = loop->now + delay_ms;
     t->cb = cb;
     if (loop->nheap == loop->capheap) {
         loop->capheap = loop->capheap ? loop->capheap * 2 : 64;
-        loop->heap = xreallocarray(loop->heap, loop->capheap, sizeof *loop->heap);
+        loop->heap =
+            xreallocarray(loop->heap, loop->capheap, sizeof *loop->heap);
     }
     loop->heap[loop->nheap++] = t;
     ev_heap_fix(loop, loop->nheap - 1);

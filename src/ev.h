@@ -61,8 +61,8 @@ void ev_io_set(struct ev_loop *loop, struct ev_io *io, uint32_t mask);
 void ev_io_stop(struct ev_loop *loop, struct ev_io *io);
 
 /* (Re)starts t to fire once, delay_ms from the loop's current time. */
-void ev_timer_start(struct ev_loop *loop, struct ev_timer *t,
-                    uint64_t delay_ms, ev_timer_cb cb);
+void ev_timer_start(struct ev_loop *loop, struct ev_timer *t, uint64_t delay_ms,
+                    ev_timer_cb cb);
 
 /* Stops t if it is running. */
 void ev_timer_stop(struct ev_loop *loop, struct ev_timer *t);

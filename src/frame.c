@@ -29,7 +29,9 @@ enum frame_state {
 
 /* Byte classes for the scan: 1 marks bytes that need a closer look. */
 static const uint8_t frame_special[256] = {
-    ['\n'] = 1, ['\r'] = 1, [TEL_IAC] = 1,
+    ['\n'] = 1,
+    ['\r'] = 1,
+    [TEL_IAC] = 1,
 };
 
 /* The first carry allocation; a typical typed line fits. */
@@ -65,7 +67,7 @@ static int frame_telnet(struct frame *f, uint8_t c)
             f->state = FS_DATA;
             return TEL_IAC;
         }
-        f->state = c == TEL_SB                      ? FS_SB
+        f->state = c == TEL_SB                        ? FS_SB
                    : (c >= TEL_WILL && c <= TEL_DONT) ? FS_OPT
                                                       : FS_DATA;
         return -1;

@@ -33,7 +33,7 @@ void log_write(enum log_level level, const char *fmt, ...)
  */
 const char *log_quote(char *out, size_t outsz, const char *s, size_t n);
 
-#define log_debug(...) \
+#define log_debug(...)                                                         \
     (log_enabled(LOG_DEBUG) ? log_write(LOG_DEBUG, __VA_ARGS__) : (void)0)
 #define log_info(...) log_write(LOG_INFO, __VA_ARGS__)
 #define log_warn(...) log_write(LOG_WARN, __VA_ARGS__)

@@ -18,7 +18,8 @@ int net_parse_url(const char *s, struct net_url *url, char *err, size_t errsz)
     memset(url, 0, sizeof *url);
     const char *sep = strstr(s, "://");
     if (sep == NULL || sep == s || (size_t)(sep - s) >= sizeof url->scheme) {
-        snprintf(err, errsz, "listen URL \"%s\": expected SCHEME://HOST:PORT", s);
+        snprintf(err, errsz, "listen URL \"%s\": expected SCHEME://HOST:PORT",
+                 s);
         return -EINVAL;
     }
     memcpy(url->scheme, s, (size_t)(sep - s));
@@ -27,7 +28,8 @@ int net_parse_url(const char *s, struct net_url *url, char *err, size_t errsz)
     if (*host == '[') {
         const char *close = strchr(host, ']');
         if (close == NULL || close[1] != ':') {
-            snprintf(err, errsz, "listen URL \"%s\": expected [V6ADDR]:PORT", s);
+            snprintf(err, errsz, "listen URL \"%s\": expected [V6ADDR]:PORT",
+                     s);
             return -EINVAL;
         }
         host++;
@@ -61,8 +63,9 @@ int net_parse_url(const char *s, struct net_url *url, char *err, size_t errsz)
 static int net_listen_one(const struct addrinfo *ai, int backlog, char *err,
                           size_t errsz)
 {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    ai->ai_protocol);
+    int fd =
+        socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+               ai->ai_protocol);
     if (fd < 0) {
         int e = errno;
         snprintf(err, errsz, "socket: %s", strerror(e));
@@ -136,7 +139,8 @@ bool net_is_loopback(const struct sockaddr *sa)
         return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
     }
     if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        const struct in6_addr *a =
+            &((const struct sockaddr_in6 *)sa)->sin6_addr;
         if (IN6_IS_ADDR_LOOPBACK(a))
             return true;
         return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;

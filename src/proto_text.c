@@ -24,8 +24,8 @@ struct text_scratch {
     size_t cap;
 };
 
-static struct text_scratch text_wire_buf; /* cached event bytes */
-static struct text_scratch text_line_buf; /* per-recipient lines */
+static struct text_scratch text_wire_buf;  /* cached event bytes */
+static struct text_scratch text_line_buf;  /* per-recipient lines */
 static struct text_scratch text_clean_buf; /* sanitized input */
 
 /* Returns scratch space of at least n bytes. */
@@ -312,7 +312,8 @@ static void text_line(struct conn *c, const char *line, size_t len)
     struct text_session *s = conn_data(c);
     size_t n;
     const char *clean = sanitize_line(
-        line, len, text_scratch_get(&text_clean_buf, SANITIZE_MAX(len) + 1), &n);
+        line, len, text_scratch_get(&text_clean_buf, SANITIZE_MAX(len) + 1),
+        &n);
     if (n == 0)
         return;
     bool command = clean[0] == '/' && !(n > 1 && clean[1] == '/');
@@ -376,8 +377,7 @@ static void text_close(struct conn *c, enum conn_reason reason)
     }
     if (!s->gone) {
         const char *why = text_reason(reason);
-        chat_unregister(&s->client, why, strlen(why),
-                        reason != CONN_SHUTDOWN);
+        chat_unregister(&s->client, why, strlen(why), reason != CONN_SHUTDOWN);
     }
     free(s);
 }

@@ -35,8 +35,8 @@ size_t room_add(struct room *r, struct client *c)
 {
     if (r->nmembers == r->capmembers) {
         r->capmembers = r->capmembers ? r->capmembers * 2 : 8;
-        r->members = xreallocarray(r->members, r->capmembers,
-                                   sizeof *r->members);
+        r->members =
+            xreallocarray(r->members, r->capmembers, sizeof *r->members);
     }
     r->members[r->nmembers] = c;
     return r->nmembers++;

@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 /* The largest output for n input bytes: every byte may become U+FFFD. */
-#define SANITIZE_MAX(n) ((n) * 3)
+#define SANITIZE_MAX(n) ((n)*3)
 
 /*
  * Sanitizes the n bytes at in. Returns either in itself (when nothing had to

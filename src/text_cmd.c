@@ -92,8 +92,7 @@ static void text_room_name(const char **name, size_t *n)
 /* Replies that a room name is not valid. */
 static void text_bad_room(struct text_session *s, const char *name, size_t n)
 {
-    text_reply(s,
-               "! invalid room name \"%.*s\": 1-32 letters, digits, _ or -",
+    text_reply(s, "! invalid room name \"%.*s\": 1-32 letters, digits, _ or -",
                (int)n, name);
 }
 
