@@ -308,3 +308,29 @@ def test_garbage_does_not_hurt_server(t):
     s.say("still here")
     r.expect("[survivor]: still here")
     t.barrier(s, r)
+
+
+def test_messages_and_commands_in_one_packet_keep_order(t):
+    """The messages of one read are said as one batch; a command in the
+    middle of them must still come between them, for others and in the
+    room's history (docs/protocol.md: order is kept)."""
+    srv = t.server()
+    a, b = t.users(srv, "alice", "bob")
+    a.send("one\ntwo\n/nick alicia\nthree\n/me waves\nfour\n")
+    b.expect("[alice]: one")
+    b.expect("[alice]: two")
+    b.expect("* alice is now alicia")
+    b.expect("[alicia]: three")
+    b.expect("* alicia waves")
+    b.expect("[alicia]: four")
+    a.expect("* you are now alicia")
+    t.barrier(a, b)
+    c = t.client(srv)
+    c.welcome()
+    c.send("/join dev\n/join lobby\n")
+    c.expect("* you joined #dev (1 person here)")
+    c.expect("* you joined #lobby (3 people here)")
+    c.expect("* --- last 4 messages in #lobby ---")
+    for nick, text in (("alice", "one"), ("alice", "two"), ("alicia", "three"), ("alicia", "four")):
+        c.expect(re.compile(r"\d\d:\d\d \[%s\]: %s" % (nick, text)))
+    c.expect("* --- end of history ---")
