@@ -21,6 +21,7 @@
 #include "ev.h"
 #include "frame.h"
 #include "log.h"
+#include "net.h"
 #include "xmalloc.h"
 
 /* Bytes taken from the kernel per read; shared by all connections. */
@@ -128,20 +129,11 @@ const char *conn_reason_name(enum conn_reason reason)
     return conn_reasons[reason];
 }
 
-/* Splits "host:port" or "[v6]:port" to find the host part. */
+/* Keeps the peer's printable address and its host part. */
 static void conn_set_addr(struct conn *c, const char *addr)
 {
     snprintf(c->addr, sizeof c->addr, "%s", addr);
-    const char *colon = strrchr(addr, ':');
-    size_t n = colon ? (size_t)(colon - addr) : strlen(addr);
-    if (n >= 2 && addr[0] == '[') {
-        addr++;
-        n -= 2;
-    }
-    if (n >= sizeof c->host)
-        n = sizeof c->host - 1;
-    memcpy(c->host, addr, n);
-    c->host[n] = '\0';
+    net_addr_host(c->addr, c->host, sizeof c->host);
 }
 
 struct conn *conn_new(int fd, const char *addr, const struct conn_proto *proto)
@@ -353,8 +345,8 @@ static bool conn_is_http(const char *line, size_t len)
         i++;
     if (i < 3 || i >= len || line[i] != ' ')
         return false;
-    for (size_t k = i + 1; k + 5 <= len; k++)
-        if (memcmp(line + k, " HTTP/", 6 <= len - k ? 6 : len - k) == 0)
+    for (size_t k = i + 1; k + 6 <= len; k++)
+        if (memcmp(line + k, " HTTP/", 6) == 0)
             return true;
     return false;
 }

@@ -121,6 +121,20 @@ void net_format_addr(const struct sockaddr *sa, char *out, size_t outsz)
     }
 }
 
+void net_addr_host(const char *addr, char *out, size_t outsz)
+{
+    const char *colon = strrchr(addr, ':');
+    size_t n = colon ? (size_t)(colon - addr) : strlen(addr);
+    if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']') {
+        addr++;
+        n -= 2;
+    }
+    if (n >= outsz)
+        n = outsz - 1;
+    memcpy(out, addr, n);
+    out[n] = '\0';
+}
+
 void net_local_addr(int fd, char *out, size_t outsz)
 {
     struct sockaddr_storage ss;

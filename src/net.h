@@ -41,6 +41,12 @@ void net_local_addr(int fd, char *out, size_t outsz);
 /* Writes a socket address as "host:port" or "[v6]:port" into out. */
 void net_format_addr(const struct sockaddr *sa, char *out, size_t outsz);
 
+/*
+ * Writes the host part of a printable address ("host:port" or
+ * "[v6]:port", as net_format_addr makes them) into out, without brackets.
+ */
+void net_addr_host(const char *addr, char *out, size_t outsz);
+
 /* Returns true if sa is a loopback address (127/8, ::1, or v4-mapped). */
 bool net_is_loopback(const struct sockaddr *sa);
 

@@ -112,12 +112,8 @@ static void server_take(struct listener *l, int fd, const struct sockaddr *sa)
         close(fd);
         return;
     }
-    /* The host part of addr, as conn_host will report it. */
-    char host[NET_ADDR_MAX];
-    snprintf(host, sizeof host, "%s", addr[0] == '[' ? addr + 1 : addr);
-    char *colon = strrchr(host, addr[0] == '[' ? ']' : ':');
-    if (colon)
-        *colon = '\0';
+    char host[NET_ADDR_MAX]; /* as conn_host will report it */
+    net_addr_host(addr, host, sizeof host);
     const char *why = server_admit(sa, host);
     if (why) {
         server_refuse(fd, addr, why);

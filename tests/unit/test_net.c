@@ -211,4 +211,20 @@ TEST(local_addr_of_bad_descriptor)
     CHECK_STR(addr, "unknown");
 }
 
+TEST(addr_host_parts)
+{
+    char host[NET_ADDR_MAX];
+    net_addr_host("127.0.0.1:5000", host, sizeof host);
+    CHECK_STR(host, "127.0.0.1");
+    net_addr_host("[::1]:5000", host, sizeof host);
+    CHECK_STR(host, "::1");
+    net_addr_host("[fe80::1:2]:1", host, sizeof host);
+    CHECK_STR(host, "fe80::1:2");
+    net_addr_host("unknown", host, sizeof host);
+    CHECK_STR(host, "unknown");
+    char small[4];
+    net_addr_host("127.0.0.1:5000", small, sizeof small);
+    CHECK_STR(small, "127");
+}
+
 UNIT_MAIN()
