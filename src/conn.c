@@ -183,16 +183,6 @@ void conn_set_data(struct conn *c, void *data)
     c->data = data;
 }
 
-bool conn_is_open(const struct conn *c)
-{
-    return c->state == CS_OPEN;
-}
-
-size_t conn_pending(const struct conn *c)
-{
-    return buf_used(&c->out);
-}
-
 size_t conn_count(void)
 {
     return conn_all.n;
@@ -593,7 +583,7 @@ static void conn_run_close_hooks(void)
                  (unsigned long long)c->id,
                  label ? log_quote(quoted, sizeof quoted, label, strlen(label))
                        : "-",
-                 c->addr, conn_reasons[c->reason]);
+                 c->addr, conn_reason_name(c->reason));
         c->proto->close(c, c->reason);
         c->data = NULL;
         if (c->flush_on_close && buf_used(&c->out) > 0) {

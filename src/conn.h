@@ -91,13 +91,11 @@ const char *conn_host(const struct conn *c);
 void *conn_data(const struct conn *c);
 void conn_set_data(struct conn *c, void *data);
 
-/* Returns true while the connection reads and accepts output. */
-bool conn_is_open(const struct conn *c);
-
 /*
- * Queues n bytes of output. Past the sendq limit the connection is closed
- * with CONN_SENDQ (asynchronously); output to a closing connection is
- * dropped.
+ * Queues n bytes of output, sent before the loop next sleeps. When a send
+ * leaves more than the sendq limit queued (or one round queues far more),
+ * the connection is closed with CONN_SENDQ, asynchronously; output to a
+ * closing connection is dropped.
  */
 void conn_write(struct conn *c, const void *p, size_t n);
 
@@ -107,9 +105,6 @@ void conn_write(struct conn *c, const void *p, size_t n);
  * words to a connection whose queue is being dropped.
  */
 void conn_try_send(struct conn *c, const char *text);
-
-/* Returns the number of output bytes waiting to be sent. */
-size_t conn_pending(const struct conn *c);
 
 /*
  * Ends the connection: it stops reading at once; before the loop sleeps the

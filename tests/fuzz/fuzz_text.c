@@ -140,11 +140,6 @@ void conn_set_data(struct conn *c, void *data)
     c->data = data;
 }
 
-bool conn_is_open(const struct conn *c)
-{
-    return c->open;
-}
-
 void conn_write(struct conn *c, const void *p, size_t n)
 {
     if (n > 0)
@@ -160,11 +155,6 @@ void conn_try_send(struct conn *c, const char *text)
 {
     (void)c;
     check_output(text, strlen(text));
-}
-
-size_t conn_pending(const struct conn *c)
-{
-    return c->queued;
 }
 
 void conn_close(struct conn *c, enum conn_reason reason, bool flush)
