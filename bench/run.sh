@@ -16,16 +16,6 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-missing=""
-command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
-command -v gnuplot >/dev/null 2>&1 || missing="$missing gnuplot-nox"
-command -v taskset >/dev/null 2>&1 || missing="$missing util-linux"
-if [ -n "$missing" ]; then
-    echo "bench: installing$missing"
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO=sudo
-    $SUDO apt-get update -q
-    # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q $missing
-fi
+sh tests/deps.sh redis-server=redis-server gnuplot-nox=gnuplot \
+    util-linux=taskset
 exec /usr/bin/python3 bench/run.py "$@"

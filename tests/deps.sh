@@ -1,6 +1,10 @@
 #!/bin/sh
 # Installs the Debian packages that building and testing parley need, if
 # any is missing. Safe to run again: it does nothing when all are present.
+#
+#   sh tests/deps.sh                     everything make run/make test need
+#   sh tests/deps.sh PACKAGE=COMMAND...  only these: PACKAGE unless COMMAND
+#                                        is on the PATH (bench, valgrind)
 set -eu
 
 missing=""
@@ -10,16 +14,22 @@ need() { # need PACKAGE TEST...: queue PACKAGE unless the test succeeds
     "$@" >/dev/null 2>&1 || missing="$missing $pkg"
 }
 
-need make command -v make
-need gcc command -v gcc
-need clang command -v clang
-need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.asan-x86_64.a'
-need python3 test -x /usr/bin/python3
-need util-linux command -v prlimit
-need procps command -v ps
-need valgrind command -v valgrind
-need netcat-openbsd command -v nc
-need telnet command -v telnet
+if [ $# -gt 0 ]; then
+    for pair in "$@"; do
+        need "${pair%%=*}" command -v "${pair#*=}"
+    done
+else
+    need make command -v make
+    need gcc command -v gcc
+    need clang command -v clang
+    need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.asan-x86_64.a'
+    need python3 test -x /usr/bin/python3
+    need util-linux command -v prlimit
+    need procps command -v ps
+    need valgrind command -v valgrind
+    need netcat-openbsd command -v nc
+    need telnet command -v telnet
+fi
 
 if [ -n "$missing" ]; then
     echo "deps: installing$missing"

@@ -20,12 +20,7 @@ PARLEYD=${1:-build/parleyd}
 [ -x "$PARLEYD" ] || { echo "valgrind.sh: no executable $PARLEYD (run make)"; echo "0 passed, 1 failed"; exit 1; }
 PARLEYD=$(cd "$(dirname "$PARLEYD")" && pwd)/$(basename "$PARLEYD")
 
-if ! command -v valgrind >/dev/null 2>&1; then
-    echo "valgrind.sh: installing valgrind"
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO=sudo
-    $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q valgrind
-fi
+sh tests/deps.sh valgrind=valgrind
 command -v valgrind >/dev/null 2>&1 || { echo "valgrind.sh: valgrind is missing"; echo "0 passed, 1 failed"; exit 1; }
 
 dir=$(mktemp -d)
