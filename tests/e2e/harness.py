@@ -48,6 +48,17 @@ BARRIER_REPLY = re.compile(r"\* (topic of #[A-Za-z0-9_-]+: .*|#[A-Za-z0-9_-]+ ha
 
 WELCOME_3 = "* type to talk; /help lists commands; /quit or $exit leaves"
 
+# A TLS 1.3 ClientHello record (what a TLS client sends first): its first
+# byte 0x16 must make the server close a plain-text connection.
+TLS_CLIENT_HELLO = (
+    b"\x16\x03\x01\x00\xc8\x01\x00\x00\xc4\x03\x03"
+    + bytes(range(32))
+    + b"\x20"
+    + bytes(range(32, 64))
+    + b"\x00\x08\x13\x01\x13\x02\x13\x03\x00\xff\x01\x00\x00\x73"
+    + b"\x00" * 115
+)
+
 _FIELD = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|\S*)')
 
 

@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 
-from harness import BARRIER_REPLY, check, people
+from harness import BARRIER_REPLY, TLS_CLIENT_HELLO, check, people
 
 LINE_TOO_LONG = "! line too long (max 4096 bytes)"
 INVALID_NICK = '! invalid nick "%s": 1-32 letters, digits or _-[]\\^{}|`, not starting with a digit or -'
@@ -492,14 +492,6 @@ def test_terminal_escapes_never_reach_others(t):
 # -- not chat clients ---------------------------------------------------------
 
 HTTP_GET = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
-TLS_HELLO = (
-    b"\x16\x03\x01\x00\xc8\x01\x00\x00\xc4\x03\x03"
-    + bytes(range(32))
-    + b"\x20"
-    + bytes(range(32, 64))
-    + b"\x00\x08\x13\x01\x13\x02\x13\x03\x00\xff\x01\x00\x00\x73"
-    + b"\x00" * 115
-)
 
 
 def _not_chat_burst(t, first_bytes, reason):
@@ -563,7 +555,7 @@ def test_tls_client_hello_closed_without_spin(t):
     Passes because the first byte of the first read is checked for a TLS
     handshake record (conn.c).  Without it the hello becomes garbage chat
     lines (the watcher sees them) and the connection stays open."""
-    _not_chat_burst(t, TLS_HELLO, "tls")
+    _not_chat_burst(t, TLS_CLIENT_HELLO, "tls")
 
 
 # -- volume in one packet -----------------------------------------------------

@@ -5,7 +5,7 @@ import signal
 import socket
 import time
 
-from harness import Ended, check
+from harness import TLS_CLIENT_HELLO, Ended, check
 
 
 def _shutdown_with_clients(t, sig):
@@ -190,15 +190,7 @@ def test_http_request_in_pieces_closed(t):
 
 
 def test_tls_client_hello_closed(t):
-    hello = (
-        b"\x16\x03\x01\x00\xc8\x01\x00\x00\xc4\x03\x03"
-        + bytes(range(32))
-        + b"\x20"
-        + bytes(range(32, 64))
-        + b"\x00\x08\x13\x01\x13\x02\x13\x03\x00\xff\x01\x00\x00\x73"
-        + b"\x00" * 115
-    )
-    _not_a_chat_client(t, hello, "tls")
+    _not_a_chat_client(t, TLS_CLIENT_HELLO, "tls")
 
 
 def test_http_like_text_later_is_chat(t):
