@@ -1,6 +1,7 @@
 # parley: build, test and benchmark the chat server.
 #
-#   make            build build/parleyd and build/parley-bench
+#   make            build build/parleyd, build/parley-bench and the
+#                   many-rooms yardstick build/room_floor
 #   make run        install missing build packages, build, run on port 3030
 #   make test       every test: unit + end-to-end, normal and ASan/UBSan builds
 #   make asan       the AddressSanitizer + UBSan build in build/asan/
@@ -31,7 +32,7 @@ LIB_SRC = $(filter-out src/main.c,$(SRC))
 HDR = $(wildcard src/*.h)
 OBJ = $(SRC:src/%.c=$(BUILD)/obj/%.o)
 LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
-BENCH_SRC = $(wildcard bench/*.c)
+BENCH_SRC = $(wildcard bench/pb_*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
@@ -39,7 +40,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 180
 
-all: $(BUILD)/parleyd $(BUILD)/parley-bench
+all: $(BUILD)/parleyd $(BUILD)/parley-bench $(BUILD)/room_floor
 
 $(BUILD)/obj/%.o: src/%.c $(HDR) | $(BUILD)/obj
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -52,6 +53,9 @@ $(BUILD)/parleyd: $(OBJ)
 
 $(BUILD)/parley-bench: $(BENCH_SRC) $(wildcard bench/*.h)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(BENCH_SRC) $(LDLIBS)
+
+$(BUILD)/room_floor: bench/room_floor.c
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
 $(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $(LIB_OBJ) | $(BUILD)/unit
 	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(LDLIBS)

@@ -95,11 +95,11 @@ def load_table(data, name):
 
 
 def ratio_lines(data, name, keys):
-    """Lines with parley/redis and parley/relay ratios of the given keys."""
+    """Lines with parley's ratios to each other server of the scenario."""
     d = data.get(name, {})
     p = d.get("parley", [])
     out = []
-    for other in ("redis", "relay"):
+    for other in ("redis", "relay", "floor"):
         if other not in d:
             continue
         parts = ["%s %s" % (label, ratio(med(p, k), med(d[other], k)))
@@ -254,11 +254,14 @@ def targets_raw(data):
                  "latency <= 1.2x relay's",
                  "CPU per delivery %s of the relay, p99 %s" % (
                      ratio(pn, xn), ratio(pp, xp)), ok))
-    pn, rn = m(data, "many", "parley", "srv_ns_per_deliv"), m(
-        data, "many", "redis", "srv_ns_per_deliv")
+    pn, rn, fn = (m(data, "many", s, "srv_ns_per_deliv")
+                  for s in ("parley", "redis", "floor"))
+    floor = ("" if fn is None else
+             "; the room floor relay: %s of redis (%s ns), parley %s of it" %
+             (ratio(fn, rn), fmt(fn, ".0f"), ratio(pn, fn)))
     rows.append(("many rooms", "server CPU per delivery <= 0.6x redis's",
-                 "%s of redis (%s vs %s ns)" % (
-                     ratio(pn, rn), fmt(pn, ".0f"), fmt(rn, ".0f")),
+                 "%s of redis (%s vs %s ns)%s" % (
+                     ratio(pn, rn), fmt(pn, ".0f"), fmt(rn, ".0f"), floor),
                  le(pn, rn, 0.6)))
     rss, cs = m(data, "idle", "parley", "srv_rss_per_conn_b"), m(
         data, "idle", "parley", "connect_s")
@@ -416,7 +419,9 @@ def document(args, data, chart_ok, elapsed, scenarios, commands):
            "with `build/parley-bench` pinned to core 1. Servers: parleyd, "
            "redis-server pub/sub (its own instance, persistence off) and the "
            "reference relay `ideal_batch` (shared/bench/ideal_batch.c, the "
-           "least work a relay can do)." % (
+           "least work a relay can do); in the many-rooms scenario, where "
+           "that relay cannot go, the room floor relay (bench/room_floor.c)."
+           % (
                "sh bench/run.sh" + (" --quick" if args.quick else ""),
                elapsed), "",
            "## Machine", "", machine(args), "",
@@ -499,6 +504,13 @@ METHOD = """\
   `client-output-buffer-limit pubsub 1mb 0 0` (the same cut-off); the
   relay has no limit and never cuts anyone off.
 - The relay has no rooms, so it takes no part in the many-rooms scenario.
+  There the yardstick is the room floor relay (bench/room_floor.c, built
+  by `make` as build/room_floor): the same wire work as parleyd (one recv
+  per readable connection, one append per recipient per read, one send per
+  recipient per round) and nothing else: no nicks, no formatting, no
+  limits, lines relayed verbatim. What it spends per delivery is the
+  kernel's share on this machine, the least any server of this design
+  can spend.
 - The machine is shared (builds and tests of others run on it). Before each
   run the runner waits for the rest of the machine to go idle (up to 30 s,
   2 s in quick mode); parley-bench reports the CPU that other processes

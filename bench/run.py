@@ -43,28 +43,19 @@ from report import (NOISY_PCT, SERVERS, document, log, med, targets,
                     verdict, write_chart)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
 OUT = os.path.join(ROOT, "bench", "out")
 
+# Protocol parley-bench speaks to each server. "floor" is bench/room_floor.c,
+# the least work a relay with rooms can do (the many-rooms yardstick).
+PROTO = {"parley": "text", "redis": "resp", "relay": "relay",
+         "floor": "text"}
 
-
-
-PROTO = {"parley": "text", "redis": "resp", "relay": "relay"}
-
-
+# Output queue cut-off of parleyd and redis in every run.
 SENDQ = 1048576
-# A run during which other processes used more than this share of a core
-# (from /proc/stat) is repeated.
-
 
 # Before a run, wait until the rest of the machine uses less than this many
 # cores (others' builds and tests share it).
 QUIET_CORES = 0.15
-
-# Scenarios: name -> (title, parley-bench arguments, servers, quick and full
-# (warmup, duration) in seconds).
-
 
 # Scenarios: name -> (title, parley-bench arguments, servers, quick and full
 # (warmup, duration) in seconds).
@@ -78,7 +69,7 @@ SCENARIOS = [
     ("many", "many rooms: 100 rooms of 10, 100 senders at 20 msgs/s each",
      ["--clients", "1000", "--rooms", "100", "--senders", "100", "--rate",
       "20"],
-     ("parley", "redis"), (0.5, 2), (1, 5)),
+     ("parley", "redis", "floor"), (0.5, 2), (1, 5)),
     ("idle", "idle: 10,000 connected and joined clients",
      ["--clients", "10000", "--rooms", "1"], SERVERS, (0, 0.2), (0, 0.5)),
     ("max", "idle at the limit: as many clients as 20,000 descriptors allow",
@@ -91,15 +82,9 @@ SCENARIOS = [
 
 
 SAT_ARGS = ["--clients", "50", "--rooms", "1", "--senders", "10"]
-
-
 SAT_WINDOWS = {"quick": [1, 4, 16, 64, 256],
                "full": [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]}
-
-
 SAT_TIMES = {"quick": (0.3, 1), "full": (0.5, 2)}
-
-# Figures of the independent measurement quoted in issue 3.
 
 
 def free_port():
@@ -144,6 +129,8 @@ class Server:
                     "--protected-mode", "no", "--save", "", "--appendonly",
                     "no", "--maxclients", "100000", "--loglevel", "warning",
                     "--client-output-buffer-limit", "pubsub 1mb 0 0"]
+        if self.name == "floor":
+            return [a.floor, str(port)]
         return [a.relay, str(port)]
 
     def start(self, tag):
@@ -334,7 +321,7 @@ def run_saturation(args, data):
 def commands(args):
     """Markdown block with the exact commands of the runs."""
     lines = ["```"]
-    for srv in SERVERS:
+    for srv in SERVERS + ("floor",):
         c = Server(srv, args).command("PORT")
         lines.append("taskset -c 0 " + " ".join(
             "''" if x == "" else ("'%s'" % x if " " in x else x)
@@ -396,7 +383,8 @@ def load_results(args):
 def prepare(args):
     """Checks tools, builds the relay; returns an error message or None."""
     for tool, path in (("parleyd", args.parleyd),
-                       ("parley-bench", args.bench)):
+                       ("parley-bench", args.bench),
+                       ("room_floor", args.floor)):
         if not os.access(path, os.X_OK):
             return "%s not found at %s (run make)" % (tool, path)
     if not shutil.which(args.redis):
@@ -433,6 +421,8 @@ def parse_args():
                                                      "parleyd"))
     p.add_argument("--bench", default=os.path.join(ROOT, "build",
                                                    "parley-bench"))
+    p.add_argument("--floor", default=os.path.join(ROOT, "build",
+                                                   "room_floor"))
     p.add_argument("--redis", default="redis-server")
     p.add_argument("--relay-src", default=os.path.join(
         os.path.dirname(ROOT), "shared", "bench", "ideal_batch.c"))

@@ -11,13 +11,17 @@
 #   2. closed loop: 30 clients in 1 room, 5 senders with 8 in flight for
 #      0.5 s, none lost;
 #   3. slow reader: check 2 plus a member that never reads; the others
-#      still lose nothing (whether it was cut off is reported, not judged).
+#      still lose nothing (whether it was cut off is reported, not judged);
+#   4. the room floor relay (build/room_floor, the many-rooms yardstick of
+#      bench/run.py) in 4 rooms of 10 loses nothing either, so that a
+#      benchmark never compares against a relay that drops messages.
 # Prints "N passed, M failed" last; exits non-zero when a check failed.
 set -u
 cd "$(dirname "$0")/.."
 
 PARLEYD=${PARLEYD:-build/parleyd}
 BENCH=${BENCH:-build/parley-bench}
+FLOOR=${FLOOR:-build/room_floor}
 pass=0
 fail=0
 tmp=$(mktemp -d)
@@ -29,28 +33,39 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_server: starts parleyd on a free port; sets $server and $port.
+# start_server parleyd|floor: starts that server on a free port; sets
+# $server and $port (empty when it did not start).
 start_server() {
-    "$PARLEYD" --listen text://127.0.0.1:0 --flood-rate 0 --quiet-above 0 \
-        --max-per-ip 0 2>"$tmp/parleyd.log" &
+    if [ "$1" = floor ]; then
+        "$FLOOR" 0 >"$tmp/parleyd.log" 2>&1 &
+    else
+        "$PARLEYD" --listen text://127.0.0.1:0 --flood-rate 0 \
+            --quiet-above 0 --max-per-ip 0 2>"$tmp/parleyd.log" &
+    fi
     server=$!
     port=""
     i=0
     while [ -z "$port" ] && [ $i -lt 100 ]; do
-        port=$(sed -n 's/.*event=listen proto=text addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-            "$tmp/parleyd.log" | head -n 1)
+        port=$(sed -n -e 's/.*event=listen proto=text addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+            -e 's/^port \([0-9]*\)$/\1/p' "$tmp/parleyd.log" | head -n 1)
         [ -n "$port" ] || sleep 0.05
         i=$((i + 1))
     done
 }
 
-# check NAME ARGS...: runs parley-bench against a fresh parleyd.
+# check NAME [floor] ARGS...: runs parley-bench against a fresh parleyd
+# (or, with "floor", the room floor relay).
 check() {
     name=$1
     shift
-    start_server
+    kind=parleyd
+    if [ "$1" = floor ]; then
+        kind=floor
+        shift
+    fi
+    start_server $kind
     if [ -z "$port" ]; then
-        echo "FAIL $name: parleyd did not start"
+        echo "FAIL $name: $kind did not start"
         cat "$tmp/parleyd.log"
         fail=$((fail + 1))
     elif "$BENCH" --proto text --port "$port" --server-pid "$server" \
@@ -67,8 +82,8 @@ check() {
     server=""
 }
 
-if [ ! -x "$PARLEYD" ] || [ ! -x "$BENCH" ]; then
-    echo "FAIL smoke: $PARLEYD or $BENCH is missing (run make)"
+if [ ! -x "$PARLEYD" ] || [ ! -x "$BENCH" ] || [ ! -x "$FLOOR" ]; then
+    echo "FAIL smoke: $PARLEYD, $BENCH or $FLOOR is missing (run make)"
     echo "0 passed, 1 failed"
     exit 1
 fi
@@ -79,6 +94,8 @@ check window --clients 30 --rooms 1 --senders 5 --window 8 \
     --warmup 0 --duration 0.5
 check slow-reader --clients 30 --rooms 1 --senders 5 --window 8 --slow 1 \
     --warmup 0 --duration 0.5 --slow-wait 2
+check room-floor floor --clients 40 --rooms 4 --senders 4 --rate 200 \
+    --warmup 0 --duration 0.5
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

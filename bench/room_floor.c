@@ -1,0 +1,296 @@
+/*
+ * room_floor.c - the least work a chat relay with rooms can do.
+ *
+ * A yardstick for the many-rooms scenario, as ../shared/bench/ideal_batch.c
+ * is for one room (which has no rooms, so it cannot run that scenario). It
+ * speaks just enough of parley's text protocol for parley-bench --proto text:
+ *
+ *   on connect     three lines "* ...";
+ *   "/join ROOM"   puts the connection in ROOM, answers "* you joined #ROOM";
+ *   any later line goes verbatim to every other member of the room.
+ *
+ * It does what parley does on the wire and nothing more: one epoll thread,
+ * one recv per readable connection, the complete lines of one read appended
+ * once per recipient, and one send per recipient per loop round. No nicks,
+ * no formatting, no limits, no sanitizing, no logging; lines are not even
+ * prefixed with the sender. Whatever a real server spends beyond this
+ * relay's CPU per delivery is its own code; what this relay spends is the
+ * kernel's floor on this machine.
+ *
+ * usage: room_floor PORT    (listens on 127.0.0.1:PORT; 0 picks one and
+ *                            prints "port N" on standard output)
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum { READ_MAX = 64 * 1024, LINE_MAX_ = 4096, ROOM_NAME_MAX = 64 };
+
+static const char welcome[] = "* room_floor: the least work a room relay does\n"
+                              "* send /join ROOM, then lines\n"
+                              "* every line goes to the rest of the room\n";
+
+struct client {
+    int fd;
+    int room;     /* index into rooms, -1 until /join */
+    bool dirty;   /* on the flush list this round */
+    bool dead;    /* closed, freed at the end of the round */
+    bool epout;   /* waiting for EPOLLOUT */
+    char *out;    /* pending output: out[off..len) */
+    size_t off, len, cap;
+    size_t plen;  /* bytes of an incomplete line kept in part */
+    char part[LINE_MAX_];
+};
+
+struct room {
+    char name[ROOM_NAME_MAX];
+    struct client **member;
+    size_t n, cap;
+};
+
+static int ep;
+static struct client **by_fd;     /* indexed by descriptor */
+static struct client **dirty;     /* connections to flush this round */
+static size_t ndirty;
+static struct client **dead;      /* connections to free this round */
+static size_t ndead;
+static struct room *rooms;
+static size_t nrooms, rooms_cap;
+static char rbuf[LINE_MAX_ + READ_MAX];
+
+static void *grow(void *p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return p;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n *= 2;
+    p = realloc(p, n * size);
+    if (!p)
+        abort();
+    *cap = n;
+    return p;
+}
+
+static void watch_out(struct client *c, bool on)
+{
+    struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0u),
+                             .data.fd = c->fd};
+
+    if (c->epout != on && epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+        c->epout = on;
+}
+
+static void append(struct client *c, const char *s, size_t n)
+{
+    if (c->dead)
+        return;
+    if (c->off > 0 && c->len + n > c->cap) {
+        memmove(c->out, c->out + c->off, c->len - c->off);
+        c->len -= c->off;
+        c->off = 0;
+    }
+    c->out = grow(c->out, &c->cap, c->len + n, 1);
+    memcpy(c->out + c->len, s, n);
+    c->len += n;
+    if (!c->dirty) {
+        c->dirty = true;
+        dirty[ndirty++] = c;
+    }
+}
+
+static void drop(struct client *c)
+{
+    if (c->dead)
+        return;
+    c->dead = true;
+    epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+    if (c->room >= 0) {
+        struct room *r = &rooms[c->room];
+        for (size_t i = 0; i < r->n; i++)
+            if (r->member[i] == c) {
+                r->member[i] = r->member[--r->n];
+                break;
+            }
+    }
+    dead[ndead++] = c;
+}
+
+static void flush(struct client *c)
+{
+    while (c->off < c->len) {
+        ssize_t w = send(c->fd, c->out + c->off, c->len - c->off,
+                         MSG_NOSIGNAL);
+        if (w > 0) {
+            c->off += (size_t)w;
+        } else if (w < 0 && errno == EAGAIN) {
+            watch_out(c, true);
+            return;
+        } else if (!(w < 0 && errno == EINTR)) {
+            drop(c);
+            return;
+        }
+    }
+    c->off = c->len = 0;
+    watch_out(c, false);
+}
+
+static int room_find(const char *name, size_t len)
+{
+    if (len == 0 || len >= ROOM_NAME_MAX)
+        return -1;
+    for (size_t i = 0; i < nrooms; i++)
+        if (strlen(rooms[i].name) == len && memcmp(rooms[i].name, name, len) == 0)
+            return (int)i;
+    rooms = grow(rooms, &rooms_cap, nrooms + 1, sizeof *rooms);
+    memset(&rooms[nrooms], 0, sizeof rooms[nrooms]);
+    memcpy(rooms[nrooms].name, name, len);
+    return (int)nrooms++;
+}
+
+/* The first line of a connection: "/join ROOM". */
+static void join(struct client *c, const char *line, size_t len)
+{
+    char reply[ROOM_NAME_MAX + 32];
+    int r = len > 6 && memcmp(line, "/join ", 6) == 0
+                ? room_find(line + 6, len - 6)
+                : -1;
+
+    if (r < 0) {
+        append(c, "! send /join ROOM first\n", 24);
+        return;
+    }
+    struct room *room = &rooms[r];
+    room->member = grow(room->member, &room->cap, room->n + 1,
+                        sizeof *room->member);
+    room->member[room->n++] = c;
+    c->room = r;
+    int n = snprintf(reply, sizeof reply, "* you joined #%s\n", room->name);
+    append(c, reply, (size_t)n);
+}
+
+static void on_readable(struct client *c)
+{
+    memcpy(rbuf, c->part, c->plen);
+    ssize_t got = recv(c->fd, rbuf + c->plen, READ_MAX, 0);
+    if (got <= 0) {
+        if (got == 0 || (errno != EAGAIN && errno != EINTR))
+            drop(c);
+        return;
+    }
+    char *p = rbuf, *end = rbuf + c->plen + got, *nl;
+    while (c->room < 0 && (nl = memchr(p, '\n', (size_t)(end - p)))) {
+        join(c, p, (size_t)(nl - p));
+        p = nl + 1;
+    }
+    char *last = NULL;
+    for (char *q = end; q > p; q--)
+        if (q[-1] == '\n') {
+            last = q;
+            break;
+        }
+    if (last && c->room >= 0) {
+        struct room *r = &rooms[c->room];
+        for (size_t i = 0; i < r->n; i++)
+            if (r->member[i] != c)
+                append(r->member[i], p, (size_t)(last - p));
+        p = last;
+    }
+    c->plen = (size_t)(end - p) <= LINE_MAX_ ? (size_t)(end - p) : 0;
+    memmove(c->part, p, c->plen);
+}
+
+static void on_accept(int ls)
+{
+    int one = 1, fd;
+
+    while ((fd = accept4(ls, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+        struct client *c = calloc(1, sizeof *c);
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+        if (!c)
+            abort();
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        c->fd = fd;
+        c->room = -1;
+        by_fd[fd] = c;
+        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+        append(c, welcome, sizeof welcome - 1);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t salen = sizeof sa;
+    struct epoll_event ev = {.events = EPOLLIN}, evs[512];
+    struct rlimit rl;
+    int one = 1;
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: room_floor PORT\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    by_fd = calloc(rl.rlim_cur, sizeof *by_fd);
+    dirty = calloc(rl.rlim_cur, sizeof *dirty);
+    dead = calloc(rl.rlim_cur, sizeof *dead);
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sa.sin_port = htons((uint16_t)atoi(argv[1]));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (!by_fd || !dirty || !dead || ls < 0 ||
+        bind(ls, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(ls, 4096) < 0 ||
+        getsockname(ls, (struct sockaddr *)&sa, &salen) < 0) {
+        perror("room_floor");
+        return 1;
+    }
+    printf("port %u\n", ntohs(sa.sin_port));
+    fflush(stdout);
+    ep = epoll_create1(0);
+    ev.data.fd = ls;
+    epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
+    for (;;) {
+        int n = epoll_wait(ep, evs, 512, -1);
+        for (int k = 0; k < n; k++) {
+            struct client *c = by_fd[evs[k].data.fd];
+            if (evs[k].data.fd == ls) {
+                on_accept(ls);
+                continue;
+            }
+            if (!c || c->dead)
+                continue;
+            if ((evs[k].events & EPOLLOUT) && !c->dirty) {
+                c->dirty = true;
+                dirty[ndirty++] = c;
+            }
+            if (evs[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                on_readable(c);
+        }
+        for (size_t i = 0; i < ndirty; i++) {
+            dirty[i]->dirty = false;
+            if (!dirty[i]->dead)
+                flush(dirty[i]);
+        }
+        ndirty = 0;
+        for (size_t i = 0; i < ndead; i++) {
+            close(dead[i]->fd);
+            by_fd[dead[i]->fd] = NULL;
+            free(dead[i]->out);
+            free(dead[i]);
+        }
+        ndead = 0;
+    }
+}
