@@ -9,7 +9,7 @@
 #                              writes bench/out/BENCHMARKS-quick.md instead
 #   sh bench/run.sh --help     every option of bench/run.py
 #
-# Needs build/parleyd and build/parley-bench (`make`). Installs the Debian
+# Needs build/parleyd, build/parley-bench and build/room_floor (`make`). Installs the Debian
 # packages it needs when they are missing (redis-server, gnuplot-nox,
 # util-linux for taskset). The work is done by bench/run.py (Python 3,
 # standard library only); raw output of every run lands in bench/out/.
