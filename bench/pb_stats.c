@@ -82,24 +82,33 @@ uint64_t pb_hist_quantile(const struct pb_hist *h, double q)
     return h->max;
 }
 
-/* Reads VmRSS (kB) of pid from /proc/PID/status; -1 when unknown. */
-static long proc_rss(int pid)
+/* Reads the "KEY: N kB" line of a /proc file such as /proc/PID/status or
+ * /proc/meminfo; returns N, or -1 when the file or the key is missing. */
+static long proc_kb(const char *path, const char *key)
 {
-    char path[64], line[256];
+    char line[256];
+    size_t klen = strlen(key);
     long kb = -1;
-    FILE *f;
+    FILE *f = fopen(path, "re");
 
-    snprintf(path, sizeof path, "/proc/%d/status", pid);
-    f = fopen(path, "re");
     if (!f)
         return -1;
     while (fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0) {
-            kb = strtol(line + 6, NULL, 10);
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            kb = strtol(line + klen + 1, NULL, 10);
             break;
         }
     fclose(f);
     return kb;
+}
+
+/* Reads VmRSS (kB) of pid from /proc/PID/status; -1 when unknown. */
+static long proc_rss(int pid)
+{
+    char path[64];
+
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    return proc_kb(path, "VmRSS");
 }
 
 /* Reads utime+stime of pid in seconds from /proc/PID/stat; -1 if unknown. */
@@ -129,19 +138,7 @@ static double proc_cpu(int pid)
 /* Reads the machine's Slab (kB) from /proc/meminfo; -1 when unknown. */
 static long proc_slab(void)
 {
-    char line[256];
-    long kb = -1;
-    FILE *f = fopen("/proc/meminfo", "re");
-
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "Slab:", 5) == 0) {
-            kb = strtol(line + 5, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return kb;
+    return proc_kb("/proc/meminfo", "Slab");
 }
 
 /* Reads the machine's non-idle CPU time in seconds from /proc/stat. */
