@@ -107,6 +107,14 @@ static void chat_event_init(struct chat_event *ev, enum chat_kind kind,
     chat_epoch++;
 }
 
+/* Lets the protocols release what they made for ev. */
+static void chat_event_done(struct chat_event *ev)
+{
+    for (size_t i = 0; i < CHAT_PROTOS; i++)
+        if (ev->wire[i].release)
+            ev->wire[i].release(ev->wire[i].ref);
+}
+
 /* Hands ev to c unless c already got it. */
 static void chat_deliver(struct client *c, struct chat_event *ev)
 {
@@ -205,6 +213,7 @@ void chat_unregister(struct client *c, const char *reason, size_t len,
             chat_broadcast(r, &ev, c);
         chat_leave(c, r);
     }
+    chat_event_done(&ev);
     dict_del(chat_nicks, c->nick, c->nick_len);
 }
 
@@ -237,6 +246,7 @@ enum chat_error chat_join(struct client *c, const char *name, size_t len,
     chat_deliver(c, &ev);
     if (chat_room_chatty(r))
         chat_broadcast(r, &ev, c);
+    chat_event_done(&ev);
     *out = r;
     return CHAT_OK;
 }
@@ -252,6 +262,7 @@ void chat_part(struct client *c, struct room *r, const char *reason, size_t len)
         chat_broadcast(r, &ev, NULL);
     else
         chat_deliver(c, &ev);
+    chat_event_done(&ev);
     chat_leave(c, r);
 }
 
@@ -263,6 +274,7 @@ void chat_say(struct client *c, struct room *r, const struct chat_line *lines,
     ev.lines = lines;
     ev.nlines = n;
     chat_broadcast(r, &ev, c);
+    chat_event_done(&ev);
     time_t now = time(NULL);
     for (size_t i = 0; i < n; i++)
         room_remember(r, now, c->nick, c->nick_len, lines[i].text,
@@ -276,6 +288,7 @@ void chat_act(struct client *c, struct room *r, const char *text, size_t len)
     ev.text = text;
     ev.text_len = len;
     chat_broadcast(r, &ev, c);
+    chat_event_done(&ev);
 }
 
 enum chat_error chat_privmsg(struct client *c, const char *nick,
@@ -290,6 +303,7 @@ enum chat_error chat_privmsg(struct client *c, const char *nick,
     ev.text = text;
     ev.text_len = len;
     chat_deliver(to, &ev);
+    chat_event_done(&ev);
     return CHAT_OK;
 }
 
@@ -330,6 +344,7 @@ enum chat_error chat_set_nick(struct client *c, const char *nick, size_t len)
     for (size_t i = 0; i < c->nrooms; i++)
         if (chat_room_chatty(c->rooms[i].room))
             chat_broadcast(c->rooms[i].room, &ev, c);
+    chat_event_done(&ev);
     return CHAT_OK;
 }
 
@@ -344,5 +359,6 @@ enum chat_error chat_set_topic(struct client *c, struct room *r,
     ev.text = r->topic;
     ev.text_len = r->topic_len;
     chat_broadcast(r, &ev, NULL);
+    chat_event_done(&ev);
     return CHAT_OK;
 }

@@ -39,10 +39,16 @@ struct chat_line {
     size_t len;
 };
 
-/* Formatted bytes of an event for one protocol. */
+/*
+ * Formatted bytes of an event for one protocol. A protocol that keeps them
+ * in something it must let go of (a shared output block) sets release,
+ * which the core calls with ref when the event has been delivered.
+ */
 struct chat_wire {
     const char *p;
     size_t n;
+    void *ref;
+    void (*release)(void *ref);
 };
 
 struct chat_event {

@@ -17,7 +17,10 @@ enum {
     OPT_HISTORY_KEEP,
     OPT_FLOOD_BURST,
     OPT_FLOOD_RATE,
+    OPT_FLOOD_BYTES,
     OPT_SENDQ_MAX,
+    OPT_OUT_MEM_MAX,
+    OPT_PROBE_WAIT,
     OPT_MAX_CLIENTS,
     OPT_MAX_PER_IP,
     OPT_LIMIT_LOOPBACK,
@@ -37,7 +40,10 @@ static const struct option config_options[] = {
     {"history-keep", required_argument, NULL, OPT_HISTORY_KEEP},
     {"flood-burst", required_argument, NULL, OPT_FLOOD_BURST},
     {"flood-rate", required_argument, NULL, OPT_FLOOD_RATE},
+    {"flood-bytes", required_argument, NULL, OPT_FLOOD_BYTES},
     {"sendq-max", required_argument, NULL, OPT_SENDQ_MAX},
+    {"out-mem-max", required_argument, NULL, OPT_OUT_MEM_MAX},
+    {"probe-wait", required_argument, NULL, OPT_PROBE_WAIT},
     {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
     {"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
     {"limit-loopback", no_argument, NULL, OPT_LIMIT_LOOPBACK},
@@ -71,8 +77,18 @@ static void config_usage(FILE *out)
 "  --flood-burst N       lines a client may send at once (default %d)\n"
 "  --flood-rate N        lines per second after the burst, 0 = no limit\n"
 "                        (default %d)\n"
-"  --sendq-max BYTES     output held for one slow client before it is\n"
-"                        disconnected (default %d)\n"
+"  --flood-bytes N       output bytes per second a client's lines may\n"
+"                        cause, to everyone (bytes times audience);\n"
+"                        0 = no limit (default %d)\n"
+"  --sendq-max BYTES     output held for one slow client, here and in\n"
+"                        the kernel, before it is disconnected\n"
+"                        (default %d)\n"
+"  --out-mem-max BYTES   output memory for all clients together; past\n"
+"                        it the slowest readers are disconnected,\n"
+"                        0 = no limit (default %d)\n"
+"  --probe-wait MS       how long a new connection may speak first\n"
+"                        (HTTP, TLS probes) before it is greeted\n"
+"                        (default %d)\n"
 "  --max-clients N       connections in all (default: open-file limit\n"
 "                        minus a reserve)\n"
 "  --max-per-ip N        connections per address, 0 = no limit\n"
@@ -88,7 +104,8 @@ static void config_usage(FILE *out)
 "  --version             show the version and exit\n",
             CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_PORT, CONFIG_MAX_LINE,
             CONFIG_HISTORY, CONFIG_HISTORY_KEEP, CONFIG_FLOOD_BURST,
-            CONFIG_FLOOD_RATE, CONFIG_SENDQ_MAX, CONFIG_MAX_PER_IP,
+            CONFIG_FLOOD_RATE, CONFIG_FLOOD_BYTES, CONFIG_SENDQ_MAX,
+            CONFIG_OUT_MEM_MAX, CONFIG_PROBE_WAIT, CONFIG_MAX_PER_IP,
             CONFIG_QUIET_ABOVE, CONFIG_TOPIC_MAX, CONFIG_MAX_ROOMS,
             CONFIG_SHUTDOWN_TIMEOUT);
     // clang-format on
@@ -122,7 +139,10 @@ static void config_defaults(struct config *cfg)
     cfg->history_keep = CONFIG_HISTORY_KEEP;
     cfg->flood_burst = CONFIG_FLOOD_BURST;
     cfg->flood_rate = CONFIG_FLOOD_RATE;
+    cfg->flood_bytes = CONFIG_FLOOD_BYTES;
     cfg->sendq_max = CONFIG_SENDQ_MAX;
+    cfg->out_mem_max = CONFIG_OUT_MEM_MAX;
+    cfg->probe_wait = CONFIG_PROBE_WAIT;
     cfg->max_per_ip = CONFIG_MAX_PER_IP;
     cfg->quiet_above = CONFIG_QUIET_ABOVE;
     cfg->topic_max = CONFIG_TOPIC_MAX;
@@ -176,7 +196,10 @@ static bool config_apply(struct config *cfg, int opt, const char *arg)
         NUM(OPT_HISTORY_KEEP, history_keep, 0, 100000)
         NUM(OPT_FLOOD_BURST, flood_burst, 1, 1000000)
         NUM(OPT_FLOOD_RATE, flood_rate, 0, 1000000)
+        NUM(OPT_FLOOD_BYTES, flood_bytes, 0, big)
         NUM(OPT_SENDQ_MAX, sendq_max, 1024, big)
+        NUM(OPT_OUT_MEM_MAX, out_mem_max, 0, big)
+        NUM(OPT_PROBE_WAIT, probe_wait, 0, 10000)
         NUM(OPT_MAX_CLIENTS, max_clients, 1, 100000000)
         NUM(OPT_MAX_PER_IP, max_per_ip, 0, 100000000)
         NUM(OPT_QUIET_ABOVE, quiet_above, 0, 100000000)

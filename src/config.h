@@ -22,7 +22,10 @@
 #define CONFIG_HISTORY_KEEP 100
 #define CONFIG_FLOOD_BURST 20
 #define CONFIG_FLOOD_RATE 10
+#define CONFIG_FLOOD_BYTES (1024 * 1024)
 #define CONFIG_SENDQ_MAX (1024 * 1024)
+#define CONFIG_OUT_MEM_MAX (256 * 1024 * 1024)
+#define CONFIG_PROBE_WAIT 50
 #define CONFIG_MAX_PER_IP 16
 #define CONFIG_QUIET_ABOVE 64
 #define CONFIG_TOPIC_MAX 300
@@ -37,9 +40,12 @@ struct config {
     size_t history_keep;
     unsigned flood_burst;
     unsigned flood_rate;
+    size_t flood_bytes; /* 0: no limit */
     size_t sendq_max;
-    size_t max_clients; /* 0: from the open-file limit */
-    size_t max_per_ip;  /* 0: no limit */
+    size_t out_mem_max;  /* 0: no limit */
+    unsigned probe_wait; /* milliseconds */
+    size_t max_clients;  /* 0: from the open-file limit */
+    size_t max_per_ip;   /* 0: no limit */
     bool limit_loopback;
     size_t quiet_above;
     size_t topic_max;

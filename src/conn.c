@@ -17,57 +17,69 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <malloc.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
 #include "buf.h"
 #include "ev.h"
 #include "frame.h"
 #include "log.h"
 #include "net.h"
+#include "outq.h"
 #include "xmalloc.h"
 
 /* Bytes taken from the kernel per read; shared by all connections. */
 #define CONN_READ_CHUNK (64 * 1024)
 
-/* How often drained output buffers of quiet connections are given back. */
+/* How often the allocator is asked to give freed memory back to the OS. */
 #define CONN_SWEEP_MS 1000
 /*
- * Drained output buffers up to this size are freed at once: malloc hands
- * small blocks back without touching new pages, and an idle connection
- * then holds nothing. Bigger ones belong to busy connections and are kept
- * until a sweep finds them quiet.
+ * Output bytes one loop round may cause before the rest of the input waits
+ * for the next round, so that one room's fan-out cannot hold up everyone
+ * else: other connections are read and all output is flushed in between.
+ * A single line may cause more; it is then the round's only work.
  */
-#define CONN_OUT_KEEP 4096
+#define CONN_ROUND_OUT (2 * 1024 * 1024)
+/* A connection whose input waits for the next round resumes after this. */
+#define CONN_ROUND_PAUSE_MS 1
 /*
- * The output queue limit is checked after each flush, against what the
- * kernel did not take, so a fast reader that got a burst in one round is
- * not cut off. Within a round a queue may grow to this many times the
- * limit before it is cut off at once.
+ * A connection with more output than this waiting is not read: what it
+ * asks for would only queue behind what it has not taken yet.
  */
-#define CONN_SENDQ_ROUND 4
+#define CONN_READ_STOP (64 * 1024)
+/* How long the first line may take once it starts like an HTTP request. */
+#define CONN_PROBE_LINE_MS 1000
+/* The flood budget's window when only the byte rate is limited. */
+#define CONN_FLOOD_WINDOW_US 2000000u
 
 enum conn_state { CS_OPEN, CS_CLOSING, CS_DRAINING, CS_LINGER, CS_DEAD };
 
 struct conn {
     struct ev_io io;
-    struct ev_timer timer; /* flood resume, or drain/linger deadline */
+    struct ev_timer timer; /* probe wait, flood resume, drain/linger */
     uint64_t id;
     uint64_t flood_t; /* flood budget clock, microseconds */
+    uint64_t hup_by;  /* after the peer's FIN: input left then is dropped */
     const struct conn_proto *proto;
     void *data;
     struct frame frame;
-    struct buf in;  /* input not yet taken while flood-paused */
-    struct buf out; /* output the kernel has not taken yet */
-    size_t slot;    /* index in conn_all */
+    struct buf in;   /* input read but not yet handled while paused */
+    struct outq out; /* output the kernel has not taken yet */
+    size_t slot;     /* index in conn_all */
     enum conn_state state;
     enum conn_reason reason;
     bool flush_on_close;
-    bool paused;     /* out of flood budget: not reading */
+    bool opened;     /* the protocol's open hook ran */
+    bool paused;     /* out of flood budget or round budget: not reading */
     bool eof;        /* the peer will send no more */
+    bool hup;        /* the peer's FIN was seen (maybe before its data) */
     bool want_write; /* the kernel refused output; wait for EPOLLOUT */
     bool pending;    /* on the flush list */
     bool mid_line;   /* the last byte sent was not a line end */
-    bool got_bytes;  /* the first read was checked for a TLS handshake */
+    bool got_bytes;  /* the first read was checked for a probe */
     bool sniffed;    /* the first line was checked for HTTP */
-    bool out_used;   /* output was queued since the last idle sweep */
+    bool abort;      /* close with a reset: queued output is thrown away */
     char host[46];
     char addr[56];
 };
@@ -86,17 +98,21 @@ static struct conn_list conn_all;     /* every live connection */
 static struct conn_list conn_flushq;  /* connections with output to send */
 static struct conn_list conn_closing; /* close hooks still to run */
 static struct conn_list conn_dead;    /* to free before sleeping */
-static struct ev_timer conn_sweep;    /* gives back idle output buffers */
+static struct ev_timer conn_sweep;    /* gives memory back after a peak */
+static size_t conn_peak_mem;          /* output memory high-water mark */
+static uint64_t conn_out_total;       /* output bytes ever queued */
+static uint64_t conn_round_start;     /* conn_out_total when the round began */
 static char conn_rbuf[CONN_READ_CHUNK];
 
 static const char *const conn_reasons[] = {
     [CONN_QUIT] = "quit",         [CONN_EOF] = "eof",
     [CONN_ERROR] = "error",       [CONN_SENDQ] = "sendq",
     [CONN_SHUTDOWN] = "shutdown", [CONN_HTTP] = "http",
-    [CONN_TLS] = "tls",
+    [CONN_TLS] = "tls",           [CONN_MEMORY] = "memory",
 };
 
 static void conn_on_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev);
+static void conn_on_resume(struct ev_loop *loop, struct ev_timer *t);
 static void conn_kill(struct conn *c);
 static void conn_fail(struct conn *c);
 static void conn_fail_errno(struct conn *c, int err);
@@ -136,6 +152,24 @@ static void conn_set_addr(struct conn *c, const char *addr)
     net_addr_host(c->addr, c->host, sizeof c->host);
 }
 
+/* Runs the protocol's open hook, once. */
+static void conn_open(struct conn *c)
+{
+    if (c->opened)
+        return;
+    c->opened = true;
+    c->proto->open(c);
+}
+
+/* The probe time passed in silence: a person waiting for the welcome. */
+static void conn_on_probe_end(struct ev_loop *loop, struct ev_timer *t)
+{
+    (void)loop;
+    struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, timer));
+    if (c->state == CS_OPEN)
+        conn_open(c);
+}
+
 struct conn *conn_new(int fd, const char *addr, const struct conn_proto *proto)
 {
     struct conn *c = xcalloc(1, sizeof *c);
@@ -145,7 +179,7 @@ struct conn *conn_new(int fd, const char *addr, const struct conn_proto *proto)
     conn_set_addr(c, addr);
     c->slot = conn_all.n;
     conn_list_push(&conn_all, c);
-    if (ev_io_start(conn_loop, &c->io, fd, EV_READ, conn_on_io) < 0) {
+    if (ev_io_start(conn_loop, &c->io, fd, EV_READ | EV_HUP, conn_on_io) < 0) {
         close(fd);
         c->io.fd = -1;
         c->state = CS_DEAD;
@@ -154,7 +188,12 @@ struct conn *conn_new(int fd, const char *addr, const struct conn_proto *proto)
     }
     log_info("event=connect id=%llu addr=%s proto=%s",
              (unsigned long long)c->id, c->addr, proto->name);
-    proto->open(c);
+    /* HTTP and TLS clients speak first; a person waits to be greeted. */
+    if (conn_lim.probe_ms == 0)
+        conn_open(c);
+    else
+        ev_timer_start(conn_loop, &c->timer, conn_lim.probe_ms,
+                       conn_on_probe_end);
     return c;
 }
 
@@ -188,14 +227,23 @@ size_t conn_count(void)
     return conn_all.n;
 }
 
+size_t conn_out_memory(void)
+{
+    return outq_memory();
+}
+
 /* Sets the epoll interest from the connection's state. */
 static void conn_update_mask(struct conn *c)
 {
     if (c->state == CS_DEAD)
         return;
     uint32_t mask = 0;
-    if ((c->state == CS_OPEN && !c->paused && !c->eof) || c->state == CS_LINGER)
+    bool reading = c->state == CS_OPEN && !c->paused && !c->eof &&
+                   c->out.bytes <= CONN_READ_STOP;
+    if (reading || c->state == CS_LINGER)
         mask |= EV_READ;
+    if (c->state == CS_OPEN && !c->hup)
+        mask |= EV_HUP;
     if (c->want_write)
         mask |= EV_WRITE;
     ev_io_set(conn_loop, &c->io, mask);
@@ -211,37 +259,53 @@ static void conn_schedule_flush(struct conn *c)
 }
 
 /*
- * Gives back the output storage of connections that had nothing queued
- * since the last sweep. Busy connections keep theirs, so they do not
- * allocate per flush; idle ones hold none. Re-arms while any is kept.
+ * After a peak of output memory has drained, asks the allocator to give
+ * the freed pages back to the system, so an attack's memory does not stay
+ * with the process. Re-arms while memory is still well above its floor.
  */
 static void conn_on_sweep(struct ev_loop *loop, struct ev_timer *t)
 {
-    bool kept = false;
-    for (size_t i = 0; i < conn_all.n; i++) {
-        struct conn *c = conn_all.v[i];
-        if (c->out.cap > 0 && buf_used(&c->out) == 0 && !c->out_used)
-            buf_reset(&c->out);
-        c->out_used = false;
-        kept |= c->out.cap > 0;
+    size_t now = outq_memory();
+    if (now < conn_peak_mem / 2) {
+        malloc_trim(0);
+        conn_peak_mem = now;
     }
-    if (kept)
+    if (conn_peak_mem > 0)
         ev_timer_start(loop, t, CONN_SWEEP_MS, conn_on_sweep);
+}
+
+/* Notes output memory in use, for conn_on_sweep. */
+static void conn_note_memory(void)
+{
+    size_t now = outq_memory();
+    if (now > conn_peak_mem)
+        conn_peak_mem = now;
+    if (!ev_timer_active(&conn_sweep))
+        ev_timer_start(conn_loop, &conn_sweep, CONN_SWEEP_MS, conn_on_sweep);
+}
+
+/* Accounts n bytes queued to c and puts it on the flush list. */
+static void conn_queued(struct conn *c, size_t n)
+{
+    conn_out_total += n;
+    conn_schedule_flush(c);
 }
 
 void conn_write(struct conn *c, const void *p, size_t n)
 {
     if (c->state != CS_OPEN || n == 0)
         return;
-    buf_append(&c->out, p, n);
-    c->out_used = true;
-    if (!ev_timer_active(&conn_sweep))
-        ev_timer_start(conn_loop, &conn_sweep, CONN_SWEEP_MS, conn_on_sweep);
-    conn_schedule_flush(c);
-    /* The limit is enforced when the kernel refuses more (conn_flush); this
-     * only bounds what one loop round may queue before it gets the chance. */
-    if (buf_used(&c->out) > CONN_SENDQ_ROUND * conn_lim.sendq_max)
-        conn_close(c, CONN_SENDQ, false);
+    outq_append(&c->out, p, n);
+    conn_queued(c, n);
+}
+
+void conn_write_block(struct conn *c, struct outq_block *b)
+{
+    if (c->state != CS_OPEN)
+        return;
+    size_t before = c->out.bytes;
+    outq_append_block(&c->out, b);
+    conn_queued(c, c->out.bytes - before);
 }
 
 void conn_try_send(struct conn *c, const char *text)
@@ -251,7 +315,7 @@ void conn_try_send(struct conn *c, const char *text)
     char line[512];
     int n =
         snprintf(line, sizeof line, "%s%s", c->mid_line ? "\r\n" : "", text);
-    if (n > 0 &&
+    if (n > 0 && (size_t)n < sizeof line &&
         send(c->io.fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
         c->mid_line = false;
 }
@@ -266,9 +330,12 @@ void conn_close(struct conn *c, enum conn_reason reason, bool flush)
     c->paused = false;
     ev_timer_stop(conn_loop, &c->timer);
     /* Input buffers may be in use by the caller (a line handler); they are
-     * freed with the connection. */
-    if (!flush)
-        buf_reset(&c->out);
+     * freed with the connection. Output thrown away is thrown away in the
+     * kernel too: the socket is reset, not left to drain on its own. */
+    if (!flush) {
+        c->abort = c->abort || c->out.bytes > 0;
+        outq_clear(&c->out);
+    }
     conn_update_mask(c);
     conn_list_push(&conn_closing, c);
 }
@@ -276,8 +343,9 @@ void conn_close(struct conn *c, enum conn_reason reason, bool flush)
 void conn_close_with(struct conn *c, enum conn_reason reason, const char *text)
 {
     if (c->state == CS_OPEN || c->state == CS_DRAINING) {
-        buf_append(&c->out, text, strlen(text));
-        conn_schedule_flush(c);
+        size_t n = strlen(text);
+        outq_append(&c->out, text, n);
+        conn_queued(c, n);
     }
     conn_close(c, reason, true);
 }
@@ -292,39 +360,66 @@ void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg)
 }
 
 /* ------------------------------------------------------------------------
- * Input: flood budget, framing, dispatch.
+ * Input: probes, flood budget, round budget, framing, dispatch.
  * ------------------------------------------------------------------------ */
 
-/* Microseconds one line costs from the flood budget. */
-static uint64_t conn_flood_cost(void)
+/* Microseconds one line costs from the flood budget, before its output. */
+static uint64_t conn_line_cost(void)
 {
-    return 1000000u / conn_lim.flood_rate;
+    return conn_lim.flood_rate ? 1000000u / conn_lim.flood_rate : 0;
+}
+
+/* Microseconds the flood budget may run ahead of real time. */
+static uint64_t conn_flood_window(void)
+{
+    if (conn_lim.flood_rate)
+        return (uint64_t)conn_lim.flood_burst * conn_line_cost();
+    return CONN_FLOOD_WINDOW_US;
+}
+
+/* Returns true if a flood budget applies at all. */
+static bool conn_flood_limited(void)
+{
+    return conn_lim.flood_rate > 0 || conn_lim.flood_bytes > 0;
 }
 
 /*
  * Returns 0 if one more line fits the flood budget now, else how many
  * milliseconds to wait until it does. The budget is a clock that runs ahead
- * of real time by the cost of each line; it may run at most a burst ahead.
+ * of real time by the cost of each line; a line may start while the clock
+ * is less than a window ahead. Its output may then push the clock further.
  */
 static uint64_t conn_flood_wait(const struct conn *c)
 {
-    if (conn_lim.flood_rate == 0)
+    if (!conn_flood_limited())
         return 0;
     uint64_t now = ev_now(conn_loop) * 1000u;
     uint64_t t = c->flood_t > now ? c->flood_t : now;
-    uint64_t limit = now + (uint64_t)conn_lim.flood_burst * conn_flood_cost();
-    if (t + conn_flood_cost() <= limit)
+    uint64_t limit = now + conn_flood_window();
+    if (t + conn_line_cost() <= limit)
         return 0;
-    return (t + conn_flood_cost() - limit + 999) / 1000;
+    return (t + conn_line_cost() - limit + 999) / 1000;
 }
 
-/* Charges one line to the flood budget. */
-static void conn_flood_charge(struct conn *c)
+/*
+ * Charges one line to the flood budget: its own cost, and out bytes of
+ * output it caused to anyone (bytes times audience), at --flood-bytes.
+ */
+static void conn_flood_charge(struct conn *c, uint64_t out)
 {
-    if (conn_lim.flood_rate == 0)
+    if (!conn_flood_limited())
         return;
     uint64_t now = ev_now(conn_loop) * 1000u;
-    c->flood_t = (c->flood_t > now ? c->flood_t : now) + conn_flood_cost();
+    uint64_t cost = conn_line_cost();
+    if (conn_lim.flood_bytes)
+        cost += out * 1000000u / conn_lim.flood_bytes;
+    c->flood_t = (c->flood_t > now ? c->flood_t : now) + cost;
+}
+
+/* Returns true if the round's output budget is spent. */
+static bool conn_round_spent(void)
+{
+    return conn_out_total - conn_round_start >= CONN_ROUND_OUT;
 }
 
 /* Returns true if the line is the start of an HTTP request. */
@@ -341,7 +436,36 @@ static bool conn_is_http(const char *line, size_t len)
     return false;
 }
 
-/* Hands one complete line to the protocol, after the HTTP check. */
+/*
+ * Returns true if the n bytes at p, the first of a connection, could be
+ * the beginning of an HTTP request line not yet complete: a method of
+ * capital letters, maybe its space and more, and no line end yet.
+ */
+static bool conn_maybe_http(const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && i < 10 && p[i] >= 'A' && p[i] <= 'Z')
+        i++;
+    if (i == n)
+        return true;
+    if (p[i] != ' ' || i < 3)
+        return false;
+    return memchr(p, '\n', n) == NULL && memchr(p, '\r', n) == NULL;
+}
+
+/* Returns true if the n bytes at p start a TLS handshake record. */
+static bool conn_is_tls(const char *p, size_t n)
+{
+    /* Content type 22 (handshake), then version 3.x (SSL 3 to TLS 1.3). */
+    return n >= 3 && (uint8_t)p[0] == 0x16 && p[1] == 0x03 &&
+           (uint8_t)p[2] <= 0x04;
+}
+
+/*
+ * Hands one complete line to the protocol. The first line is checked
+ * first: an HTTP request closes the connection (unseen, if it spoke before
+ * it was greeted); anything else opens it, if it was not yet.
+ */
 static void conn_dispatch(struct conn *c, const char *line, size_t len)
 {
     if (!c->sniffed) {
@@ -351,25 +475,56 @@ static void conn_dispatch(struct conn *c, const char *line, size_t len)
             return;
         }
     }
+    if (!c->opened) {
+        ev_timer_stop(conn_loop, &c->timer);
+        conn_open(c);
+        if (c->state != CS_OPEN)
+            return;
+    }
     c->proto->line(c, line, len);
 }
 
-static void conn_on_flood_timer(struct ev_loop *loop, struct ev_timer *t);
+/*
+ * Stops handling input for now: until the flood budget refills (wait_ms),
+ * or until the next round. A peer that has sent its FIN is not waited for
+ * past its deadline: what it sent is then dropped.
+ */
+static void conn_pause(struct conn *c, uint64_t wait_ms)
+{
+    c->paused = true;
+    ev_timer_start(conn_loop, &c->timer, wait_ms, conn_on_resume);
+    conn_update_mask(c);
+}
+
+/*
+ * The peer sent its FIN and its remaining input (bytes left) would have to
+ * wait past the deadline: nobody may be there to see its effect, so it is
+ * dropped, and the connection ends.
+ */
+static void conn_drop_input(struct conn *c, size_t left)
+{
+    log_info("event=input-dropped id=%llu bytes=%zu reason=peer-gone",
+             (unsigned long long)c->id, left);
+    conn_close(c, CONN_EOF, true);
+}
 
 /*
  * Feeds n bytes at p through the framer and the protocol until they are used
- * up, the flood budget runs out (the connection pauses) or it closes.
- * Returns the number of bytes consumed.
+ * up, a budget runs out (the connection pauses) or it closes. Returns the
+ * number of bytes consumed.
  */
 static size_t conn_process(struct conn *c, char *p, size_t n)
 {
     struct frame_input in = {p, n};
     while (c->state == CS_OPEN && in.n > 0) {
         uint64_t wait = conn_flood_wait(c);
+        if (wait == 0 && conn_round_spent())
+            wait = CONN_ROUND_PAUSE_MS;
         if (wait > 0) {
-            c->paused = true;
-            ev_timer_start(conn_loop, &c->timer, wait, conn_on_flood_timer);
-            conn_update_mask(c);
+            if (c->hup && ev_now(conn_loop) + wait > c->hup_by)
+                conn_drop_input(c, in.n);
+            else
+                conn_pause(c, wait);
             break;
         }
         const char *line;
@@ -377,13 +532,14 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
         enum frame_result r = frame_next(&c->frame, &in, &line, &len);
         if (r == FRAME_MORE)
             break;
-        conn_flood_charge(c);
+        uint64_t before = conn_out_total;
         if (r == FRAME_TOO_LONG)
             c->proto->too_long(c, conn_lim.max_line);
         else
             conn_dispatch(c, line, len);
+        conn_flood_charge(c, conn_out_total - before);
     }
-    if (c->proto->input_done)
+    if (c->opened && c->proto->input_done)
         c->proto->input_done(c);
     return n - in.n;
 }
@@ -396,34 +552,54 @@ static void conn_on_eof(struct conn *c)
     c->eof = true;
     if (frame_finish(&c->frame, &line, &len) && len > 0) {
         conn_dispatch(c, line, len);
-        if (c->proto->input_done)
+        if (c->opened && c->proto->input_done)
             c->proto->input_done(c);
     }
-    conn_close(c, CONN_EOF, true);
+    /* A peer that never got as far as its protocol leaves unseen. */
+    conn_close(c, CONN_EOF, c->opened);
 }
 
-/* Resumes a flood-paused connection: first its saved input, then reading. */
-static void conn_on_flood_timer(struct ev_loop *loop, struct ev_timer *t)
+/* Handles saved input of a paused connection; false if it ended. */
+static bool conn_process_saved(struct conn *c)
+{
+    if (buf_used(&c->in) == 0)
+        return true;
+    size_t done = conn_process(c, c->in.data + c->in.head, buf_used(&c->in));
+    if (c->state != CS_OPEN)
+        return false;
+    buf_consume(&c->in, done);
+    if (buf_used(&c->in) == 0)
+        buf_reset(&c->in);
+    return true;
+}
+
+/* Resumes a paused connection: first its saved input, then reading. */
+static void conn_on_resume(struct ev_loop *loop, struct ev_timer *t)
 {
     (void)loop;
     struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, timer));
     c->paused = false;
-    if (buf_used(&c->in) > 0) {
-        size_t done =
-            conn_process(c, c->in.data + c->in.head, buf_used(&c->in));
-        if (c->state != CS_OPEN)
-            return;
-        buf_consume(&c->in, done);
-        if (buf_used(&c->in) == 0)
-            buf_reset(&c->in);
-    }
+    if (!conn_process_saved(c))
+        return;
     if (!c->paused && c->eof)
         conn_on_eof(c);
     else
         conn_update_mask(c);
 }
 
-/* Reads one chunk and processes it; keeps what a flood pause left over. */
+/* The peer sent its FIN: no more input will come after what is queued. */
+static void conn_on_hup(struct conn *c)
+{
+    c->hup = true;
+    c->hup_by = ev_now(conn_loop) + conn_lim.linger_ms;
+    conn_update_mask(c);
+    /* A paused connection must not sleep past the deadline. */
+    if (c->paused && c->timer.when > c->hup_by)
+        ev_timer_start(conn_loop, &c->timer, conn_lim.linger_ms,
+                       conn_on_resume);
+}
+
+/* Reads one chunk and processes it; keeps what a pause left over. */
 static void conn_read(struct conn *c)
 {
     ssize_t n = recv(c->io.fd, conn_rbuf, sizeof conn_rbuf, 0);
@@ -444,10 +620,20 @@ static void conn_read(struct conn *c)
     }
     if (!c->got_bytes) {
         c->got_bytes = true;
-        if ((uint8_t)conn_rbuf[0] == 0x16) {
-            /* A TLS handshake record: a TLS client on a plain-text port. */
+        if (conn_is_tls(conn_rbuf, (size_t)n)) {
             conn_close(c, CONN_TLS, false);
             return;
+        }
+        /* A request line arriving in pieces may take a moment longer; any
+         * other first bytes come from a person or a script: greet them. */
+        if (!c->opened && conn_maybe_http(conn_rbuf, (size_t)n)) {
+            ev_timer_start(conn_loop, &c->timer, CONN_PROBE_LINE_MS,
+                           conn_on_probe_end);
+        } else if (!c->opened) {
+            ev_timer_stop(conn_loop, &c->timer);
+            conn_open(c);
+            if (c->state != CS_OPEN)
+                return;
         }
     }
     size_t done = conn_process(c, conn_rbuf, (size_t)n);
@@ -468,6 +654,11 @@ static void conn_kill(struct conn *c)
     ev_timer_stop(conn_loop, &c->timer);
     if (c->io.fd >= 0) {
         ev_io_stop(conn_loop, &c->io);
+        if (c->abort) {
+            /* Reset: the kernel drops what it still holds at once. */
+            struct linger lg = {.l_onoff = 1, .l_linger = 0};
+            setsockopt(c->io.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        }
         close(c->io.fd);
         c->io.fd = -1;
     }
@@ -477,7 +668,8 @@ static void conn_kill(struct conn *c)
 /* Ends a connection whose socket failed, whatever state it is in. */
 static void conn_fail(struct conn *c)
 {
-    buf_reset(&c->out);
+    c->abort = true;
+    outq_clear(&c->out);
     if (c->state == CS_OPEN)
         conn_close(c, CONN_ERROR, false);
     else if (c->state != CS_CLOSING)
@@ -489,17 +681,21 @@ static void conn_fail_errno(struct conn *c, int err)
 {
     /* A client that closes with our output unread resets the connection,
      * and a write to it fails: to its user that is an ordinary close. */
-    if ((err == ECONNRESET || err == EPIPE) && c->state == CS_OPEN)
+    if ((err == ECONNRESET || err == EPIPE) && c->state == CS_OPEN) {
+        c->abort = true;
         conn_close(c, CONN_EOF, false);
-    else
+    } else {
         conn_fail(c);
+    }
 }
 
 /* Deadline of a draining or lingering connection: give up on the peer. */
 static void conn_on_deadline(struct ev_loop *loop, struct ev_timer *t)
 {
     (void)loop;
-    conn_kill((struct conn *)((char *)t - offsetof(struct conn, timer)));
+    struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, timer));
+    c->abort = c->out.bytes > 0;
+    conn_kill(c);
 }
 
 /* All output is out after close: shut our side down and await the peer. */
@@ -515,15 +711,40 @@ static void conn_finish(struct conn *c)
     ev_timer_start(conn_loop, &c->timer, conn_lim.linger_ms, conn_on_deadline);
 }
 
-/* Sends as much queued output as the kernel takes, in one call. */
+/* Returns the bytes the kernel still holds unsent for c's socket. */
+static size_t conn_kernel_queue(const struct conn *c)
+{
+    int n = 0;
+    if (ioctl(c->io.fd, SIOCOUTQ, &n) < 0 || n < 0)
+        return 0;
+    return (size_t)n;
+}
+
+/*
+ * The kernel refused more output: wait for EPOLLOUT, unless what is queued
+ * here and in the kernel passes --sendq-max, which cuts the connection off.
+ */
+static void conn_flush_blocked(struct conn *c)
+{
+    if (c->state == CS_OPEN &&
+        c->out.bytes + conn_kernel_queue(c) > conn_lim.sendq_max) {
+        conn_close(c, CONN_SENDQ, false);
+        return;
+    }
+    c->want_write = true;
+    conn_update_mask(c);
+}
+
+/* Sends as much queued output as the kernel takes. */
 static void conn_flush(struct conn *c)
 {
-    while (buf_used(&c->out) > 0) {
-        ssize_t n =
-            send(c->io.fd, buf_peek(&c->out), buf_used(&c->out), MSG_NOSIGNAL);
+    struct iovec iov[64];
+    while (c->out.bytes > 0) {
+        struct msghdr msg = {.msg_iov = iov};
+        msg.msg_iovlen = outq_iov(&c->out, iov, sizeof iov / sizeof iov[0]);
+        ssize_t n = sendmsg(c->io.fd, &msg, MSG_NOSIGNAL);
         if (n > 0) {
-            c->mid_line = buf_peek(&c->out)[n - 1] != '\n';
-            buf_consume(&c->out, (size_t)n);
+            c->mid_line = outq_consume(&c->out, (size_t)n) != '\n';
             /* A closing peer that still reads may take its time: the
              * deadline counts from the last progress, not from the close. */
             if (c->state == CS_DRAINING)
@@ -533,25 +754,14 @@ static void conn_flush(struct conn *c)
         }
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            /* What the kernel would not take is what --sendq-max caps. */
-            if (c->state == CS_OPEN && buf_used(&c->out) > conn_lim.sendq_max) {
-                conn_close(c, CONN_SENDQ, false);
-                return;
-            }
-            c->want_write = true;
-            conn_update_mask(c);
-            return;
-        }
-        conn_fail_errno(c, errno);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            conn_flush_blocked(c);
+        else
+            conn_fail_errno(c, errno);
         return;
     }
-    if (c->out.cap <= CONN_OUT_KEEP)
-        buf_reset(&c->out);
-    if (c->want_write) {
-        c->want_write = false;
-        conn_update_mask(c);
-    }
+    c->want_write = false;
+    conn_update_mask(c); /* reading may resume */
     if (c->state == CS_DRAINING)
         conn_finish(c);
 }
@@ -565,10 +775,12 @@ static void conn_on_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
         return;
     if (ev & EV_WRITE)
         conn_schedule_flush(c);
+    if ((ev & EV_HUP) && !c->hup && c->state == CS_OPEN)
+        conn_on_hup(c);
     if ((ev & EV_READ) && (c->state == CS_OPEN || c->state == CS_LINGER))
         conn_read(c);
     else if (ev & EV_ERROR)
-        conn_fail(c);
+        conn_fail_errno(c, net_socket_error(c->io.fd));
 }
 
 /* Runs the close hooks of connections closed since the last round. */
@@ -577,16 +789,18 @@ static void conn_run_close_hooks(void)
     /* A hook may close more connections, which appends to the list. */
     for (size_t i = 0; i < conn_closing.n; i++) {
         struct conn *c = conn_closing.v[i];
-        const char *label = c->proto->label ? c->proto->label(c) : NULL;
+        const char *label =
+            c->opened && c->proto->label ? c->proto->label(c) : NULL;
         char quoted[80];
         log_info("event=disconnect id=%llu nick=%s addr=%s reason=%s",
                  (unsigned long long)c->id,
                  label ? log_quote(quoted, sizeof quoted, label, strlen(label))
                        : "-",
                  c->addr, conn_reason_name(c->reason));
-        c->proto->close(c, c->reason);
+        if (c->opened)
+            c->proto->close(c, c->reason);
         c->data = NULL;
-        if (c->flush_on_close && buf_used(&c->out) > 0) {
+        if (c->flush_on_close && c->out.bytes > 0) {
             c->state = CS_DRAINING;
             conn_schedule_flush(c);
             ev_timer_start(conn_loop, &c->timer, conn_lim.linger_ms,
@@ -599,6 +813,41 @@ static void conn_run_close_hooks(void)
         }
     }
     conn_closing.n = 0;
+}
+
+/* qsort comparator: connections by queued output, most first. */
+static int conn_cmp_queued(const void *a, const void *b)
+{
+    size_t x = (*(struct conn *const *)a)->out.bytes;
+    size_t y = (*(struct conn *const *)b)->out.bytes;
+    return (x < y) - (x > y);
+}
+
+/*
+ * Output memory passed --out-mem-max: cuts off the connections that hold
+ * the most output (the slowest readers) until it is back under the limit.
+ * Readers that keep up hold little and are never chosen while slower ones
+ * remain. Runs only when over the limit, so its scan costs nothing
+ * otherwise.
+ */
+static void conn_enforce_memory(void)
+{
+    if (conn_lim.out_mem_max == 0 || outq_memory() <= conn_lim.out_mem_max)
+        return;
+    struct conn **v = xcalloc(conn_all.n, sizeof *v);
+    size_t n = 0;
+    for (size_t i = 0; i < conn_all.n; i++)
+        if (conn_all.v[i]->state == CS_OPEN && conn_all.v[i]->out.bytes > 0)
+            v[n++] = conn_all.v[i];
+    qsort(v, n, sizeof *v, conn_cmp_queued);
+    size_t cut = 0;
+    for (size_t i = 0; i < n && outq_memory() > conn_lim.out_mem_max; i++) {
+        conn_close(v[i], CONN_MEMORY, false);
+        cut++;
+    }
+    free(v);
+    log_warn("event=out-memory-limit cut=%zu bytes=%zu max=%zu", cut,
+             outq_memory(), conn_lim.out_mem_max);
 }
 
 /* Flushes every connection that has output waiting. */
@@ -624,7 +873,7 @@ static void conn_free_dead(void)
         if (conn_on_free)
             conn_on_free(c);
         buf_reset(&c->in);
-        buf_reset(&c->out);
+        outq_clear(&c->out);
         frame_reset(&c->frame);
         free(c);
     }
@@ -633,11 +882,14 @@ static void conn_free_dead(void)
 
 void conn_before_sleep(void)
 {
+    conn_note_memory();
     do {
         conn_run_close_hooks();
         conn_flush_all();
+        conn_enforce_memory();
     } while (conn_closing.n > 0);
     conn_free_dead();
+    conn_round_start = conn_out_total;
 }
 
 void conn_fini(void)
@@ -660,4 +912,5 @@ void conn_fini(void)
     memset(&conn_flushq, 0, sizeof conn_flushq);
     memset(&conn_closing, 0, sizeof conn_closing);
     memset(&conn_dead, 0, sizeof conn_dead);
+    outq_pool_drain();
 }

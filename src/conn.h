@@ -3,10 +3,18 @@
  *
  * A connection reads big chunks, splits them into lines (frame.h), paces
  * them through a flood budget, and hands each line to its protocol. Output
- * is appended to a per-connection queue and flushed for every connection
- * with pending bytes once per loop iteration, just before the loop sleeps,
- * so many messages leave in one write. A connection is never freed inside a
+ * is a queue of references to blocks: small writes are copied into the
+ * connection's own block, a big message to many people is one read-only
+ * block shared by all of them. Every connection with pending output is
+ * flushed once per loop iteration, just before the loop sleeps, so many
+ * messages leave in one write. A connection is never freed inside a
  * callback chain: closing marks it, and it is reaped before sleeping.
+ *
+ * Fairness is the module's business: the lines of one client are charged
+ * to its flood budget by count and by the output they cause (bytes times
+ * audience), one loop round handles a bounded amount of output-causing
+ * input before it comes back to everyone else, and output memory is bounded
+ * per connection (--sendq-max, counting what the kernel holds) and in total.
  */
 #ifndef PARLEY_CONN_H
 #define PARLEY_CONN_H
@@ -27,12 +35,18 @@ enum conn_reason {
     CONN_SHUTDOWN, /* the server is stopping */
     CONN_HTTP,     /* it spoke HTTP to a chat port */
     CONN_TLS,      /* it started a TLS handshake on a plain port */
+    CONN_MEMORY,   /* the server's output memory ran out; it held the most */
 };
 
 /* What a protocol does with a connection's events. */
 struct conn_proto {
     const char *name;
-    /* Called once after accept; may write the welcome. */
+    /*
+     * Called once, when the connection has shown it is not an HTTP or TLS
+     * probe: at its first line, or when it stayed silent for the probe
+     * time. May write the welcome. A connection that ends before it was
+     * opened is never seen by its protocol (close is not called either).
+     */
     void (*open)(struct conn *c);
     /* Called per complete line; the bytes die when it returns. */
     void (*line)(struct conn *c, const char *line, size_t len);
@@ -56,10 +70,25 @@ struct conn_proto {
 struct conn_limits {
     size_t max_line;      /* longest line, in bytes */
     size_t sendq_max;     /* most output bytes held for one connection */
+    size_t out_mem_max;   /* most output memory for all connections; 0: none */
     unsigned flood_burst; /* lines allowed at once */
     unsigned flood_rate;  /* lines per second after that; 0 = no limit */
+    size_t flood_bytes;   /* output bytes per second a client's lines may
+                             cause, to everyone; 0 = no limit */
+    unsigned probe_ms;    /* how long a silent new connection waits for the
+                             protocol's open (0: at once) */
     unsigned linger_ms;   /* how long a closing socket waits for the peer */
 };
+
+/* A read-only block of output, shared by the connections it is queued to
+ * (outq.h makes them). */
+struct outq_block;
+
+/*
+ * Messages at least this long are worth sharing as one block among their
+ * recipients rather than copying to each (bench/README: copy vs share).
+ */
+#define CONN_SHARE_MIN 1024
 
 /*
  * Sets up the module: the loop it runs on, the limits, and a function called
@@ -92,12 +121,15 @@ void *conn_data(const struct conn *c);
 void conn_set_data(struct conn *c, void *data);
 
 /*
- * Queues n bytes of output, sent before the loop next sleeps. When a send
- * leaves more than the sendq limit queued (or one round queues far more),
- * the connection is closed with CONN_SENDQ, asynchronously; output to a
- * closing connection is dropped.
+ * Queues n bytes of output (copied), sent before the loop next sleeps.
+ * When the kernel refuses more and the bytes queued here and in the kernel
+ * pass the sendq limit, the connection is closed with CONN_SENDQ,
+ * asynchronously; output to a closing connection is dropped.
  */
 void conn_write(struct conn *c, const void *p, size_t n);
+
+/* Like conn_write, but queues a reference to b's bytes instead of a copy. */
+void conn_write_block(struct conn *c, struct outq_block *b);
 
 /*
  * Tries once, without waiting, to send text straight to the socket, after a
@@ -128,6 +160,9 @@ void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg);
 
 /* Returns the number of connections, closing ones included. */
 size_t conn_count(void);
+
+/* Returns the bytes allocated for output of all connections. */
+size_t conn_out_memory(void);
 
 /* Sends pending output and reaps closed connections; run before sleeping. */
 void conn_before_sleep(void);

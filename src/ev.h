@@ -16,6 +16,7 @@
 #define EV_READ 0x001u  /* EPOLLIN */
 #define EV_WRITE 0x004u /* EPOLLOUT */
 #define EV_ERROR 0x018u /* EPOLLERR | EPOLLHUP: reported, never asked for */
+#define EV_HUP 0x2000u  /* EPOLLRDHUP: the peer sent FIN (no more input) */
 
 struct ev_loop;
 struct ev_io;

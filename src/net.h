@@ -53,4 +53,17 @@ bool net_is_loopback(const struct sockaddr *sa);
 /* Sets TCP_NODELAY; we coalesce output ourselves. */
 void net_nodelay(int fd);
 
+/*
+ * Returns the pending error of socket fd (ECONNRESET if it reports none,
+ * as after a hang-up).
+ */
+int net_socket_error(int fd);
+
+/*
+ * Caps the kernel's send and receive buffers of fd (bytes as requested;
+ * the kernel doubles them for its bookkeeping); 0 leaves one as it is.
+ * Set on a listening socket, accepted sockets inherit them.
+ */
+void net_buffers(int fd, int sndbuf, int rcvbuf);
+
 #endif

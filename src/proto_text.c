@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "conn.h"
+#include "outq.h"
 #include "room.h"
 #include "sanitize.h"
 #include "xmalloc.h"
@@ -150,7 +151,16 @@ static size_t text_format_notice(const struct chat_event *ev, char *p,
     return (size_t)n + 2;
 }
 
-/* Returns the event's bytes for text clients, formatting them once. */
+/* chat_wire release hook: drops the event's reference to its block. */
+static void text_wire_release(void *ref)
+{
+    outq_block_unref(ref);
+}
+
+/*
+ * Returns the event's bytes for text clients, formatting them once. Big
+ * ones go into a shared block that every recipient's queue references.
+ */
 static const struct chat_wire *text_wire(struct chat_event *ev)
 {
     struct chat_wire *w = &ev->wire[TEXT_WIRE];
@@ -170,6 +180,10 @@ static const struct chat_wire *text_wire(struct chat_event *ev)
     }
     w->p = p;
     w->n = n;
+    if (n >= CONN_SHARE_MIN) {
+        w->ref = outq_block_new(p, n);
+        w->release = text_wire_release;
+    }
     return w;
 }
 
@@ -227,7 +241,10 @@ static void text_deliver(struct client *to, struct chat_event *ev)
             return; /* the /join reply says it all */
     }
     const struct chat_wire *w = text_wire(ev);
-    conn_write(s->conn, w->p, w->n);
+    if (w->ref)
+        conn_write_block(s->conn, w->ref);
+    else
+        conn_write(s->conn, w->p, w->n);
 }
 
 static const struct client_ops text_client_ops = {

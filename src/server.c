@@ -34,6 +34,15 @@
 #define SERVER_LINGER_MS 2000
 /* Connections accepted per listener event, so one listener cannot hog. */
 #define SERVER_ACCEPT_BATCH 256
+/*
+ * Kernel buffers of client sockets. Left alone, the kernel lets a socket
+ * hold up to 4 MiB of output (tcp_wmem) and several MiB of input before
+ * anything in parleyd counts it: a few hundred clients that never read
+ * could pin a gigabyte of kernel memory, and input a client queued could
+ * outlive it by hours. Chat needs far less; these bound both.
+ */
+#define SERVER_SNDBUF (64 * 1024)
+#define SERVER_RCVBUF (32 * 1024)
 
 static const char server_full[] = "! server full\r\n";
 
@@ -293,6 +302,7 @@ static bool server_bind(const struct net_url *u, bool optional)
                   log_quote(q, sizeof q, err, strlen(err)));
         return optional;
     }
+    net_buffers(fd, SERVER_SNDBUF, SERVER_RCVBUF);
     struct listener *l = &server_listeners[server_nlisteners];
     memset(l, 0, sizeof *l);
     l->proto = &text_proto;
@@ -314,8 +324,11 @@ int server_start(struct ev_loop *loop, const struct config *cfg)
     const struct conn_limits limits = {
         .max_line = cfg->max_line,
         .sendq_max = cfg->sendq_max,
+        .out_mem_max = cfg->out_mem_max,
         .flood_burst = cfg->flood_burst,
         .flood_rate = cfg->flood_rate,
+        .flood_bytes = cfg->flood_bytes,
+        .probe_ms = cfg->probe_wait,
         .linger_ms = SERVER_LINGER_MS,
     };
     conn_init(loop, &limits, server_on_conn_free);

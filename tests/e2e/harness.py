@@ -213,6 +213,8 @@ class Server:
         args += flags
         if not flood and "--flood-rate" not in flags:
             args += ["--flood-rate", "0"]
+        if not flood and "--flood-bytes" not in flags:
+            args += ["--flood-bytes", "0"]
         self.argv = list(wrap or []) + [ctx.parleyd] + args
         self.env = env
         self.proc = None
