@@ -402,15 +402,15 @@ static uint64_t conn_flood_wait(const struct conn *c)
 }
 
 /*
- * Charges one line to the flood budget: its own cost, and out bytes of
- * output it caused to anyone (bytes times audience), at --flood-bytes.
+ * Charges the flood budget for lines (0 or 1) and the out bytes of output
+ * they caused to anyone (bytes times audience), at --flood-bytes.
  */
-static void conn_flood_charge(struct conn *c, uint64_t out)
+static void conn_flood_charge(struct conn *c, unsigned lines, uint64_t out)
 {
     if (!conn_flood_limited())
         return;
     uint64_t now = ev_now(conn_loop) * 1000u;
-    uint64_t cost = conn_line_cost();
+    uint64_t cost = lines * conn_line_cost();
     if (conn_lim.flood_bytes)
         cost += out * 1000000u / conn_lim.flood_bytes;
     c->flood_t = (c->flood_t > now ? c->flood_t : now) + cost;
@@ -437,20 +437,16 @@ static bool conn_is_http(const char *line, size_t len)
 }
 
 /*
- * Returns true if the n bytes at p, the first of a connection, could be
- * the beginning of an HTTP request line not yet complete: a method of
- * capital letters, maybe its space and more, and no line end yet.
+ * Returns true if the n bytes at p, the first of a connection, could begin
+ * an HTTP request line: a method of capital letters, then a space or the
+ * end of what arrived so far. The first line then decides (conn_dispatch).
  */
 static bool conn_maybe_http(const char *p, size_t n)
 {
     size_t i = 0;
     while (i < n && i < 10 && p[i] >= 'A' && p[i] <= 'Z')
         i++;
-    if (i == n)
-        return true;
-    if (p[i] != ' ' || i < 3)
-        return false;
-    return memchr(p, '\n', n) == NULL && memchr(p, '\r', n) == NULL;
+    return i == n || (i >= 3 && p[i] == ' ');
 }
 
 /* Returns true if the n bytes at p start a TLS handshake record. */
@@ -537,10 +533,16 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
             c->proto->too_long(c, conn_lim.max_line);
         else
             conn_dispatch(c, line, len);
-        conn_flood_charge(c, conn_out_total - before);
+        conn_flood_charge(c, 1, conn_out_total - before);
     }
-    if (c->opened && c->proto->input_done)
+    if (c->opened && c->proto->input_done) {
+        /* What the protocol gathered from these lines goes out now: it is
+         * charged too. */
+        uint64_t before = conn_out_total;
         c->proto->input_done(c);
+        if (c->state == CS_OPEN)
+            conn_flood_charge(c, 0, conn_out_total - before);
+    }
     return n - in.n;
 }
 

@@ -263,6 +263,12 @@ static const struct client_ops text_client_ops = {
 /* Most lines, and bytes of text, gathered into one event. */
 #define TEXT_BATCH_LINES 64
 #define TEXT_BATCH_BYTES (16 * 1024)
+/*
+ * A batch is said once its bytes times its audience reach this, so that
+ * the flood budget (which charges output) sees a big room's cost line by
+ * line rather than after a whole batch went out to everyone.
+ */
+#define TEXT_BATCH_FANOUT (1024 * 1024)
 
 static struct {
     struct text_session *s; /* whose lines these are; NULL when empty */
@@ -304,6 +310,9 @@ static void text_batch_add(struct text_session *s, const char *text, size_t n)
     text_batch.lines[text_batch.n].len = n;
     text_batch.n++;
     text_batch.s = s;
+    if (s->client.room &&
+        text_batch.used * s->client.room->nmembers >= TEXT_BATCH_FANOUT)
+        text_batch_flush();
 }
 
 /* ------------------------------------------------------------------------
