@@ -41,8 +41,20 @@
  * A single line may cause more; it is then the round's only work.
  */
 #define CONN_ROUND_OUT (2 * 1024 * 1024)
-/* A connection whose input waits for the next round resumes after this. */
-#define CONN_ROUND_PAUSE_MS 1
+/*
+ * Bytes one round sends before the connections it did not get to wait for
+ * the next round. Connections with new output go first, so a line in a
+ * small room is not stuck behind a big room's fan-out; the rest follows
+ * in slices, one per round, with the loop coming back to everyone between.
+ */
+#define CONN_FLUSH_ROUND (4 * 1024 * 1024)
+/*
+ * A connection whose lines lately caused less output than this is cheap:
+ * it is served even when the round's budget is spent (a line in a small
+ * room never waits behind a big room's traffic). Others, and connections
+ * that have not said anything yet, wait their turn in a queue.
+ */
+#define CONN_CHEAP_OUT (64 * 1024)
 /*
  * A connection with more output than this waiting is not read: what it
  * asks for would only queue behind what it has not taken yet.
@@ -70,16 +82,22 @@ struct conn {
     enum conn_state state;
     enum conn_reason reason;
     bool flush_on_close;
-    bool opened;     /* the protocol's open hook ran */
-    bool paused;     /* out of flood budget or round budget: not reading */
-    bool eof;        /* the peer will send no more */
-    bool hup;        /* the peer's FIN was seen (maybe before its data) */
-    bool want_write; /* the kernel refused output; wait for EPOLLOUT */
-    bool pending;    /* on the flush list */
-    bool mid_line;   /* the last byte sent was not a line end */
-    bool got_bytes;  /* the first read was checked for a probe */
-    bool sniffed;    /* the first line was checked for HTTP */
-    bool abort;      /* close with a reset: queued output is thrown away */
+    bool opened;        /* the protocol's open hook ran */
+    bool paused;        /* out of flood budget or round budget: not reading */
+    bool eof;           /* the peer will send no more */
+    bool hup;           /* the peer's FIN was seen (maybe before its data) */
+    bool want_write;    /* the kernel refused output; wait for EPOLLOUT */
+    bool pending;       /* on a flush list (conn_flushq or conn_carry) */
+    bool carried;       /* that list is conn_carry */
+    bool deferred;      /* on conn_deferred, waiting for a round's budget */
+    bool talked;        /* it sent a line: last_cost means something */
+    size_t def_slot;    /* index on conn_deferred */
+    uint64_t last_cost; /* output caused by its last line (and batch) */
+    size_t fq_slot;     /* index on that list */
+    bool mid_line;      /* the last byte sent was not a line end */
+    bool got_bytes;     /* the first read was checked for a probe */
+    bool sniffed;       /* the first line was checked for HTTP */
+    bool abort;         /* close with a reset: queued output is thrown away */
     char host[46];
     char addr[56];
 };
@@ -94,14 +112,19 @@ static struct ev_loop *conn_loop;
 static struct conn_limits conn_lim;
 static void (*conn_on_free)(const struct conn *c);
 static uint64_t conn_next_id = 1;
-static struct conn_list conn_all;     /* every live connection */
-static struct conn_list conn_flushq;  /* connections with output to send */
-static struct conn_list conn_closing; /* close hooks still to run */
-static struct conn_list conn_dead;    /* to free before sleeping */
-static struct ev_timer conn_sweep;    /* gives memory back after a peak */
-static size_t conn_peak_mem;          /* output memory high-water mark */
-static uint64_t conn_out_total;       /* output bytes ever queued */
-static uint64_t conn_round_start;     /* conn_out_total when the round began */
+static struct conn_list conn_all;      /* every live connection */
+static struct conn_list conn_flushq;   /* connections with new output */
+static struct conn_list conn_carry;    /* output a round had no time for */
+static struct conn_list conn_spare;    /* the next conn_carry, being built */
+static struct conn_list conn_deferred; /* input waiting for a round's budget */
+static size_t conn_def_head;           /* first entry of conn_deferred */
+static struct conn_list conn_closing;  /* close hooks still to run */
+static struct conn_list conn_dead;     /* to free before sleeping */
+static struct ev_timer conn_sweep;     /* gives memory back after a peak */
+static size_t conn_peak_mem;           /* output memory high-water mark */
+static uint64_t conn_out_total;        /* output bytes ever queued */
+static uint64_t conn_round_start;      /* conn_out_total when the round began */
+static size_t conn_round_sent;         /* bytes sent in this round's flush */
 static char conn_rbuf[CONN_READ_CHUNK];
 
 static const char *const conn_reasons[] = {
@@ -254,6 +277,8 @@ static void conn_schedule_flush(struct conn *c)
 {
     if (!c->pending) {
         c->pending = true;
+        c->carried = false;
+        c->fq_slot = conn_flushq.n;
         conn_list_push(&conn_flushq, c);
     }
 }
@@ -504,6 +529,22 @@ static void conn_drop_input(struct conn *c, size_t left)
     conn_close(c, CONN_EOF, true);
 }
 
+/* Returns true if c may go on even when the round's budget is spent. */
+static bool conn_cheap(const struct conn *c)
+{
+    return c->talked && c->last_cost < CONN_CHEAP_OUT;
+}
+
+/* Puts c's input in the queue for a later round's budget. */
+static void conn_defer(struct conn *c)
+{
+    c->paused = true;
+    c->deferred = true;
+    c->def_slot = conn_deferred.n;
+    conn_list_push(&conn_deferred, c);
+    conn_update_mask(c);
+}
+
 /*
  * Feeds n bytes at p through the framer and the protocol until they are used
  * up, a budget runs out (the connection pauses) or it closes. Returns the
@@ -514,8 +555,10 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
     struct frame_input in = {p, n};
     while (c->state == CS_OPEN && in.n > 0) {
         uint64_t wait = conn_flood_wait(c);
-        if (wait == 0 && conn_round_spent())
-            wait = CONN_ROUND_PAUSE_MS;
+        if (wait == 0 && conn_round_spent() && !conn_cheap(c)) {
+            conn_defer(c);
+            break;
+        }
         if (wait > 0) {
             if (c->hup && ev_now(conn_loop) + wait > c->hup_by)
                 conn_drop_input(c, in.n);
@@ -533,15 +576,20 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
             c->proto->too_long(c, conn_lim.max_line);
         else
             conn_dispatch(c, line, len);
-        conn_flood_charge(c, 1, conn_out_total - before);
+        c->talked = true;
+        c->last_cost = conn_out_total - before;
+        conn_flood_charge(c, 1, c->last_cost);
     }
     if (c->opened && c->proto->input_done) {
         /* What the protocol gathered from these lines goes out now: it is
          * charged too. */
         uint64_t before = conn_out_total;
         c->proto->input_done(c);
+        uint64_t out = conn_out_total - before;
+        if (out > c->last_cost)
+            c->last_cost = out;
         if (c->state == CS_OPEN)
-            conn_flood_charge(c, 0, conn_out_total - before);
+            conn_flood_charge(c, 0, out);
     }
     return n - in.n;
 }
@@ -576,10 +624,8 @@ static bool conn_process_saved(struct conn *c)
 }
 
 /* Resumes a paused connection: first its saved input, then reading. */
-static void conn_on_resume(struct ev_loop *loop, struct ev_timer *t)
+static void conn_resume(struct conn *c)
 {
-    (void)loop;
-    struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, timer));
     c->paused = false;
     if (!conn_process_saved(c))
         return;
@@ -587,6 +633,45 @@ static void conn_on_resume(struct ev_loop *loop, struct ev_timer *t)
         conn_on_eof(c);
     else
         conn_update_mask(c);
+}
+
+/* The flood budget refilled (or the peer's deadline came): resume. */
+static void conn_on_resume(struct ev_loop *loop, struct ev_timer *t)
+{
+    (void)loop;
+    conn_resume((struct conn *)((char *)t - offsetof(struct conn, timer)));
+}
+
+/*
+ * Serves deferred input, oldest first, while the round's budget lasts;
+ * what is left waits for the next round, which then comes at once.
+ */
+static void conn_run_deferred(void)
+{
+    while (conn_def_head < conn_deferred.n && !conn_round_spent()) {
+        struct conn *c = conn_deferred.v[conn_def_head++];
+        if (c == NULL)
+            continue; /* freed while it waited */
+        c->deferred = false;
+        if (c->state != CS_OPEN)
+            continue;
+        if (c->hup && ev_now(conn_loop) > c->hup_by)
+            conn_drop_input(c, buf_used(&c->in)); /* its peer is long gone */
+        else
+            conn_resume(c);
+    }
+    size_t left = conn_deferred.n - conn_def_head;
+    if (conn_def_head > 0 && conn_def_head >= left) {
+        memmove(conn_deferred.v, conn_deferred.v + conn_def_head,
+                left * sizeof *conn_deferred.v);
+        for (size_t i = 0; i < left; i++)
+            if (conn_deferred.v[i])
+                conn_deferred.v[i]->def_slot = i;
+        conn_deferred.n = left;
+        conn_def_head = 0;
+    }
+    if (left > 0)
+        ev_no_sleep(conn_loop);
 }
 
 /* The peer sent its FIN: no more input will come after what is queued. */
@@ -746,6 +831,7 @@ static void conn_flush(struct conn *c)
         msg.msg_iovlen = outq_iov(&c->out, iov, sizeof iov / sizeof iov[0]);
         ssize_t n = sendmsg(c->io.fd, &msg, MSG_NOSIGNAL);
         if (n > 0) {
+            conn_round_sent += (size_t)n;
             c->mid_line = outq_consume(&c->out, (size_t)n) != '\n';
             /* A closing peer that still reads may take its time: the
              * deadline counts from the last progress, not from the close. */
@@ -852,16 +938,42 @@ static void conn_enforce_memory(void)
              outq_memory(), conn_lim.out_mem_max);
 }
 
-/* Flushes every connection that has output waiting. */
+/*
+ * Flushes c, or keeps it for the next round if this round's flush budget
+ * is spent (it stays pending, on the list being built).
+ */
+static void conn_flush_or_carry(struct conn *c)
+{
+    if (c == NULL)
+        return; /* freed while carried */
+    if (conn_round_sent >= CONN_FLUSH_ROUND) {
+        c->carried = true;
+        c->fq_slot = conn_spare.n;
+        conn_list_push(&conn_spare, c);
+        return;
+    }
+    c->pending = false;
+    if (c->state == CS_OPEN || c->state == CS_DRAINING)
+        conn_flush(c);
+}
+
+/*
+ * Flushes connections with output waiting: first those that got output
+ * this round, then those carried over, until the round's budget is spent.
+ */
 static void conn_flush_all(void)
 {
-    for (size_t i = 0; i < conn_flushq.n; i++) {
-        struct conn *c = conn_flushq.v[i];
-        c->pending = false;
-        if (c->state == CS_OPEN || c->state == CS_DRAINING)
-            conn_flush(c);
-    }
+    for (size_t i = 0; i < conn_flushq.n; i++)
+        conn_flush_or_carry(conn_flushq.v[i]);
     conn_flushq.n = 0;
+    for (size_t i = 0; i < conn_carry.n; i++)
+        conn_flush_or_carry(conn_carry.v[i]);
+    conn_carry.n = 0;
+    struct conn_list t = conn_carry;
+    conn_carry = conn_spare;
+    conn_spare = t;
+    if (conn_carry.n > 0)
+        ev_no_sleep(conn_loop);
 }
 
 /* Frees the connections that died this round. */
@@ -872,6 +984,13 @@ static void conn_free_dead(void)
         struct conn *last = conn_all.v[--conn_all.n];
         conn_all.v[c->slot] = last;
         last->slot = c->slot;
+        if (c->deferred && conn_deferred.v[c->def_slot] == c)
+            conn_deferred.v[c->def_slot] = NULL;
+        if (c->pending) { /* carried, so freed before its turn: a hole */
+            struct conn_list *l = c->carried ? &conn_carry : &conn_flushq;
+            if (c->fq_slot < l->n && l->v[c->fq_slot] == c)
+                l->v[c->fq_slot] = NULL;
+        }
         if (conn_on_free)
             conn_on_free(c);
         buf_reset(&c->in);
@@ -884,6 +1003,7 @@ static void conn_free_dead(void)
 
 void conn_before_sleep(void)
 {
+    conn_run_deferred();
     conn_note_memory();
     do {
         conn_run_close_hooks();
@@ -892,6 +1012,7 @@ void conn_before_sleep(void)
     } while (conn_closing.n > 0);
     conn_free_dead();
     conn_round_start = conn_out_total;
+    conn_round_sent = 0;
 }
 
 void conn_fini(void)
@@ -908,10 +1029,17 @@ void conn_fini(void)
     ev_timer_stop(conn_loop, &conn_sweep);
     free(conn_all.v);
     free(conn_flushq.v);
+    free(conn_carry.v);
+    free(conn_spare.v);
+    free(conn_deferred.v);
     free(conn_closing.v);
     free(conn_dead.v);
     memset(&conn_all, 0, sizeof conn_all);
     memset(&conn_flushq, 0, sizeof conn_flushq);
+    memset(&conn_carry, 0, sizeof conn_carry);
+    memset(&conn_spare, 0, sizeof conn_spare);
+    memset(&conn_deferred, 0, sizeof conn_deferred);
+    conn_def_head = 0;
     memset(&conn_closing, 0, sizeof conn_closing);
     memset(&conn_dead, 0, sizeof conn_dead);
     outq_pool_drain();

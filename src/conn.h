@@ -85,10 +85,13 @@ struct conn_limits {
 struct outq_block;
 
 /*
- * Messages at least this long are worth sharing as one block among their
- * recipients rather than copying to each (bench/README: copy vs share).
+ * Messages at least this long are shared as one block among their
+ * recipients rather than copied to each (bench/fanout.py measures both:
+ * build with -DCONN_SHARE_MIN=SIZE_MAX to copy always).
  */
+#ifndef CONN_SHARE_MIN
 #define CONN_SHARE_MIN 1024
+#endif
 
 /*
  * Sets up the module: the loop it runs on, the limits, and a function called

@@ -12,7 +12,7 @@
 #include "xmalloc.h"
 
 /* Events taken from the kernel per epoll_wait call. */
-#define EV_BATCH 512
+#define EV_BATCH 4096
 
 struct ev_loop {
     int epfd;
