@@ -181,30 +181,29 @@ static void text_who(struct text_session *s, const struct room *r)
     struct client **v = xcalloc(r->nmembers, sizeof *v);
     memcpy(v, r->members, r->nmembers * sizeof *v);
     qsort(v, r->nmembers, sizeof *v, text_nick_cmp);
-    char line[TEXT_WHO_LINE + NICK_MAX + 4];
-    size_t n = 0;
+    struct text_buf line = {0};
     bool first = true;
     for (size_t i = 0; i <= r->nmembers; i++) {
-        bool flush = i == r->nmembers ||
-                     (n > 0 && n + v[i]->nick_len + 2 > TEXT_WHO_LINE);
+        bool flush =
+            i == r->nmembers ||
+            (line.n > 0 && line.n + v[i]->nick_len + 2 > TEXT_WHO_LINE);
         if (flush) {
             if (first)
                 text_reply(s, "* #%s (%zu %s): %.*s", r->name, r->nmembers,
-                           text_people(r->nmembers), (int)n, line);
+                           text_people(r->nmembers), (int)line.n,
+                           line.n ? line.p : "");
             else
-                text_reply(s, "* #%s: %.*s", r->name, (int)n, line);
+                text_reply(s, "* #%s: %.*s", r->name, (int)line.n, line.p);
             first = false;
-            n = 0;
+            line.n = 0;
         }
         if (i == r->nmembers)
             break;
-        if (n > 0) {
-            memcpy(line + n, ", ", 2);
-            n += 2;
-        }
-        memcpy(line + n, v[i]->nick, v[i]->nick_len);
-        n += v[i]->nick_len;
+        if (line.n > 0)
+            text_buf_put(&line, ", ", 2);
+        text_buf_put(&line, v[i]->nick, v[i]->nick_len);
     }
+    free(line.p);
     free(v);
 }
 

@@ -156,6 +156,32 @@ static void teardown(void)
 }
 
 /* ------------------------------------------------------------------------
+ * The line builder
+ * ------------------------------------------------------------------------ */
+
+TEST(text_buf_grows_before_writing)
+{
+    struct text_buf b = {0};
+    static char big[5000];
+    memset(big, 'b', sizeof big);
+    text_buf_str(&b, "[");
+    for (size_t i = 0; i < 3; i++) /* crosses the first allocation */
+        text_buf_put(&b, big, sizeof big);
+    text_buf_put(&b, "]", 1);
+    CHECK_EQ(b.n, 2 + 3 * sizeof big);
+    CHECK(b.cap >= b.n);
+    CHECK(b.p[0] == '[' && b.p[b.n - 1] == ']' && b.p[b.n - 2] == 'b');
+    b.n = 0; /* reuse keeps the memory */
+    size_t cap = b.cap;
+    text_buf_str(&b, "again");
+    CHECK_MEM(b.p, b.n, "again");
+    CHECK_EQ(b.cap, cap);
+    char *at = text_buf_reserve(&b, 0);
+    CHECK(at == b.p + 5);
+    free(b.p);
+}
+
+/* ------------------------------------------------------------------------
  * Connecting
  * ------------------------------------------------------------------------ */
 
@@ -350,6 +376,34 @@ TEST(topic_rooms_who)
     memcpy(longtopic, "/topic ", 7);
     say(a, longtopic); /* 301 bytes of topic */
     CHECK_STR(take(a), "! topic too long (max 300 bytes)\r\n");
+    teardown();
+}
+
+/* The longest notice there can be: every part at its limit, all delivered. */
+TEST(longest_notice_whole)
+{
+    setup();
+    connect_many(2);
+    struct peer *a = &peers[0], *b = &peers[1];
+    const char *nick = "N234567890123456789012345678901x"; /* 32 */
+    const char *room = "R234567890123456789012345678901x";
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "/nick %s", nick);
+    say(a, cmd);
+    snprintf(cmd, sizeof cmd, "/join %s", room);
+    say(a, cmd);
+    say(b, cmd);
+    take(a);
+    take(b);
+    static char topic[7 + 300 + 1];
+    memset(topic, 'T', sizeof topic - 1);
+    memcpy(topic, "/topic ", 7);
+    say(a, topic);
+    static char want[512];
+    snprintf(want, sizeof want, "* %s set the topic of #%s: %s\r\n", nick,
+             room, topic + 7);
+    CHECK_STR(take(b), want);
+    CHECK_STR(take(a), want);
     teardown();
 }
 
