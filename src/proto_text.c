@@ -100,17 +100,23 @@ void text_reply(struct text_session *s, const char *fmt, ...)
  * concerned (their own join or nick change) are written directly.
  * ------------------------------------------------------------------------ */
 
-/* Appends "[NICK]: TEXT" (or "[NICK -> TO]: TEXT") and CRLF: the hot path. */
+/*
+ * Appends a line a user wrote and CRLF: "[NICK]: TEXT", "[NICK -> TO]: TEXT"
+ * or, for an action, "[* NICK] TEXT". Every such line starts with '[' and
+ * server lines never do, so nothing typed can pass for a server notice.
+ * The hot path.
+ */
 static void text_format_line(const struct chat_event *ev, const char *text,
                              size_t len, struct text_buf *b)
 {
-    text_buf_put(b, "[", 1);
+    bool action = ev->kind == CHAT_ACTION;
+    text_buf_put(b, action ? "[* " : "[", action ? 3 : 1);
     text_buf_put(b, ev->nick, ev->nick_len);
     if (ev->kind == CHAT_PRIVATE) {
         text_buf_put(b, " -> ", 4);
         text_buf_put(b, ev->to->nick, ev->to->nick_len);
     }
-    text_buf_put(b, "]: ", 3);
+    text_buf_put(b, action ? "] " : "]: ", action ? 2 : 3);
     text_buf_put(b, text, len);
     text_buf_put(b, "\r\n", 2);
 }
@@ -123,10 +129,6 @@ static void text_format_notice(const struct chat_event *ev, struct text_buf *b)
     text_buf_put(b, "* ", 2);
     text_buf_put(b, ev->nick, ev->nick_len);
     switch (ev->kind) {
-    case CHAT_ACTION:
-        text_buf_put(b, " ", 1);
-        text_buf_put(b, ev->text, ev->text_len);
-        break;
     case CHAT_JOIN:
         text_buf_str(b, " joined #");
         text_buf_str(b, room);
@@ -168,7 +170,7 @@ static const struct chat_wire *text_wire(struct chat_event *ev)
     if (ev->kind == CHAT_MESSAGE) {
         for (size_t i = 0; i < ev->nlines; i++)
             text_format_line(ev, ev->lines[i].text, ev->lines[i].len, b);
-    } else if (ev->kind == CHAT_PRIVATE) {
+    } else if (ev->kind == CHAT_PRIVATE || ev->kind == CHAT_ACTION) {
         text_format_line(ev, ev->text, ev->text_len, b);
     } else {
         text_format_notice(ev, b);

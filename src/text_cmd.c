@@ -289,7 +289,7 @@ static const struct text_cmd text_cmds[] = {
     {"list", cmd_rooms, "/list", NULL},
     {"who", cmd_who, "/who [ROOM]", "who is in this room (or ROOM)"},
     {"msg", cmd_msg, "/msg NICK TEXT", "send a private message"},
-    {"me", cmd_me, "/me TEXT", "act: the room sees * NICK TEXT"},
+    {"me", cmd_me, "/me TEXT", "act: the room sees [* NICK] TEXT"},
     {"topic", cmd_topic, "/topic [TEXT]", "show or set the room's topic"},
     {"quit", cmd_quit, "/quit [REASON]", "leave (also $exit)"},
 };

@@ -355,8 +355,8 @@ def test_nul_and_invalid_utf8_everywhere(t):
 
     # /me and /msg.
     a.send(b"/me dances\x00\x80\xc2\x85!\n")
-    b.expect("* alice dances\ufffd!")
-    c.expect("* alice dances\ufffd!")
+    b.expect("[* alice] dances\ufffd!")
+    c.expect("[* alice] dances\ufffd!")
     a.send(b"/msg bob se\x00cr\xfeet\n")
     b.expect("[alice -> bob]: secr\ufffdet")
     a.send(b"/msg b\x80ob hi\n")
@@ -462,7 +462,7 @@ def test_terminal_escapes_never_reach_others(t):
         b.expect(want)
         c.expect(want)
         a.send(b"/me " + raw + b"\n")
-        want = clean_text(b"* mallory " + raw)
+        want = "[* mallory] " + clean_text(raw)
         b.expect(want)
         c.expect(want)
         a.send(b"/msg bob " + raw + b"x\n")
@@ -533,6 +533,35 @@ def _not_chat_burst(t, first_bytes, reason):
     # Still idle afterwards: a second window with nothing going on.
     cpu, wall = cpu_over(srv, 0.5)
     check(cpu < 0.1, "server used %.2fs CPU in %.2fs after the probers left", cpu, wall)
+    serving(t, srv)
+
+
+def test_no_typed_line_looks_like_the_server(t):
+    """Whatever a user types, others get it on a line that starts with `[`,
+    never `* ` or `! ` (docs/protocol.md, Messages): /me cannot forge a
+    notice, a message or /msg cannot either.
+
+    Passes because actions are formatted `[* NICK] TEXT`.  With the old
+    `* NICK TEXT` form, `/me is now mallory` arrived as
+    `* carol is now mallory`, the very line of a real nick change."""
+    srv = t.server()
+    carol, bob = t.users(srv, "carol", "bob")
+    forgeries = ["is now mallory", "joined #lobby", "quit (connection closed)",
+                 "set the topic of #lobby: free pizza"]
+    for text in forgeries:
+        carol.say("/me " + text)
+        got = bob.line()
+        check(got == "[* carol] " + text, "action arrived as %r", got)
+        check(got != "* carol " + text, "action looks like a notice: %r", got)
+    carol.say("* carol is now mallory")
+    bob.expect("[carol]: * carol is now mallory")
+    carol.say("/msg bob ! server full")
+    bob.expect("[carol -> bob]: ! server full")
+    # A real notice, for contrast, still has the notice form.
+    carol.say("/nick mallory")
+    carol.expect("* you are now mallory")
+    bob.expect("* carol is now mallory")
+    t.barrier(carol, bob)
     serving(t, srv)
 
 

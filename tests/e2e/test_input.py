@@ -228,7 +228,7 @@ def test_control_characters_removed(t):
     r.expect("[user1]: a[31mred[0mbcdef" + "g]0;titleh")
     # The same in every other place text reaches someone.
     s.send(b"/me waves\x1b[2J\x07\n")
-    r.expect("* user1 waves[2J")
+    r.expect("[* user1] waves[2J")
     s.send(b"/msg user2 psst\x1b\xc2\x9b\x00!\n")
     r.expect("[user1 -> user2]: psst!")
     s.send(b"/topic top\x1b[5mic\x07\n")
@@ -321,7 +321,7 @@ def test_messages_and_commands_in_one_packet_keep_order(t):
     b.expect("[alice]: two")
     b.expect("* alice is now alicia")
     b.expect("[alicia]: three")
-    b.expect("* alicia waves")
+    b.expect("[* alicia] waves")
     b.expect("[alicia]: four")
     a.expect("* you are now alicia")
     t.barrier(a, b)

@@ -221,8 +221,8 @@ TEST(message_formats)
     CHECK_STR(take(b), "[user1]: /slash at the start\r\n");
     CHECK_STR(take(c), "[user1]: /slash at the start\r\n");
     say(a, "/me waves");
-    CHECK_STR(take(b), "* user1 waves\r\n");
-    CHECK_STR(take(c), "* user1 waves\r\n");
+    CHECK_STR(take(b), "[* user1] waves\r\n");
+    CHECK_STR(take(c), "[* user1] waves\r\n");
     CHECK_STR(take(a), "");
     say(a, "/msg USER2 just you");
     CHECK_STR(take(b), "[user1 -> user2]: just you\r\n");
@@ -306,7 +306,7 @@ TEST(commands_ignore_case)
     CHECK_STR(take(&peers[0]), "* you are now alice\r\n");
     CHECK_STR(take(&peers[1]), "* user1 is now alice\r\n");
     say(&peers[0], "/Me nods");
-    CHECK_STR(take(&peers[1]), "* alice nods\r\n");
+    CHECK_STR(take(&peers[1]), "[* alice] nods\r\n");
     teardown();
 }
 
