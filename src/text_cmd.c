@@ -65,7 +65,7 @@ static void cmd_nick(struct text_session *s, const char *args, size_t len)
     case CHAT_ERR_INVALID:
         text_reply(s,
                    "! invalid nick \"%.*s\": 1-32 letters, digits or "
-                   "_-[]\\^{}|`, not starting with a digit or -",
+                   "_-[]\\^{}|`, not starting with a digit, - or [",
                    (int)n, nick);
         break;
     case CHAT_ERR_TAKEN:

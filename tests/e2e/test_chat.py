@@ -8,7 +8,7 @@ import time
 
 from harness import WELCOME_3, check, people
 
-INVALID_NICK = '! invalid nick "%s": 1-32 letters, digits or _-[]\\^{}|`, not starting with a digit or -'
+INVALID_NICK = '! invalid nick "%s": 1-32 letters, digits or _-[]\\^{}|`, not starting with a digit, - or ['
 
 
 def expect_invalid_nick(c, nick):
@@ -220,7 +220,7 @@ def test_nick_change_and_errors(t):
     a.expect('! nick "user99" is reserved')
     a.say("/nick User2")
     a.expect(re.compile(r'! nick "User2" is (?:reserved|taken)'))
-    for bad in ("1abc", "-dash", "has.dot", "x" * 33, "caf\u00e9", "a,b"):
+    for bad in ("1abc", "-dash", "has.dot", "x" * 33, "caf\u00e9", "a,b", "[alice]", "[", "*x"):
         a.say("/nick " + bad)
         expect_invalid_nick(a, bad)
     t.barrier(a, b)  # none of the failures was announced
@@ -231,7 +231,7 @@ def test_nick_change_and_errors(t):
 def test_nick_valid_edge_cases(t):
     srv = t.server()
     a, b = t.users(srv, None, None)
-    for good in ("x" * 32, "a_-[]\\^{}|`9", "[x]", "`tick", "_", "Z"):
+    for good in ("x" * 32, "a_-[]\\^{}|`9", "x[y]", "`tick", "_", "Z"):
         a.say("/nick " + good)
         a.expect("* you are now " + good)
         b.read_until(lambda ln: ln.endswith(" is now " + good))

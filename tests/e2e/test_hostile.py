@@ -19,7 +19,7 @@ import time
 from harness import BARRIER_REPLY, TLS_CLIENT_HELLO, check, people
 
 LINE_TOO_LONG = "! line too long (max 4096 bytes)"
-INVALID_NICK = '! invalid nick "%s": 1-32 letters, digits or _-[]\\^{}|`, not starting with a digit or -'
+INVALID_NICK = '! invalid nick "%s": 1-32 letters, digits or _-[]\\^{}|`, not starting with a digit, - or ['
 INVALID_ROOM = '! invalid room name "%s": 1-32 letters, digits, _ or -'
 
 # What another client may ever receive: valid UTF-8 lines ending in CRLF with
@@ -474,16 +474,18 @@ def test_terminal_escapes_never_reach_others(t):
         x.expect(want)
     # An escape sequence as a nick: ESC removed, what is left judged as a nick.
     a.send(b"/nick \x1b[2Jx\n")
-    a.expect("* you are now [2Jx")  # '[' is a nick character; ESC is gone
-    b.expect("* mallory is now [2Jx")
-    c.expect("* mallory is now [2Jx")
+    a.expect(INVALID_NICK % "[2Jx")  # ESC is gone; a nick may not start with [
+    a.send(b"/nick x\x1b[2J\n")
+    a.expect("* you are now x[2J")  # '[' is a nick character elsewhere
+    b.expect("* mallory is now x[2J")
+    c.expect("* mallory is now x[2J")
     a.send(b"/join \x1b]52;c;x\x07\n")
     a.expect(INVALID_ROOM % "]52;c;x")
     a.send(b"/quit \x1b[2J\xc2\x9b2J\x1b]52;c;eA==\x07\n")
     a.expect("* bye")
     a.expect_end()
     for x in (b, c):
-        x.expect("* [2Jx quit ([2J2J]52;c;eA==)")
+        x.expect("* x[2J quit ([2J2J]52;c;eA==)")
         x.barrier()
         check_clean_lines(x)
     serving(t, srv)

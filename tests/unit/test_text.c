@@ -274,7 +274,9 @@ TEST(command_errors)
         {"/nick", "! usage: /nick NAME"},
         {"/nick a b", "! usage: /nick NAME"},
         {"/nick 9lives", "! invalid nick \"9lives\": 1-32 letters, digits or "
-                         "_-[]\\^{}|`, not starting with a digit or -"},
+                         "_-[]\\^{}|`, not starting with a digit, - or ["},
+        {"/nick [alice]", "! invalid nick \"[alice]\": 1-32 letters, digits "
+                          "or _-[]\\^{}|`, not starting with a digit, - or ["},
         {"/nick user2", "! nick \"user2\" is taken"},
         {"/nick user7", "! nick \"user7\" is reserved"},
         {"/join", "! usage: /join ROOM"},
