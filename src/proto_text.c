@@ -313,7 +313,13 @@ static void text_open(struct conn *c)
     s->welcomed = true;
 }
 
-/* One line from the client: sanitize, then a message or a command. */
+/*
+ * One line from the client: sanitize, then a message or a command. The
+ * limit on line length holds for what is relayed and stored, not only for
+ * what arrived: cleaning turns invalid UTF-8 into 3-byte U+FFFDs, so a line
+ * may grow (4096 bytes of 0x80 become 12,288), and one that grew past the
+ * limit is refused whole, like an over-long line, never cut.
+ */
 static void text_line(struct conn *c, const char *line, size_t len)
 {
     struct text_session *s = conn_data(c);
@@ -324,6 +330,14 @@ static void text_line(struct conn *c, const char *line, size_t len)
         &n);
     if (n == 0)
         return;
+    size_t max = conn_get_limits()->max_line;
+    if (n > max) {
+        text_reply(s,
+                   "! line too long once invalid UTF-8 is replaced "
+                   "(max %zu bytes)",
+                   max);
+        return;
+    }
     bool command = clean[0] == '/' && !(n > 1 && clean[1] == '/');
     bool exit = n == 5 && strncasecmp(clean, "$exit", 5) == 0;
     if (command || exit) {

@@ -19,6 +19,7 @@ import time
 from harness import BARRIER_REPLY, TLS_CLIENT_HELLO, check, people
 
 LINE_TOO_LONG = "! line too long (max 4096 bytes)"
+GREW_TOO_LONG = "! line too long once invalid UTF-8 is replaced (max 4096 bytes)"
 INVALID_NICK = '! invalid nick "%s": 1-32 letters, digits or _-[]\\^{}|`, not starting with a digit, - or ['
 INVALID_ROOM = '! invalid room name "%s": 1-32 letters, digits, _ or -'
 
@@ -432,6 +433,47 @@ def test_nul_and_invalid_utf8_everywhere(t):
     b.barrier()
     for x in (b, c):
         check_clean_lines(x)
+    serving(t, srv)
+
+
+def test_invalid_utf8_never_grows_past_max_line(t):
+    """4096 bytes of 0x80 pass the --max-line check as they arrive, but each
+    becomes a 3-byte U+FFFD: such a line is refused with its own error
+    (docs/protocol.md, Errors) and reaches nobody, as a message, an action, a
+    private message or a topic, and is not kept in history; a line that
+    fits once cleaned still goes out whole.
+
+    Passes because the limit is checked again on the cleaned line
+    (proto_text.c).  Without that, the 4096-byte line arrived at others as
+    a 12,297-byte line."""
+    srv = t.server("--topic-max", "65536")
+    a, b = t.users(srv, "alice", "bob")
+    for x in (a, b):
+        x.say("/join flood")
+        x.read_until(re.compile(r"\* you joined #flood .*"))
+    a.expect("* bob joined #flood")
+    a.send(b"\x80" * 4096 + b"\n")
+    a.expect(GREW_TOO_LONG)
+    # 1365 U+FFFD are 4095 bytes: they fit; 1366 are 4098: they do not.
+    a.send(b"\x80" * 1365 + b"\n")
+    got = b.line()
+    check(got == "[alice]: " + "\ufffd" * 1365, "got %d chars", len(got))
+    check(len(got.encode()) - len("[alice]: ") <= 4096, "text over --max-line")
+    a.send(b"\x80" * 1366 + b"\n")
+    a.expect(GREW_TOO_LONG)
+    for cmd in (b"/me ", b"/msg bob ", b"/topic ", b"/nick "):
+        a.send(cmd + b"\x80" * 4000 + b"\n")
+        a.expect(GREW_TOO_LONG)
+    t.barrier(a, b)  # none of the refused lines reached bob
+    a.say("/topic")
+    a.expect("* #flood has no topic")
+    c = t.client(srv)
+    c.welcome()
+    c.say("/join flood")
+    c.expect("* you joined #flood (3 people here)")
+    c.expect("* --- last 1 message in #flood ---")
+    c.expect(re.compile(r"\d\d:\d\d \[alice\]: \ufffd{1365}"))
+    c.expect("* --- end of history ---")
     serving(t, srv)
 
 

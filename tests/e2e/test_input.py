@@ -144,9 +144,13 @@ def test_line_too_long(t):
     time.sleep(0.05)  # make a separate read likely; the assertion holds either way
     s.send(b"\n")
     r.expect("[user1]: " + "g" * 64)
-    # IAC IAC is one byte (255) before UTF-8 repair turns it into U+FFFD.
+    # IAC IAC is one byte (255) before UTF-8 repair turns it into U+FFFD:
+    # 64 bytes pass the limit as they arrive, but U+FFFD takes 3 bytes, and
+    # the cleaned line must fit too (docs/protocol.md, Limits).
     s.send(b"h" * 63 + b"\xff\xff\n")
-    r.expect("[user1]: " + "h" * 63 + "\ufffd")
+    s.expect("! line too long once invalid UTF-8 is replaced (max 64 bytes)")
+    s.send(b"h" * 61 + b"\xff\xff\n")
+    r.expect("[user1]: " + "h" * 61 + "\ufffd")
     # A long line: one error, its tail is not a message, the next line works.
     s.send(b"w" * 1000 + b"TAIL\n" + b"after\n")
     s.expect("! line too long (max 64 bytes)")

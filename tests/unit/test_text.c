@@ -260,6 +260,30 @@ TEST(line_too_long)
     teardown();
 }
 
+TEST(line_too_long_once_cleaned)
+{
+    setup();
+    connect_many(2);
+    struct peer *a = &peers[0], *b = &peers[1];
+    static char bad[4096];
+    memset(bad, 0x80, sizeof bad); /* 12,288 bytes once cleaned */
+    send_raw(a, bad, sizeof bad);
+    send_raw(a, "\r\n", 2);
+    send_raw(a, bad, 1366); /* 4098 */
+    send_raw(a, "\r\n", 2);
+    send_raw(a, bad, 1365); /* 4095: fits */
+    send_raw(a, "\r\n", 2);
+    spin();
+    CHECK_STR(take(a), "! line too long once invalid UTF-8 is replaced (max "
+                       "4096 bytes)\r\n"
+                       "! line too long once invalid UTF-8 is replaced (max "
+                       "4096 bytes)\r\n");
+    const char *got = take(b);
+    CHECK_EQ(strlen(got), 9 + 1365 * 3 + 2);
+    CHECK(strncmp(got, "[user1]: \xef\xbf\xbd", 12) == 0);
+    teardown();
+}
+
 /* ------------------------------------------------------------------------
  * Commands
  * ------------------------------------------------------------------------ */
