@@ -200,21 +200,22 @@ static void text_replay(struct text_session *s, const struct room *r)
     text_reply(s, "* --- end of history ---");
 }
 
-/* Tells a person about their own join: the welcome or the /join reply. */
+/*
+ * Tells a person about their own join: the welcome or the /join reply. Both
+ * show the room's topic and recent history; the welcome ends with the hint,
+ * so it is the last line a newcomer sees before typing.
+ */
 static void text_self_join(struct text_session *s, const struct room *r)
 {
-    if (!s->welcomed) {
-        text_reply(s, "* you are in #%s (%zu %s here)", r->name, r->nmembers,
-                   text_people(r->nmembers));
-        text_reply(s, "* type to talk; /help lists commands; "
-                      "/quit or $exit leaves");
-        return;
-    }
-    text_reply(s, "* you joined #%s (%zu %s here)", r->name, r->nmembers,
+    text_reply(s, "* you %s #%s (%zu %s here)",
+               s->welcomed ? "joined" : "are in", r->name, r->nmembers,
                text_people(r->nmembers));
     if (r->topic)
         text_reply(s, "* topic: %s", r->topic);
     text_replay(s, r);
+    if (!s->welcomed)
+        text_reply(s, "* type to talk; /help lists commands; "
+                      "/quit or $exit leaves");
 }
 
 /* Delivers one chat event to a text client. */

@@ -42,6 +42,42 @@ def test_welcome_lines(t):
     t.barrier(a, b, c)
 
 
+def test_welcome_shows_lobby_topic_and_history(t):
+    """Arriving in #lobby shows its topic and recent history, framed exactly
+    as /join shows them, before the closing hint (docs/protocol.md, On
+    connect).  Before, the welcome was always the same three lines."""
+    srv = t.server()
+    a, b = t.users(srv, "alice", "bob")
+    t0 = time.time()
+    a.say("/topic ship it")
+    a.expect("* alice set the topic of #lobby: ship it")
+    b.expect("* alice set the topic of #lobby: ship it")
+    a.say("hi all")
+    b.expect("[alice]: hi all")
+    b.say("hello")
+    a.expect("[bob]: hello")
+    t1 = time.time()
+    c = t.client(srv)
+    c.expect("* welcome to parley, user3")
+    c.expect("* you are in #lobby (3 people here)")
+    said = [("alice", "hi all"), ("bob", "hello")]
+    expect_replay(c, "lobby", "ship it", said, t0, t1)
+    c.expect(WELCOME_3)
+    c.barrier()
+    # The same lines as /join gives, after its own first line.
+    b.say("/join dev")
+    b.read_until(re.compile(r"\* you joined #dev .*"))
+    b.say("/join lobby")
+    b.expect("* you joined #lobby (3 people here)")
+    expect_replay(b, "lobby", "ship it", said, t0, t1)
+    b.barrier()
+    # The harness reads such a welcome too, and keeps what it showed.
+    d = t.client(srv)
+    d.welcome()
+    check(d.welcome_topic == "ship it", "welcome topic %r", d.welcome_topic)
+    check(d.welcome_history == ["[alice]: hi all", "[bob]: hello"], "welcome history %r", d.welcome_history)
+
+
 def test_ids_sequential_never_reused(t):
     srv = t.server()
     a, b, c = t.users(srv, None, None, None)
@@ -494,6 +530,19 @@ def test_topic_max_flag(t):
 _TIME = r"(\d\d):(\d\d)"
 
 
+def expect_replay(c, room, topic, said, t0, t1):
+    """What /join and the welcome show of a room after their first line: the
+    topic line if topic is set, then the framed history of said, a list of
+    (nick, text) said between times t0 and t1."""
+    if topic is not None:
+        c.expect("* topic: " + topic)
+    if said:
+        c.expect("* --- last %d message%s in #%s ---" % (len(said), "" if len(said) == 1 else "s", room))
+        for nick, text in said:
+            expect_history_line(c, nick, text, t0, t1)
+        c.expect("* --- end of history ---")
+
+
 def expect_history_line(c, nick, text, t0, t1):
     """One `HH:MM [NICK]: TEXT` line whose time is UTC between t0 and t1."""
     m = c.expect(re.compile(_TIME + r" \[" + re.escape(nick) + r"\]: " + re.escape(text)))
@@ -516,11 +565,7 @@ def test_history_replayed_on_join(t):
     t1 = time.time()
     b.say("/join dev")
     b.expect("* you joined #dev (2 people here)")
-    b.expect("* topic: dev stuff")
-    b.expect("* --- last 2 messages in #dev ---")
-    expect_history_line(b, "alice", "hi all", t0, t1)
-    expect_history_line(b, "alice", "/slash kept", t0, t1)
-    b.expect("* --- end of history ---")
+    expect_replay(b, "dev", "dev stuff", [("alice", "hi all"), ("alice", "/slash kept")], t0, t1)
     b.barrier()
     a.expect("* bob joined #dev")
     # History lines are not new messages: alice got nothing else.
@@ -540,10 +585,7 @@ def test_history_limit(t):
     b.read_until("* alice left #lobby")
     b.say("/join dev")
     b.expect("* you joined #dev (2 people here)")
-    b.expect("* --- last 2 messages in #dev ---")
-    expect_history_line(b, "alice", "two", t0, t1)
-    expect_history_line(b, "alice", "three", t0, t1)
-    b.expect("* --- end of history ---")
+    expect_replay(b, "dev", None, [("alice", "two"), ("alice", "three")], t0, t1)
     b.barrier()
 
 
@@ -560,10 +602,7 @@ def test_history_keep(t):
     b.read_until("* alice left #lobby")
     b.say("/join dev")
     b.expect("* you joined #dev (2 people here)")
-    b.expect("* --- last 3 messages in #dev ---")
-    for i in (3, 4, 5):
-        expect_history_line(b, "alice", "m%d" % i, t0, t1)
-    b.expect("* --- end of history ---")
+    expect_replay(b, "dev", None, [("alice", "m%d" % i) for i in (3, 4, 5)], t0, t1)
     b.barrier()
 
 

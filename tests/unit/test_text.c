@@ -204,6 +204,37 @@ TEST(welcome_lines)
     teardown();
 }
 
+TEST(welcome_shows_topic_and_history)
+{
+    setup();
+    connect_many(1);
+    struct peer *a = &peers[0];
+    say(a, "/topic ship it");
+    say(a, "hi");
+    take(a);
+    struct peer *b = connect_peer();
+    spin();
+    const char *got = take(b);
+    /* The history line's time "HH:MM" is the only variable part. */
+    const char *h = strstr(got, "---\r\n");
+    char hhmm[6] = "";
+    if (h && strlen(h) > 10)
+        memcpy(hhmm, h + 5, 5);
+    char want[512];
+    snprintf(want, sizeof want,
+             "* welcome to parley, user2\r\n"
+             "* you are in #lobby (2 people here)\r\n"
+             "* topic: ship it\r\n"
+             "* --- last 1 message in #lobby ---\r\n"
+             "%s [user1]: hi\r\n"
+             "* --- end of history ---\r\n"
+             "* type to talk; /help lists commands; /quit or $exit "
+             "leaves\r\n",
+             hhmm);
+    CHECK_STR(got, want);
+    teardown();
+}
+
 /* ------------------------------------------------------------------------
  * Messages
  * ------------------------------------------------------------------------ */
