@@ -187,8 +187,8 @@ static void text_replay(struct text_session *s, const struct room *r)
     size_t k = r->hist_count < want ? r->hist_count : want;
     if (k == 0)
         return;
-    text_reply(s, "* --- last %zu message%s in #%s ---", k, k == 1 ? "" : "s",
-               r->name);
+    text_reply(s, "* --- last %zu message%s in #%s (times in UTC) ---", k,
+               k == 1 ? "" : "s", r->name);
     for (size_t i = r->hist_count - k; i < r->hist_count; i++) {
         const struct room_msg *m = room_history(r, i);
         struct tm tm;

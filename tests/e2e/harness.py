@@ -50,7 +50,7 @@ WELCOME_3 = "* type to talk; /help lists commands; /quit or $exit leaves"
 
 # The frame and lines of replayed history (docs/protocol.md, Rooms and
 # history), shown on /join and in the welcome.
-HISTORY_HEADER = re.compile(r"\* --- last (\d+) messages? in #([A-Za-z0-9_-]+) ---")
+HISTORY_HEADER = re.compile(r"\* --- last (\d+) messages? in #([A-Za-z0-9_-]+) \(times in UTC\) ---")
 HISTORY_LINE = re.compile(r"\d\d:\d\d (\[.*)")
 HISTORY_END = "* --- end of history ---"
 

@@ -304,7 +304,7 @@ def test_join_and_leave_notices(t):
     a.say("/join lobby")
     a.expect("* you joined #lobby (2 people here)")
     # bob's "lobby talk" is the lobby's history now.
-    a.expect(re.compile(r"\* --- last 1 messages? in #lobby ---"))
+    a.expect(re.compile(r"\* --- last 1 messages? in #lobby \(times in UTC\) ---"))
     a.expect(re.compile(r"\d\d:\d\d \[bob\]: lobby talk"))
     a.expect("* --- end of history ---")
     c.expect("* alice left #dev")
@@ -537,7 +537,7 @@ def expect_replay(c, room, topic, said, t0, t1):
     if topic is not None:
         c.expect("* topic: " + topic)
     if said:
-        c.expect("* --- last %d message%s in #%s ---" % (len(said), "" if len(said) == 1 else "s", room))
+        c.expect("* --- last %d message%s in #%s (times in UTC) ---" % (len(said), "" if len(said) == 1 else "s", room))
         for nick, text in said:
             expect_history_line(c, nick, text, t0, t1)
         c.expect("* --- end of history ---")
@@ -570,6 +570,26 @@ def test_history_replayed_on_join(t):
     a.expect("* bob joined #dev")
     # History lines are not new messages: alice got nothing else.
     a.barrier()
+
+
+def test_history_times_say_utc(t):
+    """History times are UTC and the header says so (docs/protocol.md, Rooms
+    and history), even on a server whose local zone is 5:30 ahead.  Before,
+    the header named no zone at all."""
+    srv = t.server(env={"TZ": "IST-5:30"})
+    a, b = t.users(srv, "alice", "bob")
+    t0 = time.time()
+    a.say("when is this")
+    b.expect("[alice]: when is this")
+    t1 = time.time()
+    b.say("/join dev")
+    b.read_until(re.compile(r"\* you joined #dev .*"))
+    b.say("/join lobby")
+    b.expect("* you joined #lobby (2 people here)")
+    b.expect("* --- last 1 message in #lobby (times in UTC) ---")
+    expect_history_line(b, "alice", "when is this", t0, t1)
+    b.expect("* --- end of history ---")
+    b.barrier()
 
 
 def test_history_limit(t):
@@ -715,7 +735,7 @@ def test_quiet_above(t):
     t.barrier(a, b)
     c.say("/join lobby")
     c.expect("* you joined #lobby (3 people here)")
-    c.expect(re.compile(r"\* --- last 1 messages? in #lobby ---"))
+    c.expect(re.compile(r"\* --- last 1 messages? in #lobby \(times in UTC\) ---"))
     c.expect(re.compile(r"\d\d:\d\d \[carol\]: hello"))
     c.expect("* --- end of history ---")
     t.barrier(a, b)

@@ -471,7 +471,7 @@ def test_invalid_utf8_never_grows_past_max_line(t):
     c.welcome()
     c.say("/join flood")
     c.expect("* you joined #flood (3 people here)")
-    c.expect("* --- last 1 message in #flood ---")
+    c.expect("* --- last 1 message in #flood (times in UTC) ---")
     c.expect(re.compile(r"\d\d:\d\d \[alice\]: \ufffd{1365}"))
     c.expect("* --- end of history ---")
     serving(t, srv)

@@ -225,7 +225,7 @@ TEST(welcome_shows_topic_and_history)
              "* welcome to parley, user2\r\n"
              "* you are in #lobby (2 people here)\r\n"
              "* topic: ship it\r\n"
-             "* --- last 1 message in #lobby ---\r\n"
+             "* --- last 1 message in #lobby (times in UTC) ---\r\n"
              "%s [user1]: hi\r\n"
              "* --- end of history ---\r\n"
              "* type to talk; /help lists commands; /quit or $exit "
@@ -392,7 +392,7 @@ TEST(join_history_and_leave)
     }
     snprintf(want, sizeof want,
              "* you joined #dev (2 people here)\r\n"
-             "* --- last 2 messages in #dev ---\r\n"
+             "* --- last 2 messages in #dev (times in UTC) ---\r\n"
              "%s [user1]: one\r\n"
              "%s [user1]: two\r\n"
              "* --- end of history ---\r\n",
