@@ -175,9 +175,16 @@ static int text_nick_cmp(const void *a, const void *b)
     return strcasecmp(x->nick, y->nick);
 }
 
-/* Lists the nicks in r, sorted, over as many lines as it takes. */
+/*
+ * Lists the nicks in r, sorted, over as many lines as it takes; a room kept
+ * only for its history is said to be empty.
+ */
 static void text_who(struct text_session *s, const struct room *r)
 {
+    if (r->nmembers == 0) {
+        text_reply(s, "* #%s is empty", r->name);
+        return;
+    }
     struct client **v = xcalloc(r->nmembers, sizeof *v);
     memcpy(v, r->members, r->nmembers * sizeof *v);
     qsort(v, r->nmembers, sizeof *v, text_nick_cmp);
@@ -190,8 +197,7 @@ static void text_who(struct text_session *s, const struct room *r)
         if (flush) {
             if (first)
                 text_reply(s, "* #%s (%zu %s): %.*s", r->name, r->nmembers,
-                           text_people(r->nmembers), (int)line.n,
-                           line.n ? line.p : "");
+                           text_people(r->nmembers), (int)line.n, line.p);
             else
                 text_reply(s, "* #%s: %.*s", r->name, (int)line.n, line.p);
             first = false;

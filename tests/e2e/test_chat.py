@@ -447,6 +447,26 @@ def test_who(t):
     t.barrier(a)
 
 
+def test_who_empty_room(t):
+    """/who of a room kept only for its history says it is empty (docs/
+    protocol.md, Commands), rather than `* #dev (0 people): ` with nothing
+    after the colon."""
+    srv = t.server()
+    a, b = t.users(srv, "alice", "bob")
+    a.say("/join dev")
+    a.expect("* you joined #dev (1 person here)")
+    b.expect("* alice left #lobby")
+    a.say("kept as history")
+    a.say("/join lobby")
+    a.expect("* you joined #lobby (2 people here)")
+    b.expect("* alice joined #lobby")
+    b.say("/who dev")
+    b.expect("* #dev is empty")
+    b.say("/who #DEV")
+    b.expect("* #dev is empty")
+    t.barrier(b, a)
+
+
 def test_who_long_list_continues(t):
     """/who of a crowded room: nicks sorted; continuation lines `* #ROOM: d, e`."""
     srv = t.server()
