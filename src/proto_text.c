@@ -180,6 +180,24 @@ static const struct chat_wire *text_wire(struct chat_event *ev)
     return w;
 }
 
+void text_private_echo(struct text_session *s, const struct client *to,
+                       const char *text, size_t len)
+{
+    struct chat_event ev = {
+        .kind = CHAT_PRIVATE,
+        .from = &s->client,
+        .nick = s->client.nick,
+        .nick_len = s->client.nick_len,
+        .to = to,
+        .text = text,
+        .text_len = len,
+    };
+    struct text_buf *b = &text_line_buf;
+    b->n = 0;
+    text_format_line(&ev, text, len, b);
+    conn_write(s->conn, b->p, b->n);
+}
+
 /* Replays the last messages of r, framed by notice lines. */
 static void text_replay(struct text_session *s, const struct room *r)
 {

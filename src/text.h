@@ -58,6 +58,13 @@ void text_reply(struct text_session *s, const char *fmt, ...)
 /* Returns "person" for 1 and "people" otherwise. */
 const char *text_people(size_t n);
 
+/*
+ * Shows s the private message it just sent to `to` (len bytes of text) on
+ * the very line `to` got: "[NICK -> TO]: TEXT".
+ */
+void text_private_echo(struct text_session *s, const struct client *to,
+                       const char *text, size_t len);
+
 /* Handles a line that starts with '/', or $exit. */
 void text_command(struct text_session *s, const char *line, size_t len);
 

@@ -239,7 +239,11 @@ static void cmd_who(struct text_session *s, const char *args, size_t len)
         text_who(s, r);
 }
 
-/* /msg NICK TEXT */
+/*
+ * /msg NICK TEXT. The sender sees what was sent on the line the recipient
+ * got (only once when messaging oneself): with no room around a private
+ * message, it is the only sign it went out, and to whom.
+ */
 static void cmd_msg(struct text_session *s, const char *args, size_t len)
 {
     const char *nick;
@@ -248,8 +252,13 @@ static void cmd_msg(struct text_session *s, const char *args, size_t len)
         text_usage(s, "/msg NICK TEXT");
         return;
     }
-    if (chat_privmsg(&s->client, nick, n, args, len) != CHAT_OK)
+    if (chat_privmsg(&s->client, nick, n, args, len) != CHAT_OK) {
         text_reply(s, "! no such nick: %.*s", (int)n, nick);
+        return;
+    }
+    const struct client *to = chat_find_nick(nick, n);
+    if (to != &s->client)
+        text_private_echo(s, to, args, len);
 }
 
 /* /me TEXT */
@@ -294,7 +303,7 @@ static const struct text_cmd text_cmds[] = {
     {"rooms", cmd_rooms, "/rooms", "list the rooms (also /list)"},
     {"list", cmd_rooms, "/list", NULL},
     {"who", cmd_who, "/who [ROOM]", "who is in this room (or ROOM)"},
-    {"msg", cmd_msg, "/msg NICK TEXT", "send a private message"},
+    {"msg", cmd_msg, "/msg NICK TEXT", "send a private message (shown to you)"},
     {"me", cmd_me, "/me TEXT", "act: the room sees [* NICK] TEXT"},
     {"topic", cmd_topic, "/topic [TEXT]", "show or set the room's topic"},
     {"quit", cmd_quit, "/quit [REASON]", "leave (also $exit)"},

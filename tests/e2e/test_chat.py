@@ -147,14 +147,19 @@ def test_me_action(t):
 
 
 def test_msg_private(t):
+    """/msg reaches its recipient only, and the sender sees the very line
+    the recipient got, once when messaging oneself (docs/protocol.md,
+    Messages).  Before, the sender saw nothing at all."""
     srv = t.server()
     a, b, c = t.users(srv, "alice", "bob", "carol")
     a.say("/msg bob psst, over here")
     b.expect("[alice -> bob]: psst, over here")
-    t.barrier(a, c)  # no echo, and carol saw nothing
+    a.expect("[alice -> bob]: psst, over here")
+    t.barrier(a, b, c)  # one line each, and carol saw nothing
     # Nicks are case-insensitive; the recipient is shown as the nick is spelled.
     a.say("/msg BOB second")
-    b.expect(re.compile(r"\[alice -> (?:bob|BOB)\]: second"))
+    b.expect("[alice -> bob]: second")
+    a.expect("[alice -> bob]: second")
     # Across rooms.
     b.say("/join dev")
     b.expect(re.compile(r"\* you joined #dev \(%s here\)" % people(1)))
@@ -162,7 +167,12 @@ def test_msg_private(t):
     c.expect("* bob left #lobby")
     a.say("/msg bob still there?")
     b.expect("[alice -> bob]: still there?")
+    a.expect("[alice -> bob]: still there?")
     t.barrier(a, c, b)
+    # To oneself: the one line, once.
+    a.say("/msg ALICE note to self")
+    a.expect("[alice -> alice]: note to self")
+    t.barrier(a, b, c)
 
 
 def test_msg_errors(t):
@@ -215,6 +225,7 @@ def test_commands_case_insensitive(t):
     b.expect("[* alice] jumps")
     a.say("/MSG user2 hi")
     b.expect("[alice -> user2]: hi")
+    a.expect("[alice -> user2]: hi")
     a.say("/ToPiC Loud")
     a.expect("* alice set the topic of #lobby: Loud")
     b.expect("* alice set the topic of #lobby: Loud")

@@ -360,6 +360,7 @@ def test_nul_and_invalid_utf8_everywhere(t):
     c.expect("[* alice] dances\ufffd!")
     a.send(b"/msg bob se\x00cr\xfeet\n")
     b.expect("[alice -> bob]: secr\ufffdet")
+    a.expect("[alice -> bob]: secr\ufffdet")
     a.send(b"/msg b\x80ob hi\n")
     a.expect("! no such nick: b\ufffdob")
     a.send(b"/me \x00\x00\n")  # nothing left after cleaning
@@ -509,6 +510,7 @@ def test_terminal_escapes_never_reach_others(t):
         c.expect(want)
         a.send(b"/msg bob " + raw + b"x\n")
         b.expect("[mallory -> bob]: " + clean_text(raw + b"x"))
+        a.expect("[mallory -> bob]: " + clean_text(raw + b"x"))
     t.barrier(a, b, c)
     a.send(b"/topic \x1b]52;c;cm0gLXJmIH4K\x07\xc2\x9b2J topic\n")
     want = "* mallory set the topic of #lobby: ]52;c;cm0gLXJmIH4K2J topic"
@@ -601,6 +603,7 @@ def test_no_typed_line_looks_like_the_server(t):
     bob.expect("[carol]: * carol is now mallory")
     carol.say("/msg bob ! server full")
     bob.expect("[carol -> bob]: ! server full")
+    carol.expect("[carol -> bob]: ! server full")
     # A real notice, for contrast, still has the notice form.
     carol.say("/nick mallory")
     carol.expect("* you are now mallory")

@@ -235,6 +235,7 @@ def test_control_characters_removed(t):
     r.expect("[* user1] waves[2J")
     s.send(b"/msg user2 psst\x1b\xc2\x9b\x00!\n")
     r.expect("[user1 -> user2]: psst!")
+    s.expect("[user1 -> user2]: psst!")
     s.send(b"/topic top\x1b[5mic\x07\n")
     s.expect("* user1 set the topic of #lobby: top[5mic")
     r.expect("* user1 set the topic of #lobby: top[5mic")

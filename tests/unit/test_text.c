@@ -258,7 +258,10 @@ TEST(message_formats)
     say(a, "/msg USER2 just you");
     CHECK_STR(take(b), "[user1 -> user2]: just you\r\n");
     CHECK_STR(take(c), "");
-    CHECK_STR(take(a), "");
+    CHECK_STR(take(a), "[user1 -> user2]: just you\r\n"); /* the echo */
+    say(a, "/msg user1 to me");
+    CHECK_STR(take(a), "[user1 -> user1]: to me\r\n"); /* once */
+    CHECK_STR(take(b), "");
     teardown();
 }
 
