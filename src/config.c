@@ -72,7 +72,7 @@ static void config_usage(FILE *out)
 "                        text://[V6ADDR]:PORT; port 0 picks a free port\n"
 "                        (default: text://0.0.0.0:%s and text://[::]:%s)\n"
 "  --max-line N          longest input line in bytes (default %d)\n"
-"  --history N           messages replayed on /join (default %d)\n"
+"  --history N           messages replayed on joining a room (default %d)\n"
 "  --history-keep N      messages kept per room (default %d)\n"
 "  --flood-burst N       lines a client may send at once (default %d)\n"
 "  --flood-rate N        lines per second after the burst, 0 = no limit\n"

@@ -25,7 +25,10 @@ static bool is_digit(char c)
 
 bool nick_valid(const char *s, size_t len)
 {
-    if (len == 0 || len > NICK_MAX || is_digit(s[0]) || s[0] == '-')
+    /* A leading '[' would double the bracket that frames a nick in chat
+     * lines: "/nick [alice]" would speak as "[[alice]]: ...". */
+    if (len == 0 || len > NICK_MAX || is_digit(s[0]) || s[0] == '-' ||
+        s[0] == '[')
         return false;
     for (size_t i = 0; i < len; i++)
         if (!is_alpha(s[i]) && !is_digit(s[i]) && !nick_special(s[i]))

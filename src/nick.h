@@ -2,7 +2,10 @@
  * nick: the rules for nicks and room names.
  *
  * Nicks are 1-32 characters from ASCII letters, digits and _-[]\^{}|`, not
- * starting with a digit or '-'; "user<digits>" is reserved for the default
+ * starting with a digit, '-' or '[' (text lines frame a nick in brackets,
+ * "[alice]: hi", and "[[alice]]: hi" would blur that frame); never '*', a
+ * space or ':', which chat lines use around the nick. "user<digits>" is
+ * reserved for the default
  * nicks the server hands out. Room names are 1-32 letters, digits, '_' and
  * '-'. Both compare without regard to ASCII case.
  */

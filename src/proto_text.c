@@ -19,25 +19,43 @@
 /* Index of the text protocol in chat_event.wire. */
 #define TEXT_WIRE 0
 
-/* Scratch space for formatting; grows to the largest line seen. */
-struct text_scratch {
-    char *p;
-    size_t cap;
-};
+static struct text_buf text_wire_buf;  /* cached event bytes */
+static struct text_buf text_line_buf;  /* per-recipient lines */
+static struct text_buf text_clean_buf; /* sanitized input */
 
-static struct text_scratch text_wire_buf;  /* cached event bytes */
-static struct text_scratch text_line_buf;  /* per-recipient lines */
-static struct text_scratch text_clean_buf; /* sanitized input */
+/* ------------------------------------------------------------------------
+ * Building lines. Every formatter appends through text_buf_reserve, which
+ * grows the buffer before anything is written, so no formatter can write
+ * past its buffer whatever the lengths of nicks, names and text; no size is
+ * estimated in advance. A buffer keeps its memory for the next line.
+ * ------------------------------------------------------------------------ */
 
-/* Returns scratch space of at least n bytes. */
-static char *text_scratch_get(struct text_scratch *s, size_t n)
+char *text_buf_reserve(struct text_buf *b, size_t n)
 {
-    if (s->cap < n) {
-        free(s->p);
-        s->cap = n < 1024 ? 1024 : n;
-        s->p = xmalloc(s->cap);
+    size_t need = b->n + n;
+    if (need < n)
+        abort(); /* size_t overflow: no such line can exist */
+    if (b->cap < need || b->p == NULL) {
+        size_t cap = b->cap < 512 ? 1024 : b->cap * 2;
+        if (cap < need)
+            cap = need;
+        b->p = xreallocarray(b->p, cap, 1);
+        b->cap = cap;
     }
-    return s->p;
+    return b->p + b->n;
+}
+
+void text_buf_put(struct text_buf *b, const char *s, size_t n)
+{
+    if (n == 0)
+        return; /* s may be NULL then */
+    memcpy(text_buf_reserve(b, n), s, n);
+    b->n += n;
+}
+
+void text_buf_str(struct text_buf *b, const char *s)
+{
+    text_buf_put(b, s, strlen(s));
 }
 
 const char *text_people(size_t n)
@@ -45,30 +63,36 @@ const char *text_people(size_t n)
     return n == 1 ? "person" : "people";
 }
 
-/* Formats into the line scratch; returns the length (CRLF included). */
-__attribute__((format(printf, 1, 0))) static size_t
-text_vformat(const char *fmt, va_list ap)
+/*
+ * Formats one line into the line buffer, CRLF added. vsnprintf measures
+ * first, then writes with exactly that bound, so it cannot pass the space
+ * reserved even if the two calls disagreed.
+ */
+__attribute__((format(printf, 1, 0))) static void text_vformat(const char *fmt,
+                                                               va_list ap)
 {
+    struct text_buf *b = &text_line_buf;
+    b->n = 0;
     va_list ap2;
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap2);
     va_end(ap2);
     if (n < 0)
-        return 0;
-    char *p = text_scratch_get(&text_line_buf, (size_t)n + 3);
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
-    p[n] = '\r';
-    p[n + 1] = '\n';
-    return (size_t)n + 2;
+        return;
+    char *p = text_buf_reserve(b, (size_t)n + 1);
+    int k = vsnprintf(p, (size_t)n + 1, fmt, ap);
+    b->n += k < 0 ? 0 : (size_t)(k < n ? k : n);
+    text_buf_put(b, "\r\n", 2);
 }
 
 void text_reply(struct text_session *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    size_t n = text_vformat(fmt, ap);
+    text_vformat(fmt, ap);
     va_end(ap);
-    conn_write(s->conn, text_line_buf.p, n);
+    if (text_line_buf.n > 0)
+        conn_write(s->conn, text_line_buf.p, text_line_buf.n);
 }
 
 /* ------------------------------------------------------------------------
@@ -78,77 +102,62 @@ void text_reply(struct text_session *s, const char *fmt, ...)
  * ------------------------------------------------------------------------ */
 
 /*
- * Builds "[NICK]: TEXT\r\n" (or "[NICK -> TO]: TEXT\r\n") at p without
- * printf: the hot path. Returns the length.
+ * Appends a line a user wrote and CRLF: "[NICK]: TEXT", "[NICK -> TO]: TEXT"
+ * or, for an action, "[* NICK] TEXT". Every such line starts with '[' and
+ * server lines never do, so nothing typed can pass for a server notice.
+ * The hot path.
  */
-static size_t text_format_line(const struct chat_event *ev, const char *text,
-                               size_t len, char *p)
+static void text_format_line(const struct chat_event *ev, const char *text,
+                             size_t len, struct text_buf *b)
 {
-    size_t n = 0;
-    p[n++] = '[';
-    memcpy(p + n, ev->nick, ev->nick_len);
-    n += ev->nick_len;
+    bool action = ev->kind == CHAT_ACTION;
+    text_buf_put(b, action ? "[* " : "[", action ? 3 : 1);
+    text_buf_put(b, ev->nick, ev->nick_len);
     if (ev->kind == CHAT_PRIVATE) {
-        memcpy(p + n, " -> ", 4);
-        n += 4;
-        memcpy(p + n, ev->to->nick, ev->to->nick_len);
-        n += ev->to->nick_len;
+        text_buf_put(b, " -> ", 4);
+        text_buf_put(b, ev->to->nick, ev->to->nick_len);
     }
-    memcpy(p + n, "]: ", 3);
-    n += 3;
-    memcpy(p + n, text, len);
-    n += len;
-    p[n++] = '\r';
-    p[n++] = '\n';
-    return n;
+    text_buf_put(b, action ? "] " : "]: ", action ? 2 : 3);
+    text_buf_put(b, text, len);
+    text_buf_put(b, "\r\n", 2);
 }
 
-/* Returns the bytes an event's text (all its lines) takes at most. */
-static size_t text_event_size(const struct chat_event *ev)
+/* Appends a notice event, as everyone but the person concerned sees it. */
+static void text_format_notice(const struct chat_event *ev, struct text_buf *b)
 {
-    size_t n = ev->text_len + 2 * NICK_MAX + ROOM_NAME_MAX + 64;
-    for (size_t i = 0; i < ev->nlines; i++)
-        n += ev->lines[i].len + NICK_MAX + 8;
-    return n;
-}
-
-/* Formats a notice event for everyone but the person concerned. */
-static size_t text_format_notice(const struct chat_event *ev, char *p,
-                                 size_t cap)
-{
-    const struct room *r = ev->room;
-    int nick = (int)ev->nick_len, tl = (int)ev->text_len;
-    int n = 0;
+    const char *room = ev->room ? ev->room->name : "";
+    bool text = ev->text_len > 0;
+    text_buf_put(b, "* ", 2);
+    text_buf_put(b, ev->nick, ev->nick_len);
     switch (ev->kind) {
-    case CHAT_ACTION:
-        n = snprintf(p, cap, "* %.*s %.*s", nick, ev->nick, tl, ev->text);
-        break;
     case CHAT_JOIN:
-        n = snprintf(p, cap, "* %.*s joined #%s", nick, ev->nick, r->name);
+        text_buf_str(b, " joined #");
+        text_buf_str(b, room);
         break;
     case CHAT_PART:
-        n = snprintf(p, cap, "* %.*s left #%s", nick, ev->nick, r->name);
+        text_buf_str(b, " left #");
+        text_buf_str(b, room);
         break;
     case CHAT_QUIT:
-        n = tl ? snprintf(p, cap, "* %.*s quit (%.*s)", nick, ev->nick, tl,
-                          ev->text)
-               : snprintf(p, cap, "* %.*s quit", nick, ev->nick);
+        text_buf_str(b, text ? " quit (" : " quit");
+        text_buf_put(b, ev->text, ev->text_len);
+        text_buf_str(b, text ? ")" : "");
         break;
     case CHAT_NICK:
-        n = snprintf(p, cap, "* %.*s is now %.*s", nick, ev->nick, tl,
-                     ev->text);
+        text_buf_str(b, " is now ");
+        text_buf_put(b, ev->text, ev->text_len);
         break;
     case CHAT_TOPIC:
-        n = tl ? snprintf(p, cap, "* %.*s set the topic of #%s: %.*s", nick,
-                          ev->nick, r->name, tl, ev->text)
-               : snprintf(p, cap, "* %.*s cleared the topic of #%s", nick,
-                          ev->nick, r->name);
+        text_buf_str(b,
+                     text ? " set the topic of #" : " cleared the topic of #");
+        text_buf_str(b, room);
+        text_buf_str(b, text ? ": " : "");
+        text_buf_put(b, ev->text, ev->text_len);
         break;
     default:
-        return 0;
+        break;
     }
-    memcpy(p + n, "\r\n", 2);
-    return (size_t)n + 2;
+    text_buf_put(b, "\r\n", 2);
 }
 
 /* chat_wire release hook: drops the event's reference to its block. */
@@ -166,25 +175,41 @@ static const struct chat_wire *text_wire(struct chat_event *ev)
     struct chat_wire *w = &ev->wire[TEXT_WIRE];
     if (w->p != NULL)
         return w;
-    size_t cap = text_event_size(ev);
-    char *p = text_scratch_get(&text_wire_buf, cap);
-    size_t n = 0;
+    struct text_buf *b = &text_wire_buf;
+    b->n = 0;
     if (ev->kind == CHAT_MESSAGE) {
         for (size_t i = 0; i < ev->nlines; i++)
-            n += text_format_line(ev, ev->lines[i].text, ev->lines[i].len,
-                                  p + n);
-    } else if (ev->kind == CHAT_PRIVATE) {
-        n = text_format_line(ev, ev->text, ev->text_len, p);
+            text_format_line(ev, ev->lines[i].text, ev->lines[i].len, b);
+    } else if (ev->kind == CHAT_PRIVATE || ev->kind == CHAT_ACTION) {
+        text_format_line(ev, ev->text, ev->text_len, b);
     } else {
-        n = text_format_notice(ev, p, cap - 2);
+        text_format_notice(ev, b);
     }
-    w->p = p;
-    w->n = n;
-    if (n >= CONN_SHARE_MIN) {
-        w->ref = outq_block_new(p, n);
+    w->p = b->p;
+    w->n = b->n;
+    if (w->n >= CONN_SHARE_MIN) {
+        w->ref = outq_block_new(w->p, w->n);
         w->release = text_wire_release;
     }
     return w;
+}
+
+void text_private_echo(struct text_session *s, const struct client *to,
+                       const char *text, size_t len)
+{
+    struct chat_event ev = {
+        .kind = CHAT_PRIVATE,
+        .from = &s->client,
+        .nick = s->client.nick,
+        .nick_len = s->client.nick_len,
+        .to = to,
+        .text = text,
+        .text_len = len,
+    };
+    struct text_buf *b = &text_line_buf;
+    b->n = 0;
+    text_format_line(&ev, text, len, b);
+    conn_write(s->conn, b->p, b->n);
 }
 
 /* Replays the last messages of r, framed by notice lines. */
@@ -194,8 +219,8 @@ static void text_replay(struct text_session *s, const struct room *r)
     size_t k = r->hist_count < want ? r->hist_count : want;
     if (k == 0)
         return;
-    text_reply(s, "* --- last %zu message%s in #%s ---", k, k == 1 ? "" : "s",
-               r->name);
+    text_reply(s, "* --- last %zu message%s in #%s (times in UTC) ---", k,
+               k == 1 ? "" : "s", r->name);
     for (size_t i = r->hist_count - k; i < r->hist_count; i++) {
         const struct room_msg *m = room_history(r, i);
         struct tm tm;
@@ -207,21 +232,22 @@ static void text_replay(struct text_session *s, const struct room *r)
     text_reply(s, "* --- end of history ---");
 }
 
-/* Tells a person about their own join: the welcome or the /join reply. */
+/*
+ * Tells a person about their own join: the welcome or the /join reply. Both
+ * show the room's topic and recent history; the welcome ends with the hint,
+ * so it is the last line a newcomer sees before typing.
+ */
 static void text_self_join(struct text_session *s, const struct room *r)
 {
-    if (!s->welcomed) {
-        text_reply(s, "* you are in #%s (%zu %s here)", r->name, r->nmembers,
-                   text_people(r->nmembers));
-        text_reply(s, "* type to talk; /help lists commands; "
-                      "/quit or $exit leaves");
-        return;
-    }
-    text_reply(s, "* you joined #%s (%zu %s here)", r->name, r->nmembers,
+    text_reply(s, "* you %s #%s (%zu %s here)",
+               s->welcomed ? "joined" : "are in", r->name, r->nmembers,
                text_people(r->nmembers));
     if (r->topic)
         text_reply(s, "* topic: %s", r->topic);
     text_replay(s, r);
+    if (!s->welcomed)
+        text_reply(s, "* type to talk; /help lists commands; "
+                      "/quit or $exit leaves");
 }
 
 /* Delivers one chat event to a text client. */
@@ -332,16 +358,31 @@ static void text_open(struct conn *c)
     s->welcomed = true;
 }
 
-/* One line from the client: sanitize, then a message or a command. */
+/*
+ * One line from the client: sanitize, then a message or a command. The
+ * limit on line length holds for what is relayed and stored, not only for
+ * what arrived: cleaning turns invalid UTF-8 into 3-byte U+FFFDs, so a line
+ * may grow (4096 bytes of 0x80 become 12,288), and one that grew past the
+ * limit is refused whole, like an over-long line, never cut.
+ */
 static void text_line(struct conn *c, const char *line, size_t len)
 {
     struct text_session *s = conn_data(c);
     size_t n;
+    text_clean_buf.n = 0;
     const char *clean = sanitize_line(
-        line, len, text_scratch_get(&text_clean_buf, SANITIZE_MAX(len) + 1),
+        line, len, text_buf_reserve(&text_clean_buf, SANITIZE_MAX(len) + 1),
         &n);
     if (n == 0)
         return;
+    size_t max = conn_get_limits()->max_line;
+    if (n > max) {
+        text_reply(s,
+                   "! line too long once invalid UTF-8 is replaced "
+                   "(max %zu bytes)",
+                   max);
+        return;
+    }
     bool command = clean[0] == '/' && !(n > 1 && clean[1] == '/');
     bool exit = n == 5 && strncasecmp(clean, "$exit", 5) == 0;
     if (command || exit) {

@@ -65,7 +65,7 @@ static void cmd_nick(struct text_session *s, const char *args, size_t len)
     case CHAT_ERR_INVALID:
         text_reply(s,
                    "! invalid nick \"%.*s\": 1-32 letters, digits or "
-                   "_-[]\\^{}|`, not starting with a digit or -",
+                   "_-[]\\^{}|`, not starting with a digit, - or [",
                    (int)n, nick);
         break;
     case CHAT_ERR_TAKEN:
@@ -175,36 +175,41 @@ static int text_nick_cmp(const void *a, const void *b)
     return strcasecmp(x->nick, y->nick);
 }
 
-/* Lists the nicks in r, sorted, over as many lines as it takes. */
+/*
+ * Lists the nicks in r, sorted, over as many lines as it takes; a room kept
+ * only for its history is said to be empty.
+ */
 static void text_who(struct text_session *s, const struct room *r)
 {
+    if (r->nmembers == 0) {
+        text_reply(s, "* #%s is empty", r->name);
+        return;
+    }
     struct client **v = xcalloc(r->nmembers, sizeof *v);
     memcpy(v, r->members, r->nmembers * sizeof *v);
     qsort(v, r->nmembers, sizeof *v, text_nick_cmp);
-    char line[TEXT_WHO_LINE + NICK_MAX + 4];
-    size_t n = 0;
+    struct text_buf line = {0};
     bool first = true;
     for (size_t i = 0; i <= r->nmembers; i++) {
-        bool flush = i == r->nmembers ||
-                     (n > 0 && n + v[i]->nick_len + 2 > TEXT_WHO_LINE);
+        bool flush =
+            i == r->nmembers ||
+            (line.n > 0 && line.n + v[i]->nick_len + 2 > TEXT_WHO_LINE);
         if (flush) {
             if (first)
                 text_reply(s, "* #%s (%zu %s): %.*s", r->name, r->nmembers,
-                           text_people(r->nmembers), (int)n, line);
+                           text_people(r->nmembers), (int)line.n, line.p);
             else
-                text_reply(s, "* #%s: %.*s", r->name, (int)n, line);
+                text_reply(s, "* #%s: %.*s", r->name, (int)line.n, line.p);
             first = false;
-            n = 0;
+            line.n = 0;
         }
         if (i == r->nmembers)
             break;
-        if (n > 0) {
-            memcpy(line + n, ", ", 2);
-            n += 2;
-        }
-        memcpy(line + n, v[i]->nick, v[i]->nick_len);
-        n += v[i]->nick_len;
+        if (line.n > 0)
+            text_buf_put(&line, ", ", 2);
+        text_buf_put(&line, v[i]->nick, v[i]->nick_len);
     }
+    free(line.p);
     free(v);
 }
 
@@ -234,7 +239,11 @@ static void cmd_who(struct text_session *s, const char *args, size_t len)
         text_who(s, r);
 }
 
-/* /msg NICK TEXT */
+/*
+ * /msg NICK TEXT. The sender sees what was sent on the line the recipient
+ * got (only once when messaging oneself): with no room around a private
+ * message, it is the only sign it went out, and to whom.
+ */
 static void cmd_msg(struct text_session *s, const char *args, size_t len)
 {
     const char *nick;
@@ -243,8 +252,13 @@ static void cmd_msg(struct text_session *s, const char *args, size_t len)
         text_usage(s, "/msg NICK TEXT");
         return;
     }
-    if (chat_privmsg(&s->client, nick, n, args, len) != CHAT_OK)
+    if (chat_privmsg(&s->client, nick, n, args, len) != CHAT_OK) {
         text_reply(s, "! no such nick: %.*s", (int)n, nick);
+        return;
+    }
+    const struct client *to = chat_find_nick(nick, n);
+    if (to != &s->client)
+        text_private_echo(s, to, args, len);
 }
 
 /* /me TEXT */
@@ -289,8 +303,8 @@ static const struct text_cmd text_cmds[] = {
     {"rooms", cmd_rooms, "/rooms", "list the rooms (also /list)"},
     {"list", cmd_rooms, "/list", NULL},
     {"who", cmd_who, "/who [ROOM]", "who is in this room (or ROOM)"},
-    {"msg", cmd_msg, "/msg NICK TEXT", "send a private message"},
-    {"me", cmd_me, "/me TEXT", "act: the room sees * NICK TEXT"},
+    {"msg", cmd_msg, "/msg NICK TEXT", "send a private message (shown to you)"},
+    {"me", cmd_me, "/me TEXT", "act: the room sees [* NICK] TEXT"},
     {"topic", cmd_topic, "/topic [TEXT]", "show or set the room's topic"},
     {"quit", cmd_quit, "/quit [REASON]", "leave (also $exit)"},
 };

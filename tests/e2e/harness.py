@@ -48,6 +48,12 @@ BARRIER_REPLY = re.compile(r"\* (topic of #[A-Za-z0-9_-]+: .*|#[A-Za-z0-9_-]+ ha
 
 WELCOME_3 = "* type to talk; /help lists commands; /quit or $exit leaves"
 
+# The frame and lines of replayed history (docs/protocol.md, Rooms and
+# history), shown on /join and in the welcome.
+HISTORY_HEADER = re.compile(r"\* --- last (\d+) messages? in #([A-Za-z0-9_-]+) \(times in UTC\) ---")
+HISTORY_LINE = re.compile(r"\d\d:\d\d (\[.*)")
+HISTORY_END = "* --- end of history ---"
+
 # A TLS 1.3 ClientHello record (what a TLS client sends first): its first
 # byte 0x16 must make the server close a plain-text connection.
 TLS_CLIENT_HELLO = (
@@ -650,7 +656,11 @@ class Client:
         return data, self.ended
 
     def welcome(self, count=None):
-        """Reads the three welcome lines; returns the default nick."""
+        """Reads the welcome: its first two lines, then #lobby's topic and
+        history when it has them, then the closing hint; returns the default
+        nick.  The topic (or None) and the history lines (without their
+        times) are kept in welcome_topic and welcome_history; tests that put
+        a topic or messages in #lobby check them, the others need not."""
         m = self.expect(re.compile(r"\* welcome to parley, (user(\d+))"))
         self.nick = m.group(1)
         self.id = int(m.group(2))
@@ -662,8 +672,27 @@ class Client:
         else:
             self.expect(re.compile(r"\* you are in #lobby \(%s here\)" % people(count)))
             self.lobby_count = count
-        self.expect(WELCOME_3)
+        self.welcome_topic = None
+        self.welcome_history = []
+        ln = self.line()
+        if ln.startswith("* topic: "):
+            self.welcome_topic = ln[len("* topic: ") :]
+            ln = self.line()
+        m = HISTORY_HEADER.fullmatch(ln)
+        if m:
+            check(m.group(2) == "lobby", "welcome replays #%s", m.group(2))
+            self.welcome_history = self.history(int(m.group(1)))
+            ln = self.line()
+        if ln != WELCOME_3:
+            raise AssertionError("%r: expected %s to end the welcome, got %s" % (self, _short(WELCOME_3), _short(ln)))
         return self.nick
+
+    def history(self, n):
+        """Reads n history lines and the closing frame line (the header was
+        read already); returns the lines without their HH:MM times."""
+        out = [self.expect(HISTORY_LINE).group(1) for _ in range(n)]
+        self.expect(HISTORY_END)
+        return out
 
     def barrier(self, timeout=LINE_TIMEOUT):
         """Sends /topic and requires its reply to be the very next line:

@@ -8,7 +8,7 @@ import time
 
 from harness import WELCOME_3, check, people
 
-INVALID_NICK = '! invalid nick "%s": 1-32 letters, digits or _-[]\\^{}|`, not starting with a digit or -'
+INVALID_NICK = '! invalid nick "%s": 1-32 letters, digits or _-[]\\^{}|`, not starting with a digit, - or ['
 
 
 def expect_invalid_nick(c, nick):
@@ -40,6 +40,42 @@ def test_welcome_lines(t):
     a.expect("* user3 joined #lobby")
     b.expect("* user3 joined #lobby")
     t.barrier(a, b, c)
+
+
+def test_welcome_shows_lobby_topic_and_history(t):
+    """Arriving in #lobby shows its topic and recent history, framed exactly
+    as /join shows them, before the closing hint (docs/protocol.md, On
+    connect).  Before, the welcome was always the same three lines."""
+    srv = t.server()
+    a, b = t.users(srv, "alice", "bob")
+    t0 = time.time()
+    a.say("/topic ship it")
+    a.expect("* alice set the topic of #lobby: ship it")
+    b.expect("* alice set the topic of #lobby: ship it")
+    a.say("hi all")
+    b.expect("[alice]: hi all")
+    b.say("hello")
+    a.expect("[bob]: hello")
+    t1 = time.time()
+    c = t.client(srv)
+    c.expect("* welcome to parley, user3")
+    c.expect("* you are in #lobby (3 people here)")
+    said = [("alice", "hi all"), ("bob", "hello")]
+    expect_replay(c, "lobby", "ship it", said, t0, t1)
+    c.expect(WELCOME_3)
+    c.barrier()
+    # The same lines as /join gives, after its own first line.
+    b.say("/join dev")
+    b.read_until(re.compile(r"\* you joined #dev .*"))
+    b.say("/join lobby")
+    b.expect("* you joined #lobby (3 people here)")
+    expect_replay(b, "lobby", "ship it", said, t0, t1)
+    b.barrier()
+    # The harness reads such a welcome too, and keeps what it showed.
+    d = t.client(srv)
+    d.welcome()
+    check(d.welcome_topic == "ship it", "welcome topic %r", d.welcome_topic)
+    check(d.welcome_history == ["[alice]: hi all", "[bob]: hello"], "welcome history %r", d.welcome_history)
 
 
 def test_ids_sequential_never_reused(t):
@@ -101,7 +137,7 @@ def test_me_action(t):
     srv = t.server()
     a, b = t.users(srv, "alice", "bob")
     a.say("/me waves at everyone")
-    b.expect("* alice waves at everyone")
+    b.expect("[* alice] waves at everyone")
     t.barrier(a)
     a.say("/me")
     a.expect("! usage: /me TEXT")
@@ -111,14 +147,19 @@ def test_me_action(t):
 
 
 def test_msg_private(t):
+    """/msg reaches its recipient only, and the sender sees the very line
+    the recipient got, once when messaging oneself (docs/protocol.md,
+    Messages).  Before, the sender saw nothing at all."""
     srv = t.server()
     a, b, c = t.users(srv, "alice", "bob", "carol")
     a.say("/msg bob psst, over here")
     b.expect("[alice -> bob]: psst, over here")
-    t.barrier(a, c)  # no echo, and carol saw nothing
+    a.expect("[alice -> bob]: psst, over here")
+    t.barrier(a, b, c)  # one line each, and carol saw nothing
     # Nicks are case-insensitive; the recipient is shown as the nick is spelled.
     a.say("/msg BOB second")
-    b.expect(re.compile(r"\[alice -> (?:bob|BOB)\]: second"))
+    b.expect("[alice -> bob]: second")
+    a.expect("[alice -> bob]: second")
     # Across rooms.
     b.say("/join dev")
     b.expect(re.compile(r"\* you joined #dev \(%s here\)" % people(1)))
@@ -126,7 +167,12 @@ def test_msg_private(t):
     c.expect("* bob left #lobby")
     a.say("/msg bob still there?")
     b.expect("[alice -> bob]: still there?")
+    a.expect("[alice -> bob]: still there?")
     t.barrier(a, c, b)
+    # To oneself: the one line, once.
+    a.say("/msg ALICE note to self")
+    a.expect("[alice -> alice]: note to self")
+    t.barrier(a, b, c)
 
 
 def test_msg_errors(t):
@@ -176,9 +222,10 @@ def test_commands_case_insensitive(t):
     a.expect("* you are now alice")
     b.expect("* user1 is now alice")
     a.say("/Me jumps")
-    b.expect("* alice jumps")
+    b.expect("[* alice] jumps")
     a.say("/MSG user2 hi")
     b.expect("[alice -> user2]: hi")
+    a.expect("[alice -> user2]: hi")
     a.say("/ToPiC Loud")
     a.expect("* alice set the topic of #lobby: Loud")
     b.expect("* alice set the topic of #lobby: Loud")
@@ -220,7 +267,7 @@ def test_nick_change_and_errors(t):
     a.expect('! nick "user99" is reserved')
     a.say("/nick User2")
     a.expect(re.compile(r'! nick "User2" is (?:reserved|taken)'))
-    for bad in ("1abc", "-dash", "has.dot", "x" * 33, "caf\u00e9", "a,b"):
+    for bad in ("1abc", "-dash", "has.dot", "x" * 33, "caf\u00e9", "a,b", "[alice]", "[", "*x"):
         a.say("/nick " + bad)
         expect_invalid_nick(a, bad)
     t.barrier(a, b)  # none of the failures was announced
@@ -231,7 +278,7 @@ def test_nick_change_and_errors(t):
 def test_nick_valid_edge_cases(t):
     srv = t.server()
     a, b = t.users(srv, None, None)
-    for good in ("x" * 32, "a_-[]\\^{}|`9", "[x]", "`tick", "_", "Z"):
+    for good in ("x" * 32, "a_-[]\\^{}|`9", "x[y]", "`tick", "_", "Z"):
         a.say("/nick " + good)
         a.expect("* you are now " + good)
         b.read_until(lambda ln: ln.endswith(" is now " + good))
@@ -268,7 +315,7 @@ def test_join_and_leave_notices(t):
     a.say("/join lobby")
     a.expect("* you joined #lobby (2 people here)")
     # bob's "lobby talk" is the lobby's history now.
-    a.expect(re.compile(r"\* --- last 1 messages? in #lobby ---"))
+    a.expect(re.compile(r"\* --- last 1 messages? in #lobby \(times in UTC\) ---"))
     a.expect(re.compile(r"\d\d:\d\d \[bob\]: lobby talk"))
     a.expect("* --- end of history ---")
     c.expect("* alice left #dev")
@@ -411,6 +458,26 @@ def test_who(t):
     t.barrier(a)
 
 
+def test_who_empty_room(t):
+    """/who of a room kept only for its history says it is empty (docs/
+    protocol.md, Commands), rather than `* #dev (0 people): ` with nothing
+    after the colon."""
+    srv = t.server()
+    a, b = t.users(srv, "alice", "bob")
+    a.say("/join dev")
+    a.expect("* you joined #dev (1 person here)")
+    b.expect("* alice left #lobby")
+    a.say("kept as history")
+    a.say("/join lobby")
+    a.expect("* you joined #lobby (2 people here)")
+    b.expect("* alice joined #lobby")
+    b.say("/who dev")
+    b.expect("* #dev is empty")
+    b.say("/who #DEV")
+    b.expect("* #dev is empty")
+    t.barrier(b, a)
+
+
 def test_who_long_list_continues(t):
     """/who of a crowded room: nicks sorted; continuation lines `* #ROOM: d, e`."""
     srv = t.server()
@@ -494,6 +561,19 @@ def test_topic_max_flag(t):
 _TIME = r"(\d\d):(\d\d)"
 
 
+def expect_replay(c, room, topic, said, t0, t1):
+    """What /join and the welcome show of a room after their first line: the
+    topic line if topic is set, then the framed history of said, a list of
+    (nick, text) said between times t0 and t1."""
+    if topic is not None:
+        c.expect("* topic: " + topic)
+    if said:
+        c.expect("* --- last %d message%s in #%s (times in UTC) ---" % (len(said), "" if len(said) == 1 else "s", room))
+        for nick, text in said:
+            expect_history_line(c, nick, text, t0, t1)
+        c.expect("* --- end of history ---")
+
+
 def expect_history_line(c, nick, text, t0, t1):
     """One `HH:MM [NICK]: TEXT` line whose time is UTC between t0 and t1."""
     m = c.expect(re.compile(_TIME + r" \[" + re.escape(nick) + r"\]: " + re.escape(text)))
@@ -516,15 +596,31 @@ def test_history_replayed_on_join(t):
     t1 = time.time()
     b.say("/join dev")
     b.expect("* you joined #dev (2 people here)")
-    b.expect("* topic: dev stuff")
-    b.expect("* --- last 2 messages in #dev ---")
-    expect_history_line(b, "alice", "hi all", t0, t1)
-    expect_history_line(b, "alice", "/slash kept", t0, t1)
-    b.expect("* --- end of history ---")
+    expect_replay(b, "dev", "dev stuff", [("alice", "hi all"), ("alice", "/slash kept")], t0, t1)
     b.barrier()
     a.expect("* bob joined #dev")
     # History lines are not new messages: alice got nothing else.
     a.barrier()
+
+
+def test_history_times_say_utc(t):
+    """History times are UTC and the header says so (docs/protocol.md, Rooms
+    and history), even on a server whose local zone is 5:30 ahead.  Before,
+    the header named no zone at all."""
+    srv = t.server(env={"TZ": "IST-5:30"})
+    a, b = t.users(srv, "alice", "bob")
+    t0 = time.time()
+    a.say("when is this")
+    b.expect("[alice]: when is this")
+    t1 = time.time()
+    b.say("/join dev")
+    b.read_until(re.compile(r"\* you joined #dev .*"))
+    b.say("/join lobby")
+    b.expect("* you joined #lobby (2 people here)")
+    b.expect("* --- last 1 message in #lobby (times in UTC) ---")
+    expect_history_line(b, "alice", "when is this", t0, t1)
+    b.expect("* --- end of history ---")
+    b.barrier()
 
 
 def test_history_limit(t):
@@ -540,10 +636,7 @@ def test_history_limit(t):
     b.read_until("* alice left #lobby")
     b.say("/join dev")
     b.expect("* you joined #dev (2 people here)")
-    b.expect("* --- last 2 messages in #dev ---")
-    expect_history_line(b, "alice", "two", t0, t1)
-    expect_history_line(b, "alice", "three", t0, t1)
-    b.expect("* --- end of history ---")
+    expect_replay(b, "dev", None, [("alice", "two"), ("alice", "three")], t0, t1)
     b.barrier()
 
 
@@ -560,10 +653,7 @@ def test_history_keep(t):
     b.read_until("* alice left #lobby")
     b.say("/join dev")
     b.expect("* you joined #dev (2 people here)")
-    b.expect("* --- last 3 messages in #dev ---")
-    for i in (3, 4, 5):
-        expect_history_line(b, "alice", "m%d" % i, t0, t1)
-    b.expect("* --- end of history ---")
+    expect_replay(b, "dev", None, [("alice", "m%d" % i) for i in (3, 4, 5)], t0, t1)
     b.barrier()
 
 
@@ -676,7 +766,7 @@ def test_quiet_above(t):
     t.barrier(a, b)
     c.say("/join lobby")
     c.expect("* you joined #lobby (3 people here)")
-    c.expect(re.compile(r"\* --- last 1 messages? in #lobby ---"))
+    c.expect(re.compile(r"\* --- last 1 messages? in #lobby \(times in UTC\) ---"))
     c.expect(re.compile(r"\d\d:\d\d \[carol\]: hello"))
     c.expect("* --- end of history ---")
     t.barrier(a, b)

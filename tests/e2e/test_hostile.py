@@ -19,7 +19,8 @@ import time
 from harness import BARRIER_REPLY, TLS_CLIENT_HELLO, check, people
 
 LINE_TOO_LONG = "! line too long (max 4096 bytes)"
-INVALID_NICK = '! invalid nick "%s": 1-32 letters, digits or _-[]\\^{}|`, not starting with a digit or -'
+GREW_TOO_LONG = "! line too long once invalid UTF-8 is replaced (max 4096 bytes)"
+INVALID_NICK = '! invalid nick "%s": 1-32 letters, digits or _-[]\\^{}|`, not starting with a digit, - or ['
 INVALID_ROOM = '! invalid room name "%s": 1-32 letters, digits, _ or -'
 
 # What another client may ever receive: valid UTF-8 lines ending in CRLF with
@@ -355,10 +356,11 @@ def test_nul_and_invalid_utf8_everywhere(t):
 
     # /me and /msg.
     a.send(b"/me dances\x00\x80\xc2\x85!\n")
-    b.expect("* alice dances\ufffd!")
-    c.expect("* alice dances\ufffd!")
+    b.expect("[* alice] dances\ufffd!")
+    c.expect("[* alice] dances\ufffd!")
     a.send(b"/msg bob se\x00cr\xfeet\n")
     b.expect("[alice -> bob]: secr\ufffdet")
+    a.expect("[alice -> bob]: secr\ufffdet")
     a.send(b"/msg b\x80ob hi\n")
     a.expect("! no such nick: b\ufffdob")
     a.send(b"/me \x00\x00\n")  # nothing left after cleaning
@@ -435,6 +437,47 @@ def test_nul_and_invalid_utf8_everywhere(t):
     serving(t, srv)
 
 
+def test_invalid_utf8_never_grows_past_max_line(t):
+    """4096 bytes of 0x80 pass the --max-line check as they arrive, but each
+    becomes a 3-byte U+FFFD: such a line is refused with its own error
+    (docs/protocol.md, Errors) and reaches nobody, as a message, an action, a
+    private message or a topic, and is not kept in history; a line that
+    fits once cleaned still goes out whole.
+
+    Passes because the limit is checked again on the cleaned line
+    (proto_text.c).  Without that, the 4096-byte line arrived at others as
+    a 12,297-byte line."""
+    srv = t.server("--topic-max", "65536")
+    a, b = t.users(srv, "alice", "bob")
+    for x in (a, b):
+        x.say("/join flood")
+        x.read_until(re.compile(r"\* you joined #flood .*"))
+    a.expect("* bob joined #flood")
+    a.send(b"\x80" * 4096 + b"\n")
+    a.expect(GREW_TOO_LONG)
+    # 1365 U+FFFD are 4095 bytes: they fit; 1366 are 4098: they do not.
+    a.send(b"\x80" * 1365 + b"\n")
+    got = b.line()
+    check(got == "[alice]: " + "\ufffd" * 1365, "got %d chars", len(got))
+    check(len(got.encode()) - len("[alice]: ") <= 4096, "text over --max-line")
+    a.send(b"\x80" * 1366 + b"\n")
+    a.expect(GREW_TOO_LONG)
+    for cmd in (b"/me ", b"/msg bob ", b"/topic ", b"/nick "):
+        a.send(cmd + b"\x80" * 4000 + b"\n")
+        a.expect(GREW_TOO_LONG)
+    t.barrier(a, b)  # none of the refused lines reached bob
+    a.say("/topic")
+    a.expect("* #flood has no topic")
+    c = t.client(srv)
+    c.welcome()
+    c.say("/join flood")
+    c.expect("* you joined #flood (3 people here)")
+    c.expect("* --- last 1 message in #flood (times in UTC) ---")
+    c.expect(re.compile(r"\d\d:\d\d \[alice\]: \ufffd{1365}"))
+    c.expect("* --- end of history ---")
+    serving(t, srv)
+
+
 def test_terminal_escapes_never_reach_others(t):
     """ANSI/VT escape sequences (ESC [ 2 J, OSC 52 clipboard writes, OSC
     titles, DCS, 8-bit C1 CSI/OSC, BEL, backspace, DEL) reach nobody, through
@@ -462,11 +505,12 @@ def test_terminal_escapes_never_reach_others(t):
         b.expect(want)
         c.expect(want)
         a.send(b"/me " + raw + b"\n")
-        want = clean_text(b"* mallory " + raw)
+        want = "[* mallory] " + clean_text(raw)
         b.expect(want)
         c.expect(want)
         a.send(b"/msg bob " + raw + b"x\n")
         b.expect("[mallory -> bob]: " + clean_text(raw + b"x"))
+        a.expect("[mallory -> bob]: " + clean_text(raw + b"x"))
     t.barrier(a, b, c)
     a.send(b"/topic \x1b]52;c;cm0gLXJmIH4K\x07\xc2\x9b2J topic\n")
     want = "* mallory set the topic of #lobby: ]52;c;cm0gLXJmIH4K2J topic"
@@ -474,16 +518,18 @@ def test_terminal_escapes_never_reach_others(t):
         x.expect(want)
     # An escape sequence as a nick: ESC removed, what is left judged as a nick.
     a.send(b"/nick \x1b[2Jx\n")
-    a.expect("* you are now [2Jx")  # '[' is a nick character; ESC is gone
-    b.expect("* mallory is now [2Jx")
-    c.expect("* mallory is now [2Jx")
+    a.expect(INVALID_NICK % "[2Jx")  # ESC is gone; a nick may not start with [
+    a.send(b"/nick x\x1b[2J\n")
+    a.expect("* you are now x[2J")  # '[' is a nick character elsewhere
+    b.expect("* mallory is now x[2J")
+    c.expect("* mallory is now x[2J")
     a.send(b"/join \x1b]52;c;x\x07\n")
     a.expect(INVALID_ROOM % "]52;c;x")
     a.send(b"/quit \x1b[2J\xc2\x9b2J\x1b]52;c;eA==\x07\n")
     a.expect("* bye")
     a.expect_end()
     for x in (b, c):
-        x.expect("* [2Jx quit ([2J2J]52;c;eA==)")
+        x.expect("* x[2J quit ([2J2J]52;c;eA==)")
         x.barrier()
         check_clean_lines(x)
     serving(t, srv)
@@ -533,6 +579,36 @@ def _not_chat_burst(t, first_bytes, reason):
     # Still idle afterwards: a second window with nothing going on.
     cpu, wall = cpu_over(srv, 0.5)
     check(cpu < 0.1, "server used %.2fs CPU in %.2fs after the probers left", cpu, wall)
+    serving(t, srv)
+
+
+def test_no_typed_line_looks_like_the_server(t):
+    """Whatever a user types, others get it on a line that starts with `[`,
+    never `* ` or `! ` (docs/protocol.md, Messages): /me cannot forge a
+    notice, a message or /msg cannot either.
+
+    Passes because actions are formatted `[* NICK] TEXT`.  With the old
+    `* NICK TEXT` form, `/me is now mallory` arrived as
+    `* carol is now mallory`, the very line of a real nick change."""
+    srv = t.server()
+    carol, bob = t.users(srv, "carol", "bob")
+    forgeries = ["is now mallory", "joined #lobby", "quit (connection closed)",
+                 "set the topic of #lobby: free pizza"]
+    for text in forgeries:
+        carol.say("/me " + text)
+        got = bob.line()
+        check(got == "[* carol] " + text, "action arrived as %r", got)
+        check(got != "* carol " + text, "action looks like a notice: %r", got)
+    carol.say("* carol is now mallory")
+    bob.expect("[carol]: * carol is now mallory")
+    carol.say("/msg bob ! server full")
+    bob.expect("[carol -> bob]: ! server full")
+    carol.expect("[carol -> bob]: ! server full")
+    # A real notice, for contrast, still has the notice form.
+    carol.say("/nick mallory")
+    carol.expect("* you are now mallory")
+    bob.expect("* carol is now mallory")
+    t.barrier(carol, bob)
     serving(t, srv)
 
 

@@ -271,6 +271,9 @@ class Soak:
         while not self.stop.is_set():
             for lst in listeners:
                 c.say("/msg %s pm %07d" % (lst.nick, seq))
+            # Each /msg is shown to its sender: read up to the last one
+            # (lobby notices come in between), so the queue stays short.
+            c.read_until("[%s -> %s]: pm %07d" % (c.nick, listeners[-1].nick, seq), timeout=10, limit=10**6)
             seq += 1
             self.count("pms", len(listeners))
             self.stop.wait(0.05)

@@ -27,7 +27,7 @@ static bool reserved(const char *s)
 TEST(valid_nicks)
 {
     static const char *const ok[] = {
-        "a", "alice", "Bob", "x1", "_", "_under", "[bracket]", "back\\slash",
+        "a", "alice", "Bob", "x1", "_", "_under", "br[ack]et", "back\\slash",
         "^caret", "{brace}", "pipe|", "`tick", "a-b", "Z9-_[]\\^{}|`",
         "abcdefghijklmnopqrstuvwxyz012345", /* 32 characters */
     };
@@ -43,6 +43,7 @@ TEST(invalid_nicks)
     static const char *const bad[] = {
         "", "1abc", "9", "-dash", "a b", "a.b", "a#", "#a", "a@b", "a!",
         "caf\xc3\xa9", "a\tb", "a:b", "a,b", "a*", "a\"b", "a'b", "~a",
+        "[bracket]", "[", "[]", "*a", /* '[' first would blur "[NICK]:" */
         "abcdefghijklmnopqrstuvwxyz0123456", /* 33 characters */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

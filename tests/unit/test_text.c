@@ -156,6 +156,32 @@ static void teardown(void)
 }
 
 /* ------------------------------------------------------------------------
+ * The line builder
+ * ------------------------------------------------------------------------ */
+
+TEST(text_buf_grows_before_writing)
+{
+    struct text_buf b = {0};
+    static char big[5000];
+    memset(big, 'b', sizeof big);
+    text_buf_str(&b, "[");
+    for (size_t i = 0; i < 3; i++) /* crosses the first allocation */
+        text_buf_put(&b, big, sizeof big);
+    text_buf_put(&b, "]", 1);
+    CHECK_EQ(b.n, 2 + 3 * sizeof big);
+    CHECK(b.cap >= b.n);
+    CHECK(b.p[0] == '[' && b.p[b.n - 1] == ']' && b.p[b.n - 2] == 'b');
+    b.n = 0; /* reuse keeps the memory */
+    size_t cap = b.cap;
+    text_buf_str(&b, "again");
+    CHECK_MEM(b.p, b.n, "again");
+    CHECK_EQ(b.cap, cap);
+    char *at = text_buf_reserve(&b, 0);
+    CHECK(at == b.p + 5);
+    free(b.p);
+}
+
+/* ------------------------------------------------------------------------
  * Connecting
  * ------------------------------------------------------------------------ */
 
@@ -178,6 +204,37 @@ TEST(welcome_lines)
     teardown();
 }
 
+TEST(welcome_shows_topic_and_history)
+{
+    setup();
+    connect_many(1);
+    struct peer *a = &peers[0];
+    say(a, "/topic ship it");
+    say(a, "hi");
+    take(a);
+    struct peer *b = connect_peer();
+    spin();
+    const char *got = take(b);
+    /* The history line's time "HH:MM" is the only variable part. */
+    const char *h = strstr(got, "---\r\n");
+    char hhmm[6] = "";
+    if (h && strlen(h) > 10)
+        memcpy(hhmm, h + 5, 5);
+    char want[512];
+    snprintf(want, sizeof want,
+             "* welcome to parley, user2\r\n"
+             "* you are in #lobby (2 people here)\r\n"
+             "* topic: ship it\r\n"
+             "* --- last 1 message in #lobby (times in UTC) ---\r\n"
+             "%s [user1]: hi\r\n"
+             "* --- end of history ---\r\n"
+             "* type to talk; /help lists commands; /quit or $exit "
+             "leaves\r\n",
+             hhmm);
+    CHECK_STR(got, want);
+    teardown();
+}
+
 /* ------------------------------------------------------------------------
  * Messages
  * ------------------------------------------------------------------------ */
@@ -195,13 +252,16 @@ TEST(message_formats)
     CHECK_STR(take(b), "[user1]: /slash at the start\r\n");
     CHECK_STR(take(c), "[user1]: /slash at the start\r\n");
     say(a, "/me waves");
-    CHECK_STR(take(b), "* user1 waves\r\n");
-    CHECK_STR(take(c), "* user1 waves\r\n");
+    CHECK_STR(take(b), "[* user1] waves\r\n");
+    CHECK_STR(take(c), "[* user1] waves\r\n");
     CHECK_STR(take(a), "");
     say(a, "/msg USER2 just you");
     CHECK_STR(take(b), "[user1 -> user2]: just you\r\n");
     CHECK_STR(take(c), "");
-    CHECK_STR(take(a), "");
+    CHECK_STR(take(a), "[user1 -> user2]: just you\r\n"); /* the echo */
+    say(a, "/msg user1 to me");
+    CHECK_STR(take(a), "[user1 -> user1]: to me\r\n"); /* once */
+    CHECK_STR(take(b), "");
     teardown();
 }
 
@@ -234,6 +294,30 @@ TEST(line_too_long)
     teardown();
 }
 
+TEST(line_too_long_once_cleaned)
+{
+    setup();
+    connect_many(2);
+    struct peer *a = &peers[0], *b = &peers[1];
+    static char bad[4096];
+    memset(bad, 0x80, sizeof bad); /* 12,288 bytes once cleaned */
+    send_raw(a, bad, sizeof bad);
+    send_raw(a, "\r\n", 2);
+    send_raw(a, bad, 1366); /* 4098 */
+    send_raw(a, "\r\n", 2);
+    send_raw(a, bad, 1365); /* 4095: fits */
+    send_raw(a, "\r\n", 2);
+    spin();
+    CHECK_STR(take(a), "! line too long once invalid UTF-8 is replaced (max "
+                       "4096 bytes)\r\n"
+                       "! line too long once invalid UTF-8 is replaced (max "
+                       "4096 bytes)\r\n");
+    const char *got = take(b);
+    CHECK_EQ(strlen(got), 9 + 1365 * 3 + 2);
+    CHECK(strncmp(got, "[user1]: \xef\xbf\xbd", 12) == 0);
+    teardown();
+}
+
 /* ------------------------------------------------------------------------
  * Commands
  * ------------------------------------------------------------------------ */
@@ -248,7 +332,9 @@ TEST(command_errors)
         {"/nick", "! usage: /nick NAME"},
         {"/nick a b", "! usage: /nick NAME"},
         {"/nick 9lives", "! invalid nick \"9lives\": 1-32 letters, digits or "
-                         "_-[]\\^{}|`, not starting with a digit or -"},
+                         "_-[]\\^{}|`, not starting with a digit, - or ["},
+        {"/nick [alice]", "! invalid nick \"[alice]\": 1-32 letters, digits "
+                          "or _-[]\\^{}|`, not starting with a digit, - or ["},
         {"/nick user2", "! nick \"user2\" is taken"},
         {"/nick user7", "! nick \"user7\" is reserved"},
         {"/join", "! usage: /join ROOM"},
@@ -280,7 +366,7 @@ TEST(commands_ignore_case)
     CHECK_STR(take(&peers[0]), "* you are now alice\r\n");
     CHECK_STR(take(&peers[1]), "* user1 is now alice\r\n");
     say(&peers[0], "/Me nods");
-    CHECK_STR(take(&peers[1]), "* alice nods\r\n");
+    CHECK_STR(take(&peers[1]), "[* alice] nods\r\n");
     teardown();
 }
 
@@ -309,7 +395,7 @@ TEST(join_history_and_leave)
     }
     snprintf(want, sizeof want,
              "* you joined #dev (2 people here)\r\n"
-             "* --- last 2 messages in #dev ---\r\n"
+             "* --- last 2 messages in #dev (times in UTC) ---\r\n"
              "%s [user1]: one\r\n"
              "%s [user1]: two\r\n"
              "* --- end of history ---\r\n",
@@ -350,6 +436,34 @@ TEST(topic_rooms_who)
     memcpy(longtopic, "/topic ", 7);
     say(a, longtopic); /* 301 bytes of topic */
     CHECK_STR(take(a), "! topic too long (max 300 bytes)\r\n");
+    teardown();
+}
+
+/* The longest notice there can be: every part at its limit, all delivered. */
+TEST(longest_notice_whole)
+{
+    setup();
+    connect_many(2);
+    struct peer *a = &peers[0], *b = &peers[1];
+    const char *nick = "N234567890123456789012345678901x"; /* 32 */
+    const char *room = "R234567890123456789012345678901x";
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "/nick %s", nick);
+    say(a, cmd);
+    snprintf(cmd, sizeof cmd, "/join %s", room);
+    say(a, cmd);
+    say(b, cmd);
+    take(a);
+    take(b);
+    static char topic[7 + 300 + 1];
+    memset(topic, 'T', sizeof topic - 1);
+    memcpy(topic, "/topic ", 7);
+    say(a, topic);
+    static char want[512];
+    snprintf(want, sizeof want, "* %s set the topic of #%s: %s\r\n", nick,
+             room, topic + 7);
+    CHECK_STR(take(b), want);
+    CHECK_STR(take(a), want);
     teardown();
 }
 
