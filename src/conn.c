@@ -20,6 +20,7 @@
 #include <malloc.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
+#include <time.h>
 
 #include "buf.h"
 #include "ev.h"
@@ -55,6 +56,13 @@
  * that have not said anything yet, wait their turn in a queue.
  */
 #define CONN_CHEAP_OUT (64 * 1024)
+/*
+ * A line that took longer than this to handle (a /rooms over ten thousand
+ * rooms, a message to a big room) ends its connection's turn: the rest of
+ * its input waits for the next round, so everyone else is served between
+ * two expensive commands of one client.
+ */
+#define CONN_SLOW_LINE_NS 100000
 /*
  * A connection with more output than this waiting is not read: what it
  * asks for would only queue behind what it has not taken yet.
@@ -529,6 +537,14 @@ static void conn_drop_input(struct conn *c, size_t left)
     conn_close(c, CONN_EOF, true);
 }
 
+/* Returns a monotonic clock in nanoseconds, for timing one line. */
+static uint64_t conn_clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Returns true if c may go on even when the round's budget is spent. */
 static bool conn_cheap(const struct conn *c)
 {
@@ -571,7 +587,7 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
         enum frame_result r = frame_next(&c->frame, &in, &line, &len);
         if (r == FRAME_MORE)
             break;
-        uint64_t before = conn_out_total;
+        uint64_t before = conn_out_total, t0 = conn_clock_ns();
         if (r == FRAME_TOO_LONG)
             c->proto->too_long(c, conn_lim.max_line);
         else
@@ -579,6 +595,11 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
         c->talked = true;
         c->last_cost = conn_out_total - before;
         conn_flood_charge(c, 1, c->last_cost);
+        if (c->state == CS_OPEN && in.n > 0 &&
+            conn_clock_ns() - t0 > CONN_SLOW_LINE_NS) {
+            conn_defer(c); /* its turn is over */
+            break;
+        }
     }
     if (c->opened && c->proto->input_done) {
         /* What the protocol gathered from these lines goes out now: it is
@@ -648,7 +669,9 @@ static void conn_on_resume(struct ev_loop *loop, struct ev_timer *t)
  */
 static void conn_run_deferred(void)
 {
-    while (conn_def_head < conn_deferred.n && !conn_round_spent()) {
+    /* Those deferred again while this runs wait for the next round. */
+    size_t end = conn_deferred.n;
+    while (conn_def_head < end && !conn_round_spent()) {
         struct conn *c = conn_deferred.v[conn_def_head++];
         if (c == NULL)
             continue; /* freed while it waited */

@@ -421,6 +421,8 @@ static const char *text_reason(enum conn_reason reason)
         return "connection closed";
     case CONN_SENDQ:
         return "too slow: output queue full";
+    case CONN_MEMORY:
+        return "too slow: server output memory full";
     case CONN_HTTP:
     case CONN_TLS:
         return "not a chat client";
@@ -441,6 +443,9 @@ static void text_close(struct conn *c, enum conn_reason reason)
                  "! output queue full (max %zu bytes), closing\r\n",
                  conn_get_limits()->sendq_max);
         conn_try_send(c, line);
+    } else if (reason == CONN_MEMORY) {
+        conn_try_send(c, "! server output memory full and you read the "
+                         "slowest, closing\r\n");
     }
     if (!s->gone) {
         const char *why = text_reason(reason);

@@ -126,37 +126,126 @@ static void cmd_join(struct text_session *s, const char *args, size_t len)
     }
 }
 
-/* Collects rooms into an array for sorting. */
-struct text_rooms {
-    struct room **v;
-    size_t n;
+/*
+ * /rooms lists at most this many rooms, the biggest: the cost of a call
+ * stays small however many rooms exist (one pass, no sort of them all).
+ */
+#define TEXT_ROOMS_SHOWN 100
+/* /who lists at most this many nicks of a room, the first by name. */
+#define TEXT_WHO_SHOWN 1000
+
+/*
+ * The first k of many things in some order, found in one pass: a heap
+ * whose top is the last of those kept, replaced when a better one comes.
+ * Costs n log k, where sorting everything would cost n log n.
+ */
+struct text_top {
+    const void **v;
+    size_t n, k;
+    size_t seen; /* things offered, kept or not */
+    bool (*before)(const void *x, const void *y); /* x comes before y */
 };
 
-/* chat_foreach_room helper: appends one room. */
+/* Moves the heap's entry at i down until the last kept is at the top. */
+static void text_top_sift(struct text_top *t, size_t i)
+{
+    for (;;) {
+        size_t c = 2 * i + 1, last = i;
+        if (c < t->n && t->before(t->v[last], t->v[c]))
+            last = c;
+        if (c + 1 < t->n && t->before(t->v[last], t->v[c + 1]))
+            last = c + 1;
+        if (last == i)
+            return;
+        const void *x = t->v[i];
+        t->v[i] = t->v[last];
+        t->v[last] = x;
+        i = last;
+    }
+}
+
+/* Offers x: it is kept if it is among the first k so far. */
+static void text_top_add(struct text_top *t, const void *x)
+{
+    t->seen++;
+    if (t->n < t->k) {
+        t->v[t->n++] = x;
+        if (t->n == t->k) /* full: make it a heap */
+            for (size_t i = t->n / 2; i-- > 0;)
+                text_top_sift(t, i);
+    } else if (t->before(x, t->v[0])) {
+        t->v[0] = x;
+        text_top_sift(t, 0);
+    }
+}
+
+/* Returns true if room x should be listed before y is: more people, then
+ * the name first in the alphabet. */
+static bool text_room_before(const void *a, const void *b)
+{
+    const struct room *x = a, *y = b;
+    if (x->nmembers != y->nmembers)
+        return x->nmembers > y->nmembers;
+    return strcasecmp(x->name, y->name) < 0;
+}
+
+/* What /rooms collects: the biggest rooms whose names contain word. */
+struct text_rooms {
+    struct text_top top;
+    const char *word; /* NULL: all */
+    size_t word_len;
+};
+
+/* Returns true if name contains word, ignoring case. */
+static bool text_name_has(const char *name, const char *word, size_t n)
+{
+    for (const char *p = name; *p; p++)
+        if (strncasecmp(p, word, n) == 0)
+            return true;
+    return false;
+}
+
+/* chat_foreach_room helper: offers r if its name matches. */
 static void text_collect_room(struct room *r, void *arg)
 {
     struct text_rooms *rs = arg;
-    rs->v[rs->n++] = r;
+    if (rs->word == NULL || text_name_has(r->name, rs->word, rs->word_len))
+        text_top_add(&rs->top, r);
 }
 
 /* qsort comparator: rooms by name, ignoring case. */
 static int text_room_cmp(const void *a, const void *b)
 {
-    const struct room *x = *(struct room *const *)a;
-    const struct room *y = *(struct room *const *)b;
+    const struct room *x = *(const struct room *const *)a;
+    const struct room *y = *(const struct room *const *)b;
     return strcasecmp(x->name, y->name);
 }
 
-/* /rooms and /list: one line per room, sorted by name. */
+/*
+ * /rooms [WORD] and /list: one line per room, sorted by name; at most the
+ * TEXT_ROOMS_SHOWN biggest (whose names contain WORD), then a line saying
+ * how many more there are.
+ */
 static void cmd_rooms(struct text_session *s, const char *args, size_t len)
 {
-    (void)args;
-    (void)len;
-    struct text_rooms rs = {xcalloc(chat_room_count(), sizeof *rs.v), 0};
+    const void *shown[TEXT_ROOMS_SHOWN];
+    struct text_rooms rs = {
+        .top = {.v = shown, .k = TEXT_ROOMS_SHOWN, .before = text_room_before}};
+    const char *word;
+    size_t n = text_word(&args, &len, &word);
+    if (len > 0) {
+        text_usage(s, "/rooms [WORD]");
+        return;
+    }
+    if (n > 0) {
+        text_room_name(&word, &n);
+        rs.word = word;
+        rs.word_len = n;
+    }
     chat_foreach_room(text_collect_room, &rs);
-    qsort(rs.v, rs.n, sizeof *rs.v, text_room_cmp);
-    for (size_t i = 0; i < rs.n; i++) {
-        const struct room *r = rs.v[i];
+    qsort(shown, rs.top.n, sizeof *shown, text_room_cmp);
+    for (size_t i = 0; i < rs.top.n; i++) {
+        const struct room *r = shown[i];
         if (r->topic)
             text_reply(s, "* #%s: %zu %s, topic: %s", r->name, r->nmembers,
                        text_people(r->nmembers), r->topic);
@@ -164,20 +253,34 @@ static void cmd_rooms(struct text_session *s, const char *args, size_t len)
             text_reply(s, "* #%s: %zu %s", r->name, r->nmembers,
                        text_people(r->nmembers));
     }
-    free(rs.v);
+    if (rs.top.seen > rs.top.n)
+        text_reply(s,
+                   "* ... and %zu more (the %d biggest are shown; "
+                   "/rooms WORD lists those named with WORD)",
+                   rs.top.seen - rs.top.n, TEXT_ROOMS_SHOWN);
+    else if (rs.top.seen == 0)
+        text_reply(s, "* no room has \"%.*s\" in its name", (int)n, word);
 }
 
 /* qsort comparator: clients by nick, ignoring case. */
 static int text_nick_cmp(const void *a, const void *b)
 {
-    const struct client *x = *(struct client *const *)a;
-    const struct client *y = *(struct client *const *)b;
+    const struct client *x = *(const struct client *const *)a;
+    const struct client *y = *(const struct client *const *)b;
     return strcasecmp(x->nick, y->nick);
 }
 
+/* text_top order: nicks alphabetically, ignoring case. */
+static bool text_nick_before(const void *a, const void *b)
+{
+    const struct client *x = a, *y = b;
+    return strcasecmp(x->nick, y->nick) < 0;
+}
+
 /*
- * Lists the nicks in r, sorted, over as many lines as it takes; a room kept
- * only for its history is said to be empty.
+ * Lists the nicks in r, sorted, over as many lines as it takes (the first
+ * TEXT_WHO_SHOWN of a bigger room, then how many more); a room kept only
+ * for its history is said to be empty.
  */
 static void text_who(struct text_session *s, const struct room *r)
 {
@@ -185,15 +288,18 @@ static void text_who(struct text_session *s, const struct room *r)
         text_reply(s, "* #%s is empty", r->name);
         return;
     }
-    struct client **v = xcalloc(r->nmembers, sizeof *v);
-    memcpy(v, r->members, r->nmembers * sizeof *v);
-    qsort(v, r->nmembers, sizeof *v, text_nick_cmp);
+    size_t k = r->nmembers < TEXT_WHO_SHOWN ? r->nmembers : TEXT_WHO_SHOWN;
+    const void **v = xcalloc(k, sizeof *v);
+    struct text_top top = {.v = v, .k = k, .before = text_nick_before};
+    for (size_t i = 0; i < r->nmembers; i++)
+        text_top_add(&top, r->members[i]);
+    qsort(v, k, sizeof *v, text_nick_cmp);
     struct text_buf line = {0};
     bool first = true;
-    for (size_t i = 0; i <= r->nmembers; i++) {
-        bool flush =
-            i == r->nmembers ||
-            (line.n > 0 && line.n + v[i]->nick_len + 2 > TEXT_WHO_LINE);
+    for (size_t i = 0; i <= k; i++) {
+        const struct client *c = i < k ? v[i] : NULL;
+        bool flush = c == NULL ||
+                     (line.n > 0 && line.n + c->nick_len + 2 > TEXT_WHO_LINE);
         if (flush) {
             if (first)
                 text_reply(s, "* #%s (%zu %s): %.*s", r->name, r->nmembers,
@@ -203,12 +309,14 @@ static void text_who(struct text_session *s, const struct room *r)
             first = false;
             line.n = 0;
         }
-        if (i == r->nmembers)
+        if (c == NULL)
             break;
         if (line.n > 0)
             text_buf_put(&line, ", ", 2);
-        text_buf_put(&line, v[i]->nick, v[i]->nick_len);
+        text_buf_put(&line, c->nick, c->nick_len);
     }
+    if (r->nmembers > k)
+        text_reply(s, "* #%s: ... and %zu more", r->name, r->nmembers - k);
     free(line.p);
     free(v);
 }
@@ -300,7 +408,8 @@ static const struct text_cmd text_cmds[] = {
     {"help", cmd_help, "/help", "list the commands"},
     {"nick", cmd_nick, "/nick NAME", "change your nick"},
     {"join", cmd_join, "/join ROOM", "leave this room and join ROOM"},
-    {"rooms", cmd_rooms, "/rooms", "list the rooms (also /list)"},
+    {"rooms", cmd_rooms, "/rooms [WORD]",
+     "list the rooms (named with WORD; also /list)"},
     {"list", cmd_rooms, "/list", NULL},
     {"who", cmd_who, "/who [ROOM]", "who is in this room (or ROOM)"},
     {"msg", cmd_msg, "/msg NICK TEXT", "send a private message (shown to you)"},

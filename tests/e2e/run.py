@@ -148,19 +148,24 @@ def main():
         print("no tests selected")
         print("0 passed, 1 failed")
         return 1
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futs = {pool.submit(run_one, n, f, parleyd, args.timeout): n for n, f in tests}
-        for fut in concurrent.futures.as_completed(futs):
-            name = futs[fut]
-            try:
-                ok, reasons, details = fut.result()
-            except Exception as e:  # noqa: BLE001
-                ok, reasons, details = False, ["runner error: %r" % e], [traceback.format_exc()]
-            report(name, ok, reasons, details)
-            if ok:
-                passed += 1
-            else:
-                failed += 1
+    # Tests that time the server against itself (latency, CPU) run alone,
+    # after the others, so that the other tests do not make them noisy.
+    parallel = [(n, f) for n, f in tests if not getattr(f, "alone", False)]
+    alone = [(n, f) for n, f in tests if getattr(f, "alone", False)]
+    for group, jobs in ((parallel, args.jobs), (alone, 1)):
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futs = {pool.submit(run_one, n, f, parleyd, args.timeout): n for n, f in group}
+            for fut in concurrent.futures.as_completed(futs):
+                name = futs[fut]
+                try:
+                    ok, reasons, details = fut.result()
+                except Exception as e:  # noqa: BLE001
+                    ok, reasons, details = False, ["runner error: %r" % e], [traceback.format_exc()]
+                report(name, ok, reasons, details)
+                if ok:
+                    passed += 1
+                else:
+                    failed += 1
     sys.stderr.write("(e2e: %d tests in %.1fs)\n" % (len(tests), time.monotonic() - t0))
     print("%d passed, %d failed" % (passed, failed), flush=True)
     return 0 if failed == 0 else 1
