@@ -354,6 +354,21 @@ static void conn_dispatch(struct conn *c, const char *line, size_t len)
     c->proto->line(c, line, len);
 }
 
+/*
+ * Answers a telnet command the client sent (frame.h says how). Refusing
+ * an option costs nothing; the visible answer to AYT costs a line.
+ */
+static void conn_telnet(struct conn *c)
+{
+    char answer[FRAME_ANSWER_MAX];
+    bool is_line;
+    conn_write(c, answer,
+               frame_telnet_answer(c->frame.tel_cmd, c->frame.tel_opt, answer,
+                                   &is_line));
+    if (is_line)
+        conn_flood_charge(c);
+}
+
 static void conn_on_flood_timer(struct ev_loop *loop, struct ev_timer *t);
 
 /*
@@ -377,6 +392,10 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
         enum frame_result r = frame_next(&c->frame, &in, &line, &len);
         if (r == FRAME_MORE)
             break;
+        if (r == FRAME_TELNET) {
+            conn_telnet(c);
+            continue;
+        }
         conn_flood_charge(c);
         if (r == FRAME_TOO_LONG)
             c->proto->too_long(c, conn_lim.max_line);

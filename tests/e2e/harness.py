@@ -647,6 +647,23 @@ class Client:
             self.buf = b""
         return data, self.ended
 
+    def read_bytes(self, n, timeout=LINE_TIMEOUT):
+        """Returns exactly the next n raw bytes, without line checks (for
+        telnet answers, which are not lines)."""
+        end = time.monotonic() + timeout
+        while len(self.buf) < n:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise AssertionError("%r: timeout after %.1fs waiting for %d raw bytes; got %s" % (self, timeout, n, _short(self.buf)))
+            try:
+                self._fill(left)
+            except AssertionError as e:
+                if str(e).startswith("timeout"):
+                    continue
+                raise
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
     def welcome(self, count=None):
         """Reads the three welcome lines; returns the default nick."""
         m = self.expect(re.compile(r"\* welcome to parley, (user(\d+))"))

@@ -90,11 +90,14 @@ def test_many_lines_in_one_send(t):
 
 
 def test_telnet_iac_removed(t):
+    """IAC sequences never reach the text; the server's answers to them
+    (test_telnet.py) are raw bytes, read here as such."""
     srv, s, r = pair(t)
     # What a telnet client may send first: negotiations.
     s.send(b"\xff\xfb\x01\xff\xfd\x03\xff\xfb\x18\xff\xfa\x18\x00xterm\xff\xf0")
     s.send(b"a\xff\xfb\x01b\xff\xfd\x03c\xff\xfa\x1f\x00\x50\x00\x18\xff\xf0d\xff\xf1e\xff\xf9f\n")
     r.expect("[user1]: abcdef")
+    check(s.read_bytes(15) == b"\xff\xfe\x01\xff\xfc\x03\xff\xfe\x18" b"\xff\xfe\x01\xff\xfc\x03", "wrong answers: %r", s.buf)
     # An IAC sequence split across sends.
     s.send(b"x\xff")
     time.sleep(0.05)
@@ -104,7 +107,8 @@ def test_telnet_iac_removed(t):
     time.sleep(0.05)
     s.send(b"\x01\xff\xf0z\n")
     r.expect("[user1]: xyz")
-    # IAC WONT / DONT.
+    check(s.read_bytes(3) == b"\xff\xfe\x01", "wrong answer: %r", s.buf)
+    # IAC WONT / DONT: nothing to answer.
     s.send(b"p\xff\xfc\x01q\xff\xfe\x03r\n")
     r.expect("[user1]: pqr")
     t.barrier(s, r)
@@ -132,6 +136,7 @@ def test_line_too_long(t):
     # The limit counts bytes after IAC removal.
     s.send(b"z" * 32 + b"\xff\xfb\x01\xff\xfd\x03\xff\xf1" + b"z" * 32 + b"\n")
     r.expect("[user1]: " + "z" * 64)
+    check(s.read_bytes(6) == b"\xff\xfe\x01\xff\xfc\x03", "wrong answers: %r", s.buf)
     # The line end is not counted, whichever it is.
     s.send(b"c" * 64 + b"\r\n")
     r.expect("[user1]: " + "c" * 64)
