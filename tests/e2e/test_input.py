@@ -246,6 +246,34 @@ def test_control_characters_removed(t):
     r.barrier()
 
 
+def test_bidi_controls_and_separators_neutralised(t):
+    """Bidi embeddings, overrides and isolates could reorder what others see
+    ("Trojan source"), line and paragraph separators split one line into
+    two: the first are removed, the second become spaces, everywhere text
+    reaches someone. Marks without scope (LRM, RLM, ALM) and other
+    invisibles stay."""
+    srv, s, r = pair(t)
+    kept = "\u200f\u05e9\u05dc\u05d5\u05dd\u200e ok \u061c\u0633 \ufeff\u200b\u2060 \U0001F469\u200d\U0001F4BB"
+    for sent, seen in (
+        ("invoice\u202etxt.exe", "[user1]: invoicetxt.exe"),
+        ("a\u202ab\u202bc\u202cd\u202de\u2066f\u2067g\u2068h\u2069i\u206aj\u206fk", "[user1]: abcdefghijk"),
+        ("one\u2028two\u2029three\u2028", "[user1]: one two three"),
+        (kept, "[user1]: " + kept),
+        ("/me waves\u202e\u2028back", "* user1 waves back"),
+        ("/msg user2 psst\u2067!\u2029", "[user1 -> user2]: psst!"),
+    ):
+        s.say(sent)
+        r.expect(seen)
+    s.send("/topic top\u202eic\u2028two\n".encode())
+    s.expect("* user1 set the topic of #lobby: topic two")
+    r.expect("* user1 set the topic of #lobby: topic two")
+    s.send("/quit gone\u2066\u2029now\n".encode())
+    s.expect("* bye")
+    s.expect_end()
+    r.expect("* user1 quit (gone now)")
+    r.barrier()
+
+
 def test_tab_kept_trailing_blanks_trimmed(t):
     srv, s, r = pair(t)
     s.send(b"a\tb\n")
