@@ -562,6 +562,21 @@ static void conn_defer(struct conn *c)
 }
 
 /*
+ * Answers a telnet command the client sent (frame.h says how). Refusing
+ * an option costs nothing; the visible answer to AYT costs a line.
+ */
+static void conn_telnet(struct conn *c)
+{
+    char answer[FRAME_ANSWER_MAX];
+    bool is_line;
+    size_t n = frame_telnet_answer(c->frame.tel_cmd, c->frame.tel_opt, answer,
+                                   &is_line);
+    conn_write(c, answer, n);
+    if (is_line)
+        conn_flood_charge(c, 1, n);
+}
+
+/*
  * Feeds n bytes at p through the framer and the protocol until they are used
  * up, a budget runs out (the connection pauses) or it closes. Returns the
  * number of bytes consumed.
@@ -587,6 +602,10 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
         enum frame_result r = frame_next(&c->frame, &in, &line, &len);
         if (r == FRAME_MORE)
             break;
+        if (r == FRAME_TELNET) {
+            conn_telnet(c);
+            continue;
+        }
         uint64_t before = conn_out_total, t0 = conn_clock_ns();
         if (r == FRAME_TOO_LONG)
             c->proto->too_long(c, conn_lim.max_line);

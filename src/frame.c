@@ -3,7 +3,8 @@
  *
  * Data bytes of a line are compacted in place at the front of the input as
  * they are scanned, so a line that arrives whole in one read is handed out
- * without a copy. Only a line that straddles reads is copied, into carry.
+ * without a copy. Only a line that straddles reads, or one that a reported
+ * telnet command interrupts, is copied, into carry.
  */
 #include "frame.h"
 
@@ -16,22 +17,29 @@ enum frame_state {
     FS_DATA,   /* inside a line */
     FS_CR,     /* just after a CR that ended the line */
     FS_IAC,    /* after IAC */
-    FS_OPT,    /* after IAC WILL/WONT/DO/DONT: one option byte follows */
+    FS_OPT,    /* after IAC WILL/WONT/DO/DONT (in tel_cmd): the option */
     FS_SB,     /* inside a subnegotiation, until IAC SE */
     FS_SB_IAC, /* after IAC inside a subnegotiation */
 };
 
-#define TEL_SE 240
-#define TEL_SB 250
-#define TEL_WILL 251
-#define TEL_DONT 254
-#define TEL_IAC 255
+/* What one input byte turned out to be. */
+enum frame_step {
+    STEP_DATA,   /* a data byte of the line (IAC IAC gives 255) */
+    STEP_SKIP,   /* part of a line end or of a telnet command: dropped */
+    STEP_END,    /* the line ends here */
+    STEP_REPORT, /* it completed a telnet command to report */
+};
+
+/* The answer to AYT: a line that shows the connection is alive. */
+static const char frame_ayt_answer[] = "* yes, parley is here\r\n";
+_Static_assert(sizeof frame_ayt_answer - 1 <= FRAME_ANSWER_MAX,
+               "the AYT answer fits FRAME_ANSWER_MAX");
 
 /* Byte classes for the scan: 1 marks bytes that need a closer look. */
 static const uint8_t frame_special[256] = {
     ['\n'] = 1,
     ['\r'] = 1,
-    [TEL_IAC] = 1,
+    [FRAME_TEL_IAC] = 1,
 };
 
 /* The first carry allocation; a typical typed line fits. */
@@ -58,30 +66,100 @@ static void frame_carry(struct frame *f, const char *p, size_t n)
     f->carry_len = need;
 }
 
-/* Handles one byte of a telnet command sequence; returns a data byte or -1. */
-static int frame_telnet(struct frame *f, uint8_t c)
+/* A CR or LF in a line: LF ends it, CR waits to see the byte after it. */
+static enum frame_step frame_eol(struct frame *f, uint8_t c)
 {
+    if (c == '\n') {
+        f->state = FS_DATA;
+        return STEP_END;
+    }
+    f->state = FS_CR;
+    return STEP_SKIP;
+}
+
+/*
+ * Handles one byte c that follows IAC or belongs to a command or a
+ * subnegotiation. A CR or LF right after IAC or as an option byte is no
+ * part of a command: it cuts the command short and is a line end.
+ */
+static enum frame_step frame_telnet(struct frame *f, uint8_t c)
+{
+    bool eol = c == '\r' || c == '\n';
     switch (f->state) {
     case FS_IAC:
-        if (c == TEL_IAC) {
-            f->state = FS_DATA;
-            return TEL_IAC;
-        }
-        f->state = c == TEL_SB                        ? FS_SB
-                   : (c >= TEL_WILL && c <= TEL_DONT) ? FS_OPT
-                                                      : FS_DATA;
-        return -1;
-    case FS_OPT:
         f->state = FS_DATA;
-        return -1;
+        if (eol)
+            return frame_eol(f, c);
+        if (c == FRAME_TEL_IAC)
+            return STEP_DATA;
+        if (c <= FRAME_TEL_SE)
+            return STEP_SKIP; /* not a command, or SE outside SB */
+        if (c == FRAME_TEL_SB) {
+            f->state = FS_SB;
+            return STEP_SKIP;
+        }
+        f->tel_cmd = c;
+        f->tel_opt = 0;
+        if (c < FRAME_TEL_WILL)
+            return STEP_REPORT;
+        f->state = FS_OPT;
+        return STEP_SKIP;
+    case FS_OPT:
+        if (eol)
+            return frame_eol(f, c);
+        f->state = FS_DATA;
+        f->tel_opt = c;
+        return STEP_REPORT;
     case FS_SB:
-        if (c == TEL_IAC)
+        if (c == FRAME_TEL_IAC)
             f->state = FS_SB_IAC;
-        return -1;
+        return STEP_SKIP;
     default: /* FS_SB_IAC */
-        f->state = c == TEL_SE ? FS_DATA : FS_SB;
-        return -1;
+        f->state = c == FRAME_TEL_SE ? FS_DATA : FS_SB;
+        return STEP_SKIP;
     }
+}
+
+/* Classifies one input byte c and moves the state on (not in FS_CR). */
+static inline enum frame_step frame_step(struct frame *f, uint8_t c)
+{
+    if (f->state != FS_DATA)
+        return frame_telnet(f, c);
+    if (!frame_special[c])
+        return STEP_DATA;
+    if (c != FRAME_TEL_IAC)
+        return frame_eol(f, c);
+    f->state = FS_IAC;
+    return STEP_SKIP;
+}
+
+/*
+ * The common case, inside a line that is kept: moves the run of plain data
+ * bytes at p (up to end, and up to the limit) down to *w, advancing *w.
+ * Returns where the run stopped: at end, at a byte that needs a closer
+ * look, or at the byte that would pass the limit.
+ */
+static char *frame_run(struct frame *f, char *p, const char *end, char **w)
+{
+    char *run = p;
+    size_t room = f->max_line - f->line_len;
+    size_t avail = (size_t)(end - p);
+    const char *stop = p + (avail < room ? avail : room);
+    while (p < stop && !frame_special[(uint8_t)*p])
+        p++;
+    size_t k = (size_t)(p - run);
+    if (*w != run)
+        memmove(*w, run, k);
+    *w += k;
+    f->line_len += k;
+    return p;
+}
+
+/* Marks the input used up to p. */
+static void frame_consume(struct frame_input *in, char *p)
+{
+    in->n -= (size_t)(p - in->p);
+    in->p = p;
 }
 
 /* Hands out the finished line: in place at [start, end) or via carry. */
@@ -120,6 +198,33 @@ static void frame_drop_done(struct frame *f)
     }
 }
 
+/* The current line just passed the limit: drop what was kept of it. */
+static enum frame_result frame_too_long(struct frame *f, struct frame_input *in,
+                                        char *p)
+{
+    f->discarding = true;
+    f->carry_len = 0;
+    free(f->carry); /* nothing of this line is kept */
+    f->carry = NULL;
+    f->carry_cap = 0;
+    frame_consume(in, p);
+    return FRAME_TOO_LONG;
+}
+
+/*
+ * Reports the telnet command just completed at p: the data bytes of the
+ * line so far, at [start, w), go to carry, so the line goes on at the next
+ * call (unless it is being discarded).
+ */
+static enum frame_result frame_report(struct frame *f, struct frame_input *in,
+                                      char *p, const char *start, const char *w)
+{
+    if (!f->discarding)
+        frame_carry(f, start, (size_t)(w - start));
+    frame_consume(in, p);
+    return FRAME_TELNET;
+}
+
 enum frame_result frame_next(struct frame *f, struct frame_input *in,
                              const char **line, size_t *len)
 {
@@ -127,55 +232,38 @@ enum frame_result frame_next(struct frame *f, struct frame_input *in,
     char *start = in->p, *w = in->p;
     char *p = in->p, *end = in->p + in->n;
     while (p < end) {
+        if (f->state == FS_DATA && !f->discarding) {
+            p = frame_run(f, p, end, &w);
+            if (p == end)
+                break;
+        }
+        uint8_t c = 0;
+        enum frame_step s = STEP_END;
         if (f->state == FS_CR) {
             /* The line ended at CR; LF or NUL right after belongs to it. */
             f->state = FS_DATA;
             if (*p == '\n' || *p == '\0')
                 p++;
-            in->n -= (size_t)(p - in->p);
-            in->p = p;
+        } else {
+            c = (uint8_t)*p++;
+            s = frame_step(f, c);
+        }
+        if (s == STEP_DATA) {
+            if (f->discarding)
+                continue;
+            if (f->line_len == f->max_line)
+                return frame_too_long(f, in, p);
+            f->line_len++;
+            *w++ = (char)c;
+        } else if (s == STEP_REPORT) {
+            return frame_report(f, in, p, start, w);
+        } else if (s == STEP_END) {
+            frame_consume(in, p);
             enum frame_result r = frame_emit(f, start, w, line, len);
             if (r == FRAME_LINE)
                 return r;
             start = w = p; /* a discarded line: go on with the next */
-            continue;
         }
-        uint8_t c = (uint8_t)*p++;
-        int data = c;
-        if (f->state != FS_DATA) {
-            data = frame_telnet(f, c);
-        } else if (frame_special[c]) {
-            if (c == TEL_IAC) {
-                f->state = FS_IAC;
-                continue;
-            }
-            if (c == '\r') {
-                f->state = FS_CR;
-                continue;
-            }
-            /* LF: the line ends here. */
-            in->n -= (size_t)(p - in->p);
-            in->p = p;
-            enum frame_result r = frame_emit(f, start, w, line, len);
-            if (r == FRAME_LINE)
-                return r;
-            start = w = p;
-            continue;
-        }
-        if (data < 0 || f->discarding)
-            continue;
-        if (f->line_len == f->max_line) {
-            f->discarding = true;
-            f->carry_len = 0;
-            free(f->carry); /* nothing of this line is kept */
-            f->carry = NULL;
-            f->carry_cap = 0;
-            in->n -= (size_t)(p - in->p);
-            in->p = p;
-            return FRAME_TOO_LONG;
-        }
-        f->line_len++;
-        *w++ = (char)data;
     }
     /* Input used up inside a line: keep its bytes for the next read. */
     if (!f->discarding)
@@ -183,6 +271,30 @@ enum frame_result frame_next(struct frame *f, struct frame_input *in,
     in->p = end;
     in->n = 0;
     return FRAME_MORE;
+}
+
+size_t frame_telnet_answer(uint8_t cmd, uint8_t opt, char *out, bool *is_line)
+{
+    *is_line = false;
+    uint8_t verb;
+    switch (cmd) {
+    case FRAME_TEL_DO:
+        verb = opt == FRAME_TELOPT_TM ? FRAME_TEL_WILL : FRAME_TEL_WONT;
+        break;
+    case FRAME_TEL_WILL:
+        verb = FRAME_TEL_DONT;
+        break;
+    case FRAME_TEL_AYT:
+        *is_line = true;
+        memcpy(out, frame_ayt_answer, sizeof frame_ayt_answer - 1);
+        return sizeof frame_ayt_answer - 1;
+    default:
+        return 0; /* WONT, DONT: already so; other commands: nothing */
+    }
+    out[0] = (char)FRAME_TEL_IAC;
+    out[1] = (char)verb;
+    out[2] = (char)opt;
+    return 3;
 }
 
 bool frame_finish(struct frame *f, const char **line, size_t *len)

@@ -54,6 +54,36 @@ static size_t sanitize_utf8(const uint8_t *s, size_t n, size_t *bad)
     return 0;
 }
 
+/* What becomes of a well-formed character that is not plain ASCII. */
+enum sanitize_fate {
+    SANITIZE_KEEP,  /* passes unchanged */
+    SANITIZE_DROP,  /* removed */
+    SANITIZE_SPACE, /* replaced by a space */
+};
+
+/*
+ * Returns the fate of the well-formed k-byte sequence at s (k >= 2). All
+ * the characters that change are 2 or 3 bytes long with a fixed lead byte,
+ * so this is a few compares.
+ */
+static inline enum sanitize_fate sanitize_fate(const uint8_t *s, size_t k)
+{
+    /* U+0080..U+009F (C1 controls) are encoded as C2 80..C2 9F. */
+    if (k == 2)
+        return s[0] == 0xc2 && s[1] < 0xa0 ? SANITIZE_DROP : SANITIZE_KEEP;
+    if (k != 3 || s[0] != 0xe2)
+        return SANITIZE_KEEP;
+    /* U+2028 LINE SEPARATOR, U+2029 PARAGRAPH SEPARATOR: E2 80 A8..A9;
+     * U+202A..U+202E, bidi embeddings and overrides: E2 80 AA..AE. */
+    if (s[1] == 0x80 && s[2] >= 0xa8 && s[2] <= 0xae)
+        return s[2] <= 0xa9 ? SANITIZE_SPACE : SANITIZE_DROP;
+    /* U+2066..U+2069, bidi isolates, and U+206A..U+206F, deprecated
+     * format controls: E2 81 A6..AF. */
+    if (s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xaf)
+        return SANITIZE_DROP;
+    return SANITIZE_KEEP;
+}
+
 bool sanitize_is_clean(const char *str, size_t n)
 {
     const uint8_t *s = (const uint8_t *)str;
@@ -64,8 +94,7 @@ bool sanitize_is_clean(const char *str, size_t n)
             continue;
         }
         size_t k = s[i] >= 0x80 ? sanitize_utf8(s + i, n - i, &bad) : 0;
-        /* U+0080..U+009F (C1 controls) are encoded as C2 80..C2 9F. */
-        if (k == 0 || (k == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0))
+        if (k == 0 || sanitize_fate(s + i, k) != SANITIZE_KEEP)
             return false;
         i += k;
     }
@@ -106,11 +135,14 @@ const char *sanitize_line(const char *in, size_t n, char *out, size_t *outlen)
                 o += 3;
                 i += bad;
             } else {
-                if (!(k == 2 && c == 0xc2 && s[i + 1] < 0xa0)) {
+                enum sanitize_fate fate = sanitize_fate(s + i, k);
+                if (fate == SANITIZE_KEEP) {
                     memcpy(out + o, in + i, k);
                     o += k;
+                } else if (fate == SANITIZE_SPACE) {
+                    out[o++] = ' ';
                 }
-                i += k; /* a C1 control is dropped */
+                i += k;
             }
         }
     }

@@ -3,7 +3,12 @@
  *
  * Bytes that are not valid UTF-8 become U+FFFD (one per maximal invalid
  * subsequence, as Unicode recommends); control characters other than TAB
- * (C0, DEL and C1) are removed, which defuses ESC sequences; trailing spaces
+ * (C0, DEL and C1) are removed, which defuses ESC sequences; so are the
+ * bidi controls that carry a state past their place (embeddings and
+ * overrides U+202A-U+202E, isolates U+2066-U+2069) and the deprecated
+ * format controls U+206A-U+206F, so one line cannot reorder the rest of
+ * what a terminal shows; the line and paragraph separators U+2028 and
+ * U+2029 become spaces, so one line cannot split into two. Trailing spaces
  * and tabs are trimmed. Pure and allocation-free.
  */
 #ifndef PARLEY_SANITIZE_H
@@ -22,7 +27,10 @@
  */
 const char *sanitize_line(const char *in, size_t n, char *out, size_t *outlen);
 
-/* Returns true if the n bytes at s are valid UTF-8 without control chars. */
+/*
+ * Returns true if sanitize_line would leave the n bytes at s as they are
+ * (but for trimming): valid UTF-8 holding nothing it removes or replaces.
+ */
 bool sanitize_is_clean(const char *s, size_t n);
 
 #endif

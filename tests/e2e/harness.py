@@ -10,7 +10,9 @@ a sanitizer report.
 Rules the harness enforces on every line a client receives:
 - it ends with CRLF;
 - it is valid UTF-8;
-- it holds no control character other than TAB (C0, DEL, C1).
+- it holds no control character other than TAB (C0, DEL, C1), no bidi
+  embedding, override or isolate and no line or paragraph separator
+  (U+2028-U+202E, U+2066-U+206F).
 
 Nothing here sleeps and hopes: every wait is a read with a timeout, bounded
 again by the test's overall deadline.  To show that something was NOT
@@ -40,8 +42,10 @@ SANITIZER_MARKERS = (
     "ERROR: MemorySanitizer",
 )
 
-# Characters that must never reach a client: C0 except TAB, DEL, C1.
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f\x80-\x9f]")
+# Characters that must never reach a client: C0 except TAB, DEL, C1, line
+# and paragraph separators, bidi embeddings, overrides and isolates, and the
+# deprecated format controls after them.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f\x80-\x9f\u2028-\u202e\u2066-\u206f]")
 
 # A /topic reply, used as the barrier.
 BARRIER_REPLY = re.compile(r"\* (topic of #[A-Za-z0-9_-]+: .*|#[A-Za-z0-9_-]+ has no topic)")
@@ -654,6 +658,23 @@ class Client:
             data += self.buf
             self.buf = b""
         return data, self.ended
+
+    def read_bytes(self, n, timeout=LINE_TIMEOUT):
+        """Returns exactly the next n raw bytes, without line checks (for
+        telnet answers, which are not lines)."""
+        end = time.monotonic() + timeout
+        while len(self.buf) < n:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise AssertionError("%r: timeout after %.1fs waiting for %d raw bytes; got %s" % (self, timeout, n, _short(self.buf)))
+            try:
+                self._fill(left)
+            except AssertionError as e:
+                if str(e).startswith("timeout"):
+                    continue
+                raise
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
 
     def welcome(self, count=None):
         """Reads the welcome: its first two lines, then #lobby's topic and

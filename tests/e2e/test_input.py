@@ -90,11 +90,14 @@ def test_many_lines_in_one_send(t):
 
 
 def test_telnet_iac_removed(t):
+    """IAC sequences never reach the text; the server's answers to them
+    (test_telnet.py) are raw bytes, read here as such."""
     srv, s, r = pair(t)
     # What a telnet client may send first: negotiations.
     s.send(b"\xff\xfb\x01\xff\xfd\x03\xff\xfb\x18\xff\xfa\x18\x00xterm\xff\xf0")
     s.send(b"a\xff\xfb\x01b\xff\xfd\x03c\xff\xfa\x1f\x00\x50\x00\x18\xff\xf0d\xff\xf1e\xff\xf9f\n")
     r.expect("[user1]: abcdef")
+    check(s.read_bytes(15) == b"\xff\xfe\x01\xff\xfc\x03\xff\xfe\x18" b"\xff\xfe\x01\xff\xfc\x03", "wrong answers: %r", s.buf)
     # An IAC sequence split across sends.
     s.send(b"x\xff")
     time.sleep(0.05)
@@ -104,7 +107,8 @@ def test_telnet_iac_removed(t):
     time.sleep(0.05)
     s.send(b"\x01\xff\xf0z\n")
     r.expect("[user1]: xyz")
-    # IAC WONT / DONT.
+    check(s.read_bytes(3) == b"\xff\xfe\x01", "wrong answer: %r", s.buf)
+    # IAC WONT / DONT: nothing to answer.
     s.send(b"p\xff\xfc\x01q\xff\xfe\x03r\n")
     r.expect("[user1]: pqr")
     t.barrier(s, r)
@@ -132,6 +136,7 @@ def test_line_too_long(t):
     # The limit counts bytes after IAC removal.
     s.send(b"z" * 32 + b"\xff\xfb\x01\xff\xfd\x03\xff\xf1" + b"z" * 32 + b"\n")
     r.expect("[user1]: " + "z" * 64)
+    check(s.read_bytes(6) == b"\xff\xfe\x01\xff\xfc\x03", "wrong answers: %r", s.buf)
     # The line end is not counted, whichever it is.
     s.send(b"c" * 64 + b"\r\n")
     r.expect("[user1]: " + "c" * 64)
@@ -243,6 +248,36 @@ def test_control_characters_removed(t):
     s.expect("* bye")
     s.expect_end()
     r.expect("* user1 quit (bye[Hnow)")
+    r.barrier()
+
+
+def test_bidi_controls_and_separators_neutralised(t):
+    """Bidi embeddings, overrides and isolates could reorder what others see
+    ("Trojan source"), line and paragraph separators split one line into
+    two: the first are removed, the second become spaces, everywhere text
+    reaches someone. Marks without scope (LRM, RLM, ALM) and other
+    invisibles stay."""
+    srv, s, r = pair(t)
+    kept = "\u200f\u05e9\u05dc\u05d5\u05dd\u200e ok \u061c\u0633 \ufeff\u200b\u2060 \U0001F469\u200d\U0001F4BB"
+    for sent, seen in (
+        ("invoice\u202etxt.exe", "[user1]: invoicetxt.exe"),
+        ("a\u202ab\u202bc\u202cd\u202de\u2066f\u2067g\u2068h\u2069i\u206aj\u206fk", "[user1]: abcdefghijk"),
+        ("one\u2028two\u2029three\u2028", "[user1]: one two three"),
+        (kept, "[user1]: " + kept),
+        ("/me waves\u202e\u2028back", "[* user1] waves back"),
+        ("/msg user2 psst\u2067!\u2029", "[user1 -> user2]: psst!"),
+    ):
+        s.say(sent)
+        r.expect(seen)
+        if sent.startswith("/msg"):
+            s.expect(seen)  # the sender is shown what was sent
+    s.send("/topic top\u202eic\u2028two\n".encode())
+    s.expect("* user1 set the topic of #lobby: topic two")
+    r.expect("* user1 set the topic of #lobby: topic two")
+    s.send("/quit gone\u2066\u2029now\n".encode())
+    s.expect("* bye")
+    s.expect_end()
+    r.expect("* user1 quit (gone now)")
     r.barrier()
 
 

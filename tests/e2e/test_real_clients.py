@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import time
 
-from harness import check
+from harness import WELCOME_3, check
 
 
 def _need(prog):
@@ -130,3 +130,69 @@ def test_telnet_session_in_two_rooms(t):
     finally:
         for p in started:
             p.close()
+
+
+def _telnet(t, srv):
+    """Starts telnet on a pty to srv and waits for the welcome."""
+    p = Pty(t, [_need("telnet"), "127.0.0.1", str(srv.addr[2])])
+    p.wait_for(WELCOME_3)
+    return p
+
+
+def test_telnet_ctrl_c_then_who(t):
+    """^C in telnet sends IAC IP IAC DO TIMING-MARK, and telnet then shows
+    no output until the server answers the timing mark (RFC 860). The server
+    answers, so the reply to the next command shows up."""
+    srv = t.server()
+    p = _telnet(t, srv)
+    try:
+        p.type("\x03")
+        p.type("/who\r\n")
+        p.wait_for("* #lobby (1 person): user1")
+        # Twice: every timing mark is answered, not only the first.
+        p.type("\x03")
+        p.type("/nick alice\r\n")
+        p.wait_for("* you are now alice")
+    finally:
+        p.close()
+
+
+# What Debian's telnet, in its default mode, sends for this line: a byte
+# whose low 7 bits are one of its special characters (0x83: ^C, 0x9c: ^\,
+# 0x8f: ^O) becomes a telnet command plus IAC DO TIMING-MARK, so the byte is
+# lost and the character around it becomes U+FFFD (docs/protocol.md).
+TYPED_8BIT = "всему миру ✓ 本 🏽"
+SEEN_8BIT = "всем\ufffd мир\ufffd \ufffd \ufffd \ufffd"
+
+
+def test_telnet_8bit_text_then_who(t):
+    """Cyrillic, ✓, 本 and a skin-tone emoji typed into telnet: the user
+    stays able to hear (their /who is answered), and the room gets the
+    line, mangled by telnet as the doc says."""
+    srv = t.server()
+    (w,) = t.users(srv, "watcher")
+    p = _telnet(t, srv)
+    try:
+        w.expect("* user2 joined #lobby")
+        p.type(TYPED_8BIT + "\r\n")
+        w.expect("[user2]: " + SEEN_8BIT)
+        p.type("/who\r\n")
+        p.wait_for("* #lobby (2 people): user2, watcher")
+        w.say("hello telnet")
+        p.wait_for("[watcher]: hello telnet")
+        w.barrier()
+    finally:
+        p.close()
+
+
+def test_telnet_send_ayt(t):
+    """`send ayt` at telnet's escape prompt: the server shows it is there."""
+    srv = t.server()
+    p = _telnet(t, srv)
+    try:
+        p.type("\x1d")  # ^], telnet's escape character
+        p.wait_for("telnet> ")
+        p.type("send ayt\r\n")
+        p.wait_for("* yes, parley is here")
+    finally:
+        p.close()

@@ -75,6 +75,22 @@ static inline bool fuzz_is_control(uint32_t cp)
     return (cp < 0x20 && cp != '\t') || (cp >= 0x7f && cp <= 0x9f);
 }
 
+/*
+ * Returns true for a code point the protocol removes because its effect
+ * reaches past its place: bidi embeddings and overrides (U+202A..U+202E),
+ * isolates (U+2066..U+2069) and deprecated format controls (U+206A..U+206F).
+ */
+static inline bool fuzz_is_bidi_control(uint32_t cp)
+{
+    return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x206f);
+}
+
+/* Returns true for U+2028 and U+2029, which the protocol turns into spaces. */
+static inline bool fuzz_is_separator(uint32_t cp)
+{
+    return cp == 0x2028 || cp == 0x2029;
+}
+
 /* Prints a message and the offending bytes, then aborts (a fuzz crash). */
 static inline void fuzz_fail(const char *what, const void *p, size_t n)
 {
@@ -140,7 +156,8 @@ static inline void *fuzz_guard_copy(struct fuzz_guard *g, const void *p,
 
 /*
  * Checks that the n bytes at p are valid UTF-8 holding no control
- * character other than TAB, except for the bytes in allow (e.g. "\r\n").
+ * character other than TAB, except for the bytes in allow (e.g. "\r\n"),
+ * and no bidi control or line or paragraph separator.
  */
 static inline void fuzz_check_text(const void *p, size_t n, const char *allow)
 {
@@ -152,6 +169,8 @@ static inline void fuzz_check_text(const void *p, size_t n, const char *allow)
         size_t k = fuzz_utf8_next(s + i, n - i, &cp, &bad);
         if (k == 0)
             fuzz_fail("invalid UTF-8", p, n);
+        if (fuzz_is_bidi_control(cp) || fuzz_is_separator(cp))
+            fuzz_fail("bidi control or separator", p, n);
         if (fuzz_is_control(cp)) {
             bool ok = false;
             for (const char *a = allow; a && *a; a++)

@@ -6,10 +6,13 @@
  * (taken modulo the stream length); the rest is the stream. The stream is
  * framed in one read, at the fuzzer's cut points, and (when short) one byte
  * per read; each must produce exactly the lines, too-long reports and final
- * line that a straightforward reference state machine produces. No line may
- * exceed max_line or hold a CR or LF, and nothing may stay pending after the
- * end. Every read is copied into a buffer of exactly its size so that the
- * sanitizers catch any access outside it.
+ * line that a straightforward reference state machine produces, and the
+ * same telnet command reports at the same places. No line may exceed
+ * max_line or hold a CR or LF, and nothing may stay pending after the end.
+ * Every report gets an answer from frame_telnet_answer that fits
+ * FRAME_ANSWER_MAX, answers no WONT or DONT (that could loop), and refuses
+ * every option but DO TIMING-MARK. Every read is copied into a buffer of
+ * exactly its size so that the sanitizers catch any access outside it.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -75,6 +78,13 @@ static void ref_data(struct ref *r, uint8_t c)
     r->line[r->len++] = c;
 }
 
+/* A telnet command was completed: log it as kind 'C', command and option. */
+static void ref_report(struct ref *r, uint8_t cmd, uint8_t opt)
+{
+    uint8_t b[2] = {cmd, opt};
+    rlog_add(r->log, 'C', b, 2);
+}
+
 /* The current line ended. */
 static void ref_end(struct ref *r)
 {
@@ -90,6 +100,7 @@ static void ref_run(size_t max_line, const uint8_t *s, size_t n,
 {
     struct ref r = {.max_line = max_line, .log = log};
     r.line = malloc(max_line + 1);
+    uint8_t verb = 0;
     for (size_t i = 0; i < n; i++) {
         uint8_t c = s[i];
         if (r.state == R_CR) {
@@ -98,6 +109,9 @@ static void ref_run(size_t max_line, const uint8_t *s, size_t n,
             if (c == '\n' || c == '\0')
                 continue;
         }
+        /* A CR or LF cuts a command short and is read as in a line. */
+        if ((r.state == R_IAC || r.state == R_OPT) && (c == '\r' || c == '\n'))
+            r.state = R_DATA;
         switch (r.state) {
         case R_DATA:
             if (c == 255)
@@ -113,9 +127,13 @@ static void ref_run(size_t max_line, const uint8_t *s, size_t n,
             r.state = c == 250 ? R_SB : (c >= 251 && c <= 254) ? R_OPT : R_DATA;
             if (c == 255)
                 ref_data(&r, c);
+            else if (c >= 241 && c <= 249)
+                ref_report(&r, c, 0);
+            verb = c;
             break;
         case R_OPT:
             r.state = R_DATA;
+            ref_report(&r, verb, c);
             break;
         case R_SB:
             if (c == 255)
@@ -148,6 +166,41 @@ static void check_line(const struct frame *f, struct rlog *log, char kind,
     rlog_add(log, kind, line, len);
 }
 
+/* Checks the answer to a reported command and logs the report. */
+static void check_report(const struct frame *f, struct rlog *log)
+{
+    uint8_t cmd = f->tel_cmd, opt = f->tel_opt;
+    uint8_t b[2] = {cmd, opt};
+    if (cmd <= FRAME_TEL_SE || cmd == FRAME_TEL_SB || cmd == FRAME_TEL_IAC ||
+        (cmd < FRAME_TEL_WILL && opt != 0))
+        fuzz_fail("impossible report", b, 2);
+    char out[FRAME_ANSWER_MAX + 1];
+    out[FRAME_ANSWER_MAX] = 0x55;
+    bool is_line = true;
+    size_t n = frame_telnet_answer(cmd, opt, out, &is_line);
+    if (n > FRAME_ANSWER_MAX || out[FRAME_ANSWER_MAX] != 0x55)
+        fuzz_fail("answer longer than FRAME_ANSWER_MAX", b, 2);
+    bool refusal = n == 3 && (uint8_t)out[0] == FRAME_TEL_IAC &&
+                   (uint8_t)out[2] == opt &&
+                   (uint8_t)out[1] ==
+                       (cmd == FRAME_TEL_DO ? FRAME_TEL_WONT : FRAME_TEL_DONT);
+    bool tm = cmd == FRAME_TEL_DO && opt == FRAME_TELOPT_TM;
+    if (cmd == FRAME_TEL_WONT || cmd == FRAME_TEL_DONT) {
+        if (n != 0)
+            fuzz_fail("WONT or DONT answered (a loop)", b, 2);
+    } else if ((cmd == FRAME_TEL_DO && !tm) || cmd == FRAME_TEL_WILL) {
+        if (!refusal || is_line)
+            fuzz_fail("option request not refused", b, 2);
+    } else if (tm) {
+        if (n != 3 || memcmp(out, "\xff\xfb\x06", 3) != 0)
+            fuzz_fail("DO TIMING-MARK not answered WILL", b, 2);
+    } else if (is_line != (cmd == FRAME_TEL_AYT) ||
+               (is_line && (n < 2 || memcmp(out + n - 2, "\r\n", 2) != 0))) {
+        fuzz_fail("wrong answer to a two-byte command", b, 2);
+    }
+    rlog_add(log, 'C', b, 2);
+}
+
 /* Feeds one read of n bytes (copied to an exact-size buffer). */
 static void feed(struct frame *f, const uint8_t *p, size_t n, struct rlog *log)
 {
@@ -162,8 +215,12 @@ static void feed(struct frame *f, const uint8_t *p, size_t n, struct rlog *log)
             break;
         if (r == FRAME_TOO_LONG)
             rlog_add(log, 'T', NULL, 0);
-        else
+        else if (r == FRAME_TELNET)
+            check_report(f, log);
+        else if (r == FRAME_LINE)
             check_line(f, log, 'L', line, len);
+        else
+            fuzz_fail("unknown frame result", p, n);
     }
     if (in.n != 0)
         fuzz_fail("frame_next left input unconsumed", p, n);

@@ -2,7 +2,8 @@
  * fuzz_sanitize: sanitize_line against its promises and a reference.
  *
  * For any input line the output must be valid UTF-8 (checked by a strict
- * decoder of our own), hold no control character other than TAB, end in
+ * decoder of our own), hold no control character other than TAB, no bidi
+ * control and no line or paragraph separator, end in
  * neither space nor TAB, fit SANITIZE_MAX, equal what an independent
  * reference makes of the input, and be a fixed point: sanitizing it again
  * returns it unchanged, in place. Input and output buffers have exactly
@@ -21,8 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /*
  * The reference: decode by table 3-7, replace each maximal subpart by
- * U+FFFD, drop control characters except TAB, trim trailing blanks.
- * Returns the output length; out has room for 3 * n bytes.
+ * U+FFFD, drop control characters except TAB and bidi controls, turn
+ * U+2028 and U+2029 into spaces, trim trailing blanks. Returns the output
+ * length; out has room for 3 * n bytes.
  */
 static size_t reference(const uint8_t *s, size_t n, uint8_t *out)
 {
@@ -37,7 +39,9 @@ static size_t reference(const uint8_t *s, size_t n, uint8_t *out)
             i += bad;
             continue;
         }
-        if (!fuzz_is_control(cp)) {
+        if (fuzz_is_separator(cp)) {
+            out[o++] = ' ';
+        } else if (!fuzz_is_control(cp) && !fuzz_is_bidi_control(cp)) {
             memcpy(out + o, s + i, k);
             o += k;
         }

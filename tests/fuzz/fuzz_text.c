@@ -263,6 +263,8 @@ static void fuzz_read(struct conn *c, const uint8_t *p, size_t n)
         enum frame_result r = frame_next(&c->frame, &in, &line, &len);
         if (r == FRAME_MORE)
             break;
+        if (r == FRAME_TELNET)
+            continue; /* conn.c answers it; fuzz_frame checks the answer */
         if (r == FRAME_TOO_LONG)
             text_proto.too_long(c, FUZZ_MAX_LINE);
         else

@@ -11,7 +11,11 @@
  * Helpers: feed chunks, log what the framer hands out as readable text.
  * ------------------------------------------------------------------------ */
 
-/* A readable record of framer results: "L:abc|T|E:def|". */
+/*
+ * A readable record of framer results: "L:abc|T|@do6|E:def|", where L is a
+ * line, T a too-long report, @ a telnet command (name, then the option of
+ * WILL/WONT/DO/DONT in decimal) and E the final line.
+ */
 struct flog {
     char s[8192];
     size_t n;
@@ -50,6 +54,38 @@ static void flog_bytes(struct flog *l, const char *p, size_t n)
     }
 }
 
+/* Logs the telnet command the framer reported, e.g. "@do6|" or "@ayt|". */
+static void flog_telnet(struct flog *l, const struct frame *f)
+{
+    static const char *const names[] = {
+        [FRAME_TEL_NOP - FRAME_TEL_SE] = "nop",
+        [FRAME_TEL_DM - FRAME_TEL_SE] = "dm",
+        [FRAME_TEL_BRK - FRAME_TEL_SE] = "brk",
+        [FRAME_TEL_IP - FRAME_TEL_SE] = "ip",
+        [FRAME_TEL_AO - FRAME_TEL_SE] = "ao",
+        [FRAME_TEL_AYT - FRAME_TEL_SE] = "ayt",
+        [FRAME_TEL_EC - FRAME_TEL_SE] = "ec",
+        [FRAME_TEL_EL - FRAME_TEL_SE] = "el",
+        [FRAME_TEL_GA - FRAME_TEL_SE] = "ga",
+        [FRAME_TEL_WILL - FRAME_TEL_SE] = "will",
+        [FRAME_TEL_WONT - FRAME_TEL_SE] = "wont",
+        [FRAME_TEL_DO - FRAME_TEL_SE] = "do",
+        [FRAME_TEL_DONT - FRAME_TEL_SE] = "dont",
+    };
+    REQUIRE(f->tel_cmd > FRAME_TEL_SE && f->tel_cmd < FRAME_TEL_IAC &&
+            f->tel_cmd != FRAME_TEL_SB);
+    flog_putc(l, '@');
+    flog_puts(l, names[f->tel_cmd - FRAME_TEL_SE]);
+    if (f->tel_cmd >= FRAME_TEL_WILL) {
+        char num[4];
+        snprintf(num, sizeof num, "%u", f->tel_opt);
+        flog_puts(l, num);
+    } else {
+        CHECK_EQ(f->tel_opt, 0);
+    }
+    flog_putc(l, '|');
+}
+
 /*
  * Feeds one chunk (copied into a buffer of exactly its size, so that the
  * sanitizers see any read past it) and logs every result until the framer
@@ -71,6 +107,11 @@ static void feed(struct frame *f, struct flog *l, const char *p, size_t n)
             flog_puts(l, "T|");
             continue;
         }
+        if (r == FRAME_TELNET) {
+            flog_telnet(l, f);
+            continue;
+        }
+        REQUIRE(r == FRAME_LINE);
         CHECK(len <= f->max_line);
         flog_puts(l, "L:");
         flog_bytes(l, line, len);
@@ -248,24 +289,65 @@ TEST(iac_iac_is_byte_255)
     CHECK_STR(FRAME(64, "\xff\xff\xff\xff\n"), "L:\\xff\\xff|");
 }
 
-TEST(iac_will_wont_do_dont_removed)
+TEST(iac_will_wont_do_dont_reported_and_removed)
 {
     CHECK_STR(FRAME(64, "a\xff\xfb\x01"
                         "b\xff\xfc\x01"
                         "c\xff\xfd\x03"
                         "d\xff\xfe\x18"
                         "e\n"),
-              "L:abcde|");
+              "@will1|@wont1|@do3|@dont24|L:abcde|");
 }
 
-TEST(option_byte_is_never_data)
+TEST(real_telnet_check_mark_and_ctrl_c)
 {
-    /* The option byte may be LF, CR or IAC: it is still swallowed. */
-    CHECK_STR(FRAME(64, "a\xff\xfd\nb\n"), "L:ab|");
-    CHECK_STR(FRAME(64, "a\xff\xfd\rb\n"), "L:ab|");
+    /* What Debian's telnet sends for "✓" and for ^C in its default mode. */
+    CHECK_STR(FRAME(64, "x\xe2\xff\xf3\xff\xfd\x06\x93y\r\n"),
+              "@brk|@do6|L:x\\xe2\\x93y|");
+    CHECK_STR(FRAME(64, "\xff\xf4\xff\xfd\x06/who\r\n"), "@ip|@do6|L:/who|");
+}
+
+TEST(option_byte_may_be_any_byte_but_cr_lf)
+{
+    /* IAC and NUL as option bytes are options, not data. */
     CHECK_STR(FRAME(64, "a\xff\xfd\xff"
                         "b\n"),
-              "L:ab|");
+              "@do255|L:ab|");
+    CHECK_STR(FRAME(64, "a\xff\xfb\x00"
+                        "b\n"),
+              "@will0|L:ab|");
+    /* A CR or LF as the option byte ends the line; no command is seen. */
+    CHECK_STR(FRAME(64, "a\xff\xfd\nb\n"), "L:a|L:b|");
+    CHECK_STR(FRAME(64, "a\xff\xfd\rb\n"), "L:a|L:b|");
+    CHECK_STR(FRAME(64, "a\xff\xfe\r\nb\n"), "L:a|L:b|");
+    CHECK_STR(FRAME(64, "a\xff\xfc\r\0b\n"), "L:a|L:b|");
+}
+
+TEST(iac_then_cr_or_lf_ends_the_line)
+{
+    CHECK_STR(FRAME(64, "one\xff\ntwo\n"), "L:one|L:two|");
+    CHECK_STR(FRAME(64, "one\xff\r\ntwo\n"), "L:one|L:two|");
+    CHECK_STR(FRAME(64, "one\xff\rtwo\r\0"), "L:one|L:two|");
+    /* IAC CR at the end of input: the CR waits for its LF as ever. */
+    struct frame f = {.max_line = 64};
+    struct flog l = {.n = 0};
+    feed(&f, &l, "one\xff", 4);
+    feed(&f, &l, "\r", 1);
+    CHECK_STR(l.s, "");
+    feed(&f, &l, "\ntwo\n", 5);
+    CHECK_STR(l.s, "L:one|L:two|");
+    frame_reset(&f);
+}
+
+TEST(iac_then_other_non_command_byte_dropped)
+{
+    /* Bytes below SE after IAC are no command: both go, nothing reported;
+     * so does an SE outside a subnegotiation. */
+    CHECK_STR(FRAME(64, "a\xff"
+                        "bc\xff\x00"
+                        "d\xff\xf0"
+                        "e\n"),
+              "L:acde|");
 }
 
 TEST(iac_sb_se_removed)
@@ -281,23 +363,154 @@ TEST(iac_sb_se_removed)
     CHECK_STR(FRAME(64, "\xff\xfa\x01\xff\x01x\n\xff\xf0y\n"), "L:y|");
 }
 
-TEST(two_byte_commands_removed)
+TEST(commands_inside_sb_are_not_reported)
 {
-    /* NOP, AYT, GA, and a CR used as a command byte. */
+    /* IAC DO TM and IAC AYT inside a subnegotiation are its bytes. */
+    CHECK_STR(FRAME(64, "a\xff\xfa\x18\xff\xfd\x06\xff\xf6\xff\xf0"
+                        "b\n"),
+              "L:ab|");
+    /* After IAC SE, commands are reported again. */
+    CHECK_STR(FRAME(64, "\xff\xfa\x18\xff\xf0\xff\xfd\x06ok\n"), "@do6|L:ok|");
+}
+
+TEST(two_byte_commands_reported_and_removed)
+{
     CHECK_STR(FRAME(64, "a\xff\xf1"
                         "b\xff\xf6"
                         "c\xff\xf9"
-                        "d\xff\re\n"),
-              "L:abcde|");
+                        "d\xff\xf2"
+                        "e\xff\xf5\xff\xf7\xff\xf8\n"),
+              "@nop|@ayt|@ga|@dm|@ao|@ec|@el|L:abcde|");
+    /* A CR right after IAC is no command byte: it ends the line. */
+    CHECK_STR(FRAME(64, "d\xff\re\n"), "L:d|L:e|");
+}
+
+TEST(command_mid_line_keeps_the_line)
+{
+    /* A line interrupted by a command goes on at the next call, even when
+     * the rest arrives in a later read. */
+    struct frame f = {.max_line = 64};
+    struct flog l = {.n = 0};
+    feed(&f, &l, "hel\xff\xfd\x06lo", 8);
+    CHECK_STR(l.s, "@do6|");
+    CHECK(frame_pending(&f));
+    feed(&f, &l, " there\xff\xf6!\n", 10);
+    CHECK_STR(l.s, "@do6|@ayt|L:hello there!|");
+    CHECK(!frame_pending(&f));
+    frame_reset(&f);
+}
+
+TEST(command_mid_line_hands_out_from_carry)
+{
+    struct frame f = {.max_line = 64};
+    char a[] = "ab\xff\xfd\x06"
+               "cd\nef\n";
+    struct frame_input in = {a, sizeof a - 1};
+    const char *line;
+    size_t len;
+    REQUIRE(frame_next(&f, &in, &line, &len) == FRAME_TELNET);
+    CHECK_EQ(f.tel_cmd, FRAME_TEL_DO);
+    CHECK_EQ(f.tel_opt, FRAME_TELOPT_TM);
+    CHECK_EQ(in.n, 6); /* consumed up to the end of the command */
+    REQUIRE(frame_next(&f, &in, &line, &len) == FRAME_LINE);
+    CHECK_MEM(line, len, "abcd");
+    CHECK(line == f.carry);
+    REQUIRE(frame_next(&f, &in, &line, &len) == FRAME_LINE);
+    CHECK_MEM(line, len, "ef");
+    CHECK(line == a + 8); /* the next line is in place again */
+    CHECK_EQ(frame_next(&f, &in, &line, &len), FRAME_MORE);
+    CHECK(f.carry == NULL);
+    frame_reset(&f);
+}
+
+TEST(command_in_a_too_long_line_is_still_reported)
+{
+    /* Telnet waits for the answer to DO TM whatever the line's fate. */
+    CHECK_STR(FRAME(4, "123456\xff\xfd\x06"
+                       "789\xff\xf4\nok\n"),
+              "T|@do6|@ip|L:ok|");
+    CHECK_STR(FRAME(4, "12\xff\xfd\x06"
+                       "345\nok\n"),
+              "@do6|T|L:ok|");
+    /* The command's bytes do not count towards the limit. */
+    CHECK_STR(FRAME(4, "12\xff\xfb\x01"
+                       "34\n"),
+              "@will1|L:1234|");
 }
 
 TEST(iac_at_end_of_stream)
 {
     CHECK_STR(FRAME(64, "abc\xff"), "E:abc|");
+    CHECK_STR(FRAME(64, "abc\xff\xfd"), "E:abc|");
     CHECK_STR(FRAME(64, "\xff"), "");
     CHECK_STR(FRAME(64, "\xff\xfa"
                         "abc"),
               "");
+}
+
+/* ------------------------------------------------------------------------
+ * Answers to telnet commands
+ * ------------------------------------------------------------------------ */
+
+/* Returns the answer to cmd/opt as a string of bytes (static storage). */
+static const char *answer(uint8_t cmd, uint8_t opt, bool *is_line)
+{
+    static char out[FRAME_ANSWER_MAX + 1];
+    memset(out, 0x55, sizeof out);
+    size_t n = frame_telnet_answer(cmd, opt, out, is_line);
+    CHECK(n <= FRAME_ANSWER_MAX);
+    CHECK_EQ((unsigned char)out[FRAME_ANSWER_MAX], 0x55); /* no overrun */
+    out[n <= FRAME_ANSWER_MAX ? n : 0] = '\0';
+    return out;
+}
+
+TEST(answer_do_timing_mark_with_will)
+{
+    bool is_line = true;
+    CHECK_STR(answer(FRAME_TEL_DO, FRAME_TELOPT_TM, &is_line), "\xff\xfb\x06");
+    CHECK(!is_line);
+}
+
+TEST(answer_refuses_every_other_option)
+{
+    for (unsigned opt = 0; opt < 256; opt++) {
+        bool is_line = true;
+        const char *a = answer(FRAME_TEL_WILL, (uint8_t)opt, &is_line);
+        /* WILL x gets DONT x, even for TIMING-MARK: we never want it. */
+        char want[4] = {(char)0xff, (char)0xfe, (char)opt, 0};
+        CHECK_EQ_MEM(a, 3, want, 3);
+        CHECK(!is_line);
+        if (opt == FRAME_TELOPT_TM)
+            continue;
+        a = answer(FRAME_TEL_DO, (uint8_t)opt, &is_line);
+        want[1] = (char)0xfc;
+        CHECK_EQ_MEM(a, 3, want, 3);
+        CHECK(!is_line);
+    }
+}
+
+TEST(answer_nothing_to_wont_dont_or_other_commands)
+{
+    /* WONT and DONT ask for what is already so: answering would loop. */
+    bool is_line = true;
+    for (unsigned opt = 0; opt < 256; opt++) {
+        CHECK_STR(answer(FRAME_TEL_WONT, (uint8_t)opt, &is_line), "");
+        CHECK_STR(answer(FRAME_TEL_DONT, (uint8_t)opt, &is_line), "");
+    }
+    for (unsigned cmd = FRAME_TEL_NOP; cmd <= FRAME_TEL_GA; cmd++) {
+        if (cmd == FRAME_TEL_AYT)
+            continue;
+        is_line = true;
+        CHECK_STR(answer((uint8_t)cmd, 0, &is_line), "");
+        CHECK(!is_line);
+    }
+}
+
+TEST(answer_ayt_with_a_line)
+{
+    bool is_line = false;
+    CHECK_STR(answer(FRAME_TEL_AYT, 0, &is_line), "* yes, parley is here\r\n");
+    CHECK(is_line);
 }
 
 /* ------------------------------------------------------------------------
@@ -318,6 +531,16 @@ TEST(splits_telnet)
                "d\r\n\xff\xf1"
                "e\xff\xfd\n\n");
     SPLITS(64, "\xff\xfa\xff\xf0\xff\xfe\r\r\xff\xff\r\0");
+}
+
+TEST(splits_reports)
+{
+    SPLITS(64, "ab\xff\xfd\x06"
+               "cd\xff\xf4\xff\xfb\x1f\xff\n"
+               "e\xff\xfd\r\nf\xff\r\0g\xff\xf6\n");
+    SPLITS(4, "123\xff\xfd\x06"
+              "45\xff\xf6"
+              "6\r\xff\xfd\x06\xff\xfa\xff\xfd\x06\xff\xf0x\xff");
 }
 
 TEST(splits_limit)
@@ -374,7 +597,7 @@ TEST(limit_counts_bytes_after_iac_removal)
     /* Eight data bytes around a 3-byte option command: fine. */
     CHECK_STR(FRAME(8, "1234\xff\xfb\x01"
                        "5678\n"),
-              "L:12345678|");
+              "@will1|L:12345678|");
 }
 
 TEST(limit_too_long_final_line_is_dropped)

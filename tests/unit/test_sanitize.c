@@ -1,7 +1,9 @@
 /*
  * Unit tests for sanitize.c: valid UTF-8 passes, each maximal invalid
  * subsequence becomes one U+FFFD, control characters other than TAB go,
- * trailing blanks are trimmed, and clean input is returned as is.
+ * so do bidi embeddings, overrides and isolates, line and paragraph
+ * separators become spaces, trailing blanks are trimmed, and clean input is
+ * returned as is.
  */
 #include "sanitize.h"
 
@@ -47,6 +49,17 @@ static struct san san(const char *s, size_t n)
         CHECK_EQ_MEM(r_.p, r_.n, want, sizeof want - 1);                    \
     } while (0)
 
+/* Checks that each of the n strings is clean and returned as it is. */
+static void check_kept(const char *const *ok, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct san r = san(ok[i], strlen(ok[i]));
+        CHECK(r.same);
+        CHECK_MEM(r.p, r.n, ok[i]);
+        CHECK(sanitize_is_clean(ok[i], strlen(ok[i])));
+    }
+}
+
 /* ------------------------------------------------------------------------
  * Valid input and the fast path
  * ------------------------------------------------------------------------ */
@@ -75,12 +88,7 @@ TEST(valid_utf8_kept_on_fast_path)
         "\xf4\x8f\xbf\xbf",         /* U+10FFFF, the last code point */
         "x\xf3\xa0\x80\x81y",       /* U+E0001 */
     };
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        struct san r = san(ok[i], strlen(ok[i]));
-        CHECK(r.same);
-        CHECK_MEM(r.p, r.n, ok[i]);
-        CHECK(sanitize_is_clean(ok[i], strlen(ok[i])));
-    }
+    check_kept(ok, sizeof ok / sizeof ok[0]);
 }
 
 TEST(tab_kept)
@@ -235,6 +243,101 @@ TEST(trim_after_removing_controls)
     CHECK_SAN("\x01  a", "  a");
 }
 
+/* ------------------------------------------------------------------------
+ * Bidi controls and separators
+ * ------------------------------------------------------------------------ */
+
+#define LRE "\xe2\x80\xaa"  /* U+202A */
+#define RLE "\xe2\x80\xab"  /* U+202B */
+#define PDF "\xe2\x80\xac"  /* U+202C */
+#define LRO "\xe2\x80\xad"  /* U+202D */
+#define RLO "\xe2\x80\xae"  /* U+202E */
+#define LRI "\xe2\x81\xa6"  /* U+2066 */
+#define RLI "\xe2\x81\xa7"  /* U+2067 */
+#define FSI "\xe2\x81\xa8"  /* U+2068 */
+#define PDI "\xe2\x81\xa9"  /* U+2069 */
+#define LSEP "\xe2\x80\xa8" /* U+2028 */
+#define PSEP "\xe2\x80\xa9" /* U+2029 */
+
+TEST(bidi_embeddings_and_overrides_removed)
+{
+    /* "Trojan source": RLO makes "txt.exe" show as "exe.txt". */
+    CHECK_SAN("invoice" RLO "txt.exe", "invoicetxt.exe");
+    CHECK_SAN("a" LRE "b" RLE "c" PDF "d" LRO "e" RLO "f", "abcdef");
+    /* Unbalanced, at the end, alone. */
+    CHECK_SAN("x" RLO, "x");
+    CHECK_EQ(SAN(RLO RLO PDF).n, 0);
+}
+
+TEST(bidi_isolates_removed)
+{
+    CHECK_SAN("a" LRI "b" RLI "c" FSI "d" PDI "e", "abcde");
+    CHECK_SAN(RLI "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d" PDI " ok",
+              "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d ok");
+}
+
+TEST(deprecated_format_controls_removed)
+{
+    /* U+206A..U+206F: symmetric swapping, Arabic shaping, digit shapes. */
+    CHECK_SAN("a\xe2\x81\xaa"
+              "b\xe2\x81\xab"
+              "c\xe2\x81\xac"
+              "d\xe2\x81\xad"
+              "e\xe2\x81\xae"
+              "f\xe2\x81\xaf"
+              "g",
+              "abcdefg");
+}
+
+TEST(line_and_paragraph_separators_become_spaces)
+{
+    CHECK_SAN("one" LSEP "two" PSEP "three", "one two three");
+    /* A separator at the end becomes a space and is trimmed. */
+    CHECK_SAN("end" LSEP PSEP, "end");
+    CHECK_SAN(LSEP "lead", " lead");
+    CHECK_EQ(SAN(LSEP PSEP " \t").n, 0);
+}
+
+TEST(bidi_marks_and_other_invisibles_kept)
+{
+    /* LRM, RLM and ALM have no scope: kept, as any RTL letter would be. */
+    static const char *const ok[] = {
+        "a\xe2\x80\x8ez", /* U+200E LEFT-TO-RIGHT MARK */
+        "a\xe2\x80\x8fz", /* U+200F RIGHT-TO-LEFT MARK */
+        "a\xd8\x9cz",     /* U+061C ARABIC LETTER MARK */
+        "a\xef\xbb\xbfz", /* U+FEFF ZERO WIDTH NO-BREAK SP */
+        "a\xe2\x80\x8bz", /* U+200B ZERO WIDTH SPACE */
+        "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb", /* ZWJ emoji */
+        "a\xe2\x81\xa0z",                               /* U+2060 WORD JOINER */
+        "a\xe2\x80\xa7\xe2\x80\xafz", /* U+2027, U+202F: next door */
+        "a\xe2\x81\xa5\xe2\x81\xb0z", /* U+2065, U+2070: next door */
+        "a\xe2\x82\xa8\xe2\x81\x88z", /* other middle byte */
+        "a\xe3\x80\xa8\xe1\x80\xaez", /* other lead byte */
+    };
+    check_kept(ok, sizeof ok / sizeof ok[0]);
+}
+
+TEST(every_code_point_from_2000_to_2fff)
+{
+    /* Exactly U+2028..U+202E and U+2066..U+206F change in this block. */
+    for (unsigned cp = 0x2000; cp <= 0x2fff; cp++) {
+        char in[5] = {'a', (char)(0xe0 | cp >> 12),
+                      (char)(0x80 | (cp >> 6 & 0x3f)),
+                      (char)(0x80 | (cp & 0x3f)), 'b'};
+        struct san r = san(in, 5);
+        bool space = cp == 0x2028 || cp == 0x2029;
+        bool drop =
+            (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x206f);
+        if (space)
+            CHECK_MEM(r.p, r.n, "a b");
+        else if (drop)
+            CHECK_MEM(r.p, r.n, "ab");
+        else
+            CHECK(r.same && r.n == 5);
+        CHECK_EQ(sanitize_is_clean(in, 5), !space && !drop);
+    }
+}
+
 TEST(is_clean)
 {
     CHECK(sanitize_is_clean("", 0));
@@ -245,6 +348,9 @@ TEST(is_clean)
     CHECK(!sanitize_is_clean("\xc3", 1));
     CHECK(!sanitize_is_clean("\xed\xa0\x80", 3));
     CHECK(!sanitize_is_clean("\0", 1));
+    CHECK(!sanitize_is_clean(RLO, 3));
+    CHECK(!sanitize_is_clean("a" PDI, 4));
+    CHECK(!sanitize_is_clean(LSEP, 3));
 }
 
 TEST(output_is_a_fixed_point)
@@ -254,6 +360,7 @@ TEST(output_is_a_fixed_point)
         "\xe0\x80\x80\xf0\x9f\x98 x ",
         "\x1b]0;title\x07 text\xed\xa0\x80",
         "\x80\x80\x80\xc2\xa0\xc2\xa0 ",
+        "a" LSEP RLO "b" PSEP " " PDI,
     };
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
         struct san r = san(in[i], strlen(in[i]));
