@@ -20,6 +20,8 @@ enum {
     OPT_SENDQ_MAX,
     OPT_MAX_CLIENTS,
     OPT_MAX_PER_IP,
+    OPT_IPV4_PREFIX,
+    OPT_IPV6_PREFIX,
     OPT_LIMIT_LOOPBACK,
     OPT_QUIET_ABOVE,
     OPT_TOPIC_MAX,
@@ -40,6 +42,8 @@ static const struct option config_options[] = {
     {"sendq-max", required_argument, NULL, OPT_SENDQ_MAX},
     {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
     {"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
+    {"ipv4-prefix", required_argument, NULL, OPT_IPV4_PREFIX},
+    {"ipv6-prefix", required_argument, NULL, OPT_IPV6_PREFIX},
     {"limit-loopback", no_argument, NULL, OPT_LIMIT_LOOPBACK},
     {"quiet-above", required_argument, NULL, OPT_QUIET_ABOVE},
     {"topic-max", required_argument, NULL, OPT_TOPIC_MAX},
@@ -77,6 +81,10 @@ static void config_usage(FILE *out)
 "                        minus a reserve)\n"
 "  --max-per-ip N        connections per address, 0 = no limit\n"
 "                        (default %d; loopback exempt)\n"
+"  --ipv4-prefix N       --max-per-ip counts IPv4 clients by their first\n"
+"                        N bits (default %d: each address)\n"
+"  --ipv6-prefix N       --max-per-ip counts IPv6 clients by their first\n"
+"                        N bits (default %d: each /%d network)\n"
 "  --limit-loopback      apply --max-per-ip to loopback addresses too\n"
 "  --quiet-above N       no join/leave/quit/nick notices in rooms with\n"
 "                        more people than N (default %d)\n"
@@ -89,6 +97,7 @@ static void config_usage(FILE *out)
             CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_PORT, CONFIG_MAX_LINE,
             CONFIG_HISTORY, CONFIG_HISTORY_KEEP, CONFIG_FLOOD_BURST,
             CONFIG_FLOOD_RATE, CONFIG_SENDQ_MAX, CONFIG_MAX_PER_IP,
+            CONFIG_IPV4_PREFIX, CONFIG_IPV6_PREFIX, CONFIG_IPV6_PREFIX,
             CONFIG_QUIET_ABOVE, CONFIG_TOPIC_MAX, CONFIG_MAX_ROOMS,
             CONFIG_SHUTDOWN_TIMEOUT);
     // clang-format on
@@ -124,6 +133,8 @@ static void config_defaults(struct config *cfg)
     cfg->flood_rate = CONFIG_FLOOD_RATE;
     cfg->sendq_max = CONFIG_SENDQ_MAX;
     cfg->max_per_ip = CONFIG_MAX_PER_IP;
+    cfg->ipv4_prefix = CONFIG_IPV4_PREFIX;
+    cfg->ipv6_prefix = CONFIG_IPV6_PREFIX;
     cfg->quiet_above = CONFIG_QUIET_ABOVE;
     cfg->topic_max = CONFIG_TOPIC_MAX;
     cfg->max_rooms = CONFIG_MAX_ROOMS;
@@ -179,6 +190,8 @@ static bool config_apply(struct config *cfg, int opt, const char *arg)
         NUM(OPT_SENDQ_MAX, sendq_max, 1024, big)
         NUM(OPT_MAX_CLIENTS, max_clients, 1, 100000000)
         NUM(OPT_MAX_PER_IP, max_per_ip, 0, 100000000)
+        NUM(OPT_IPV4_PREFIX, ipv4_prefix, 0, 32)
+        NUM(OPT_IPV6_PREFIX, ipv6_prefix, 0, 128)
         NUM(OPT_QUIET_ABOVE, quiet_above, 0, 100000000)
         NUM(OPT_TOPIC_MAX, topic_max, 1, 65536)
         NUM(OPT_MAX_ROOMS, max_rooms, 1, 100000000)

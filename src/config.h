@@ -24,6 +24,8 @@
 #define CONFIG_FLOOD_RATE 10
 #define CONFIG_SENDQ_MAX (1024 * 1024)
 #define CONFIG_MAX_PER_IP 16
+#define CONFIG_IPV4_PREFIX 32
+#define CONFIG_IPV6_PREFIX 64
 #define CONFIG_QUIET_ABOVE 64
 #define CONFIG_TOPIC_MAX 300
 #define CONFIG_MAX_ROOMS 10000
@@ -38,8 +40,10 @@ struct config {
     unsigned flood_burst;
     unsigned flood_rate;
     size_t sendq_max;
-    size_t max_clients; /* 0: from the open-file limit */
-    size_t max_per_ip;  /* 0: no limit */
+    size_t max_clients;   /* 0: from the open-file limit */
+    size_t max_per_ip;    /* 0: no limit */
+    unsigned ipv4_prefix; /* bits of an IPv4 address max_per_ip counts by */
+    unsigned ipv6_prefix; /* bits of an IPv6 address max_per_ip counts by */
     bool limit_loopback;
     size_t quiet_above;
     size_t topic_max;

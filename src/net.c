@@ -8,6 +8,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +161,51 @@ bool net_is_loopback(const struct sockaddr *sa)
         return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
     }
     return false;
+}
+
+/* Keeps the first bits of the n-byte address a and zeroes the rest. */
+static void net_mask(uint8_t *a, size_t n, unsigned bits)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned keep = bits > 8 * i ? bits - 8 * (unsigned)i : 0;
+        if (keep < 8)
+            a[i] &= (uint8_t)(0xff00u >> keep);
+    }
+}
+
+void net_host_key(const char *host, unsigned v4_bits, unsigned v6_bits,
+                  char *out, size_t outsz)
+{
+    struct in6_addr a6;
+    uint8_t a[16];
+    int family = AF_INET6;
+    unsigned max = 128, bits = v6_bits;
+    if (inet_pton(AF_INET6, host, &a6) == 1) {
+        memcpy(a, &a6, sizeof a);
+        if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+            /* A v4 client of a dual-stack socket counts as that address. */
+            memmove(a, a + 12, 4);
+            family = AF_INET;
+        }
+    } else if (inet_pton(AF_INET, host, a) == 1) {
+        family = AF_INET;
+    } else {
+        snprintf(out, outsz, "%s", host);
+        return;
+    }
+    if (family == AF_INET) {
+        max = 32;
+        bits = v4_bits;
+    }
+    if (bits > max)
+        bits = max;
+    net_mask(a, max / 8, bits);
+    char text[INET6_ADDRSTRLEN];
+    inet_ntop(family, a, text, sizeof text);
+    if (bits < max)
+        snprintf(out, outsz, "%s/%u", text, bits);
+    else
+        snprintf(out, outsz, "%s", text);
 }
 
 void net_nodelay(int fd)

@@ -17,6 +17,8 @@ FLAGS = {
     "--sendq-max": "1048576",
     "--max-clients": None,
     "--max-per-ip": "16",
+    "--ipv4-prefix": "32",
+    "--ipv6-prefix": "64",
     "--limit-loopback": None,
     "--quiet-above": "64",
     "--topic-max": "300",
