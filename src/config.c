@@ -27,6 +27,7 @@ enum {
     OPT_TOPIC_MAX,
     OPT_MAX_ROOMS,
     OPT_SHUTDOWN_TIMEOUT,
+    OPT_KEEPALIVE,
     OPT_LOG_LEVEL,
     OPT_HELP,
     OPT_VERSION,
@@ -49,6 +50,7 @@ static const struct option config_options[] = {
     {"topic-max", required_argument, NULL, OPT_TOPIC_MAX},
     {"max-rooms", required_argument, NULL, OPT_MAX_ROOMS},
     {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
+    {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -91,6 +93,10 @@ static void config_usage(FILE *out)
 "  --topic-max N         longest topic in bytes (default %d)\n"
 "  --max-rooms N         most rooms at once (default %d)\n"
 "  --shutdown-timeout S  seconds to flush output on SIGTERM (default %d)\n"
+"  --keepalive S         probe a connection silent for S seconds (default\n"
+"                        %d; 0 = off), then every S/%d (at least 1); one\n"
+"                        that answers none of %d probes, or acknowledges\n"
+"                        nothing sent for as long, is dropped\n"
 "  --log-level LEVEL     debug, info, warn or error (default info)\n"
 "  --help                show this help and exit\n"
 "  --version             show the version and exit\n",
@@ -99,7 +105,8 @@ static void config_usage(FILE *out)
             CONFIG_FLOOD_RATE, CONFIG_SENDQ_MAX, CONFIG_MAX_PER_IP,
             CONFIG_IPV4_PREFIX, CONFIG_IPV6_PREFIX, CONFIG_IPV6_PREFIX,
             CONFIG_QUIET_ABOVE, CONFIG_TOPIC_MAX, CONFIG_MAX_ROOMS,
-            CONFIG_SHUTDOWN_TIMEOUT);
+            CONFIG_SHUTDOWN_TIMEOUT, CONFIG_KEEPALIVE, NET_KEEPALIVE_PROBES,
+            NET_KEEPALIVE_PROBES);
     // clang-format on
 }
 
@@ -139,6 +146,7 @@ static void config_defaults(struct config *cfg)
     cfg->topic_max = CONFIG_TOPIC_MAX;
     cfg->max_rooms = CONFIG_MAX_ROOMS;
     cfg->shutdown_timeout = CONFIG_SHUTDOWN_TIMEOUT;
+    cfg->keepalive = CONFIG_KEEPALIVE;
     cfg->log_level = LOG_INFO;
 }
 
@@ -196,6 +204,8 @@ static bool config_apply(struct config *cfg, int opt, const char *arg)
         NUM(OPT_TOPIC_MAX, topic_max, 1, 65536)
         NUM(OPT_MAX_ROOMS, max_rooms, 1, 100000000)
         NUM(OPT_SHUTDOWN_TIMEOUT, shutdown_timeout, 0, 3600)
+        /* The kernel takes at most 32767 s of idle time (TCP_KEEPIDLE). */
+        NUM(OPT_KEEPALIVE, keepalive, 0, 32767)
 #undef NUM
     default:
         return false;

@@ -30,6 +30,7 @@
 #define CONFIG_TOPIC_MAX 300
 #define CONFIG_MAX_ROOMS 10000
 #define CONFIG_SHUTDOWN_TIMEOUT 3
+#define CONFIG_KEEPALIVE 60
 
 struct config {
     struct net_url listen[CONFIG_MAX_LISTEN];
@@ -49,6 +50,7 @@ struct config {
     size_t topic_max;
     size_t max_rooms;
     unsigned shutdown_timeout; /* seconds */
+    unsigned keepalive;        /* seconds of silence before probing; 0: off */
     enum log_level log_level;
 };
 

@@ -93,7 +93,7 @@ static const char *const conn_reasons[] = {
     [CONN_QUIT] = "quit",         [CONN_EOF] = "eof",
     [CONN_ERROR] = "error",       [CONN_SENDQ] = "sendq",
     [CONN_SHUTDOWN] = "shutdown", [CONN_HTTP] = "http",
-    [CONN_TLS] = "tls",
+    [CONN_TLS] = "tls",           [CONN_TIMEOUT] = "timeout",
 };
 
 static void conn_on_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev);
@@ -491,6 +491,11 @@ static void conn_fail_errno(struct conn *c, int err)
      * and a write to it fails: to its user that is an ordinary close. */
     if ((err == ECONNRESET || err == EPIPE) && c->state == CS_OPEN)
         conn_close(c, CONN_EOF, false);
+    /* The kernel gave up on a peer that stopped answering (keepalive or
+     * user timeout); the error names the last ICMP report heard, if any. */
+    else if ((err == ETIMEDOUT || err == EHOSTUNREACH || err == ENETUNREACH) &&
+             c->state == CS_OPEN)
+        conn_close(c, CONN_TIMEOUT, false);
     else
         conn_fail(c);
 }

@@ -27,6 +27,7 @@ enum conn_reason {
     CONN_SHUTDOWN, /* the server is stopping */
     CONN_HTTP,     /* it spoke HTTP to a chat port */
     CONN_TLS,      /* it started a TLS handshake on a plain port */
+    CONN_TIMEOUT,  /* the peer stopped answering (TCP keepalive, timeout) */
 };
 
 /* What a protocol does with a connection's events. */

@@ -213,3 +213,18 @@ void net_nodelay(int fd)
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
+
+void net_keepalive(int fd, unsigned idle)
+{
+    if (idle == 0)
+        return;
+    int on = 1, keepidle = (int)idle, count = NET_KEEPALIVE_PROBES;
+    int interval = (keepidle + count - 1) / count;
+    /* Unacknowledged data gets as long as a silent peer: the same bound. */
+    unsigned user_ms = (idle + (unsigned)(interval * count)) * 1000u;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &keepidle, sizeof keepidle);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof user_ms);
+}

@@ -18,6 +18,9 @@
 /* Longest per-address key (net_host_key): a v6 address and "/128". */
 #define NET_KEY_MAX (INET6_ADDRSTRLEN + 4)
 
+/* Keepalive probes left unanswered before the kernel drops a peer. */
+#define NET_KEEPALIVE_PROBES 6
+
 /* A parsed listen URL: scheme://host:port. */
 struct net_url {
     char scheme[16]; /* "text" (later "irc", ...) */
@@ -66,5 +69,19 @@ void net_host_key(const char *host, unsigned v4_bits, unsigned v6_bits,
 
 /* Sets TCP_NODELAY; we coalesce output ourselves. */
 void net_nodelay(int fd);
+
+/*
+ * Makes the kernel end a connection whose peer vanished without a word
+ * (unplugged, crashed, moved away), so it does not hold its place forever;
+ * a silent but alive peer answers the probes and stays. After idle seconds
+ * without traffic the kernel probes, every idle / NET_KEEPALIVE_PROBES
+ * seconds (rounded up), and ends the connection after NET_KEEPALIVE_PROBES
+ * unanswered probes; sent data left unacknowledged for as long, idle plus
+ * the probes (TCP_USER_TIMEOUT), ends it too. Either way reads and writes
+ * then fail with ETIMEDOUT (or the last ICMP error heard, such as
+ * EHOSTUNREACH). idle 0 leaves the socket as it is; idle is at most 32767.
+ * Best effort: a failed setsockopt is ignored.
+ */
+void net_keepalive(int fd, unsigned idle);
 
 #endif

@@ -132,6 +132,7 @@ static void server_take(struct listener *l, int fd, const struct sockaddr *sa)
         return;
     }
     net_nodelay(fd);
+    net_keepalive(fd, server_cfg->keepalive);
     server_ip_add(host, +1);
     conn_new(fd, addr, l->proto);
 }

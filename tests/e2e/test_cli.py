@@ -24,6 +24,7 @@ FLAGS = {
     "--topic-max": "300",
     "--max-rooms": "10000",
     "--shutdown-timeout": "3",
+    "--keepalive": "60",
     "--log-level": "info",
     "--help": None,
     "--version": None,

@@ -1,4 +1,4 @@
-"""Per-address limits by network.
+"""Peers that vanish without a word, and per-address limits by network.
 
 These tests build their own networks: Linux network namespaces made with
 `ip netns add` (root and iproute2 are required; a missing `ip` fails the
@@ -7,8 +7,15 @@ harness's `wrap=` argv prefix; clients are ordinary harness clients whose
 sockets are made inside a namespace (the test's thread enters it with
 setns(2) just for the socket() call and comes back).
 
-Many IPv6 addresses of one /64 are extra addresses on the loopback device
-of a namespace.
+- A vanished peer: the client sits in its own namespace, joined to the
+  server's by a veth pair.  It then goes silent as a crashed machine or a
+  laptop that went to sleep would: its namespace gets a blackhole route to
+  the server, so the server's packets arrive and get no answer at all,
+  neither ACK nor RST (the kernel reports ETIMEDOUT); or its link goes down,
+  as an unplugged cable would (the server then hears no ARP reply either,
+  and the kernel reports EHOSTUNREACH).
+- Many IPv6 addresses of one /64: extra addresses on the loopback device of
+  a namespace.
 """
 
 import contextlib
@@ -18,6 +25,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 
 from harness import check
 
@@ -92,6 +100,141 @@ def namespaces(*tags):
         for ns in made:
             ns.delete()
 
+
+@contextlib.contextmanager
+def cable():
+    """Two namespaces joined by a veth pair: the server's end `vs` is
+    10.77.0.1/24, the client's end `vc` is 10.77.0.2/24."""
+    with namespaces("srv", "cli") as (srv_ns, cli_ns):
+        ip("link", "add", "vs", "netns", srv_ns.name, "type", "veth", "peer", "name", "vc", "netns", cli_ns.name)
+        srv_ns.ip("addr", "add", "10.77.0.1/24", "dev", "vs")
+        srv_ns.ip("link", "set", "vs", "up")
+        cli_ns.ip("addr", "add", "10.77.0.2/24", "dev", "vc")
+        cli_ns.ip("link", "set", "vc", "up")
+        yield srv_ns, cli_ns
+
+
+def wait_all_acked(t, ns, peer, timeout=5):
+    """Waits until the sockets of namespace ns connected to peer have no
+    unacknowledged bytes (Send-Q 0 in `ss`), so that what comes next starts
+    from an idle connection, not one with data still in flight."""
+    end = time.monotonic() + t.bound(timeout)
+    while True:
+        out = ip("netns", "exec", ns.name, "ss", "-Htn", "state", "established", "dst", peer)
+        queues = [int(ln.split()[1]) for ln in out.splitlines() if ln.strip()]
+        if queues and not any(queues):
+            return
+        check(time.monotonic() < end, "output to %s never acknowledged: %s", peer, out.strip())
+        time.sleep(0.02)  # bounded poll of the kernel's socket table
+
+
+def join_lobby(c, nick, others):
+    """Welcomes c, renames it to nick, and consumes the notices others get."""
+    old = c.welcome()
+    for p in others:
+        p.expect("* %s joined #lobby" % old)
+    c.say("/nick %s" % nick)
+    c.expect("* you are now %s" % nick)
+    for p in others:
+        p.expect("* %s is now %s" % (old, nick))
+    c.nick = nick
+    return c
+
+
+def vanished_peer(t, how, talk):
+    """alice and a silent sleeper sit next to the server; ghost is across
+    the cable and then vanishes (how: "blackhole" or "unplug").  If talk,
+    alice speaks after that, so the server has data in flight to ghost that
+    will never be acknowledged; otherwise the connection is idle and only
+    keepalive can notice.  Requires that ghost is dropped within the
+    keepalive bound, that the room hears why, that its nick is free again
+    and that the sleeper, silent all along but alive, stays."""
+    keepalive = 1  # probes after 1 s, every 1 s, 6 of them: dropped in 7 s
+    with cable() as (srv_ns, cli_ns):
+        srv = t.server("--keepalive", str(keepalive), listen=["text://10.77.0.1:0"], wrap=srv_ns.wrap)
+        with srv_ns.inside():
+            alice = join_lobby(t.client(srv), "alice", [])
+            sleeper = join_lobby(t.client(srv), "sleeper", [alice])
+        with cli_ns.inside():
+            ghost = join_lobby(t.client(srv), "ghost", [alice, sleeper])
+        t.barrier(ghost, alice, sleeper)
+        wait_all_acked(t, srv_ns, "10.77.0.2")
+
+        # No FIN, no RST: silence.
+        if how == "blackhole":
+            cli_ns.ip("route", "add", "blackhole", "10.77.0.1/32")
+        else:
+            cli_ns.ip("link", "set", "vc", "down")
+        cut = time.monotonic()
+        if talk:
+            alice.say("anyone there?")
+            sleeper.expect("[alice]: anyone there?")
+        alice.expect("* ghost quit (connection timed out)", timeout=25)
+        took = time.monotonic() - cut
+        srv.wait_event("disconnect", nick="ghost", reason="timeout")
+        # keepalive + 6 probes at 1 s = 7 s, with room for a slow machine.
+        check(took < 15, "ghost was dropped %.1fs after the cut, want about 7s", took)
+
+        # The silent but alive peer answered every probe and is still here.
+        sleeper.expect("* ghost quit (connection timed out)")
+        t.barrier(sleeper, alice)
+        check(not srv.events("disconnect", nick="sleeper"), "the idle sleeper was dropped")
+
+        # The nick and the slot are free again.
+        with srv_ns.inside():
+            again = t.client(srv)
+        join_lobby(again, "ghost", [alice, sleeper])
+        again.say("/who")
+        again.expect("* #lobby (3 people): alice, ghost, sleeper")
+
+
+def test_vanished_idle_peer_dropped(t):
+    """Keepalive: an idle connection whose peer vanished (no FIN, no RST)
+    is probed and dropped; the room sees `* NICK quit (connection timed
+    out)` (docs/protocol.md, Disconnect reasons)."""
+    vanished_peer(t, "blackhole", talk=False)
+
+
+test_vanished_idle_peer_dropped.timeout = 60
+
+
+def test_vanished_peer_with_unacked_output_dropped(t):
+    """TCP_USER_TIMEOUT: output sent to a vanished peer is never
+    acknowledged; keepalive stays silent while data is in flight, so
+    without a user timeout the kernel would retransmit for about 15
+    minutes.  Here the cable is pulled instead."""
+    vanished_peer(t, "unplug", talk=True)
+
+
+test_vanished_peer_with_unacked_output_dropped.timeout = 60
+
+
+def test_closed_receive_window_dropped(t):
+    """A peer that is alive but keeps its receive window closed (it never
+    reads) while output waits for it is dropped within the same bound
+    (TCP_USER_TIMEOUT covers zero-window probes), well before --sendq-max
+    would be reached: docs/security.md, vanished peers."""
+    srv = t.server("--keepalive", "1")
+    talker = t.users(srv, "talker")[0]
+    t.client(srv, rcvbuf=4096)  # user2: never reads a byte
+    talker.expect("* user2 joined #lobby")
+    line = "z" * 100
+    # 300 KB: far more than the stuck reader's buffers, far less than the
+    # 1 MiB --sendq-max.
+    for _ in range(3000):
+        talker.say(line)
+    start = time.monotonic()
+    talker.expect("* user2 quit (connection timed out)", timeout=25)
+    took = time.monotonic() - start
+    srv.wait_event("disconnect", id=2, reason="timeout")
+    check(took < 15, "the stuck reader was dropped after %.1fs, want about 7s", took)
+    talker.barrier()
+
+
+test_closed_receive_window_dropped.timeout = 45
+
+
+# -- per-address limits by network -----------------------------------------
 
 NET_A = "2001:db8:a:1::"  # one /64
 NET_B = "2001:db8:a:2::"  # the next /64, in the same /48

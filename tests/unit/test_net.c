@@ -1,12 +1,13 @@
 /*
  * Unit tests for net.c: listen URLs, address formatting, loopback checks,
- * per-address keys, and listening on a loopback port.
+ * per-address keys, keepalive options, and listening on a loopback port.
  */
 #include "net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -249,6 +250,56 @@ TEST(host_key_bounded)
     /* The longest key fits NET_KEY_MAX. */
     CHECK(strlen("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127") <
           NET_KEY_MAX);
+}
+
+/* ------------------------------------------------------------------------
+ * net_keepalive
+ * ------------------------------------------------------------------------ */
+
+/* Returns an int socket option of fd (or -1 if it cannot be read). */
+static int sockopt(int fd, int level, int name)
+{
+    int v = -1;
+    socklen_t len = sizeof v;
+    if (getsockopt(fd, level, name, &v, &len) < 0)
+        return -1;
+    return v;
+}
+
+/* Sets keepalive idle on a fresh TCP socket and checks what the kernel has. */
+static void keepalive_is(unsigned idle, int interval, int user_ms)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    net_keepalive(fd, idle);
+    if (sockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE) != (int)idle)
+        printf("    keepalive %u\n", idle);
+    CHECK_EQ(sockopt(fd, SOL_SOCKET, SO_KEEPALIVE), 1);
+    CHECK_EQ(sockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE), (int)idle);
+    CHECK_EQ(sockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL), interval);
+    CHECK_EQ(sockopt(fd, IPPROTO_TCP, TCP_KEEPCNT), NET_KEEPALIVE_PROBES);
+    CHECK_EQ(sockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT), user_ms);
+    close(fd);
+}
+
+TEST(keepalive_timing)
+{
+    /* The default: probes after 60 s, every 10 s, 6 of them: 2 minutes. */
+    keepalive_is(60, 10, 120000);
+    /* Short idle times probe every second at least. */
+    keepalive_is(1, 1, 7000);
+    keepalive_is(7, 2, 19000);
+    keepalive_is(32767, 5462, (32767 + 6 * 5462) * 1000);
+}
+
+TEST(keepalive_zero_leaves_socket_alone)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    net_keepalive(fd, 0);
+    CHECK_EQ(sockopt(fd, SOL_SOCKET, SO_KEEPALIVE), 0);
+    CHECK_EQ(sockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 0);
+    close(fd);
 }
 
 /* ------------------------------------------------------------------------
