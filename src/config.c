@@ -23,11 +23,14 @@ enum {
     OPT_PROBE_WAIT,
     OPT_MAX_CLIENTS,
     OPT_MAX_PER_IP,
+    OPT_IPV4_PREFIX,
+    OPT_IPV6_PREFIX,
     OPT_LIMIT_LOOPBACK,
     OPT_QUIET_ABOVE,
     OPT_TOPIC_MAX,
     OPT_MAX_ROOMS,
     OPT_SHUTDOWN_TIMEOUT,
+    OPT_KEEPALIVE,
     OPT_LOG_LEVEL,
     OPT_HELP,
     OPT_VERSION,
@@ -46,11 +49,14 @@ static const struct option config_options[] = {
     {"probe-wait", required_argument, NULL, OPT_PROBE_WAIT},
     {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
     {"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
+    {"ipv4-prefix", required_argument, NULL, OPT_IPV4_PREFIX},
+    {"ipv6-prefix", required_argument, NULL, OPT_IPV6_PREFIX},
     {"limit-loopback", no_argument, NULL, OPT_LIMIT_LOOPBACK},
     {"quiet-above", required_argument, NULL, OPT_QUIET_ABOVE},
     {"topic-max", required_argument, NULL, OPT_TOPIC_MAX},
     {"max-rooms", required_argument, NULL, OPT_MAX_ROOMS},
     {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
+    {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -93,12 +99,20 @@ static void config_usage(FILE *out)
 "                        minus a reserve)\n"
 "  --max-per-ip N        connections per address, 0 = no limit\n"
 "                        (default %d; loopback exempt)\n"
+"  --ipv4-prefix N       --max-per-ip counts IPv4 clients by their first\n"
+"                        N bits (default %d: each address)\n"
+"  --ipv6-prefix N       --max-per-ip counts IPv6 clients by their first\n"
+"                        N bits (default %d: each /%d network)\n"
 "  --limit-loopback      apply --max-per-ip to loopback addresses too\n"
 "  --quiet-above N       no join/leave/quit/nick notices in rooms with\n"
 "                        more people than N (default %d)\n"
 "  --topic-max N         longest topic in bytes (default %d)\n"
 "  --max-rooms N         most rooms at once (default %d)\n"
 "  --shutdown-timeout S  seconds to flush output on SIGTERM (default %d)\n"
+"  --keepalive S         probe a connection silent for S seconds (default\n"
+"                        %d; 0 = off), then every S/%d (at least 1); one\n"
+"                        that answers none of %d probes, or acknowledges\n"
+"                        nothing sent for as long, is dropped\n"
 "  --log-level LEVEL     debug, info, warn or error (default info)\n"
 "  --help                show this help and exit\n"
 "  --version             show the version and exit\n",
@@ -106,8 +120,10 @@ static void config_usage(FILE *out)
             CONFIG_HISTORY, CONFIG_HISTORY_KEEP, CONFIG_FLOOD_BURST,
             CONFIG_FLOOD_RATE, CONFIG_FLOOD_BYTES, CONFIG_SENDQ_MAX,
             CONFIG_OUT_MEM_MAX, CONFIG_PROBE_WAIT, CONFIG_MAX_PER_IP,
+            CONFIG_IPV4_PREFIX, CONFIG_IPV6_PREFIX, CONFIG_IPV6_PREFIX,
             CONFIG_QUIET_ABOVE, CONFIG_TOPIC_MAX, CONFIG_MAX_ROOMS,
-            CONFIG_SHUTDOWN_TIMEOUT);
+            CONFIG_SHUTDOWN_TIMEOUT, CONFIG_KEEPALIVE, NET_KEEPALIVE_PROBES,
+            NET_KEEPALIVE_PROBES);
     // clang-format on
 }
 
@@ -144,10 +160,13 @@ static void config_defaults(struct config *cfg)
     cfg->out_mem_max = CONFIG_OUT_MEM_MAX;
     cfg->probe_wait = CONFIG_PROBE_WAIT;
     cfg->max_per_ip = CONFIG_MAX_PER_IP;
+    cfg->ipv4_prefix = CONFIG_IPV4_PREFIX;
+    cfg->ipv6_prefix = CONFIG_IPV6_PREFIX;
     cfg->quiet_above = CONFIG_QUIET_ABOVE;
     cfg->topic_max = CONFIG_TOPIC_MAX;
     cfg->max_rooms = CONFIG_MAX_ROOMS;
     cfg->shutdown_timeout = CONFIG_SHUTDOWN_TIMEOUT;
+    cfg->keepalive = CONFIG_KEEPALIVE;
     cfg->log_level = LOG_INFO;
 }
 
@@ -202,10 +221,14 @@ static bool config_apply(struct config *cfg, int opt, const char *arg)
         NUM(OPT_PROBE_WAIT, probe_wait, 0, 10000)
         NUM(OPT_MAX_CLIENTS, max_clients, 1, 100000000)
         NUM(OPT_MAX_PER_IP, max_per_ip, 0, 100000000)
+        NUM(OPT_IPV4_PREFIX, ipv4_prefix, 0, 32)
+        NUM(OPT_IPV6_PREFIX, ipv6_prefix, 0, 128)
         NUM(OPT_QUIET_ABOVE, quiet_above, 0, 100000000)
         NUM(OPT_TOPIC_MAX, topic_max, 1, 65536)
         NUM(OPT_MAX_ROOMS, max_rooms, 1, 100000000)
         NUM(OPT_SHUTDOWN_TIMEOUT, shutdown_timeout, 0, 3600)
+        /* The kernel takes at most 32767 s of idle time (TCP_KEEPIDLE). */
+        NUM(OPT_KEEPALIVE, keepalive, 0, 32767)
 #undef NUM
     default:
         return false;

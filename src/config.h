@@ -27,10 +27,13 @@
 #define CONFIG_OUT_MEM_MAX (256 * 1024 * 1024)
 #define CONFIG_PROBE_WAIT 50
 #define CONFIG_MAX_PER_IP 16
+#define CONFIG_IPV4_PREFIX 32
+#define CONFIG_IPV6_PREFIX 64
 #define CONFIG_QUIET_ABOVE 64
 #define CONFIG_TOPIC_MAX 300
 #define CONFIG_MAX_ROOMS 10000
 #define CONFIG_SHUTDOWN_TIMEOUT 3
+#define CONFIG_KEEPALIVE 60
 
 struct config {
     struct net_url listen[CONFIG_MAX_LISTEN];
@@ -42,15 +45,18 @@ struct config {
     unsigned flood_rate;
     size_t flood_bytes; /* 0: no limit */
     size_t sendq_max;
-    size_t out_mem_max;  /* 0: no limit */
-    unsigned probe_wait; /* milliseconds */
-    size_t max_clients;  /* 0: from the open-file limit */
-    size_t max_per_ip;   /* 0: no limit */
+    size_t out_mem_max;   /* 0: no limit */
+    unsigned probe_wait;  /* milliseconds */
+    size_t max_clients;   /* 0: from the open-file limit */
+    size_t max_per_ip;    /* 0: no limit */
+    unsigned ipv4_prefix; /* bits of an IPv4 address max_per_ip counts by */
+    unsigned ipv6_prefix; /* bits of an IPv6 address max_per_ip counts by */
     bool limit_loopback;
     size_t quiet_above;
     size_t topic_max;
     size_t max_rooms;
     unsigned shutdown_timeout; /* seconds */
+    unsigned keepalive;        /* seconds of silence before probing; 0: off */
     enum log_level log_level;
 };
 

@@ -140,6 +140,7 @@ static const char *const conn_reasons[] = {
     [CONN_ERROR] = "error",       [CONN_SENDQ] = "sendq",
     [CONN_SHUTDOWN] = "shutdown", [CONN_HTTP] = "http",
     [CONN_TLS] = "tls",           [CONN_MEMORY] = "memory",
+    [CONN_TIMEOUT] = "timeout",
 };
 
 static void conn_on_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev);
@@ -813,6 +814,13 @@ static void conn_fail_errno(struct conn *c, int err)
     if ((err == ECONNRESET || err == EPIPE) && c->state == CS_OPEN) {
         c->abort = true;
         conn_close(c, CONN_EOF, false);
+    } else if ((err == ETIMEDOUT || err == EHOSTUNREACH ||
+                err == ENETUNREACH) &&
+               c->state == CS_OPEN) {
+        /* The kernel gave up on a peer that stopped answering (keepalive
+         * or user timeout); the error names the last ICMP report heard. */
+        c->abort = true;
+        conn_close(c, CONN_TIMEOUT, false);
     } else {
         conn_fail(c);
     }

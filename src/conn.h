@@ -36,6 +36,7 @@ enum conn_reason {
     CONN_HTTP,     /* it spoke HTTP to a chat port */
     CONN_TLS,      /* it started a TLS handshake on a plain port */
     CONN_MEMORY,   /* the server's output memory ran out; it held the most */
+    CONN_TIMEOUT,  /* the peer stopped answering (TCP keepalive, timeout) */
 };
 
 /* What a protocol does with a connection's events. */

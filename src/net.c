@@ -8,6 +8,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,51 @@ bool net_is_loopback(const struct sockaddr *sa)
     return false;
 }
 
+/* Keeps the first bits of the n-byte address a and zeroes the rest. */
+static void net_mask(uint8_t *a, size_t n, unsigned bits)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned keep = bits > 8 * i ? bits - 8 * (unsigned)i : 0;
+        if (keep < 8)
+            a[i] &= (uint8_t)(0xff00u >> keep);
+    }
+}
+
+void net_host_key(const char *host, unsigned v4_bits, unsigned v6_bits,
+                  char *out, size_t outsz)
+{
+    struct in6_addr a6;
+    uint8_t a[16];
+    int family = AF_INET6;
+    unsigned max = 128, bits = v6_bits;
+    if (inet_pton(AF_INET6, host, &a6) == 1) {
+        memcpy(a, &a6, sizeof a);
+        if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+            /* A v4 client of a dual-stack socket counts as that address. */
+            memmove(a, a + 12, 4);
+            family = AF_INET;
+        }
+    } else if (inet_pton(AF_INET, host, a) == 1) {
+        family = AF_INET;
+    } else {
+        snprintf(out, outsz, "%s", host);
+        return;
+    }
+    if (family == AF_INET) {
+        max = 32;
+        bits = v4_bits;
+    }
+    if (bits > max)
+        bits = max;
+    net_mask(a, max / 8, bits);
+    char text[INET6_ADDRSTRLEN];
+    inet_ntop(family, a, text, sizeof text);
+    if (bits < max)
+        snprintf(out, outsz, "%s/%u", text, bits);
+    else
+        snprintf(out, outsz, "%s", text);
+}
+
 void net_nodelay(int fd)
 {
     int one = 1;
@@ -183,4 +229,19 @@ int net_socket_error(int fd)
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
         return errno;
     return err ? err : ECONNRESET;
+}
+
+void net_keepalive(int fd, unsigned idle)
+{
+    if (idle == 0)
+        return;
+    int on = 1, keepidle = (int)idle, count = NET_KEEPALIVE_PROBES;
+    int interval = (keepidle + count - 1) / count;
+    /* Unacknowledged data gets as long as a silent peer: the same bound. */
+    unsigned user_ms = (idle + (unsigned)(interval * count)) * 1000u;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &keepidle, sizeof keepidle);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof user_ms);
 }

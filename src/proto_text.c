@@ -426,6 +426,8 @@ static const char *text_reason(enum conn_reason reason)
     case CONN_HTTP:
     case CONN_TLS:
         return "not a chat client";
+    case CONN_TIMEOUT:
+        return "connection timed out";
     default:
         return "connection error";
     }

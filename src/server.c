@@ -57,7 +57,7 @@ static struct ev_loop *server_loop;
 static const struct config *server_cfg;
 static struct listener *server_listeners;
 static size_t server_nlisteners;
-static struct dict *server_per_ip; /* host -> connection count */
+static struct dict *server_per_ip; /* address prefix -> connection count */
 static size_t server_max_clients;
 static int server_spare_fd = -1; /* released to accept-and-refuse on EMFILE */
 static struct ev_io server_sig_io;
@@ -68,20 +68,32 @@ static bool server_stopping;
  * Admission
  * ------------------------------------------------------------------------ */
 
-/* Returns the number of connections from host. */
-static size_t server_ip_count(const char *host)
+/* Writes the key host is counted under (its prefix) into key. */
+static void server_ip_key(const char *host, char key[NET_KEY_MAX])
 {
-    return (size_t)(uintptr_t)dict_get(server_per_ip, host, strlen(host));
+    net_host_key(host, server_cfg->ipv4_prefix, server_cfg->ipv6_prefix, key,
+                 NET_KEY_MAX);
 }
 
-/* Adds delta to host's connection count, forgetting hosts at zero. */
+/* Returns the number of connections from host's network (its prefix). */
+static size_t server_ip_count(const char *host)
+{
+    char key[NET_KEY_MAX];
+    server_ip_key(host, key);
+    return (size_t)(uintptr_t)dict_get(server_per_ip, key, strlen(key));
+}
+
+/* Adds delta to the count of host's network, forgetting those at zero. */
 static void server_ip_add(const char *host, int delta)
 {
-    size_t n = server_ip_count(host) + (size_t)(ptrdiff_t)delta;
+    char key[NET_KEY_MAX];
+    server_ip_key(host, key);
+    size_t n = (size_t)(uintptr_t)dict_get(server_per_ip, key, strlen(key)) +
+               (size_t)(ptrdiff_t)delta;
     if (n == 0)
-        dict_del(server_per_ip, host, strlen(host));
+        dict_del(server_per_ip, key, strlen(key));
     else
-        dict_set(server_per_ip, host, strlen(host), (void *)(uintptr_t)n);
+        dict_set(server_per_ip, key, strlen(key), (void *)(uintptr_t)n);
 }
 
 /* conn's free hook: the connection no longer counts against its address. */
@@ -129,6 +141,7 @@ static void server_take(struct listener *l, int fd, const struct sockaddr *sa)
         return;
     }
     net_nodelay(fd);
+    net_keepalive(fd, server_cfg->keepalive);
     server_ip_add(host, +1);
     conn_new(fd, addr, l->proto);
 }

@@ -29,6 +29,7 @@ else
     need valgrind command -v valgrind
     need netcat-openbsd command -v nc
     need telnet command -v telnet
+    need iproute2 sh -c 'command -v ip || test -x /usr/sbin/ip'
 fi
 
 if [ -n "$missing" ]; then

@@ -103,11 +103,14 @@ TEST(defaults)
     CHECK_EQ(cfg.sendq_max, 1024 * 1024);
     CHECK_EQ(cfg.max_clients, 0);
     CHECK_EQ(cfg.max_per_ip, 16);
+    CHECK_EQ(cfg.ipv4_prefix, 32);
+    CHECK_EQ(cfg.ipv6_prefix, 64);
     CHECK(!cfg.limit_loopback);
     CHECK_EQ(cfg.quiet_above, 64);
     CHECK_EQ(cfg.topic_max, 300);
     CHECK_EQ(cfg.max_rooms, CONFIG_MAX_ROOMS);
     CHECK_EQ(cfg.shutdown_timeout, 3);
+    CHECK_EQ(cfg.keepalive, 60);
     CHECK_EQ(cfg.log_level, LOG_INFO);
     REQUIRE(cfg.nlisten == 2);
     CHECK_STR(cfg.listen[0].scheme, "text");
@@ -126,6 +129,7 @@ TEST(each_numeric_flag)
           "7", "--flood-burst", "3", "--flood-rate", "0", "--sendq-max",
           "2048", "--max-clients", "10", "--max-per-ip", "0", "--quiet-above",
           "9", "--topic-max", "42", "--max-rooms", "11", "--shutdown-timeout",
+          "0", "--ipv4-prefix", "24", "--ipv6-prefix", "48", "--keepalive",
           "0", NULL);
     CHECK_EQ(p.rc, CONFIG_RUN);
     CHECK_STR(p.err, "");
@@ -141,6 +145,9 @@ TEST(each_numeric_flag)
     CHECK_EQ(cfg.topic_max, 42);
     CHECK_EQ(cfg.max_rooms, 11);
     CHECK_EQ(cfg.shutdown_timeout, 0);
+    CHECK_EQ(cfg.ipv4_prefix, 24);
+    CHECK_EQ(cfg.ipv6_prefix, 48);
+    CHECK_EQ(cfg.keepalive, 0);
     CHECK_EQ(cfg.nlisten, 2); /* the default listeners */
 }
 
@@ -161,6 +168,18 @@ TEST(equals_form_and_bounds)
     parse(&cfg, &p, "--max-line", "1048576", NULL);
     CHECK_EQ(p.rc, CONFIG_RUN);
     CHECK_EQ(cfg.max_line, 1 << 20);
+    parse(&cfg, &p, "--ipv4-prefix=0", "--ipv6-prefix=128",
+          "--keepalive=32767", NULL);
+    CHECK_EQ(p.rc, CONFIG_RUN);
+    CHECK_EQ(cfg.ipv4_prefix, 0);
+    CHECK_EQ(cfg.ipv6_prefix, 128);
+    CHECK_EQ(cfg.keepalive, 32767);
+    parse(&cfg, &p, "--ipv4-prefix=32", "--ipv6-prefix=0", "--keepalive=1",
+          NULL);
+    CHECK_EQ(p.rc, CONFIG_RUN);
+    CHECK_EQ(cfg.ipv4_prefix, 32);
+    CHECK_EQ(cfg.ipv6_prefix, 0);
+    CHECK_EQ(cfg.keepalive, 1);
 }
 
 TEST(later_flag_wins)
@@ -234,7 +253,7 @@ TEST(help_and_version_exit)
         "--flood-burst", "--flood-rate", "--sendq-max", "--max-clients",
         "--max-per-ip", "--limit-loopback", "--quiet-above", "--topic-max",
         "--max-rooms", "--shutdown-timeout", "--log-level", "--help",
-        "--version",
+        "--version", "--ipv4-prefix", "--ipv6-prefix", "--keepalive",
     };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (strstr(p.out, flags[i]) == NULL) {
@@ -259,7 +278,9 @@ TEST(bad_numbers)
         {"--max-clients", "0"},        {"--max-per-ip", "-5"},
         {"--quiet-above", "100000001"}, {"--topic-max", "0"},
         {"--topic-max", "65537"},      {"--max-rooms", "0"},
-        {"--shutdown-timeout", "3601"},
+        {"--shutdown-timeout", "3601"}, {"--ipv4-prefix", "33"},
+        {"--ipv6-prefix", "129"},      {"--ipv6-prefix", "-1"},
+        {"--keepalive", "32768"},      {"--keepalive", "1m"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct config cfg;

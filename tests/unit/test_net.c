@@ -1,12 +1,13 @@
 /*
  * Unit tests for net.c: listen URLs, address formatting, loopback checks,
- * and listening on a loopback port.
+ * per-address keys, keepalive options, and listening on a loopback port.
  */
 #include "net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -176,6 +177,129 @@ TEST(loopback)
     CHECK(!net_is_loopback((struct sockaddr *)&i));
     struct sockaddr u = {.sa_family = AF_UNIX};
     CHECK(!net_is_loopback(&u));
+}
+
+/* ------------------------------------------------------------------------
+ * net_host_key
+ * ------------------------------------------------------------------------ */
+
+/* One net_host_key case: host, the two prefix lengths, the key wanted. */
+struct key_case {
+    const char *host;
+    unsigned v4_bits, v6_bits;
+    const char *want;
+};
+
+static const struct key_case key_cases[] = {
+    /* Every address of one /64 shares a key; the next /64 does not. */
+    {"2001:db8:a:1::1", 32, 64, "2001:db8:a:1::/64"},
+    {"2001:db8:a:1:ffff:ffff:ffff:ffff", 32, 64, "2001:db8:a:1::/64"},
+    {"2001:db8:a:1:1234:5678:9abc:def0", 32, 64, "2001:db8:a:1::/64"},
+    {"2001:db8:a:2::1", 32, 64, "2001:db8:a:2::/64"},
+    /* Canonical text, whatever the spelling of the input. */
+    {"2001:DB8:A:1:0:0:0:1", 32, 64, "2001:db8:a:1::/64"},
+    {"2001:0db8:000a:0001::1", 32, 64, "2001:db8:a:1::/64"},
+    {"::1", 32, 64, "::/64"},
+    {"fe80::1:2:3:4", 32, 64, "fe80::/64"},
+    /* Other IPv6 prefixes; one ending inside a byte keeps only its bits. */
+    {"2001:db8:a:1::1", 32, 128, "2001:db8:a:1::1"},
+    {"2001:db8:a:1::1", 32, 48, "2001:db8:a::/48"},
+    {"2001:db8:a:2::1", 32, 48, "2001:db8:a::/48"},
+    {"2001:db8:abcd:ffff::1", 32, 52, "2001:db8:abcd:f000::/52"},
+    {"2001:db8:abcd:ffff::1", 32, 57, "2001:db8:abcd:ff80::/57"},
+    {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 32, 127,
+     "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127"},
+    {"2001:db8::1", 32, 0, "::/0"},
+    {"2001:db8::1", 32, 200, "2001:db8::1"}, /* past the end: all of it */
+    /* IPv4 counts per address by default, whatever the v6 prefix. */
+    {"192.0.2.7", 32, 64, "192.0.2.7"},
+    {"192.0.2.8", 32, 64, "192.0.2.8"},
+    {"192.0.2.7", 24, 64, "192.0.2.0/24"},
+    {"192.0.2.255", 20, 64, "192.0.0.0/20"},
+    {"192.0.2.7", 0, 64, "0.0.0.0/0"},
+    {"192.0.2.7", 99, 64, "192.0.2.7"},
+    /* An IPv4-mapped IPv6 address counts as the IPv4 address. */
+    {"::ffff:192.0.2.7", 32, 64, "192.0.2.7"},
+    {"::ffff:192.0.2.7", 24, 128, "192.0.2.0/24"},
+    {"::ffff:c000:207", 32, 64, "192.0.2.7"},
+    /* What does not parse is its own key. */
+    {"unknown", 32, 64, "unknown"},
+    {"", 32, 64, ""},
+    {"192.0.2.7:80", 32, 64, "192.0.2.7:80"},
+};
+
+TEST(host_keys)
+{
+    for (size_t i = 0; i < sizeof key_cases / sizeof key_cases[0]; i++) {
+        const struct key_case *k = &key_cases[i];
+        char out[NET_KEY_MAX];
+        memset(out, 'x', sizeof out);
+        net_host_key(k->host, k->v4_bits, k->v6_bits, out, sizeof out);
+        if (strcmp(out, k->want) != 0)
+            printf("    key of %s (/%u, /%u)\n", k->host, k->v4_bits,
+                   k->v6_bits);
+        CHECK_STR(out, k->want);
+    }
+}
+
+TEST(host_key_bounded)
+{
+    char small[8];
+    net_host_key("2001:db8:a:1::1", 32, 64, small, sizeof small);
+    CHECK_STR(small, "2001:db");
+    /* The longest key fits NET_KEY_MAX. */
+    CHECK(strlen("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127") <
+          NET_KEY_MAX);
+}
+
+/* ------------------------------------------------------------------------
+ * net_keepalive
+ * ------------------------------------------------------------------------ */
+
+/* Returns an int socket option of fd (or -1 if it cannot be read). */
+static int sockopt(int fd, int level, int name)
+{
+    int v = -1;
+    socklen_t len = sizeof v;
+    if (getsockopt(fd, level, name, &v, &len) < 0)
+        return -1;
+    return v;
+}
+
+/* Sets keepalive idle on a fresh TCP socket and checks what the kernel has. */
+static void keepalive_is(unsigned idle, int interval, int user_ms)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    net_keepalive(fd, idle);
+    if (sockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE) != (int)idle)
+        printf("    keepalive %u\n", idle);
+    CHECK_EQ(sockopt(fd, SOL_SOCKET, SO_KEEPALIVE), 1);
+    CHECK_EQ(sockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE), (int)idle);
+    CHECK_EQ(sockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL), interval);
+    CHECK_EQ(sockopt(fd, IPPROTO_TCP, TCP_KEEPCNT), NET_KEEPALIVE_PROBES);
+    CHECK_EQ(sockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT), user_ms);
+    close(fd);
+}
+
+TEST(keepalive_timing)
+{
+    /* The default: probes after 60 s, every 10 s, 6 of them: 2 minutes. */
+    keepalive_is(60, 10, 120000);
+    /* Short idle times probe every second at least. */
+    keepalive_is(1, 1, 7000);
+    keepalive_is(7, 2, 19000);
+    keepalive_is(32767, 5462, (32767 + 6 * 5462) * 1000);
+}
+
+TEST(keepalive_zero_leaves_socket_alone)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    net_keepalive(fd, 0);
+    CHECK_EQ(sockopt(fd, SOL_SOCKET, SO_KEEPALIVE), 0);
+    CHECK_EQ(sockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 0);
+    close(fd);
 }
 
 /* ------------------------------------------------------------------------
