@@ -93,6 +93,7 @@ struct chat_config {
     size_t quiet_above;    /* no join/part/quit/nick notices above this */
     size_t topic_max;      /* longest topic, in bytes */
     size_t max_rooms;      /* most rooms that may exist at once */
+    size_t history_mem;    /* history bytes in all rooms; 0: no limit */
 };
 
 enum chat_error {
@@ -134,6 +135,9 @@ void chat_unregister(struct client *c, const char *reason, size_t len,
  * Joins the room name (len bytes, without '#'), creating it if needed. The
  * joiner gets CHAT_JOIN first, then the room does (if not too big). Sets
  * c->room. Returns CHAT_OK (and *out), INVALID, ALREADY or TOO_MANY.
+ *
+ * At max_rooms, the room nobody has been in for longest is freed with its
+ * history to make space; TOO_MANY if every room has members.
  */
 enum chat_error chat_join(struct client *c, const char *name, size_t len,
                           struct room **out);
@@ -177,6 +181,15 @@ bool chat_is_member(const struct client *c, const struct room *r);
 
 /* Returns the number of rooms. */
 size_t chat_room_count(void);
+
+/*
+ * Returns the bytes the history of all rooms holds (see room_msg_cost).
+ * Rooms without members are a cache: when a message takes this past
+ * history_mem, the rooms nobody has been in for longest are freed with
+ * their history, and then, if that is not enough, the room written to
+ * forgets its oldest messages (it keeps the newest).
+ */
+size_t chat_history_bytes(void);
 
 /* Calls fn for every room, in no particular order. */
 void chat_foreach_room(void (*fn)(struct room *r, void *arg), void *arg);

@@ -24,6 +24,7 @@ enum {
     OPT_QUIET_ABOVE,
     OPT_TOPIC_MAX,
     OPT_MAX_ROOMS,
+    OPT_HISTORY_MEM,
     OPT_SHUTDOWN_TIMEOUT,
     OPT_LOG_LEVEL,
     OPT_HELP,
@@ -44,6 +45,7 @@ static const struct option config_options[] = {
     {"quiet-above", required_argument, NULL, OPT_QUIET_ABOVE},
     {"topic-max", required_argument, NULL, OPT_TOPIC_MAX},
     {"max-rooms", required_argument, NULL, OPT_MAX_ROOMS},
+    {"history-mem", required_argument, NULL, OPT_HISTORY_MEM},
     {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, OPT_HELP},
@@ -81,7 +83,11 @@ static void config_usage(FILE *out)
 "  --quiet-above N       no join/leave/quit/nick notices in rooms with\n"
 "                        more people than N (default %d)\n"
 "  --topic-max N         longest topic in bytes (default %d)\n"
-"  --max-rooms N         most rooms at once (default %d)\n"
+"  --max-rooms N         most rooms at once; rooms nobody is in give way,\n"
+"                        the one left longest ago first (default %d)\n"
+"  --history-mem BYTES   memory for the history of all rooms; past it,\n"
+"                        rooms nobody is in are freed the same way\n"
+"                        (default %d, 0 = no limit)\n"
 "  --shutdown-timeout S  seconds to flush output on SIGTERM (default %d)\n"
 "  --log-level LEVEL     debug, info, warn or error (default info)\n"
 "  --help                show this help and exit\n"
@@ -90,7 +96,7 @@ static void config_usage(FILE *out)
             CONFIG_HISTORY, CONFIG_HISTORY_KEEP, CONFIG_FLOOD_BURST,
             CONFIG_FLOOD_RATE, CONFIG_SENDQ_MAX, CONFIG_MAX_PER_IP,
             CONFIG_QUIET_ABOVE, CONFIG_TOPIC_MAX, CONFIG_MAX_ROOMS,
-            CONFIG_SHUTDOWN_TIMEOUT);
+            CONFIG_HISTORY_MEM, CONFIG_SHUTDOWN_TIMEOUT);
     // clang-format on
 }
 
@@ -127,6 +133,7 @@ static void config_defaults(struct config *cfg)
     cfg->quiet_above = CONFIG_QUIET_ABOVE;
     cfg->topic_max = CONFIG_TOPIC_MAX;
     cfg->max_rooms = CONFIG_MAX_ROOMS;
+    cfg->history_mem = CONFIG_HISTORY_MEM;
     cfg->shutdown_timeout = CONFIG_SHUTDOWN_TIMEOUT;
     cfg->log_level = LOG_INFO;
 }
@@ -182,6 +189,7 @@ static bool config_apply(struct config *cfg, int opt, const char *arg)
         NUM(OPT_QUIET_ABOVE, quiet_above, 0, 100000000)
         NUM(OPT_TOPIC_MAX, topic_max, 1, 65536)
         NUM(OPT_MAX_ROOMS, max_rooms, 1, 100000000)
+        NUM(OPT_HISTORY_MEM, history_mem, 0, big)
         NUM(OPT_SHUTDOWN_TIMEOUT, shutdown_timeout, 0, 3600)
 #undef NUM
     default:

@@ -27,6 +27,13 @@
 #define CONFIG_QUIET_ABOVE 64
 #define CONFIG_TOPIC_MAX 300
 #define CONFIG_MAX_ROOMS 10000
+/*
+ * History of all rooms: 64 MiB holds 100 typical lines (~100 bytes) in
+ * each of about 5,000 rooms, or 100 lines of 4 KiB in 160; on a server
+ * with 10,000 rooms of 100 long lines it is what stands between it and
+ * some 4 GB. Rooms nobody is in give their history up first.
+ */
+#define CONFIG_HISTORY_MEM (64 * 1024 * 1024)
 #define CONFIG_SHUTDOWN_TIMEOUT 3
 
 struct config {
@@ -44,6 +51,7 @@ struct config {
     size_t quiet_above;
     size_t topic_max;
     size_t max_rooms;
+    size_t history_mem;        /* bytes, 0: no limit */
     unsigned shutdown_timeout; /* seconds */
     enum log_level log_level;
 };

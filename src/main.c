@@ -53,6 +53,7 @@ int main(int argc, char **argv)
         .quiet_above = cfg.quiet_above,
         .topic_max = cfg.topic_max,
         .max_rooms = cfg.max_rooms,
+        .history_mem = cfg.history_mem,
     };
     chat_init(&chat);
     int status = 1;

@@ -10,6 +10,7 @@
 #ifndef PARLEY_ROOM_H
 #define PARLEY_ROOM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -44,6 +45,9 @@ struct room {
     size_t hist_count;
     size_t hist_cap;
     size_t hist_bytes; /* the ring and its messages, see room_msg_cost */
+    /* The core's list of rooms without members, least recently left first. */
+    struct room *idle_prev, *idle_next;
+    bool idle; /* on that list */
 };
 
 /* Returns a new empty room keeping up to hist_cap messages. */

@@ -21,6 +21,7 @@ FLAGS = {
     "--quiet-above": "64",
     "--topic-max": "300",
     "--max-rooms": "10000",
+    "--history-mem": "67108864",
     "--shutdown-timeout": "3",
     "--log-level": "info",
     "--help": None,

@@ -954,4 +954,175 @@ TEST(quiet_above_zero_silences_all_notices)
     fini((struct fake *[]){&a, &b, NULL});
 }
 
+/* ------------------------------------------------------------------------
+ * Rooms nobody is in, and history memory
+ * ------------------------------------------------------------------------ */
+
+/* Starts the core with c and registers the NULL-terminated fakes, ids 1... */
+static void start(const struct chat_config *c, struct fake *const *fs)
+{
+    chat_init(c);
+    for (uint64_t id = 1; *fs; fs++, id++)
+        reg(*fs, id);
+}
+
+/* Creates room name with one message said in it, then leaves it. */
+static struct room *leave_behind(struct fake *f, const char *name)
+{
+    struct room *r = join(f, name);
+    say(f, "kept");
+    chat_part(&f->c, r, NULL, 0);
+    return r;
+}
+
+/* chat_foreach_room helper: adds up the rooms' history bytes. */
+static void sum_history(struct room *r, void *arg)
+{
+    *(size_t *)arg += r->hist_bytes;
+}
+
+/* Checks that the core's count of history bytes is the rooms' sum. */
+static void check_history_bytes(void)
+{
+    size_t sum = 0;
+    chat_foreach_room(sum_history, &sum);
+    CHECK_EQ(chat_history_bytes(), sum);
+}
+
+/* The bytes a room of history_keep slots with messages of text holds. */
+static size_t hist_cost(size_t keep, size_t nmsgs, size_t nick_len,
+                        size_t text_len)
+{
+    return keep * sizeof(struct room_msg *) +
+           nmsgs * room_msg_cost(nick_len, text_len);
+}
+
+TEST(rooms_nobody_is_in_give_way_at_max_rooms)
+{
+    struct chat_config c = cfg();
+    c.max_rooms = 3; /* #lobby and two more */
+    struct fake a;
+    start(&c, (struct fake *[]){&a, NULL});
+    leave_behind(&a, "r1");
+    leave_behind(&a, "r2");
+    CHECK_EQ(chat_room_count(), 3);
+    /* The room left longest ago makes way for a new one. */
+    join(&a, "r3");
+    CHECK(chat_find_room("r1", 2) == NULL);
+    REQUIRE(chat_find_room("r2", 2) != NULL);
+    CHECK_EQ(chat_find_room("r2", 2)->hist_count, 1);
+    check_history_bytes();
+    join(&a, "r4");
+    CHECK(chat_find_room("r2", 2) == NULL);
+    check_history_bytes();
+    /* Someone is in every room now: the limit holds. */
+    struct room *r = NULL;
+    CHECK_EQ(chat_join(&a.c, "r5", 2, &r), CHAT_ERR_TOO_MANY);
+    CHECK_EQ(chat_room_count(), 3);
+    fini((struct fake *[]){&a, NULL});
+}
+
+TEST(joining_a_room_nobody_is_in_takes_it_off_the_list)
+{
+    struct chat_config c = cfg();
+    c.max_rooms = 3;
+    struct fake a, b;
+    start(&c, (struct fake *[]){&a, &b, NULL});
+    struct room *r1 = leave_behind(&a, "r1");
+    leave_behind(&a, "r2");
+    CHECK(r1->idle);
+    /* b visits r1: it is used again, so r2 is now the one left longest. */
+    join(&b, "r1");
+    CHECK(!r1->idle);
+    CHECK_EQ(r1->nmembers, 1);
+    join(&a, "r3"); /* frees r2, the only room nobody is in */
+    CHECK(chat_find_room("r2", 2) == NULL);
+    CHECK(chat_find_room("r1", 2) == r1);
+    chat_part(&b.c, r1, NULL, 0);
+    CHECK(r1->idle);
+    CHECK_EQ(r1->hist_count, 1);
+    fini((struct fake *[]){&a, &b, NULL});
+}
+
+TEST(history_budget_frees_the_room_left_longest_ago_first)
+{
+    struct chat_config c = cfg();
+    const size_t old = hist_cost(100, 1, 5, 4); /* one "kept" by user1 */
+    const size_t line = room_msg_cost(5, 100);
+    /* Room for old1, old2, and the ring of a third room with one line. */
+    c.history_mem = 2 * old + hist_cost(100, 1, 5, 100);
+    struct fake a;
+    start(&c, (struct fake *[]){&a, NULL});
+    leave_behind(&a, "old1");
+    leave_behind(&a, "old2");
+    struct room *big = join(&a, "big");
+    char text[101];
+    memset(text, 'x', 100);
+    text[100] = '\0';
+    say(&a, text);
+    CHECK_EQ(chat_history_bytes(), c.history_mem);
+    CHECK(chat_find_room("old1", 4) != NULL);
+    /* One more line passes the budget by less than old1: old1 alone goes. */
+    say(&a, text);
+    CHECK(chat_find_room("old1", 4) == NULL);
+    CHECK(chat_find_room("old2", 4) != NULL);
+    CHECK_EQ(big->hist_count, 2);
+    CHECK_EQ(chat_history_bytes(), c.history_mem + line - old);
+    check_history_bytes();
+    fini((struct fake *[]){&a, NULL});
+}
+
+TEST(history_budget_trims_the_written_room_to_its_newest)
+{
+    struct chat_config c = cfg();
+    c.history_mem = hist_cost(100, 10, 5, 3) + hist_cost(100, 0, 0, 0);
+    struct fake a, b;
+    start(&c, (struct fake *[]){&a, &b, NULL});
+    struct room *lobby = join(&b, "lobby");
+    say(&b, "old"); /* the lobby is never freed, even with nobody in it */
+    chat_part(&b.c, lobby, NULL, 0);
+    struct room *r = join(&a, "r");
+    for (int i = 0; i < 50; i++) {
+        char text[4];
+        snprintf(text, sizeof text, "%03d", i);
+        say(&a, text);
+        CHECK(chat_history_bytes() <= c.history_mem);
+    }
+    CHECK(chat_find_room("lobby", 5) == lobby);
+    CHECK_EQ(lobby->hist_count, 1);
+    /* Two rings, and the lobby's message leaves room for 10 - 1. */
+    CHECK_EQ(r->hist_count, 9);
+    const struct room_msg *m = room_history(r, r->hist_count - 1);
+    CHECK_EQ_MEM(m->data + m->nick_len, m->text_len, "049", 3);
+    m = room_history(r, 0);
+    CHECK_EQ_MEM(m->data + m->nick_len, m->text_len, "041", 3);
+    check_history_bytes();
+    /* A message bigger than the budget is still kept, alone. */
+    static char huge[4096];
+    memset(huge, 'h', sizeof huge);
+    struct chat_line line = {huge, sizeof huge};
+    chat_say(&a.c, r, &line, 1);
+    CHECK_EQ(r->hist_count, 1);
+    CHECK_EQ(room_history(r, 0)->text_len, sizeof huge);
+    check_history_bytes();
+    fini((struct fake *[]){&a, &b, NULL});
+}
+
+TEST(history_bytes_go_when_rooms_go)
+{
+    struct chat_config c = cfg();
+    struct fake a;
+    start(&c, (struct fake *[]){&a, NULL});
+    CHECK_EQ(chat_history_bytes(), 0);
+    struct room *r = join(&a, "r");
+    say(&a, "one");
+    say(&a, "two");
+    CHECK_EQ(chat_history_bytes(), hist_cost(100, 2, 5, 3));
+    CHECK_EQ(chat_history_bytes(), r->hist_bytes);
+    chat_part(&a.c, r, NULL, 0);
+    CHECK_EQ(chat_history_bytes(), r->hist_bytes); /* kept, as a cache */
+    fini((struct fake *[]){&a, NULL});
+    CHECK_EQ(chat_history_bytes(), 0);
+}
+
 UNIT_MAIN()

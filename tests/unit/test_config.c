@@ -107,6 +107,7 @@ TEST(defaults)
     CHECK_EQ(cfg.quiet_above, 64);
     CHECK_EQ(cfg.topic_max, 300);
     CHECK_EQ(cfg.max_rooms, CONFIG_MAX_ROOMS);
+    CHECK_EQ(cfg.history_mem, 64 * 1024 * 1024);
     CHECK_EQ(cfg.shutdown_timeout, 3);
     CHECK_EQ(cfg.log_level, LOG_INFO);
     REQUIRE(cfg.nlisten == 2);
@@ -126,7 +127,7 @@ TEST(each_numeric_flag)
           "7", "--flood-burst", "3", "--flood-rate", "0", "--sendq-max",
           "2048", "--max-clients", "10", "--max-per-ip", "0", "--quiet-above",
           "9", "--topic-max", "42", "--max-rooms", "11", "--shutdown-timeout",
-          "0", NULL);
+          "0", "--history-mem", "0", NULL);
     CHECK_EQ(p.rc, CONFIG_RUN);
     CHECK_STR(p.err, "");
     CHECK_EQ(cfg.max_line, 100);
@@ -141,6 +142,7 @@ TEST(each_numeric_flag)
     CHECK_EQ(cfg.topic_max, 42);
     CHECK_EQ(cfg.max_rooms, 11);
     CHECK_EQ(cfg.shutdown_timeout, 0);
+    CHECK_EQ(cfg.history_mem, 0);
     CHECK_EQ(cfg.nlisten, 2); /* the default listeners */
 }
 
@@ -150,7 +152,8 @@ TEST(equals_form_and_bounds)
     struct parsed p;
     parse(&cfg, &p, "--max-line=16", "--sendq-max=1099511627776",
           "--max-rooms=100000000", "--topic-max=65536",
-          "--shutdown-timeout=3600", "--flood-burst=1", NULL);
+          "--shutdown-timeout=3600", "--flood-burst=1",
+          "--history-mem=1099511627776", NULL);
     CHECK_EQ(p.rc, CONFIG_RUN);
     CHECK_EQ(cfg.max_line, 16);
     CHECK_EQ(cfg.sendq_max, (size_t)1 << 40);
@@ -158,6 +161,7 @@ TEST(equals_form_and_bounds)
     CHECK_EQ(cfg.topic_max, 65536);
     CHECK_EQ(cfg.shutdown_timeout, 3600);
     CHECK_EQ(cfg.flood_burst, 1);
+    CHECK_EQ(cfg.history_mem, (size_t)1 << 40);
     parse(&cfg, &p, "--max-line", "1048576", NULL);
     CHECK_EQ(p.rc, CONFIG_RUN);
     CHECK_EQ(cfg.max_line, 1 << 20);
@@ -233,8 +237,8 @@ TEST(help_and_version_exit)
         "--listen", "--max-line", "--history", "--history-keep",
         "--flood-burst", "--flood-rate", "--sendq-max", "--max-clients",
         "--max-per-ip", "--limit-loopback", "--quiet-above", "--topic-max",
-        "--max-rooms", "--shutdown-timeout", "--log-level", "--help",
-        "--version",
+        "--max-rooms", "--history-mem", "--shutdown-timeout", "--log-level",
+        "--help", "--version",
     };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (strstr(p.out, flags[i]) == NULL) {
@@ -259,7 +263,7 @@ TEST(bad_numbers)
         {"--max-clients", "0"},        {"--max-per-ip", "-5"},
         {"--quiet-above", "100000001"}, {"--topic-max", "0"},
         {"--topic-max", "65537"},      {"--max-rooms", "0"},
-        {"--shutdown-timeout", "3601"},
+        {"--shutdown-timeout", "3601"}, {"--history-mem", "1099511627777"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct config cfg;
