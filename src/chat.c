@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bucket.h"
 #include "dict.h"
 #include "room.h"
 #include "xmalloc.h"
@@ -33,12 +34,18 @@ static uint64_t chat_epoch; /* stamps deliveries to dedupe across rooms */
 
 static size_t chat_hist_bytes; /* see chat_history_bytes */
 static struct room *chat_idle_first, *chat_idle_last; /* nobody in them */
+static struct bucket_rate chat_room_rate;             /* new rooms per client */
+static struct bucket_table *chat_origin_rooms;        /* origin -> its bucket */
 
 void chat_init(const struct chat_config *cfg)
 {
     chat_cfg = *cfg;
     chat_hist_bytes = 0;
     chat_idle_first = chat_idle_last = NULL;
+    chat_room_rate = bucket_rate_per_minute(cfg->room_burst, cfg->room_rate);
+    struct bucket_rate per_origin =
+        bucket_rate_per_minute(cfg->origin_room_burst, cfg->origin_room_rate);
+    chat_origin_rooms = bucket_table_new(&per_origin);
     chat_nicks = dict_new();
     chat_rooms = dict_new();
     chat_lobby = room_new(CHAT_LOBBY, strlen(CHAT_LOBBY), cfg->history_keep);
@@ -61,6 +68,8 @@ void chat_fini(void)
     chat_lobby = NULL;
     chat_idle_first = chat_idle_last = NULL;
     chat_hist_bytes = 0;
+    bucket_table_free(chat_origin_rooms);
+    chat_origin_rooms = NULL;
 }
 
 const struct chat_config *chat_get_config(void)
@@ -151,7 +160,7 @@ static bool chat_room_chatty(const struct room *r)
 }
 
 /* ------------------------------------------------------------------------
- * Rooms nobody is in, and history memory
+ * Rooms nobody is in, history memory, and the rate of new rooms
  * ------------------------------------------------------------------------ */
 
 /* Puts r, which nobody is in, at the young end of the idle list. */
@@ -212,13 +221,47 @@ static void chat_trim_history(struct room *r)
     }
 }
 
-/* Creates the room name if there is space (see chat_join). */
-static enum chat_error chat_new_room(const char *name, size_t len,
-                                     struct room **out)
+/* Returns the time in milliseconds on the configured monotonic clock. */
+static uint64_t chat_now(void)
+{
+    if (chat_cfg.now_ms)
+        return chat_cfg.now_ms();
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Returns the milliseconds until c may create a room (0: now). */
+static uint64_t chat_new_room_wait_ms(const struct client *c, uint64_t now)
+{
+    uint64_t wait = bucket_wait(c->new_rooms_full_at, &chat_room_rate, now);
+    if (c->origin) {
+        uint64_t o = bucket_table_wait(chat_origin_rooms, c->origin,
+                                       strlen(c->origin), now);
+        wait = o > wait ? o : wait;
+    }
+    return wait;
+}
+
+unsigned chat_new_room_wait(const struct client *c)
+{
+    uint64_t ms = chat_new_room_wait_ms(c, chat_now());
+    return (unsigned)((ms + 999) / 1000);
+}
+
+/* Creates the room name for c if c may and there is space (chat_join). */
+static enum chat_error chat_new_room(struct client *c, const char *name,
+                                     size_t len, struct room **out)
 {
     bool full = chat_room_count() >= chat_cfg.max_rooms;
     if (full && chat_idle_first == NULL)
         return CHAT_ERR_TOO_MANY;
+    uint64_t now = chat_now();
+    if (chat_new_room_wait_ms(c, now) > 0)
+        return CHAT_ERR_RATE;
+    bucket_take(&c->new_rooms_full_at, &chat_room_rate, now);
+    if (c->origin)
+        bucket_table_take(chat_origin_rooms, c->origin, strlen(c->origin), now);
     if (full)
         chat_drop_room(chat_idle_first);
     struct room *r = room_new(name, len, chat_cfg.history_keep);
@@ -317,7 +360,7 @@ enum chat_error chat_join(struct client *c, const char *name, size_t len,
     if (r && chat_is_member(c, r))
         return CHAT_ERR_ALREADY;
     if (r == NULL) {
-        enum chat_error e = chat_new_room(name, len, &r);
+        enum chat_error e = chat_new_room(c, name, len, &r);
         if (e != CHAT_OK)
             return e;
     } else if (r->idle) {

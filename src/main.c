@@ -54,6 +54,10 @@ int main(int argc, char **argv)
         .topic_max = cfg.topic_max,
         .max_rooms = cfg.max_rooms,
         .history_mem = cfg.history_mem,
+        .room_burst = cfg.room_burst,
+        .room_rate = cfg.room_rate,
+        .origin_room_burst = cfg.room_burst_ip,
+        .origin_room_rate = cfg.room_rate_ip,
     };
     chat_init(&chat);
     int status = 1;

@@ -1,10 +1,12 @@
-"""Rooms as a resource: rooms nobody is in, and history memory.
+"""Rooms as a resource: rooms nobody is in, history memory, new-room rates.
 
 A room nobody is in is a cache of its history: it never keeps anyone from
 creating a room (at --max-rooms the one left longest ago gives way) and
-never holds memory past --history-mem. Expected lines are quoted from
-docs/protocol.md; each test's docstring says which server behaviour makes
-it pass.
+never holds memory past --history-mem. Creating a room spends a token of the
+client's bucket (--room-burst, --room-rate) and of its address's
+(--room-burst-per-ip, --room-rate-per-ip); joining a room that exists is
+free. Expected lines are quoted from docs/protocol.md; each test's
+docstring says which server behaviour makes it pass.
 
 Tests here read the replies to their own commands and skip over notices
 about other people (read_until), so they hold whatever those notices say.
@@ -12,9 +14,12 @@ about other people (read_until), so they hold whatever those notices say.
 
 import os
 import re
+import time
 
 from harness import BARRIER_REPLY, check
 from test_hostile import rss_kib, sanitized_build
+
+TOO_FAST = re.compile(r"! too many new rooms: try again in (\d+) s")
 
 # What the history budget counts (docs/security.md): a room's ring of
 # --history-keep slots of 8 bytes once it has history, and per message its
@@ -40,6 +45,15 @@ def join(c, room, n=None):
     """c joins room and reads up to its reply (skipping notices)."""
     c.say("/join " + room)
     c.read_until(joined(room, n))
+
+
+def try_create(c, room):
+    """c asks to /join room; returns the seconds it must wait, or 0 if it
+    joined."""
+    c.say("/join " + room)
+    last = c.read_until(lambda ln: joined(room).fullmatch(ln) or TOO_FAST.fullmatch(ln))[-1]
+    m = TOO_FAST.fullmatch(last)
+    return int(m.group(1)) if m else 0
 
 
 def room_names(c):
@@ -166,7 +180,7 @@ def test_history_memory_stays_under_budget_in_rss(t):
         # Freed memory must be reused, not held in ASan's quarantine.
         opts = os.environ.get("ASAN_OPTIONS", "")
         env = {"ASAN_OPTIONS": (opts + ":" if opts else "") + "quarantine_size_mb=0"}
-    srv = t.server("--history-mem", str(budget), env=env)
+    srv = t.server("--history-mem", str(budget), "--room-rate", "0", "--room-rate-per-ip", "0", env=env)
     a = client(t, srv)
     a.barrier()
     rss0 = rss_kib(srv.pid)
@@ -180,3 +194,59 @@ def test_history_memory_stays_under_budget_in_rss(t):
     limit = (budget >> 10) * (4 if sanitized_build(t.parleyd) else 2)
     t.details.append("RSS grew by %d KiB (limit %d KiB) for 24 MB of history" % (grown, limit))
     check(grown < limit, "server RSS grew by %d KiB with a history budget of %d KiB", grown, budget >> 10)
+
+
+# -- the rate of new rooms ------------------------------------------------
+
+
+def test_new_rooms_per_client_burst_then_refused(t):
+    """A client creating rooms quickly is refused past its burst (5), told
+    how long to wait; another client of the same address is not, and
+    joining a room that exists stays free.
+
+    Passes because creating a room spends a token of the client's bucket
+    (chat_new_room). Without it the sixth room is created."""
+    srv = t.server()
+    a = client(t, srv)
+    for i in range(5):
+        check(try_create(a, "mine%d" % i) == 0, "room %d of the burst refused", i)
+    wait = try_create(a, "mine5")
+    check(1 <= wait <= 30, "expected a refusal with a wait of 1-30 s, got %d", wait)
+    b = client(t, srv)
+    check(try_create(b, "bobs") == 0, "another client was refused")
+    join(a, "bobs", 2)
+    join(a, "lobby")
+
+
+def test_new_rooms_per_address_shared(t):
+    """Clients of one address share a bucket (burst 20): four clients that
+    create five rooms each use it up, so a fifth client (or a reconnect) of
+    that address is refused, while a client of another address is not.
+
+    Passes because creating a room also spends a token of the origin's
+    bucket (chat_new_room, keyed by the peer's host). Without it the fifth
+    client creates its room."""
+    srv = t.server()
+    for k in range(4):
+        c = client(t, srv)
+        for i in range(5):
+            check(try_create(c, "c%dr%d" % (k, i)) == 0, "client %d: room %d refused", k, i)
+    e = client(t, srv)
+    wait = try_create(e, "e0")
+    check(1 <= wait <= 6, "expected a refusal with a wait of 1-6 s, got %d", wait)
+    f = client(t, srv, source="127.0.0.2")
+    check(try_create(f, "f0") == 0, "a client of another address was refused")
+
+
+def test_new_room_allowed_again_after_the_wait(t):
+    """After the wait it was told, a refused client may create a room again.
+
+    Passes because the bucket refills at --room-rate (here 600 a minute).
+    Without the refill the client stays refused."""
+    srv = t.server("--room-burst", "1", "--room-rate", "600")
+    a = client(t, srv)
+    check(try_create(a, "one") == 0, "first room refused")
+    check(try_create(a, "two") == 1, "second room at once: expected try again in 1 s")
+    end = time.monotonic() + 3
+    while try_create(a, "two") != 0:
+        check(time.monotonic() < end, "still refused after 3 s")

@@ -955,7 +955,7 @@ TEST(quiet_above_zero_silences_all_notices)
 }
 
 /* ------------------------------------------------------------------------
- * Rooms nobody is in, and history memory
+ * Rooms nobody is in, history memory, and the rate of new rooms
  * ------------------------------------------------------------------------ */
 
 /* Starts the core with c and registers the NULL-terminated fakes, ids 1... */
@@ -1123,6 +1123,109 @@ TEST(history_bytes_go_when_rooms_go)
     CHECK_EQ(chat_history_bytes(), r->hist_bytes); /* kept, as a cache */
     fini((struct fake *[]){&a, NULL});
     CHECK_EQ(chat_history_bytes(), 0);
+}
+
+static uint64_t fake_ms; /* the clock of the rate tests */
+
+/* A clock that moves only when a test says so. */
+static uint64_t fake_clock(void)
+{
+    return fake_ms;
+}
+
+/* The test configuration with new-room rates and the fake clock. */
+static struct chat_config rate_cfg(unsigned burst, unsigned rate,
+                                   unsigned origin_burst, unsigned origin_rate)
+{
+    struct chat_config c = cfg();
+    c.room_burst = burst;
+    c.room_rate = rate;
+    c.origin_room_burst = origin_burst;
+    c.origin_room_rate = origin_rate;
+    c.now_ms = fake_clock;
+    fake_ms = 1000000;
+    return c;
+}
+
+/* Tries to join name; returns the result (leaving nothing to clean up). */
+static enum chat_error try_join(struct fake *f, const char *name)
+{
+    struct room *r = NULL;
+    return chat_join(&f->c, name, strlen(name), &r);
+}
+
+TEST(new_rooms_per_client)
+{
+    struct chat_config c = rate_cfg(2, 60, 1, 0); /* 2, then 1 a second */
+    struct fake a, b;
+    start(&c, (struct fake *[]){&a, &b, NULL});
+    CHECK_EQ(chat_new_room_wait(&a.c), 0);
+    CHECK_EQ(try_join(&a, "a1"), CHAT_OK);
+    CHECK_EQ(try_join(&a, "a2"), CHAT_OK);
+    clear(&a);
+    CHECK_EQ(try_join(&a, "a3"), CHAT_ERR_RATE);
+    CHECK_STR(a.log, "");
+    CHECK(chat_find_room("a3", 2) == NULL);
+    CHECK_EQ(chat_new_room_wait(&a.c), 1);
+    /* Joining a room that exists is free; another client is not limited. */
+    CHECK_EQ(try_join(&a, "lobby"), CHAT_OK);
+    CHECK_EQ(try_join(&b, "b1"), CHAT_OK);
+    CHECK_EQ(try_join(&a, "b1"), CHAT_OK);
+    fake_ms += 999;
+    CHECK_EQ(chat_new_room_wait(&a.c), 1);
+    CHECK_EQ(try_join(&a, "a3"), CHAT_ERR_RATE);
+    fake_ms += 1;
+    CHECK_EQ(chat_new_room_wait(&a.c), 0);
+    CHECK_EQ(try_join(&a, "a3"), CHAT_OK);
+    CHECK_EQ(try_join(&a, "a4"), CHAT_ERR_RATE);
+    fini((struct fake *[]){&a, &b, NULL});
+}
+
+TEST(new_rooms_per_origin)
+{
+    struct chat_config c = rate_cfg(5, 0, 3, 6); /* 3, then 1 per 10 s */
+    struct fake a, b, d, e;
+    start(&c, (struct fake *[]){&a, &b, &d, &e, NULL});
+    char host[] = "192.0.2.1", other[] = "192.0.2.2";
+    a.c.origin = host;
+    b.c.origin = "192.0.2.1"; /* the same origin, spelled elsewhere */
+    d.c.origin = other;
+    /* e has no origin: only its own bucket applies. */
+    CHECK_EQ(try_join(&a, "a1"), CHAT_OK);
+    CHECK_EQ(try_join(&a, "a2"), CHAT_OK);
+    CHECK_EQ(try_join(&b, "b1"), CHAT_OK);
+    CHECK_EQ(try_join(&b, "b2"), CHAT_ERR_RATE);
+    CHECK_EQ(try_join(&a, "a3"), CHAT_ERR_RATE);
+    CHECK_EQ(chat_new_room_wait(&b.c), 10);
+    CHECK_EQ(try_join(&d, "d1"), CHAT_OK);
+    for (int i = 0; i < 5; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "e%d", i);
+        CHECK_EQ(try_join(&e, name), CHAT_OK);
+    }
+    fake_ms += 9500;
+    CHECK_EQ(chat_new_room_wait(&a.c), 1);
+    fake_ms += 500;
+    CHECK_EQ(try_join(&b, "b2"), CHAT_OK);
+    CHECK_EQ(try_join(&a, "a3"), CHAT_ERR_RATE);
+    fini((struct fake *[]){&a, &b, &d, &e, NULL});
+}
+
+TEST(refused_creation_spends_nothing)
+{
+    struct chat_config c = rate_cfg(1, 60, 5, 60);
+    c.max_rooms = 2;
+    struct fake a, b;
+    start(&c, (struct fake *[]){&a, &b, NULL});
+    a.c.origin = b.c.origin = "198.51.100.7";
+    join(&b, "full"); /* b's one token; every room has someone in it */
+    CHECK_EQ(try_join(&a, "more"), CHAT_ERR_TOO_MANY);
+    CHECK_EQ(chat_new_room_wait(&a.c), 0);
+    CHECK_EQ(try_join(&b, "more"), CHAT_ERR_TOO_MANY); /* not RATE */
+    CHECK_EQ(try_join(&a, "bad name"), CHAT_ERR_INVALID);
+    chat_part(&b.c, chat_find_room("full", 4), NULL, 0); /* freed: no hist */
+    CHECK_EQ(try_join(&a, "more"), CHAT_OK);
+    fini((struct fake *[]){&a, &b, NULL});
 }
 
 UNIT_MAIN()

@@ -108,6 +108,10 @@ TEST(defaults)
     CHECK_EQ(cfg.topic_max, 300);
     CHECK_EQ(cfg.max_rooms, CONFIG_MAX_ROOMS);
     CHECK_EQ(cfg.history_mem, 64 * 1024 * 1024);
+    CHECK_EQ(cfg.room_burst, 5);
+    CHECK_EQ(cfg.room_rate, 2);
+    CHECK_EQ(cfg.room_burst_ip, 20);
+    CHECK_EQ(cfg.room_rate_ip, 10);
     CHECK_EQ(cfg.shutdown_timeout, 3);
     CHECK_EQ(cfg.log_level, LOG_INFO);
     REQUIRE(cfg.nlisten == 2);
@@ -127,7 +131,8 @@ TEST(each_numeric_flag)
           "7", "--flood-burst", "3", "--flood-rate", "0", "--sendq-max",
           "2048", "--max-clients", "10", "--max-per-ip", "0", "--quiet-above",
           "9", "--topic-max", "42", "--max-rooms", "11", "--shutdown-timeout",
-          "0", "--history-mem", "0", NULL);
+          "0", "--history-mem", "0", "--room-burst", "2", "--room-rate", "3",
+          "--room-burst-per-ip", "4", "--room-rate-per-ip", "0", NULL);
     CHECK_EQ(p.rc, CONFIG_RUN);
     CHECK_STR(p.err, "");
     CHECK_EQ(cfg.max_line, 100);
@@ -143,6 +148,10 @@ TEST(each_numeric_flag)
     CHECK_EQ(cfg.max_rooms, 11);
     CHECK_EQ(cfg.shutdown_timeout, 0);
     CHECK_EQ(cfg.history_mem, 0);
+    CHECK_EQ(cfg.room_burst, 2);
+    CHECK_EQ(cfg.room_rate, 3);
+    CHECK_EQ(cfg.room_burst_ip, 4);
+    CHECK_EQ(cfg.room_rate_ip, 0);
     CHECK_EQ(cfg.nlisten, 2); /* the default listeners */
 }
 
@@ -153,7 +162,8 @@ TEST(equals_form_and_bounds)
     parse(&cfg, &p, "--max-line=16", "--sendq-max=1099511627776",
           "--max-rooms=100000000", "--topic-max=65536",
           "--shutdown-timeout=3600", "--flood-burst=1",
-          "--history-mem=1099511627776", NULL);
+          "--history-mem=1099511627776", "--room-rate=60000",
+          "--room-burst-per-ip=1000000", NULL);
     CHECK_EQ(p.rc, CONFIG_RUN);
     CHECK_EQ(cfg.max_line, 16);
     CHECK_EQ(cfg.sendq_max, (size_t)1 << 40);
@@ -162,6 +172,8 @@ TEST(equals_form_and_bounds)
     CHECK_EQ(cfg.shutdown_timeout, 3600);
     CHECK_EQ(cfg.flood_burst, 1);
     CHECK_EQ(cfg.history_mem, (size_t)1 << 40);
+    CHECK_EQ(cfg.room_rate, 60000);
+    CHECK_EQ(cfg.room_burst_ip, 1000000);
     parse(&cfg, &p, "--max-line", "1048576", NULL);
     CHECK_EQ(p.rc, CONFIG_RUN);
     CHECK_EQ(cfg.max_line, 1 << 20);
@@ -237,8 +249,9 @@ TEST(help_and_version_exit)
         "--listen", "--max-line", "--history", "--history-keep",
         "--flood-burst", "--flood-rate", "--sendq-max", "--max-clients",
         "--max-per-ip", "--limit-loopback", "--quiet-above", "--topic-max",
-        "--max-rooms", "--history-mem", "--shutdown-timeout", "--log-level",
-        "--help", "--version",
+        "--max-rooms", "--history-mem", "--room-burst", "--room-rate",
+        "--room-burst-per-ip", "--room-rate-per-ip", "--shutdown-timeout",
+        "--log-level", "--help", "--version",
     };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (strstr(p.out, flags[i]) == NULL) {
@@ -264,6 +277,8 @@ TEST(bad_numbers)
         {"--quiet-above", "100000001"}, {"--topic-max", "0"},
         {"--topic-max", "65537"},      {"--max-rooms", "0"},
         {"--shutdown-timeout", "3601"}, {"--history-mem", "1099511627777"},
+        {"--room-burst", "0"},         {"--room-rate", "60001"},
+        {"--room-burst-per-ip", "0"},  {"--room-rate-per-ip", "-1"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct config cfg;
