@@ -123,7 +123,8 @@ class Server:
         if self.name == "parley":
             return [a.parleyd, "--listen", "text://127.0.0.1:%s" % port,
                     "--flood-rate", "0", "--quiet-above", "0",
-                    "--max-per-ip", "0", "--sendq-max", str(SENDQ)]
+                    "--max-per-ip", "0", "--room-rate-per-ip", "0",
+                    "--sendq-max", str(SENDQ)]
         if self.name == "redis":
             return [a.redis, "--port", str(port), "--bind", "127.0.0.1",
                     "--protected-mode", "no", "--save", "", "--appendonly",

@@ -5,6 +5,12 @@
  * (broadcast walks it), and each client has an array of (room, slot) pairs
  * (leaving finds its slot without a search). room_remove's swap moves one
  * other member, whose pair is fixed up here.
+ *
+ * A room nobody is in is a cache of its history: it goes on a list, least
+ * recently left first, and is freed from the front of that list when
+ * history memory passes its budget or a new room needs its place. So
+ * memberless rooms never keep anyone from creating a room, and never hold
+ * memory past the budget. #lobby is never freed.
  */
 #include "chat.h"
 
@@ -13,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bucket.h"
 #include "dict.h"
 #include "room.h"
 #include "xmalloc.h"
@@ -25,9 +32,20 @@ static struct dict *chat_rooms; /* room name -> struct room */
 static struct room *chat_lobby;
 static uint64_t chat_epoch; /* stamps deliveries to dedupe across rooms */
 
+static size_t chat_hist_bytes; /* see chat_history_bytes */
+static struct room *chat_idle_first, *chat_idle_last; /* nobody in them */
+static struct bucket_rate chat_room_rate;             /* new rooms per client */
+static struct bucket_table *chat_origin_rooms;        /* origin -> its bucket */
+
 void chat_init(const struct chat_config *cfg)
 {
     chat_cfg = *cfg;
+    chat_hist_bytes = 0;
+    chat_idle_first = chat_idle_last = NULL;
+    chat_room_rate = bucket_rate_per_minute(cfg->room_burst, cfg->room_rate);
+    struct bucket_rate per_origin =
+        bucket_rate_per_minute(cfg->origin_room_burst, cfg->origin_room_rate);
+    chat_origin_rooms = bucket_table_new(&per_origin);
     chat_nicks = dict_new();
     chat_rooms = dict_new();
     chat_lobby = room_new(CHAT_LOBBY, strlen(CHAT_LOBBY), cfg->history_keep);
@@ -48,6 +66,10 @@ void chat_fini(void)
     dict_free(chat_nicks);
     chat_rooms = chat_nicks = NULL;
     chat_lobby = NULL;
+    chat_idle_first = chat_idle_last = NULL;
+    chat_hist_bytes = 0;
+    bucket_table_free(chat_origin_rooms);
+    chat_origin_rooms = NULL;
 }
 
 const struct chat_config *chat_get_config(void)
@@ -68,6 +90,11 @@ struct client *chat_find_nick(const char *nick, size_t len)
 size_t chat_room_count(void)
 {
     return dict_count(chat_rooms);
+}
+
+size_t chat_history_bytes(void)
+{
+    return chat_hist_bytes;
 }
 
 /* Adapts a room callback to dict_foreach. */
@@ -141,6 +168,117 @@ static bool chat_room_chatty(const struct room *r)
 }
 
 /* ------------------------------------------------------------------------
+ * Rooms nobody is in, history memory, and the rate of new rooms
+ * ------------------------------------------------------------------------ */
+
+/* Puts r, which nobody is in, at the young end of the idle list. */
+static void chat_idle_add(struct room *r)
+{
+    r->idle = true;
+    r->idle_next = NULL;
+    r->idle_prev = chat_idle_last;
+    if (chat_idle_last)
+        chat_idle_last->idle_next = r;
+    else
+        chat_idle_first = r;
+    chat_idle_last = r;
+}
+
+/* Takes r off the idle list: someone joined, or it is being freed. */
+static void chat_idle_remove(struct room *r)
+{
+    if (r->idle_prev)
+        r->idle_prev->idle_next = r->idle_next;
+    else
+        chat_idle_first = r->idle_next;
+    if (r->idle_next)
+        r->idle_next->idle_prev = r->idle_prev;
+    else
+        chat_idle_last = r->idle_prev;
+    r->idle_prev = r->idle_next = NULL;
+    r->idle = false;
+}
+
+/* Frees r with its history; nobody may be in it. */
+static void chat_drop_room(struct room *r)
+{
+    if (r->idle)
+        chat_idle_remove(r);
+    chat_hist_bytes -= r->hist_bytes;
+    dict_del(chat_rooms, r->name, r->name_len);
+    room_free(r);
+}
+
+/*
+ * Brings history memory back under its budget after r was written: first
+ * by freeing the rooms nobody has been in for longest, then by making r
+ * forget its oldest messages, down to its newest one. Each message and
+ * room is freed once, so this is O(1) per message stored, amortized.
+ */
+static void chat_trim_history(struct room *r)
+{
+    size_t max = chat_cfg.history_mem;
+    if (max == 0)
+        return;
+    while (chat_hist_bytes > max && chat_idle_first && chat_idle_first != r)
+        chat_drop_room(chat_idle_first);
+    while (chat_hist_bytes > max && r->hist_count > 1) {
+        size_t before = r->hist_bytes;
+        room_forget_oldest(r);
+        chat_hist_bytes -= before - r->hist_bytes;
+    }
+}
+
+/* Returns the time in milliseconds on the configured monotonic clock. */
+static uint64_t chat_now(void)
+{
+    if (chat_cfg.now_ms)
+        return chat_cfg.now_ms();
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Returns the milliseconds until c may create a room (0: now). */
+static uint64_t chat_new_room_wait_ms(const struct client *c, uint64_t now)
+{
+    uint64_t wait = bucket_wait(c->new_rooms_full_at, &chat_room_rate, now);
+    if (c->origin) {
+        uint64_t o = bucket_table_wait(chat_origin_rooms, c->origin,
+                                       strlen(c->origin), now);
+        wait = o > wait ? o : wait;
+    }
+    return wait;
+}
+
+unsigned chat_new_room_wait(const struct client *c)
+{
+    uint64_t ms = chat_new_room_wait_ms(c, chat_now());
+    return (unsigned)((ms + 999) / 1000);
+}
+
+/* Creates the room name for c if c may and there is space (chat_join). */
+static enum chat_error chat_new_room(struct client *c, const char *name,
+                                     size_t len, struct room **out)
+{
+    bool full = chat_room_count() >= chat_cfg.max_rooms;
+    if (full && chat_idle_first == NULL)
+        return CHAT_ERR_TOO_MANY;
+    uint64_t now = chat_now();
+    if (chat_new_room_wait_ms(c, now) > 0)
+        return CHAT_ERR_RATE;
+    bucket_take(&c->new_rooms_full_at, &chat_room_rate, now);
+    if (c->origin)
+        bucket_table_take(chat_origin_rooms, c->origin, strlen(c->origin), now);
+    if (full)
+        chat_drop_room(chat_idle_first);
+    struct room *r = room_new(name, len, chat_cfg.history_keep);
+    dict_set(chat_rooms, r->name, r->name_len, r);
+    *out = r;
+    return CHAT_OK;
+}
+
+/* ------------------------------------------------------------------------
  * People
  * ------------------------------------------------------------------------ */
 
@@ -172,13 +310,18 @@ bool chat_is_member(const struct client *c, const struct room *r)
     return chat_membership(c, r) != NULL;
 }
 
-/* Frees r if nobody is in it, it has no history and it is not the lobby. */
+/*
+ * Once nobody is in r (and it is not the lobby): frees it if it has no
+ * history, else keeps it as a cache on the idle list.
+ */
 static void chat_maybe_drop_room(struct room *r)
 {
-    if (r->nmembers > 0 || r->hist_count > 0 || r == chat_lobby)
+    if (r->nmembers > 0 || r == chat_lobby)
         return;
-    dict_del(chat_rooms, r->name, r->name_len);
-    room_free(r);
+    if (r->hist_count > 0)
+        chat_idle_add(r);
+    else
+        chat_drop_room(r);
 }
 
 /* Removes c from r's members and its own list; may free the room. */
@@ -226,10 +369,11 @@ enum chat_error chat_join(struct client *c, const char *name, size_t len,
     if (r && chat_is_member(c, r))
         return CHAT_ERR_ALREADY;
     if (r == NULL) {
-        if (chat_room_count() >= chat_cfg.max_rooms)
-            return CHAT_ERR_TOO_MANY;
-        r = room_new(name, len, chat_cfg.history_keep);
-        dict_set(chat_rooms, r->name, r->name_len, r);
+        enum chat_error e = chat_new_room(c, name, len, &r);
+        if (e != CHAT_OK)
+            return e;
+    } else if (r->idle) {
+        chat_idle_remove(r);
     }
     if (c->nrooms == c->caprooms) {
         c->caprooms = c->caprooms ? c->caprooms * 2 : 1;
@@ -276,9 +420,12 @@ void chat_say(struct client *c, struct room *r, const struct chat_line *lines,
     chat_broadcast(r, &ev, c);
     chat_event_done(&ev);
     time_t now = time(NULL);
+    size_t before = r->hist_bytes;
     for (size_t i = 0; i < n; i++)
         room_remember(r, now, c->nick, c->nick_len, lines[i].text,
                       lines[i].len);
+    chat_hist_bytes = chat_hist_bytes - before + r->hist_bytes;
+    chat_trim_history(r);
 }
 
 void chat_act(struct client *c, struct room *r, const char *text, size_t len)

@@ -91,6 +91,13 @@ struct client {
     const struct client_ops *ops;
     void *owner;   /* the protocol's connection */
     uint64_t mark; /* last event delivered, to deliver each only once */
+    /*
+     * Where the person connects from, as a key for limits per address
+     * (e.g. the peer's host); borrowed, it must outlive the registration.
+     * NULL (as chat_register leaves it): no limit per address applies.
+     */
+    const char *origin;
+    uint64_t new_rooms_full_at; /* the bucket of rooms it may create */
 };
 
 struct chat_config {
@@ -99,6 +106,13 @@ struct chat_config {
     size_t quiet_above;    /* no join/part/quit/nick notices above this */
     size_t topic_max;      /* longest topic, in bytes */
     size_t max_rooms;      /* most rooms that may exist at once */
+    size_t history_mem;    /* history bytes in all rooms; 0: no limit */
+    /* New rooms one client may create at once, then per minute (0: any). */
+    unsigned room_burst, room_rate;
+    /* The same for all clients of one origin together. */
+    unsigned origin_room_burst, origin_room_rate;
+    /* A monotonic clock in milliseconds; NULL: CLOCK_MONOTONIC. */
+    uint64_t (*now_ms)(void);
 };
 
 enum chat_error {
@@ -110,6 +124,7 @@ enum chat_error {
     CHAT_ERR_NO_NICK,  /* nobody has that nick */
     CHAT_ERR_TOO_LONG, /* topic over the limit */
     CHAT_ERR_TOO_MANY, /* room limit reached */
+    CHAT_ERR_RATE,     /* creating rooms too fast: see chat_new_room_wait */
 };
 
 /* Sets up the core: the registries and #lobby. */
@@ -139,7 +154,13 @@ void chat_unregister(struct client *c, const char *reason, size_t len,
 /*
  * Joins the room name (len bytes, without '#'), creating it if needed. The
  * joiner gets CHAT_JOIN first, then the room does (if not too big). Sets
- * c->room. Returns CHAT_OK (and *out), INVALID, ALREADY or TOO_MANY.
+ * c->room. Returns CHAT_OK (and *out), INVALID, ALREADY, TOO_MANY or RATE.
+ *
+ * Joining a room that exists is free. Creating one spends a token of c's
+ * bucket and of its origin's (room_burst, room_rate and origin_*): RATE if
+ * either is empty. At max_rooms, the room nobody has been in for longest
+ * is freed with its history to make space; TOO_MANY if every room has
+ * members.
  */
 enum chat_error chat_join(struct client *c, const char *name, size_t len,
                           struct room **out);
@@ -181,8 +202,23 @@ struct client *chat_find_nick(const char *nick, size_t len);
 /* Returns true if c is a member of r. */
 bool chat_is_member(const struct client *c, const struct room *r);
 
+/*
+ * Returns the whole seconds until c may create a room (at least 1 if it may
+ * not now), or 0 if it may now.
+ */
+unsigned chat_new_room_wait(const struct client *c);
+
 /* Returns the number of rooms. */
 size_t chat_room_count(void);
+
+/*
+ * Returns the bytes the history of all rooms holds (see room_msg_cost).
+ * Rooms without members are a cache: when a message takes this past
+ * history_mem, the rooms nobody has been in for longest are freed with
+ * their history, and then, if that is not enough, the room written to
+ * forgets its oldest messages (it keeps the newest).
+ */
+size_t chat_history_bytes(void);
 
 /* Calls fn for every room, in no particular order. */
 void chat_foreach_room(void (*fn)(struct room *r, void *arg), void *arg);

@@ -29,6 +29,11 @@ enum {
     OPT_QUIET_ABOVE,
     OPT_TOPIC_MAX,
     OPT_MAX_ROOMS,
+    OPT_HISTORY_MEM,
+    OPT_ROOM_BURST,
+    OPT_ROOM_RATE,
+    OPT_ROOM_BURST_PER_IP,
+    OPT_ROOM_RATE_PER_IP,
     OPT_SHUTDOWN_TIMEOUT,
     OPT_KEEPALIVE,
     OPT_LOG_LEVEL,
@@ -55,6 +60,11 @@ static const struct option config_options[] = {
     {"quiet-above", required_argument, NULL, OPT_QUIET_ABOVE},
     {"topic-max", required_argument, NULL, OPT_TOPIC_MAX},
     {"max-rooms", required_argument, NULL, OPT_MAX_ROOMS},
+    {"history-mem", required_argument, NULL, OPT_HISTORY_MEM},
+    {"room-burst", required_argument, NULL, OPT_ROOM_BURST},
+    {"room-rate", required_argument, NULL, OPT_ROOM_RATE},
+    {"room-burst-per-ip", required_argument, NULL, OPT_ROOM_BURST_PER_IP},
+    {"room-rate-per-ip", required_argument, NULL, OPT_ROOM_RATE_PER_IP},
     {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
     {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
@@ -107,7 +117,18 @@ static void config_usage(FILE *out)
 "  --quiet-above N       no join/leave/quit/nick notices in rooms with\n"
 "                        more people than N (default %d)\n"
 "  --topic-max N         longest topic in bytes (default %d)\n"
-"  --max-rooms N         most rooms at once (default %d)\n"
+"  --max-rooms N         most rooms at once; rooms nobody is in give way,\n"
+"                        the one left longest ago first (default %d)\n"
+"  --history-mem BYTES   memory for the history of all rooms; past it,\n"
+"                        rooms nobody is in are freed the same way\n"
+"                        (default %d, 0 = no limit)\n"
+"  --room-burst N        new rooms a client may create at once (default %d)\n"
+"  --room-rate N         new rooms per minute after the burst, 0 = no\n"
+"                        limit (default %d)\n"
+"  --room-burst-per-ip N new rooms all clients of one address may create\n"
+"                        at once, loopback included (default %d)\n"
+"  --room-rate-per-ip N  and per minute after that, 0 = no limit\n"
+"                        (default %d)\n"
 "  --shutdown-timeout S  seconds to flush output on SIGTERM (default %d)\n"
 "  --keepalive S         probe a connection silent for S seconds (default\n"
 "                        %d; 0 = off), then every S/%d (at least 1); one\n"
@@ -122,6 +143,8 @@ static void config_usage(FILE *out)
             CONFIG_OUT_MEM_MAX, CONFIG_PROBE_WAIT, CONFIG_MAX_PER_IP,
             CONFIG_IPV4_PREFIX, CONFIG_IPV6_PREFIX, CONFIG_IPV6_PREFIX,
             CONFIG_QUIET_ABOVE, CONFIG_TOPIC_MAX, CONFIG_MAX_ROOMS,
+            CONFIG_HISTORY_MEM, CONFIG_ROOM_BURST, CONFIG_ROOM_RATE,
+            CONFIG_ROOM_BURST_PER_IP, CONFIG_ROOM_RATE_PER_IP,
             CONFIG_SHUTDOWN_TIMEOUT, CONFIG_KEEPALIVE, NET_KEEPALIVE_PROBES,
             NET_KEEPALIVE_PROBES);
     // clang-format on
@@ -165,6 +188,11 @@ static void config_defaults(struct config *cfg)
     cfg->quiet_above = CONFIG_QUIET_ABOVE;
     cfg->topic_max = CONFIG_TOPIC_MAX;
     cfg->max_rooms = CONFIG_MAX_ROOMS;
+    cfg->history_mem = CONFIG_HISTORY_MEM;
+    cfg->room_burst = CONFIG_ROOM_BURST;
+    cfg->room_rate = CONFIG_ROOM_RATE;
+    cfg->room_burst_ip = CONFIG_ROOM_BURST_PER_IP;
+    cfg->room_rate_ip = CONFIG_ROOM_RATE_PER_IP;
     cfg->shutdown_timeout = CONFIG_SHUTDOWN_TIMEOUT;
     cfg->keepalive = CONFIG_KEEPALIVE;
     cfg->log_level = LOG_INFO;
@@ -226,6 +254,11 @@ static bool config_apply(struct config *cfg, int opt, const char *arg)
         NUM(OPT_QUIET_ABOVE, quiet_above, 0, 100000000)
         NUM(OPT_TOPIC_MAX, topic_max, 1, 65536)
         NUM(OPT_MAX_ROOMS, max_rooms, 1, 100000000)
+        NUM(OPT_HISTORY_MEM, history_mem, 0, big)
+        NUM(OPT_ROOM_BURST, room_burst, 1, 1000000)
+        NUM(OPT_ROOM_RATE, room_rate, 0, 60000)
+        NUM(OPT_ROOM_BURST_PER_IP, room_burst_ip, 1, 1000000)
+        NUM(OPT_ROOM_RATE_PER_IP, room_rate_ip, 0, 60000)
         NUM(OPT_SHUTDOWN_TIMEOUT, shutdown_timeout, 0, 3600)
         /* The kernel takes at most 32767 s of idle time (TCP_KEEPIDLE). */
         NUM(OPT_KEEPALIVE, keepalive, 0, 32767)

@@ -32,6 +32,22 @@
 #define CONFIG_QUIET_ABOVE 64
 #define CONFIG_TOPIC_MAX 300
 #define CONFIG_MAX_ROOMS 10000
+/*
+ * History of all rooms: 64 MiB holds 100 typical lines (~100 bytes) in
+ * each of about 5,000 rooms, or 100 lines of 4 KiB in 160; on a server
+ * with 10,000 rooms of 100 long lines it is what stands between it and
+ * some 4 GB. Rooms nobody is in give their history up first.
+ */
+#define CONFIG_HISTORY_MEM (64 * 1024 * 1024)
+/*
+ * New rooms: a person rarely creates more than a few, so 5 at once, then
+ * one per 30 s; an address (a household or office behind NAT, or one
+ * person reconnecting to get a fresh bucket) 20 at once, then one per 6 s.
+ */
+#define CONFIG_ROOM_BURST 5
+#define CONFIG_ROOM_RATE 2 /* per minute */
+#define CONFIG_ROOM_BURST_PER_IP 20
+#define CONFIG_ROOM_RATE_PER_IP 10 /* per minute */
 #define CONFIG_SHUTDOWN_TIMEOUT 3
 #define CONFIG_KEEPALIVE 60
 
@@ -55,6 +71,11 @@ struct config {
     size_t quiet_above;
     size_t topic_max;
     size_t max_rooms;
+    size_t history_mem;     /* bytes, 0: no limit */
+    unsigned room_burst;    /* new rooms a client may create at once */
+    unsigned room_rate;     /* then per minute, 0: no limit */
+    unsigned room_burst_ip; /* the same for all clients of an address */
+    unsigned room_rate_ip;
     unsigned shutdown_timeout; /* seconds */
     unsigned keepalive;        /* seconds of silence before probing; 0: off */
     enum log_level log_level;

@@ -108,6 +108,7 @@ struct conn {
     bool abort;         /* close with a reset: queued output is thrown away */
     char host[46];
     char addr[56];
+    char origin[NET_KEY_MAX];
 };
 
 /* A growable array of connections. */
@@ -182,6 +183,8 @@ static void conn_set_addr(struct conn *c, const char *addr)
 {
     snprintf(c->addr, sizeof c->addr, "%s", addr);
     net_addr_host(c->addr, c->host, sizeof c->host);
+    net_host_key(c->host, conn_lim.v4_bits, conn_lim.v6_bits, c->origin,
+                 sizeof c->origin);
 }
 
 /* Runs the protocol's open hook, once. */
@@ -242,6 +245,11 @@ const char *conn_addr(const struct conn *c)
 const char *conn_host(const struct conn *c)
 {
     return c->host;
+}
+
+const char *conn_origin(const struct conn *c)
+{
+    return c->origin;
 }
 
 void *conn_data(const struct conn *c)

@@ -79,6 +79,8 @@ struct conn_limits {
     unsigned probe_ms;    /* how long a silent new connection waits for the
                              protocol's open (0: at once) */
     unsigned linger_ms;   /* how long a closing socket waits for the peer */
+    unsigned v4_bits;     /* prefix an IPv4 peer's origin is counted by */
+    unsigned v6_bits;     /* prefix an IPv6 peer's origin is counted by */
 };
 
 /* A read-only block of output, shared by the connections it is queued to
@@ -119,6 +121,13 @@ const char *conn_addr(const struct conn *c);
 
 /* Returns the peer's address without the port. */
 const char *conn_host(const struct conn *c);
+
+/*
+ * Returns the key the peer's address is counted under for per-address
+ * limits: the address itself, or its network by the configured prefix
+ * ("2001:db8:1:2::/64"). Lives as long as the connection.
+ */
+const char *conn_origin(const struct conn *c);
 
 /* Gets and sets the protocol's per-connection data. */
 void *conn_data(const struct conn *c);

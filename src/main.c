@@ -53,6 +53,11 @@ int main(int argc, char **argv)
         .quiet_above = cfg.quiet_above,
         .topic_max = cfg.topic_max,
         .max_rooms = cfg.max_rooms,
+        .history_mem = cfg.history_mem,
+        .room_burst = cfg.room_burst,
+        .room_rate = cfg.room_rate,
+        .origin_room_burst = cfg.room_burst_ip,
+        .origin_room_rate = cfg.room_rate_ip,
     };
     chat_init(&chat);
     int status = 1;

@@ -352,6 +352,7 @@ static void text_open(struct conn *c)
     s->conn = c;
     conn_set_data(c, s);
     chat_register(&s->client, conn_id(c), &text_client_ops, s);
+    s->client.origin = conn_origin(c); /* lives as long as the session */
     text_reply(s, "* welcome to parley, %s", s->client.nick);
     struct room *lobby;
     chat_join(&s->client, "lobby", 5, &lobby);

@@ -58,26 +58,40 @@ void room_set_topic(struct room *r, const char *text, size_t len)
     r->topic_len = len;
 }
 
+size_t room_msg_cost(size_t nick_len, size_t text_len)
+{
+    return sizeof(struct room_msg) + nick_len + text_len + ROOM_MSG_OVERHEAD;
+}
+
 void room_remember(struct room *r, time_t when, const char *nick,
                    size_t nick_len, const char *text, size_t text_len)
 {
     if (r->hist_cap == 0)
         return;
-    if (r->hist == NULL)
+    if (r->hist == NULL) {
         r->hist = xcalloc(r->hist_cap, sizeof *r->hist);
+        r->hist_bytes += r->hist_cap * sizeof *r->hist;
+    }
+    if (r->hist_count == r->hist_cap)
+        room_forget_oldest(r);
     struct room_msg *m = xmalloc(sizeof *m + nick_len + text_len);
     m->when = when;
     m->nick_len = (uint8_t)nick_len;
     m->text_len = (uint32_t)text_len;
     memcpy(m->data, nick, nick_len);
     memcpy(m->data + nick_len, text, text_len);
-    if (r->hist_count == r->hist_cap) {
-        free(r->hist[r->hist_head]);
-        r->hist[r->hist_head] = m;
-        r->hist_head = (r->hist_head + 1) % r->hist_cap;
-    } else {
-        r->hist[(r->hist_head + r->hist_count++) % r->hist_cap] = m;
-    }
+    r->hist[(r->hist_head + r->hist_count++) % r->hist_cap] = m;
+    r->hist_bytes += room_msg_cost(nick_len, text_len);
+}
+
+void room_forget_oldest(struct room *r)
+{
+    struct room_msg *m = r->hist[r->hist_head];
+    r->hist_bytes -= room_msg_cost(m->nick_len, m->text_len);
+    free(m);
+    r->hist[r->hist_head] = NULL;
+    r->hist_head = (r->hist_head + 1) % r->hist_cap;
+    r->hist_count--;
 }
 
 const struct room_msg *room_history(const struct room *r, size_t i)

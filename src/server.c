@@ -342,6 +342,8 @@ int server_start(struct ev_loop *loop, const struct config *cfg)
         .flood_rate = cfg->flood_rate,
         .flood_bytes = cfg->flood_bytes,
         .probe_ms = cfg->probe_wait,
+        .v4_bits = cfg->ipv4_prefix,
+        .v6_bits = cfg->ipv6_prefix,
         .linger_ms = SERVER_LINGER_MS,
     };
     conn_init(loop, &limits, server_on_conn_free);

@@ -119,6 +119,12 @@ static void cmd_join(struct text_session *s, const char *args, size_t len)
         r = chat_find_room(name, n);
         text_reply(s, "! you are already in #%s", r->name);
         break;
+    case CHAT_ERR_RATE: {
+        unsigned wait = chat_new_room_wait(&s->client);
+        text_reply(s, "! too many new rooms: try again in %u s",
+                   wait ? wait : 1); /* 1 if the clock ticked since */
+        break;
+    }
     default:
         text_reply(s, "! too many rooms (max %zu)",
                    chat_get_config()->max_rooms);

@@ -276,10 +276,12 @@ static void fuzz_read(struct conn *c, const uint8_t *p, size_t n)
     free(buf);
 }
 
-/* Checks one room: names, limits, and that members know their slots. */
+/*
+ * Checks one room: names, limits, that members know their slots, and that
+ * its history bytes are counted right (adding them up in *arg).
+ */
 static void check_room(struct room *r, void *arg)
 {
-    (void)arg;
     const struct chat_config *cfg = chat_get_config();
     if (!room_name_valid(r->name, r->name_len) ||
         strlen(r->name) != r->name_len)
@@ -290,6 +292,16 @@ static void check_room(struct room *r, void *arg)
         fuzz_fail("bad history ring", r->name, r->name_len);
     if (r->nmembers == 0 && r->hist_count == 0 && strcmp(r->name, "lobby") != 0)
         fuzz_fail("empty room without history kept", r->name, r->name_len);
+    if (r->idle != (r->nmembers == 0 && strcmp(r->name, "lobby") != 0))
+        fuzz_fail("idle list and members disagree", r->name, r->name_len);
+    size_t bytes = r->hist ? r->hist_cap * sizeof *r->hist : 0;
+    for (size_t i = 0; i < r->hist_count; i++) {
+        const struct room_msg *m = room_history(r, i);
+        bytes += room_msg_cost(m->nick_len, m->text_len);
+    }
+    if (bytes != r->hist_bytes)
+        fuzz_fail("history bytes miscounted", r->name, r->name_len);
+    *(size_t *)arg += bytes;
     for (size_t i = 0; i < r->nmembers; i++) {
         const struct client *m = r->members[i];
         size_t found = 0;
@@ -314,7 +326,10 @@ static void check_state(void)
         fuzz_fail("more rooms than max_rooms", NULL, 0);
     if (chat_find_room("lobby", 5) == NULL)
         fuzz_fail("#lobby is gone", NULL, 0);
-    chat_foreach_room(check_room, NULL);
+    size_t hist_bytes = 0;
+    chat_foreach_room(check_room, &hist_bytes);
+    if (hist_bytes != chat_history_bytes())
+        fuzz_fail("history bytes of all rooms miscounted", NULL, 0);
     for (size_t i = 0; i < NSESS; i++) {
         struct conn *c = fuzz_conns[i];
         if (c == NULL || c->closing)
@@ -370,6 +385,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .quiet_above = 2,
         .topic_max = 40,
         .max_rooms = 4,
+        .history_mem = 6000, /* a few long lines: rooms give way */
     };
     chat_init(&cfg);
     fuzz_next_id = 0;

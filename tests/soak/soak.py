@@ -361,7 +361,9 @@ class Soak:
         env = {}
         if self.asan:
             env["ASAN_OPTIONS"] = "quarantine_size_mb=%d:detect_leaks=1:abort_on_error=0" % ASAN_QUARANTINE_MB
-        flags = ["--flood-burst", "40", "--flood-rate", "200", "--sendq-max", "262144", "--max-per-ip", "0"]
+        # The warm-up client creates all 7 rooms: past the default burst of
+        # new rooms per client (5).
+        flags = ["--flood-burst", "40", "--flood-rate", "200", "--sendq-max", "262144", "--max-per-ip", "0", "--room-burst", "10"]
         self.srv = self.ctx.server(*flags, flood=True, env=env)
         print("soak: %ds against %s (pid %d%s), flags %s" % (self.seconds, self.parleyd, self.srv.pid, ", ASan" if self.asan else "", " ".join(flags)), flush=True)
         base_fds = fd_count(self.srv.pid)

@@ -954,4 +954,278 @@ TEST(quiet_above_zero_silences_all_notices)
     fini((struct fake *[]){&a, &b, NULL});
 }
 
+/* ------------------------------------------------------------------------
+ * Rooms nobody is in, history memory, and the rate of new rooms
+ * ------------------------------------------------------------------------ */
+
+/* Starts the core with c and registers the NULL-terminated fakes, ids 1... */
+static void start(const struct chat_config *c, struct fake *const *fs)
+{
+    chat_init(c);
+    for (uint64_t id = 1; *fs; fs++, id++)
+        reg(*fs, id);
+}
+
+/* Creates room name with one message said in it, then leaves it. */
+static struct room *leave_behind(struct fake *f, const char *name)
+{
+    struct room *r = join(f, name);
+    say(f, "kept");
+    chat_part(&f->c, r, NULL, 0);
+    return r;
+}
+
+/* chat_foreach_room helper: adds up the rooms' history bytes. */
+static void sum_history(struct room *r, void *arg)
+{
+    *(size_t *)arg += r->hist_bytes;
+}
+
+/* Checks that the core's count of history bytes is the rooms' sum. */
+static void check_history_bytes(void)
+{
+    size_t sum = 0;
+    chat_foreach_room(sum_history, &sum);
+    CHECK_EQ(chat_history_bytes(), sum);
+}
+
+/* The bytes a room of history_keep slots with messages of text holds. */
+static size_t hist_cost(size_t keep, size_t nmsgs, size_t nick_len,
+                        size_t text_len)
+{
+    return keep * sizeof(struct room_msg *) +
+           nmsgs * room_msg_cost(nick_len, text_len);
+}
+
+TEST(rooms_nobody_is_in_give_way_at_max_rooms)
+{
+    struct chat_config c = cfg();
+    c.max_rooms = 3; /* #lobby and two more */
+    struct fake a;
+    start(&c, (struct fake *[]){&a, NULL});
+    leave_behind(&a, "r1");
+    leave_behind(&a, "r2");
+    CHECK_EQ(chat_room_count(), 3);
+    /* The room left longest ago makes way for a new one. */
+    join(&a, "r3");
+    CHECK(chat_find_room("r1", 2) == NULL);
+    REQUIRE(chat_find_room("r2", 2) != NULL);
+    CHECK_EQ(chat_find_room("r2", 2)->hist_count, 1);
+    check_history_bytes();
+    join(&a, "r4");
+    CHECK(chat_find_room("r2", 2) == NULL);
+    check_history_bytes();
+    /* Someone is in every room now: the limit holds. */
+    struct room *r = NULL;
+    CHECK_EQ(chat_join(&a.c, "r5", 2, &r), CHAT_ERR_TOO_MANY);
+    CHECK_EQ(chat_room_count(), 3);
+    fini((struct fake *[]){&a, NULL});
+}
+
+TEST(joining_a_room_nobody_is_in_takes_it_off_the_list)
+{
+    struct chat_config c = cfg();
+    c.max_rooms = 3;
+    struct fake a, b;
+    start(&c, (struct fake *[]){&a, &b, NULL});
+    struct room *r1 = leave_behind(&a, "r1");
+    leave_behind(&a, "r2");
+    CHECK(r1->idle);
+    /* b visits r1: it is used again, so r2 is now the one left longest. */
+    join(&b, "r1");
+    CHECK(!r1->idle);
+    CHECK_EQ(r1->nmembers, 1);
+    join(&a, "r3"); /* frees r2, the only room nobody is in */
+    CHECK(chat_find_room("r2", 2) == NULL);
+    CHECK(chat_find_room("r1", 2) == r1);
+    chat_part(&b.c, r1, NULL, 0);
+    CHECK(r1->idle);
+    CHECK_EQ(r1->hist_count, 1);
+    fini((struct fake *[]){&a, &b, NULL});
+}
+
+TEST(history_budget_frees_the_room_left_longest_ago_first)
+{
+    struct chat_config c = cfg();
+    const size_t old = hist_cost(100, 1, 5, 4); /* one "kept" by user1 */
+    const size_t line = room_msg_cost(5, 100);
+    /* Room for old1, old2, and the ring of a third room with one line. */
+    c.history_mem = 2 * old + hist_cost(100, 1, 5, 100);
+    struct fake a;
+    start(&c, (struct fake *[]){&a, NULL});
+    leave_behind(&a, "old1");
+    leave_behind(&a, "old2");
+    struct room *big = join(&a, "big");
+    char text[101];
+    memset(text, 'x', 100);
+    text[100] = '\0';
+    say(&a, text);
+    CHECK_EQ(chat_history_bytes(), c.history_mem);
+    CHECK(chat_find_room("old1", 4) != NULL);
+    /* One more line passes the budget by less than old1: old1 alone goes. */
+    say(&a, text);
+    CHECK(chat_find_room("old1", 4) == NULL);
+    CHECK(chat_find_room("old2", 4) != NULL);
+    CHECK_EQ(big->hist_count, 2);
+    CHECK_EQ(chat_history_bytes(), c.history_mem + line - old);
+    check_history_bytes();
+    fini((struct fake *[]){&a, NULL});
+}
+
+TEST(history_budget_trims_the_written_room_to_its_newest)
+{
+    struct chat_config c = cfg();
+    c.history_mem = hist_cost(100, 10, 5, 3) + hist_cost(100, 0, 0, 0);
+    struct fake a, b;
+    start(&c, (struct fake *[]){&a, &b, NULL});
+    struct room *lobby = join(&b, "lobby");
+    say(&b, "old"); /* the lobby is never freed, even with nobody in it */
+    chat_part(&b.c, lobby, NULL, 0);
+    struct room *r = join(&a, "r");
+    for (int i = 0; i < 50; i++) {
+        char text[4];
+        snprintf(text, sizeof text, "%03d", i);
+        say(&a, text);
+        CHECK(chat_history_bytes() <= c.history_mem);
+    }
+    CHECK(chat_find_room("lobby", 5) == lobby);
+    CHECK_EQ(lobby->hist_count, 1);
+    /* Two rings, and the lobby's message leaves room for 10 - 1. */
+    CHECK_EQ(r->hist_count, 9);
+    const struct room_msg *m = room_history(r, r->hist_count - 1);
+    CHECK_EQ_MEM(m->data + m->nick_len, m->text_len, "049", 3);
+    m = room_history(r, 0);
+    CHECK_EQ_MEM(m->data + m->nick_len, m->text_len, "041", 3);
+    check_history_bytes();
+    /* A message bigger than the budget is still kept, alone. */
+    static char huge[4096];
+    memset(huge, 'h', sizeof huge);
+    struct chat_line line = {huge, sizeof huge};
+    chat_say(&a.c, r, &line, 1);
+    CHECK_EQ(r->hist_count, 1);
+    CHECK_EQ(room_history(r, 0)->text_len, sizeof huge);
+    check_history_bytes();
+    fini((struct fake *[]){&a, &b, NULL});
+}
+
+TEST(history_bytes_go_when_rooms_go)
+{
+    struct chat_config c = cfg();
+    struct fake a;
+    start(&c, (struct fake *[]){&a, NULL});
+    CHECK_EQ(chat_history_bytes(), 0);
+    struct room *r = join(&a, "r");
+    say(&a, "one");
+    say(&a, "two");
+    CHECK_EQ(chat_history_bytes(), hist_cost(100, 2, 5, 3));
+    CHECK_EQ(chat_history_bytes(), r->hist_bytes);
+    chat_part(&a.c, r, NULL, 0);
+    CHECK_EQ(chat_history_bytes(), r->hist_bytes); /* kept, as a cache */
+    fini((struct fake *[]){&a, NULL});
+    CHECK_EQ(chat_history_bytes(), 0);
+}
+
+static uint64_t fake_ms; /* the clock of the rate tests */
+
+/* A clock that moves only when a test says so. */
+static uint64_t fake_clock(void)
+{
+    return fake_ms;
+}
+
+/* The test configuration with new-room rates and the fake clock. */
+static struct chat_config rate_cfg(unsigned burst, unsigned rate,
+                                   unsigned origin_burst, unsigned origin_rate)
+{
+    struct chat_config c = cfg();
+    c.room_burst = burst;
+    c.room_rate = rate;
+    c.origin_room_burst = origin_burst;
+    c.origin_room_rate = origin_rate;
+    c.now_ms = fake_clock;
+    fake_ms = 1000000;
+    return c;
+}
+
+/* Tries to join name; returns the result (leaving nothing to clean up). */
+static enum chat_error try_join(struct fake *f, const char *name)
+{
+    struct room *r = NULL;
+    return chat_join(&f->c, name, strlen(name), &r);
+}
+
+TEST(new_rooms_per_client)
+{
+    struct chat_config c = rate_cfg(2, 60, 1, 0); /* 2, then 1 a second */
+    struct fake a, b;
+    start(&c, (struct fake *[]){&a, &b, NULL});
+    CHECK_EQ(chat_new_room_wait(&a.c), 0);
+    CHECK_EQ(try_join(&a, "a1"), CHAT_OK);
+    CHECK_EQ(try_join(&a, "a2"), CHAT_OK);
+    clear(&a);
+    CHECK_EQ(try_join(&a, "a3"), CHAT_ERR_RATE);
+    CHECK_STR(a.log, "");
+    CHECK(chat_find_room("a3", 2) == NULL);
+    CHECK_EQ(chat_new_room_wait(&a.c), 1);
+    /* Joining a room that exists is free; another client is not limited. */
+    CHECK_EQ(try_join(&a, "lobby"), CHAT_OK);
+    CHECK_EQ(try_join(&b, "b1"), CHAT_OK);
+    CHECK_EQ(try_join(&a, "b1"), CHAT_OK);
+    fake_ms += 999;
+    CHECK_EQ(chat_new_room_wait(&a.c), 1);
+    CHECK_EQ(try_join(&a, "a3"), CHAT_ERR_RATE);
+    fake_ms += 1;
+    CHECK_EQ(chat_new_room_wait(&a.c), 0);
+    CHECK_EQ(try_join(&a, "a3"), CHAT_OK);
+    CHECK_EQ(try_join(&a, "a4"), CHAT_ERR_RATE);
+    fini((struct fake *[]){&a, &b, NULL});
+}
+
+TEST(new_rooms_per_origin)
+{
+    struct chat_config c = rate_cfg(5, 0, 3, 6); /* 3, then 1 per 10 s */
+    struct fake a, b, d, e;
+    start(&c, (struct fake *[]){&a, &b, &d, &e, NULL});
+    char host[] = "192.0.2.1", other[] = "192.0.2.2";
+    a.c.origin = host;
+    b.c.origin = "192.0.2.1"; /* the same origin, spelled elsewhere */
+    d.c.origin = other;
+    /* e has no origin: only its own bucket applies. */
+    CHECK_EQ(try_join(&a, "a1"), CHAT_OK);
+    CHECK_EQ(try_join(&a, "a2"), CHAT_OK);
+    CHECK_EQ(try_join(&b, "b1"), CHAT_OK);
+    CHECK_EQ(try_join(&b, "b2"), CHAT_ERR_RATE);
+    CHECK_EQ(try_join(&a, "a3"), CHAT_ERR_RATE);
+    CHECK_EQ(chat_new_room_wait(&b.c), 10);
+    CHECK_EQ(try_join(&d, "d1"), CHAT_OK);
+    for (int i = 0; i < 5; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "e%d", i);
+        CHECK_EQ(try_join(&e, name), CHAT_OK);
+    }
+    fake_ms += 9500;
+    CHECK_EQ(chat_new_room_wait(&a.c), 1);
+    fake_ms += 500;
+    CHECK_EQ(try_join(&b, "b2"), CHAT_OK);
+    CHECK_EQ(try_join(&a, "a3"), CHAT_ERR_RATE);
+    fini((struct fake *[]){&a, &b, &d, &e, NULL});
+}
+
+TEST(refused_creation_spends_nothing)
+{
+    struct chat_config c = rate_cfg(1, 60, 5, 60);
+    c.max_rooms = 2;
+    struct fake a, b;
+    start(&c, (struct fake *[]){&a, &b, NULL});
+    a.c.origin = b.c.origin = "198.51.100.7";
+    join(&b, "full"); /* b's one token; every room has someone in it */
+    CHECK_EQ(try_join(&a, "more"), CHAT_ERR_TOO_MANY);
+    CHECK_EQ(chat_new_room_wait(&a.c), 0);
+    CHECK_EQ(try_join(&b, "more"), CHAT_ERR_TOO_MANY); /* not RATE */
+    CHECK_EQ(try_join(&a, "bad name"), CHAT_ERR_INVALID);
+    chat_part(&b.c, chat_find_room("full", 4), NULL, 0); /* freed: no hist */
+    CHECK_EQ(try_join(&a, "more"), CHAT_OK);
+    fini((struct fake *[]){&a, &b, NULL});
+}
+
 UNIT_MAIN()

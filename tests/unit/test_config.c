@@ -109,6 +109,11 @@ TEST(defaults)
     CHECK_EQ(cfg.quiet_above, 64);
     CHECK_EQ(cfg.topic_max, 300);
     CHECK_EQ(cfg.max_rooms, CONFIG_MAX_ROOMS);
+    CHECK_EQ(cfg.history_mem, 64 * 1024 * 1024);
+    CHECK_EQ(cfg.room_burst, 5);
+    CHECK_EQ(cfg.room_rate, 2);
+    CHECK_EQ(cfg.room_burst_ip, 20);
+    CHECK_EQ(cfg.room_rate_ip, 10);
     CHECK_EQ(cfg.shutdown_timeout, 3);
     CHECK_EQ(cfg.keepalive, 60);
     CHECK_EQ(cfg.log_level, LOG_INFO);
@@ -130,7 +135,8 @@ TEST(each_numeric_flag)
           "2048", "--max-clients", "10", "--max-per-ip", "0", "--quiet-above",
           "9", "--topic-max", "42", "--max-rooms", "11", "--shutdown-timeout",
           "0", "--ipv4-prefix", "24", "--ipv6-prefix", "48", "--keepalive",
-          "0", NULL);
+          "0", "--history-mem", "0", "--room-burst", "2", "--room-rate", "3",
+          "--room-burst-per-ip", "4", "--room-rate-per-ip", "0", NULL);
     CHECK_EQ(p.rc, CONFIG_RUN);
     CHECK_STR(p.err, "");
     CHECK_EQ(cfg.max_line, 100);
@@ -148,6 +154,11 @@ TEST(each_numeric_flag)
     CHECK_EQ(cfg.ipv4_prefix, 24);
     CHECK_EQ(cfg.ipv6_prefix, 48);
     CHECK_EQ(cfg.keepalive, 0);
+    CHECK_EQ(cfg.history_mem, 0);
+    CHECK_EQ(cfg.room_burst, 2);
+    CHECK_EQ(cfg.room_rate, 3);
+    CHECK_EQ(cfg.room_burst_ip, 4);
+    CHECK_EQ(cfg.room_rate_ip, 0);
     CHECK_EQ(cfg.nlisten, 2); /* the default listeners */
 }
 
@@ -157,7 +168,9 @@ TEST(equals_form_and_bounds)
     struct parsed p;
     parse(&cfg, &p, "--max-line=16", "--sendq-max=1099511627776",
           "--max-rooms=100000000", "--topic-max=65536",
-          "--shutdown-timeout=3600", "--flood-burst=1", NULL);
+          "--shutdown-timeout=3600", "--flood-burst=1",
+          "--history-mem=1099511627776", "--room-rate=60000",
+          "--room-burst-per-ip=1000000", NULL);
     CHECK_EQ(p.rc, CONFIG_RUN);
     CHECK_EQ(cfg.max_line, 16);
     CHECK_EQ(cfg.sendq_max, (size_t)1 << 40);
@@ -165,6 +178,9 @@ TEST(equals_form_and_bounds)
     CHECK_EQ(cfg.topic_max, 65536);
     CHECK_EQ(cfg.shutdown_timeout, 3600);
     CHECK_EQ(cfg.flood_burst, 1);
+    CHECK_EQ(cfg.history_mem, (size_t)1 << 40);
+    CHECK_EQ(cfg.room_rate, 60000);
+    CHECK_EQ(cfg.room_burst_ip, 1000000);
     parse(&cfg, &p, "--max-line", "1048576", NULL);
     CHECK_EQ(p.rc, CONFIG_RUN);
     CHECK_EQ(cfg.max_line, 1 << 20);
@@ -254,6 +270,8 @@ TEST(help_and_version_exit)
         "--max-per-ip", "--limit-loopback", "--quiet-above", "--topic-max",
         "--max-rooms", "--shutdown-timeout", "--log-level", "--help",
         "--version", "--ipv4-prefix", "--ipv6-prefix", "--keepalive",
+        "--history-mem", "--room-burst", "--room-rate",
+        "--room-burst-per-ip", "--room-rate-per-ip",
     };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (strstr(p.out, flags[i]) == NULL) {
@@ -281,6 +299,9 @@ TEST(bad_numbers)
         {"--shutdown-timeout", "3601"}, {"--ipv4-prefix", "33"},
         {"--ipv6-prefix", "129"},      {"--ipv6-prefix", "-1"},
         {"--keepalive", "32768"},      {"--keepalive", "1m"},
+        {"--shutdown-timeout", "3601"}, {"--history-mem", "1099511627777"},
+        {"--room-burst", "0"},         {"--room-rate", "60001"},
+        {"--room-burst-per-ip", "0"},  {"--room-rate-per-ip", "-1"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct config cfg;

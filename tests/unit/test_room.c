@@ -1,6 +1,7 @@
 /*
- * Unit tests for room.c: members added and removed by swapping, topics, and
- * the history ring that keeps the last N messages in order.
+ * Unit tests for room.c: members added and removed by swapping, topics, the
+ * history ring that keeps the last N messages in order, and the bytes it
+ * counts for them.
  */
 #include "room.h"
 
@@ -165,6 +166,60 @@ TEST(history_keeps_empty_and_long_text)
     CHECK_EQ(m->nick_len, 32);
     CHECK_EQ(m->text_len, sizeof text);
     CHECK_EQ_MEM(m->data + 32, m->text_len, text, sizeof text);
+    room_free(r);
+}
+
+/* What message i of remember() costs. */
+static size_t cost(int i)
+{
+    char buf[16];
+    size_t n = (size_t)snprintf(buf, sizeof buf, "%d", i) + 1;
+    return room_msg_cost(n, n);
+}
+
+TEST(history_bytes_count_ring_and_messages)
+{
+    struct room *r = room_new("a", 1, 4);
+    CHECK_EQ(r->hist_bytes, 0);
+    const size_t ring = 4 * sizeof(struct room_msg *);
+    CHECK_EQ(room_msg_cost(3, 10),
+             sizeof(struct room_msg) + 13 + ROOM_MSG_OVERHEAD);
+    remember(r, 1);
+    CHECK_EQ(r->hist_bytes, ring + cost(1));
+    size_t want = ring;
+    for (int i = 1; i <= 4; i++)
+        want += cost(i);
+    for (int i = 2; i <= 4; i++)
+        remember(r, i);
+    CHECK_EQ(r->hist_bytes, want);
+    /* A full ring replaces the oldest: its cost goes, the new one comes. */
+    remember(r, 100);
+    CHECK_EQ(r->hist_bytes, want - cost(1) + cost(100));
+    room_free(r);
+}
+
+TEST(forget_oldest_until_empty)
+{
+    struct room *r = room_new("a", 1, 3);
+    for (int i = 0; i < 5; i++)
+        remember(r, i); /* keeps 2, 3, 4 */
+    const size_t ring = 3 * sizeof(struct room_msg *);
+    room_forget_oldest(r);
+    CHECK_EQ(r->hist_count, 2);
+    check_msg(r, 0, 3);
+    check_msg(r, 1, 4);
+    CHECK_EQ(r->hist_bytes, ring + cost(3) + cost(4));
+    room_forget_oldest(r);
+    room_forget_oldest(r);
+    CHECK_EQ(r->hist_count, 0);
+    CHECK_EQ(r->hist_bytes, ring);
+    /* The ring works on from wherever its head is. */
+    for (int i = 10; i < 14; i++)
+        remember(r, i);
+    CHECK_EQ(r->hist_count, 3);
+    for (size_t k = 0; k < 3; k++)
+        check_msg(r, k, 11 + (int)k);
+    CHECK_EQ(r->hist_bytes, ring + cost(11) + cost(12) + cost(13));
     room_free(r);
 }
 
