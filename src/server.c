@@ -37,6 +37,30 @@
 
 static const char server_full[] = "! server full\r\n";
 
+/* The reasons to refuse a connection, each with the rate limit of its log. */
+struct server_refusal {
+    const char *reason;
+    struct log_rate rate;
+};
+
+#define SERVER_REFUSAL(REASON)                                                 \
+    {                                                                          \
+        REASON, LOG_RATE_INIT(LOG_WARN, "event=refuse reason=" REASON)         \
+    }
+static struct server_refusal server_refusals[] = {
+    SERVER_REFUSAL("max-clients"),
+    SERVER_REFUSAL("max-per-ip"),
+    SERVER_REFUSAL("no-descriptors"),
+    {NULL, LOG_RATE_INIT(LOG_WARN, "event=refuse reason=other")},
+};
+#undef SERVER_REFUSAL
+
+/* Repeated listener trouble: logged a few times a second at most. */
+static struct log_rate server_pause_rate =
+    LOG_RATE_INIT(LOG_WARN, "event=accept-pause reason=no-descriptors");
+static struct log_rate server_accept_rate =
+    LOG_RATE_INIT(LOG_WARN, "event=accept-error");
+
 struct listener {
     struct ev_io io;
     struct ev_timer pause; /* set while accepting is paused (EMFILE) */
@@ -53,6 +77,7 @@ static size_t server_max_clients;
 static int server_spare_fd = -1; /* released to accept-and-refuse on EMFILE */
 static struct ev_io server_sig_io;
 static struct ev_timer server_deadline;
+static struct ev_timer server_log_timer; /* the log has work left */
 static bool server_stopping;
 
 /* ------------------------------------------------------------------------
@@ -81,14 +106,20 @@ static void server_on_conn_free(const struct conn *c)
     server_ip_add(conn_host(c), -1);
 }
 
-/* Tells a refused client why, without waiting, and closes it. */
-static void server_refuse(int fd, const char *addr, const char *why)
+/*
+ * Tells a refused client why, without waiting, and closes it; logs it, a
+ * few times a second per reason at most.
+ */
+static void server_refuse(int fd, const char *addr, const char *reason)
 {
+    struct server_refusal *r = server_refusals;
+    while (r->reason && strcmp(r->reason, reason) != 0)
+        r++;
     ssize_t rc = send(fd, server_full, sizeof server_full - 1,
                       MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)rc;
     close(fd);
-    log_warn("event=refuse addr=%s reason=%s", addr, why);
+    log_rated(&r->rate, "event=refuse addr=%s reason=%s", addr, reason);
 }
 
 /* Returns the reason to refuse a new connection from sa, or NULL. */
@@ -152,8 +183,9 @@ static void server_on_emfile(struct listener *l)
         }
         server_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
-    log_warn("event=accept-pause listener=%s reason=no-descriptors ms=%d",
-             l->addr, SERVER_EMFILE_PAUSE_MS);
+    log_rated(&server_pause_rate,
+              "event=accept-pause listener=%s reason=no-descriptors ms=%d",
+              l->addr, SERVER_EMFILE_PAUSE_MS);
     ev_io_set(server_loop, &l->io, 0);
     ev_timer_start(server_loop, &l->pause, SERVER_EMFILE_PAUSE_MS,
                    server_on_pause_end);
@@ -181,7 +213,9 @@ static void server_on_accept(struct ev_loop *loop, struct ev_io *io,
             errno == ENOMEM)
             server_on_emfile(l);
         else if (errno != EAGAIN && errno != EWOULDBLOCK)
-            log_warn("event=accept-error listener=%s error=%d", l->addr, errno);
+            log_rated(&server_accept_rate,
+                      "event=accept-error listener=%s error=%d", l->addr,
+                      errno);
         return;
     }
 }
@@ -236,11 +270,25 @@ static void server_on_signal(struct ev_loop *loop, struct ev_io *io,
         server_shutdown(si.ssi_signo == SIGINT ? "INT" : "TERM");
 }
 
-/* Before each sleep: flush and reap; finish once a shutdown has drained. */
+/* Wakes the loop so that the before-sleep hook gives the log its turn. */
+static void server_on_log_timer(struct ev_loop *loop, struct ev_timer *t)
+{
+    (void)loop;
+    (void)t;
+}
+
+/*
+ * Before each sleep: flush and reap; write what the log holds; finish once
+ * a shutdown has drained.
+ */
 static void server_before_sleep(struct ev_loop *loop, void *arg)
 {
     (void)arg;
     conn_before_sleep();
+    int log_ms = log_tick();
+    if (log_ms >= 0 && !ev_timer_active(&server_log_timer))
+        ev_timer_start(loop, &server_log_timer, (uint64_t)log_ms,
+                       server_on_log_timer);
     if (server_stopping && conn_count() == 0)
         ev_stop(loop);
 }

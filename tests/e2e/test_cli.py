@@ -3,6 +3,7 @@
 import re
 import socket
 import subprocess
+import time
 
 from harness import check, ipv6_loopback_available
 
@@ -190,3 +191,79 @@ def test_log_level_debug_accepted(t):
     a, b = t.users(srv, "alice", "bob")
     a.close()
     srv.wait_event("disconnect", id=a.id, reason="eof")
+
+
+# -- logging never blocks the server -------------------------------------------
+
+
+def _cycle(srv, n):
+    """Connects, sends /quit and reads until the server closes, n times in
+    a row (so each is gone before the next comes); each must be over
+    within 5 s."""
+    for i in range(n):
+        s = socket.create_connection(srv.addr[1:], timeout=5)
+        try:
+            s.sendall(b"/quit\n")
+            data = b""
+            while True:
+                try:
+                    chunk = s.recv(4096)
+                except socket.timeout:
+                    raise AssertionError("connection %d of %d: not served within 5 s (server stuck?)" % (i + 1, n)) from None
+                if not chunk:
+                    break
+                data += chunk
+            check(data.endswith(b"* bye\r\n"), "connection %d of %d got %r", i + 1, n, data[-100:])
+        finally:
+            s.close()
+
+
+def test_log_pipe_nobody_reads(t):
+    """stderr is a pipe nobody reads: 1,200 connect/disconnect cycles (2,400
+    log lines, far more than the pipe and the log buffer hold) and the
+    server still serves them all and chat works.  Once the pipe is read
+    again, `event=log-dropped count=N` says how many lines were lost, and
+    every connect/disconnect line is either there or counted in N."""
+    srv = t.server(stderr_unread=True)
+    cycles = 1200
+    _cycle(srv, cycles)
+    a, b = t.users(srv, "alice", "bob")
+    a.say("still serving")
+    b.expect("[alice]: still serving")
+    srv.drain_stderr()
+    dropped = srv.wait_event("log-dropped")
+    check(dropped.get("level") == "warn" and int(dropped.get("count", "0")) > 0, "log-dropped line: %s", dropped)
+    srv.stop()
+    seen = len(srv.events("connect")) + len(srv.events("disconnect"))
+    lost = sum(int(f["count"]) for f in srv.events("log-dropped"))
+    want = 2 * cycles + 4  # the cycles, and alice and bob in and out
+    check(seen + lost == want, "%d connect/disconnect lines logged + %d counted as dropped != %d", seen, lost, want)
+    for ln in srv.log_text().splitlines():
+        check(LOG_LINE.fullmatch(ln), "log line not in the documented format: %r", ln)
+
+
+def test_refuse_flood_rate_limited(t):
+    """60 connections refused in a row (--max-clients 1): the log shows at
+    most 5 refusals a second in full and sums up the rest in
+    `event=refuse reason=max-clients suppressed=N` lines, so that every
+    refusal is accounted for."""
+    srv = t.server("--max-clients", "1")
+    a = t.client(srv)
+    a.welcome()
+    n = 60
+    t0 = time.monotonic()
+    for _ in range(n):
+        c = t.client(srv)
+        c.expect("! server full")
+        c.expect_end(allow_reset=True)
+        c.close()
+    elapsed = time.monotonic() - t0
+    total = srv.wait_refusals("max-clients", n, timeout=3)
+    lines = srv.events("refuse", reason="max-clients")
+    full = [f for f in lines if "suppressed" not in f]
+    summed = total - len(full)
+    check(total == n, "%d refusals logged + %d suppressed != %d", len(full), summed, n)
+    check(summed > 0, "no refusal was suppressed: %d full lines", len(full))
+    check(len(full) <= 5 * (int(elapsed) + 2), "%d refusals logged in full in %.1fs", len(full), elapsed)
+    check(all(f.get("level") == "warn" for f in lines), "refuse lines not at level warn: %s", lines[:3])
+    t.barrier(a)
