@@ -35,8 +35,6 @@
 /* Connections accepted per listener event, so one listener cannot hog. */
 #define SERVER_ACCEPT_BATCH 256
 
-static const char server_full[] = "! server full\r\n";
-
 /* The reasons to refuse a connection, each with the rate limit of its log. */
 struct server_refusal {
     const char *reason;
@@ -107,16 +105,38 @@ static void server_on_conn_free(const struct conn *c)
 }
 
 /*
- * Tells a refused client why, without waiting, and closes it; logs it, a
- * few times a second per reason at most.
+ * Writes the line a client refused for reason gets, naming the limit, into
+ * out (size bytes, room for the longest); returns its length.
+ */
+static size_t server_full_line(const char *reason, char *out, size_t size)
+{
+    int k;
+    if (strcmp(reason, "max-clients") == 0)
+        k = snprintf(out, size, "! server full (max %zu clients)\r\n",
+                     server_max_clients);
+    else if (strcmp(reason, "max-per-ip") == 0)
+        k = snprintf(out, size,
+                     "! server full (max %zu connections per address)\r\n",
+                     server_cfg->max_per_ip);
+    else if (strcmp(reason, "no-descriptors") == 0)
+        k = snprintf(out, size, "! server full (out of file descriptors)\r\n");
+    else
+        k = snprintf(out, size, "! server full\r\n");
+    return k < 0 ? 0 : (size_t)k < size ? (size_t)k : size - 1;
+}
+
+/*
+ * Tells a refused client which limit it met, without waiting, and closes
+ * it; logs it, a few times a second per reason at most.
  */
 static void server_refuse(int fd, const char *addr, const char *reason)
 {
     struct server_refusal *r = server_refusals;
     while (r->reason && strcmp(r->reason, reason) != 0)
         r++;
-    ssize_t rc = send(fd, server_full, sizeof server_full - 1,
-                      MSG_DONTWAIT | MSG_NOSIGNAL);
+    char line[96];
+    size_t n = server_full_line(reason, line, sizeof line);
+    ssize_t rc = send(fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)rc;
     close(fd);
     log_rated(&r->rate, "event=refuse addr=%s reason=%s", addr, reason);

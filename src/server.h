@@ -2,9 +2,10 @@
  * server: listeners, admission limits, signals and shutdown.
  *
  * The server accepts connections on every configured listener, refuses
- * those over the connection limits with one `! server full` line, survives
- * running out of file descriptors, and turns SIGTERM/SIGINT into a graceful
- * shutdown: stop accepting, tell everyone, flush within a deadline, stop.
+ * those over the connection limits with one `! server full (...)` line that
+ * names the limit, survives running out of file descriptors, and turns
+ * SIGTERM/SIGINT into a graceful shutdown: stop accepting, tell everyone,
+ * flush within a deadline, stop.
  */
 #ifndef PARLEY_SERVER_H
 #define PARLEY_SERVER_H

@@ -243,10 +243,10 @@ def test_log_pipe_nobody_reads(t):
 
 
 def test_refuse_flood_rate_limited(t):
-    """60 connections refused in a row (--max-clients 1): the log shows at
-    most 5 refusals a second in full and sums up the rest in
-    `event=refuse reason=max-clients suppressed=N` lines, so that every
-    refusal is accounted for."""
+    """60 connections refused in a row (--max-clients 1) get the line that
+    names the limit; the log shows at most 5 refusals a second in full and
+    sums up the rest in `event=refuse reason=max-clients suppressed=N`
+    lines, so that every refusal is accounted for."""
     srv = t.server("--max-clients", "1")
     a = t.client(srv)
     a.welcome()
@@ -254,7 +254,7 @@ def test_refuse_flood_rate_limited(t):
     t0 = time.monotonic()
     for _ in range(n):
         c = t.client(srv)
-        c.expect("! server full")
+        c.expect("! server full (max 1 clients)")
         c.expect_end(allow_reset=True)
         c.close()
     elapsed = time.monotonic() - t0

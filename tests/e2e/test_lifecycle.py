@@ -215,7 +215,7 @@ def test_emfile_no_spin_and_recovers(t):
         except Ended:
             refused += 1  # closed without a word: tolerated
             continue
-        if first == "! server full":
+        if first == "! server full (out of file descriptors)":
             c.expect_end(allow_reset=True)
             refused += 1
             continue
@@ -230,7 +230,7 @@ def test_emfile_no_spin_and_recovers(t):
     extra = [t.client(srv) for _ in range(10)]
     for c in extra:
         try:
-            c.expect("! server full", timeout=5)
+            c.expect("! server full (out of file descriptors)", timeout=5)
         except Ended:
             pass
     deadline = w0 + 1.5
@@ -255,7 +255,7 @@ def test_emfile_no_spin_and_recovers(t):
         except Ended:
             c.close()
             continue
-        if first == "! server full":
+        if first == "! server full (out of file descriptors)":
             c.close()
             time.sleep(0.1)  # the doc's 100 ms accept pause; retried, bounded above
             continue
