@@ -279,15 +279,23 @@ static void server_shutdown(const char *signame)
                    server_on_deadline);
 }
 
-/* Reads pending signals from the signalfd. */
+/*
+ * Reads pending signals from the signalfd. SIGHUP, which asks daemons to
+ * reload their configuration, is logged and ignored until there is one to
+ * reload (and so a closed terminal does not end the server).
+ */
 static void server_on_signal(struct ev_loop *loop, struct ev_io *io,
                              uint32_t events)
 {
     (void)loop;
     (void)events;
     struct signalfd_siginfo si;
-    while (read(io->fd, &si, sizeof si) == (ssize_t)sizeof si)
-        server_shutdown(si.ssi_signo == SIGINT ? "INT" : "TERM");
+    while (read(io->fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGHUP)
+            log_warn("event=sighup action=ignored reason=no-reload");
+        else
+            server_shutdown(si.ssi_signo == SIGINT ? "INT" : "TERM");
+    }
 }
 
 /* Wakes the loop so that the before-sleep hook gives the log its turn. */
@@ -317,7 +325,7 @@ static void server_before_sleep(struct ev_loop *loop, void *arg)
  * Start and stop
  * ------------------------------------------------------------------------ */
 
-/* Routes SIGTERM and SIGINT to a signalfd; ignores SIGPIPE. */
+/* Routes SIGTERM, SIGINT and SIGHUP to a signalfd; ignores SIGPIPE. */
 static int server_signals(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -325,6 +333,7 @@ static int server_signals(void)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
         return -1;
     int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);

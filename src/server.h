@@ -6,6 +6,7 @@
  * names the limit, survives running out of file descriptors, and turns
  * SIGTERM/SIGINT into a graceful shutdown: stop accepting, tell everyone,
  * flush within a deadline, stop.
+ * SIGHUP is logged and ignored (there is no configuration to reload yet).
  */
 #ifndef PARLEY_SERVER_H
 #define PARLEY_SERVER_H
