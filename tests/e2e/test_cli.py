@@ -267,3 +267,14 @@ def test_refuse_flood_rate_limited(t):
     check(len(full) <= 5 * (int(elapsed) + 2), "%d refusals logged in full in %.1fs", len(full), elapsed)
     check(all(f.get("level") == "warn" for f in lines), "refuse lines not at level warn: %s", lines[:3])
     t.barrier(a)
+
+
+# -- what a newcomer runs --------------------------------------------------------
+
+
+def test_short_help_and_version(t):
+    """-h and -V print what --help and --version print."""
+    for short, long in (("-h", "--help"), ("-V", "--version")):
+        p, q = run(t, short), run(t, long)
+        check(p.returncode == 0, "%s exited %s: %r", short, p.returncode, p.stderr)
+        check(p.stdout == q.stdout and p.stdout, "%s printed %r, %s printed %r", short, p.stdout[:80], long, q.stdout[:80])
