@@ -40,7 +40,7 @@ start_server() {
         "$FLOOR" 0 >"$tmp/parleyd.log" 2>&1 &
     else
         "$PARLEYD" --listen text://127.0.0.1:0 --flood-rate 0 \
-            --quiet-above 0 --max-per-ip 0 2>"$tmp/parleyd.log" &
+            --quiet-above 0 --max-per-ip 0 >/dev/null 2>"$tmp/parleyd.log" &
     fi
     server=$!
     port=""

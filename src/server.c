@@ -383,6 +383,38 @@ static bool server_bind(const struct net_url *u, bool optional)
     return true;
 }
 
+/*
+ * Prints on standard output how to connect, for whoever started the server
+ * by hand: "parley is ready: telnet HOST PORT (or nc HOST PORT)", once per
+ * distinct place it listens; an any-address listener is reached as
+ * localhost.
+ */
+static void server_announce(void)
+{
+    char seen[CONFIG_MAX_LISTEN][NET_ADDR_MAX + 8];
+    size_t nseen = 0;
+    printf("parley is ready:");
+    for (size_t i = 0; i < server_nlisteners; i++) {
+        const char *addr = server_listeners[i].addr;
+        const char *port = strrchr(addr, ':');
+        char host[NET_ADDR_MAX];
+        net_addr_host(addr, host, sizeof host);
+        if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+            snprintf(host, sizeof host, "localhost");
+        char *target = seen[nseen];
+        snprintf(target, sizeof seen[0], "%s %s", host, port ? port + 1 : "");
+        bool again = false;
+        for (size_t j = 0; j < nseen; j++)
+            again = again || strcmp(seen[j], target) == 0;
+        if (again)
+            continue;
+        printf("%s telnet %s (or nc %s)", nseen > 0 ? ";" : "", target, target);
+        nseen++;
+    }
+    printf("\n");
+    fflush(stdout);
+}
+
 int server_start(struct ev_loop *loop, const struct config *cfg)
 {
     server_loop = loop;
@@ -417,6 +449,7 @@ int server_start(struct ev_loop *loop, const struct config *cfg)
             return -1;
     log_info("event=start version=%s max_clients=%zu nofile=%zu",
              PARLEY_VERSION, server_max_clients, nofile);
+    server_announce();
     return 0;
 }
 

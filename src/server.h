@@ -16,7 +16,8 @@ struct ev_loop;
 
 /*
  * Binds every listener in cfg and installs the signal handling on loop.
- * Logs each bound address. Returns 0, or -1 after logging why not.
+ * Logs each bound address, then prints on standard output one line saying
+ * how to connect. Returns 0, or -1 after logging why not.
  */
 int server_start(struct ev_loop *loop, const struct config *cfg);
 

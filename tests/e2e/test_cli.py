@@ -278,3 +278,31 @@ def test_short_help_and_version(t):
         p, q = run(t, short), run(t, long)
         check(p.returncode == 0, "%s exited %s: %r", short, p.returncode, p.stderr)
         check(p.stdout == q.stdout and p.stdout, "%s printed %r, %s printed %r", short, p.stdout[:80], long, q.stdout[:80])
+
+
+def _ready_line(srv):
+    """The `parley is ready: ...` line of srv's stdout (its only line)."""
+    with srv.cond:
+        srv.cond.wait_for(lambda: srv.out_lines or not srv.alive(), timeout=srv.ctx.bound(5))
+        lines = list(srv.out_lines)
+    check(len(lines) == 1, "stdout after the listen lines: %r", lines)
+    return lines[0]
+
+
+def test_ready_line_says_how_to_connect(t):
+    """Once listening, the server prints on stdout how to connect, with the
+    port it actually bound; an any-address listener is reached as
+    localhost, and that works."""
+    srv = t.server(listen=["text://0.0.0.0:0"])
+    port = srv.addr[2]
+    line = _ready_line(srv)
+    want = "parley is ready: telnet localhost %d (or nc localhost %d)" % (port, port)
+    check(line == want, "stdout says %r, want %r", line, want)
+    s = socket.create_connection(("localhost", port), timeout=5)
+    s.close()
+    listen = ["text://127.0.0.1:0", "text://127.0.0.1:0"]
+    two = t.server(listen=listen)
+    line = _ready_line(two)
+    targets = ["127.0.0.1 %d" % a[2] for a in two.addrs]
+    want = "parley is ready: " + "; ".join("telnet %s (or nc %s)" % (x, x) for x in targets)
+    check(line == want, "stdout says %r, want %r", line, want)
