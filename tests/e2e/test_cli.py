@@ -306,3 +306,47 @@ def test_ready_line_says_how_to_connect(t):
     targets = ["127.0.0.1 %d" % a[2] for a in two.addrs]
     want = "parley is ready: " + "; ".join("telnet %s (or nc %s)" % (x, x) for x in targets)
     check(line == want, "stdout says %r, want %r", line, want)
+
+
+def _debug_session(t, srv):
+    """Joins, parts, renames and four refused commands; returns alice."""
+    a, b = t.users(srv, "alice", "bob")
+    a.say("/join dev")
+    a.expect(re.compile(r"\* you joined #dev .*"))
+    b.expect("* alice left #lobby")
+    a.say("/nick bob")
+    a.expect('! nick "bob" is taken')
+    a.say("/frobnicate now")
+    a.expect("! unknown command: /frobnicate (try /help)")
+    a.say('/fr"ob')
+    a.expect('! unknown command: /fr"ob (try /help)')
+    a.say("/join")
+    a.expect("! usage: /join ROOM")
+    a.say("/nick carol")
+    a.expect("* you are now carol")
+    a.barrier()
+    return a
+
+
+def test_log_level_debug_shows_chat_events(t):
+    """--log-level debug logs joins, parts, nick changes and refused
+    commands as key=value lines; --log-level info logs none of them."""
+    srv = t.server("--log-level", "debug")
+    a = _debug_session(t, srv)
+    for ev, want in (
+        ("join", {"id": a.id, "nick": "alice", "room": "dev"}),
+        ("part", {"id": a.id, "nick": "alice", "room": "lobby"}),
+        ("nick", {"id": a.id, "old": "alice", "new": "carol"}),
+        ("refused", {"id": a.id, "cmd": "nick", "reason": "taken"}),
+        ("refused", {"id": a.id, "cmd": "frobnicate", "reason": "unknown"}),
+        ("refused", {"id": a.id, "cmd": 'fr"ob', "reason": "unknown"}),
+        ("refused", {"id": a.id, "reason": "usage", "usage": "/join ROOM"}),
+    ):
+        f = srv.wait_event(ev, **want)
+        check(f.get("level") == "debug", "%s line at level %s", ev, f.get("level"))
+    for ln in srv.log_text().splitlines():
+        check(LOG_LINE.fullmatch(ln), "log line not in the documented format: %r", ln)
+    quiet = t.server()
+    _debug_session(t, quiet)
+    shown = [ln for ln in quiet.log_text().splitlines() if "level=debug" in ln or re.search(r"event=(join|part|nick|refused)\b", ln)]
+    check(not shown, "--log-level info shows debug events: %s", shown[:3])
