@@ -312,7 +312,8 @@ def machine(args):
             ". /etc/os-release && echo $PRETTY_NAME")),
         "- descriptor limit per process: %s (hard)" % sh("ulimit -Hn"),
         "- parleyd: %s (binary of %s, source at commit %s%s); redis: %s; "
-        "relay: ideal_batch.c built with `cc -O2`; compiler: %s" % (
+        "relay: build/room_floor --relay (bench/room_floor.c); "
+        "compiler: %s" % (
             sh("%s --version" % args.parleyd),
             datetime.datetime.fromtimestamp(
                 os.path.getmtime(args.parleyd),
@@ -418,9 +419,11 @@ def document(args, data, chart_ok, elapsed, scenarios, commands):
            "fresh server pinned to core 0 (`taskset -c 0`) and drives it "
            "with `build/parley-bench` pinned to core 1. Servers: parleyd, "
            "redis-server pub/sub (its own instance, persistence off) and the "
-           "reference relay `ideal_batch` (shared/bench/ideal_batch.c, the "
+           "reference relay (`build/room_floor --relay`, bench/room_floor.c: "
+           "no login, no rooms, every line to every other connection, the "
            "least work a relay can do); in the many-rooms scenario, where "
-           "that relay cannot go, the room floor relay (bench/room_floor.c)."
+           "that relay cannot go, the same program with rooms, the room "
+           "floor relay (`build/room_floor`)."
            % (
                "sh bench/run.sh" + (" --quick" if args.quick else ""),
                elapsed), "",
@@ -494,8 +497,9 @@ METHOD = """\
   connections. Kernel slab per connection is the machine's Slab over the
   same interval (both ends of each loopback connection).
 - For the relay, "joined" means a probe line from client 0 reached the
-  client (the relay has no login). That line makes the relay allocate its
-  4 KiB output buffer per client, which it keeps: its idle RSS includes it.
+  client (the relay has no login). The relay allocates about 4 KiB per
+  connection when it accepts it (room for a partial line), which it keeps:
+  its idle RSS includes it.
 - Load generator CPU near 100 % means parley-bench, not the server, set the
   pace; then server CPU per delivery is the figure to compare.
 - The slow reader stops reading once joined (SO_RCVBUF 8 KiB) and reads
