@@ -2,7 +2,7 @@
 
 What it does: turns the RESULT dictionaries collected by bench/run.py into
 markdown (medians over repetitions, ratios parley/redis and parley/relay,
-the targets of issue 3 with pass or miss) and a PNG chart drawn by gnuplot.
+the targets with pass or miss) and a PNG chart drawn by gnuplot.
 It runs nothing itself but gnuplot and a few read-only shell commands
 describing the machine. Not run directly: bench/run.py imports it.
 Standard library only.
@@ -27,7 +27,9 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-# Figures of the independent measurement quoted in issue 3.
+# Figures of an independent measurement, made on a 2-core machine of the
+# same kind when the targets were set (its relay did the work of
+# room_floor --relay), shown beside ours for comparison.
 REFERENCE = {
     "busy": "redis 7.9 M deliveries/s at 126 ns of server CPU each; "
             "relay 17.8 M/s at 46 ns",
@@ -430,7 +432,7 @@ def document(args, data, chart_ok, elapsed, scenarios, commands):
            "## Machine", "", machine(args), "",
            "## Method", "", METHOD, "",
            "## Commands", "", commands, "",
-           "## Targets (issue 3)", "",
+           "## Targets", "",
            "| scenario | target | measured | verdict |",
            "| --- | --- | --- | --- |"]
     for scen, target, measured, ok in targets(data):
@@ -456,8 +458,8 @@ def document(args, data, chart_ok, elapsed, scenarios, commands):
                 ("RSS per connection", "srv_rss_per_conn_b"),
                 ("connect+join time", "connect_s")])]
         if name in REFERENCE:
-            out += ["", "Independent measurement quoted in the issue: %s." %
-                    REFERENCE[name]]
+            out += ["", "An independent measurement on a machine of this "
+                    "kind, for comparison: %s." % REFERENCE[name]]
         if name == "max":
             out += ["", estimate_100k(data)]
     out += ["", "## Saturation: the busy room with growing windows", "",

@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 """Runs parley's benchmark scenarios against three servers and writes a report.
 
-What it does: for every scenario of issue 3 (busy room, big room, many rooms,
-idle 10,000, idle at the descriptor limit, slow reader, saturation) it starts
-a fresh server process for each run -- parleyd, redis-server (pub/sub, its own
+What it does: for every scenario (busy room, big room, many rooms, idle
+10,000, idle at the descriptor limit, slow reader, saturation) it starts a
+fresh server process for each run -- parleyd, redis-server (pub/sub, its own
 instance) and the reference relay (build/room_floor --relay, see
 bench/room_floor.c) -- pinned to core 0, drives it with build/parley-bench
 pinned to core 1, repeats each run (3 times by default), and writes
 docs/BENCHMARKS.md (machine, exact commands, median tables, ratios
-parley/redis and parley/relay, the issue's targets with pass or miss) and
+parley/redis and parley/relay, the targets with pass or miss) and
 docs/benchmarks.png (gnuplot); the report itself is made by bench/report.py.
 Raw output of every run goes to bench/out/.
 

@@ -1,5 +1,6 @@
 """Command line and logging."""
 
+import os
 import re
 import socket
 import subprocess
@@ -350,3 +351,56 @@ def test_log_level_debug_shows_chat_events(t):
     _debug_session(t, quiet)
     shown = [ln for ln in quiet.log_text().splitlines() if "level=debug" in ln or re.search(r"event=(join|part|nick|refused)\b", ln)]
     check(not shown, "--log-level info shows debug events: %s", shown[:3])
+
+
+MAN_PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "parleyd.8")
+
+
+def _man_examples():
+    """The lines of the man page's EXAMPLES section inside .nf/.fi blocks,
+    roff escapes undone."""
+    with open(MAN_PAGE) as f:
+        text = f.read()
+    section = text.split(".SH EXAMPLES", 1)[1].split("\n.SH ", 1)[0]
+    blocks = re.findall(r"^\.nf\n(.*?)^\.fi$", section, re.S | re.M)
+    return [ln.replace("\\-", "-") for b in blocks for ln in b.splitlines()]
+
+
+def test_man_page_matches_the_server(t):
+    """docs/parleyd.8 lists every flag --help lists, and its example shows
+    what the server really prints: the listen lines and the ready line for
+    the default listeners (run here on a free port, shown as 3030), the
+    welcome a client gets, and command lines the server accepts."""
+    with open(MAN_PAGE) as f:
+        man = f.read().replace("\\-", "-")
+    help_text = run(t, "--help").stdout.decode()
+    flags = set(re.findall(r"(?<![\w-])(--[a-z-]+|-[a-zA-Z])\b", help_text))
+    missing = sorted(f for f in flags if not re.search(re.escape(f) + r"(?![\w-])", man))
+    check(not missing, "the man page does not mention %s", missing)
+
+    example = _man_examples()
+    port = _free_port()
+    listen = ["text://0.0.0.0:%d" % port]
+    if ipv6_loopback_available():
+        listen.append("text://[::]:%d" % port)
+    srv = t.server(listen=listen)
+    real = [ln.replace(":%d" % port, ":3030") for ln in srv.log_text().splitlines() if "event=listen" in ln]
+    shown = [ln for ln in example if "event=listen" in ln]
+    strip = lambda ln: ln.split(" level=", 1)[1]  # noqa: E731
+    check([strip(x) for x in shown[: len(real)]] == [strip(x) for x in real], "man page listen lines %s, real %s", shown, real)
+    for ln in example:
+        if "level=" in ln:
+            check(LOG_LINE.fullmatch(ln), "man page log line not in the real format: %r", ln)
+    ready = _ready_line(srv).replace(" %d" % port, " 3030")
+    check(ready in example, "the man page does not show the ready line %r", ready)
+    c = t.client(srv)
+    c.welcome()
+    check(all(ln in example for ln in c.received), "the man page's welcome is not %s", c.received)
+    for ln in example:
+        if ln.startswith("$ build/parleyd "):
+            args = ln.split()[2:]
+            urls = [args[i + 1] for i, a in enumerate(args) if a == "--listen"]
+            flags = [a for i, a in enumerate(args) if a != "--listen" and (i == 0 or args[i - 1] != "--listen")]
+            check(urls == ["text://127.0.0.1:0"], "man page example %r: a port other than 0 cannot be tested here", ln)
+            other = t.server(*flags, listen=urls)
+            check(other.alive(), "the man page's %r does not run", ln)
