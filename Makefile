@@ -1,7 +1,8 @@
 # parley: build, test and benchmark the chat server.
 #
 #   make            build build/parleyd, build/parley-bench and the
-#                   many-rooms yardstick build/room_floor
+#                   benchmark relays build/room_floor (with rooms; with
+#                   --relay, the reference relay)
 #   make run        install missing build packages, build, run on port 3030
 #   make test       every test: unit + end-to-end, normal and ASan/UBSan builds
 #   make asan       the AddressSanitizer + UBSan build in build/asan/

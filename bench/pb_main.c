@@ -1,6 +1,6 @@
 /*
  * parley-bench - a load generator for chat servers (parley, Redis pub/sub,
- * the reference relay ideal_batch).
+ * the reference relay, build/room_floor --relay).
  *
  * Build (every .c file directly in bench/ belongs to it; libc and libm):
  *

@@ -13,10 +13,10 @@
  *          the subscribe reply; every sender has its own publisher
  *          connection (PING/+PONG to confirm it) that sends PUBLISH as a
  *          RESP array. A member receives its own sender's messages too.
- *   relay  the reference relay ideal_batch: no login, no rooms, every line
- *          goes to every other connection (use one room). Joining is
- *          confirmed by a probe line that connection 0 repeats until every
- *          connection has received one.
+ *   relay  the reference relay (room_floor --relay): no login, no rooms,
+ *          every line goes to every other connection (use one room).
+ *          Joining is confirmed by a probe line that connection 0 repeats
+ *          until every connection has received one.
  *   irc    not yet: parley does not speak IRC. The place to add it is the
  *          table at the end of this file (see the comment there).
  */

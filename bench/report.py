@@ -2,7 +2,7 @@
 
 What it does: turns the RESULT dictionaries collected by bench/run.py into
 markdown (medians over repetitions, ratios parley/redis and parley/relay,
-the targets of issue 3 with pass or miss) and a PNG chart drawn by gnuplot.
+the targets with pass or miss) and a PNG chart drawn by gnuplot.
 It runs nothing itself but gnuplot and a few read-only shell commands
 describing the machine. Not run directly: bench/run.py imports it.
 Standard library only.
@@ -27,7 +27,9 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-# Figures of the independent measurement quoted in issue 3.
+# Figures of an independent measurement, made on a 2-core machine of the
+# same kind when the targets were set (its relay did the work of
+# room_floor --relay), shown beside ours for comparison.
 REFERENCE = {
     "busy": "redis 7.9 M deliveries/s at 126 ns of server CPU each; "
             "relay 17.8 M/s at 46 ns",
@@ -312,7 +314,8 @@ def machine(args):
             ". /etc/os-release && echo $PRETTY_NAME")),
         "- descriptor limit per process: %s (hard)" % sh("ulimit -Hn"),
         "- parleyd: %s (binary of %s, source at commit %s%s); redis: %s; "
-        "relay: ideal_batch.c built with `cc -O2`; compiler: %s" % (
+        "relay: build/room_floor --relay (bench/room_floor.c); "
+        "compiler: %s" % (
             sh("%s --version" % args.parleyd),
             datetime.datetime.fromtimestamp(
                 os.path.getmtime(args.parleyd),
@@ -418,16 +421,18 @@ def document(args, data, chart_ok, elapsed, scenarios, commands):
            "fresh server pinned to core 0 (`taskset -c 0`) and drives it "
            "with `build/parley-bench` pinned to core 1. Servers: parleyd, "
            "redis-server pub/sub (its own instance, persistence off) and the "
-           "reference relay `ideal_batch` (shared/bench/ideal_batch.c, the "
+           "reference relay (`build/room_floor --relay`, bench/room_floor.c: "
+           "no login, no rooms, every line to every other connection, the "
            "least work a relay can do); in the many-rooms scenario, where "
-           "that relay cannot go, the room floor relay (bench/room_floor.c)."
+           "that relay cannot go, the same program with rooms, the room "
+           "floor relay (`build/room_floor`)."
            % (
                "sh bench/run.sh" + (" --quick" if args.quick else ""),
                elapsed), "",
            "## Machine", "", machine(args), "",
            "## Method", "", METHOD, "",
            "## Commands", "", commands, "",
-           "## Targets (issue 3)", "",
+           "## Targets", "",
            "| scenario | target | measured | verdict |",
            "| --- | --- | --- | --- |"]
     for scen, target, measured, ok in targets(data):
@@ -453,8 +458,8 @@ def document(args, data, chart_ok, elapsed, scenarios, commands):
                 ("RSS per connection", "srv_rss_per_conn_b"),
                 ("connect+join time", "connect_s")])]
         if name in REFERENCE:
-            out += ["", "Independent measurement quoted in the issue: %s." %
-                    REFERENCE[name]]
+            out += ["", "An independent measurement on a machine of this "
+                    "kind, for comparison: %s." % REFERENCE[name]]
         if name == "max":
             out += ["", estimate_100k(data)]
     out += ["", "## Saturation: the busy room with growing windows", "",
@@ -494,8 +499,9 @@ METHOD = """\
   connections. Kernel slab per connection is the machine's Slab over the
   same interval (both ends of each loopback connection).
 - For the relay, "joined" means a probe line from client 0 reached the
-  client (the relay has no login). That line makes the relay allocate its
-  4 KiB output buffer per client, which it keeps: its idle RSS includes it.
+  client (the relay has no login). The relay allocates about 4 KiB per
+  connection when it accepts it (room for a partial line), which it keeps:
+  its idle RSS includes it.
 - Load generator CPU near 100 % means parley-bench, not the server, set the
   pace; then server CPU per delivery is the figure to compare.
 - The slow reader stops reading once joined (SO_RCVBUF 8 KiB) and reads

@@ -1,13 +1,19 @@
 /*
- * room_floor.c - the least work a chat relay with rooms can do.
+ * room_floor.c - the least work a chat relay (with rooms, or without) can do.
  *
- * A yardstick for the many-rooms scenario, as ../shared/bench/ideal_batch.c
- * is for one room (which has no rooms, so it cannot run that scenario). It
- * speaks just enough of parley's text protocol for parley-bench --proto text:
+ * The yardstick of bench/run.py, in two modes:
+ *
+ * With rooms (the many-rooms scenario), it speaks just enough of parley's
+ * text protocol for parley-bench --proto text:
  *
  *   on connect     three lines "* ...";
  *   "/join ROOM"   puts the connection in ROOM, answers "* you joined #ROOM";
  *   any later line goes verbatim to every other member of the room.
+ *
+ * With --relay, it is the reference relay of the one-room scenarios
+ * (parley-bench --proto relay): no login and no rooms; every connection is
+ * in the one room from the start and says nothing on connect, and every
+ * complete line it sends goes verbatim to every other connection.
  *
  * It does what parley does on the wire and nothing more: one epoll thread,
  * one recv per readable connection, the complete lines of one read appended
@@ -17,7 +23,8 @@
  * relay's CPU per delivery is its own code; what this relay spends is the
  * kernel's floor on this machine.
  *
- * usage: room_floor PORT    (listens on 127.0.0.1:PORT; 0 picks one and
+ * usage: room_floor [--relay] PORT
+ *                            (listens on 127.0.0.1:PORT; 0 picks one and
  *                            prints "port N" on standard output)
  */
 #include <arpa/inet.h>
@@ -67,6 +74,7 @@ static size_t ndead;
 static struct room *rooms;
 static size_t nrooms, rooms_cap;
 static char rbuf[LINE_MAX_ + READ_MAX];
+static bool relay; /* --relay: everyone is in room 0 from the start */
 
 static void *grow(void *p, size_t *cap, size_t need, size_t size)
 {
@@ -158,6 +166,16 @@ static int room_find(const char *name, size_t len)
     return (int)nrooms++;
 }
 
+/* Makes c a member of room r. */
+static void enter(struct client *c, int r)
+{
+    struct room *room = &rooms[r];
+    room->member = grow(room->member, &room->cap, room->n + 1,
+                        sizeof *room->member);
+    room->member[room->n++] = c;
+    c->room = r;
+}
+
 /* The first line of a connection: "/join ROOM". */
 static void join(struct client *c, const char *line, size_t len)
 {
@@ -170,12 +188,9 @@ static void join(struct client *c, const char *line, size_t len)
         append(c, "! send /join ROOM first\n", 24);
         return;
     }
-    struct room *room = &rooms[r];
-    room->member = grow(room->member, &room->cap, room->n + 1,
-                        sizeof *room->member);
-    room->member[room->n++] = c;
-    c->room = r;
-    int n = snprintf(reply, sizeof reply, "* you joined #%s\n", room->name);
+    enter(c, r);
+    int n = snprintf(reply, sizeof reply, "* you joined #%s\n",
+                     rooms[r].name);
     append(c, reply, (size_t)n);
 }
 
@@ -224,7 +239,10 @@ static void on_accept(int ls)
         c->room = -1;
         by_fd[fd] = c;
         epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-        append(c, welcome, sizeof welcome - 1);
+        if (relay)
+            enter(c, room_find("relay", 5));
+        else
+            append(c, welcome, sizeof welcome - 1);
     }
 }
 
@@ -236,8 +254,9 @@ int main(int argc, char **argv)
     struct rlimit rl;
     int one = 1;
 
-    if (argc != 2) {
-        fprintf(stderr, "usage: room_floor PORT\n");
+    relay = argc == 3 && strcmp(argv[1], "--relay") == 0;
+    if (argc != 2 + relay) {
+        fprintf(stderr, "usage: room_floor [--relay] PORT\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -249,7 +268,7 @@ int main(int argc, char **argv)
     dead = calloc(rl.rlim_cur, sizeof *dead);
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sa.sin_port = htons((uint16_t)atoi(argv[1]));
+    sa.sin_port = htons((uint16_t)atoi(argv[argc - 1]));
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (!by_fd || !dirty || !dead || ls < 0 ||
         bind(ls, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(ls, 4096) < 0 ||

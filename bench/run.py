@@ -1,15 +1,16 @@
 #!/usr/bin/python3
 """Runs parley's benchmark scenarios against three servers and writes a report.
 
-What it does: for every scenario of issue 3 (busy room, big room, many rooms,
-idle 10,000, idle at the descriptor limit, slow reader, saturation) it starts
-a fresh server process for each run -- parleyd, redis-server (pub/sub, its own
-instance) and the reference relay ideal_batch -- pinned to core 0, drives it
-with build/parley-bench pinned to core 1, repeats each run (3 times by
-default), and writes docs/BENCHMARKS.md (machine, exact commands, median
-tables, ratios parley/redis and parley/relay, the issue's targets with pass or
-miss) and docs/benchmarks.png (gnuplot); the report itself is made by
-bench/report.py. Raw output of every run goes to bench/out/.
+What it does: for every scenario (busy room, big room, many rooms, idle
+10,000, idle at the descriptor limit, slow reader, saturation) it starts a
+fresh server process for each run -- parleyd, redis-server (pub/sub, its own
+instance) and the reference relay (build/room_floor --relay, see
+bench/room_floor.c) -- pinned to core 0, drives it with build/parley-bench
+pinned to core 1, repeats each run (3 times by default), and writes
+docs/BENCHMARKS.md (machine, exact commands, median tables, ratios
+parley/redis and parley/relay, the targets with pass or miss) and
+docs/benchmarks.png (gnuplot); the report itself is made by bench/report.py.
+Raw output of every run goes to bench/out/.
 
 How to run it (from the repository root, after `make`):
 
@@ -46,7 +47,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "bench", "out")
 
 # Protocol parley-bench speaks to each server. "floor" is bench/room_floor.c,
-# the least work a relay with rooms can do (the many-rooms yardstick).
+# the least work a relay with rooms can do (the many-rooms yardstick);
+# "relay" is the same program with --relay, without rooms or login.
 PROTO = {"parley": "text", "redis": "resp", "relay": "relay",
          "floor": "text"}
 
@@ -132,7 +134,7 @@ class Server:
                     "--client-output-buffer-limit", "pubsub 1mb 0 0"]
         if self.name == "floor":
             return [a.floor, str(port)]
-        return [a.relay, str(port)]
+        return [a.floor, "--relay", str(port)]
 
     def start(self, tag):
         """Starts the server; returns False if it did not come up."""
@@ -319,13 +321,21 @@ def run_saturation(args, data):
                 break
 
 
+def shown_path(args, arg):
+    """arg, relative to the repository if it is a path inside it."""
+    if os.path.isabs(arg) and arg.startswith(args.root + os.sep):
+        return os.path.relpath(arg, args.root)
+    return arg
+
+
 def commands(args):
     """Markdown block with the exact commands of the runs."""
     lines = ["```"]
     for srv in SERVERS + ("floor",):
         c = Server(srv, args).command("PORT")
         lines.append("taskset -c 0 " + " ".join(
-            "''" if x == "" else ("'%s'" % x if " " in x else x)
+            "''" if x == "" else ("'%s'" % x if " " in x else
+                                  shown_path(args, x))
             for x in c))
     lines.append("")
     mode = "quick" if args.quick else "full"
@@ -382,7 +392,7 @@ def load_results(args):
 
 
 def prepare(args):
-    """Checks tools, builds the relay; returns an error message or None."""
+    """Checks tools; returns an error message or None."""
     for tool, path in (("parleyd", args.parleyd),
                        ("parley-bench", args.bench),
                        ("room_floor", args.floor)):
@@ -392,12 +402,6 @@ def prepare(args):
         return "redis-server not found (apt-get install redis-server)"
     if not shutil.which("taskset"):
         return "taskset not found (apt-get install util-linux)"
-    if not os.path.exists(args.relay) or (
-            os.path.exists(args.relay_src) and
-            os.path.getmtime(args.relay_src) > os.path.getmtime(args.relay)):
-        if subprocess.run(["cc", "-O2", "-o", args.relay,
-                           args.relay_src]).returncode != 0:
-            return "cannot build the relay from %s" % args.relay_src
     return None
 
 
@@ -425,10 +429,6 @@ def parse_args():
     p.add_argument("--floor", default=os.path.join(ROOT, "build",
                                                    "room_floor"))
     p.add_argument("--redis", default="redis-server")
-    p.add_argument("--relay-src", default=os.path.join(
-        os.path.dirname(ROOT), "shared", "bench", "ideal_batch.c"))
-    p.add_argument("--relay", default=os.path.join(ROOT, "build",
-                                                   "ideal_batch"))
     a = p.parse_args()
     a.reps = a.reps or (1 if a.quick else 3)
     a.date = time.time()

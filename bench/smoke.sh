@@ -14,7 +14,9 @@
 #      still lose nothing (whether it was cut off is reported, not judged);
 #   4. the room floor relay (build/room_floor, the many-rooms yardstick of
 #      bench/run.py) in 4 rooms of 10 loses nothing either, so that a
-#      benchmark never compares against a relay that drops messages.
+#      benchmark never compares against a relay that drops messages;
+#   5. nor does the reference relay (build/room_floor --relay, the
+#      yardstick of the one-room scenarios) with 20 clients.
 # Prints "N passed, M failed" last; exits non-zero when a check failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -33,15 +35,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_server parleyd|floor: starts that server on a free port; sets
-# $server and $port (empty when it did not start).
+# start_server parleyd|floor|relay: starts that server on a free port;
+# sets $server and $port (empty when it did not start).
 start_server() {
     if [ "$1" = floor ]; then
         "$FLOOR" 0 >"$tmp/parleyd.log" 2>&1 &
+    elif [ "$1" = relay ]; then
+        "$FLOOR" --relay 0 >"$tmp/parleyd.log" 2>&1 &
     else
         "$PARLEYD" --listen text://127.0.0.1:0 --flood-rate 0 \
             --quiet-above 0 --max-per-ip 0 --room-rate-per-ip 0 \
-            2>"$tmp/parleyd.log" &
+            >/dev/null 2>"$tmp/parleyd.log" &
     fi
     server=$!
     port=""
@@ -54,22 +58,25 @@ start_server() {
     done
 }
 
-# check NAME [floor] ARGS...: runs parley-bench against a fresh parleyd
-# (or, with "floor", the room floor relay).
+# check NAME [floor|relay] ARGS...: runs parley-bench against a fresh
+# parleyd (or, with "floor", the room floor relay; with "relay", the
+# reference relay, spoken to with --proto relay).
 check() {
     name=$1
     shift
     kind=parleyd
-    if [ "$1" = floor ]; then
-        kind=floor
+    proto=text
+    if [ "$1" = floor ] || [ "$1" = relay ]; then
+        kind=$1
         shift
     fi
+    [ "$kind" = relay ] && proto=relay
     start_server $kind
     if [ -z "$port" ]; then
         echo "FAIL $name: $kind did not start"
         cat "$tmp/parleyd.log"
         fail=$((fail + 1))
-    elif "$BENCH" --proto text --port "$port" --server-pid "$server" \
+    elif "$BENCH" --proto "$proto" --port "$port" --server-pid "$server" \
         --quiet --drain 5 --timeout 30 "$@" >"$tmp/out" 2>&1; then
         echo "ok   $name: $(grep -o 'expected=[0-9]* delivered=[0-9]* lost=[0-9]*' "$tmp/out")"
         pass=$((pass + 1))
@@ -96,6 +103,8 @@ check window --clients 30 --rooms 1 --senders 5 --window 8 \
 check slow-reader --clients 30 --rooms 1 --senders 5 --window 8 --slow 1 \
     --warmup 0 --duration 0.5 --slow-wait 2
 check room-floor floor --clients 40 --rooms 4 --senders 4 --rate 200 \
+    --warmup 0 --duration 0.5
+check relay relay --clients 20 --rooms 1 --senders 4 --window 8 \
     --warmup 0 --duration 0.5
 
 echo "$pass passed, $fail failed"

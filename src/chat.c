@@ -21,6 +21,7 @@
 
 #include "bucket.h"
 #include "dict.h"
+#include "log.h"
 #include "room.h"
 #include "xmalloc.h"
 
@@ -390,6 +391,8 @@ enum chat_error chat_join(struct client *c, const char *name, size_t len,
     chat_deliver(c, &ev);
     if (chat_room_chatty(r))
         chat_broadcast(r, &ev, c);
+    log_debug("event=join id=%llu nick=%s room=%s", (unsigned long long)c->id,
+              log_q(c->nick, c->nick_len), log_q(r->name, r->name_len));
     chat_event_done(&ev);
     *out = r;
     return CHAT_OK;
@@ -406,6 +409,8 @@ void chat_part(struct client *c, struct room *r, const char *reason, size_t len)
         chat_broadcast(r, &ev, NULL);
     else
         chat_deliver(c, &ev);
+    log_debug("event=part id=%llu nick=%s room=%s", (unsigned long long)c->id,
+              log_q(c->nick, c->nick_len), log_q(r->name, r->name_len));
     chat_event_done(&ev);
     chat_leave(c, r);
 }
@@ -480,6 +485,8 @@ enum chat_error chat_set_nick(struct client *c, const char *nick, size_t len)
     c->nick[len] = '\0';
     c->nick_len = len;
     dict_set(chat_nicks, c->nick, c->nick_len, c);
+    log_debug("event=nick id=%llu old=%s new=%s", (unsigned long long)c->id,
+              log_q(old, old_len), log_q(c->nick, c->nick_len));
 
     struct chat_event ev;
     chat_event_init(&ev, CHAT_NICK, c);

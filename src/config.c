@@ -135,8 +135,8 @@ static void config_usage(FILE *out)
 "                        that answers none of %d probes, or acknowledges\n"
 "                        nothing sent for as long, is dropped\n"
 "  --log-level LEVEL     debug, info, warn or error (default info)\n"
-"  --help                show this help and exit\n"
-"  --version             show the version and exit\n",
+"  -h, --help            show this help and exit\n"
+"  -V, --version         show the version and exit\n",
             CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_PORT, CONFIG_MAX_LINE,
             CONFIG_HISTORY, CONFIG_HISTORY_KEEP, CONFIG_FLOOD_BURST,
             CONFIG_FLOOD_RATE, CONFIG_FLOOD_BYTES, CONFIG_SENDQ_MAX,
@@ -272,9 +272,9 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv)
 {
     config_defaults(cfg);
     opterr = 0;
-    optind = 1;
+    optind = 0; /* glibc: start afresh, even after a cut-short "-hV" */
     int opt;
-    while ((opt = getopt_long(argc, argv, "", config_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "hV", config_options, NULL)) != -1) {
         switch (opt) {
         case OPT_LISTEN:
             if (!config_listen(cfg, optarg))
@@ -292,9 +292,11 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv)
                 return CONFIG_ERROR;
             }
             break;
+        case 'h':
         case OPT_HELP:
             config_usage(stdout);
             return CONFIG_EXIT;
+        case 'V':
         case OPT_VERSION:
             printf("parleyd %s\n", PARLEY_VERSION);
             return CONFIG_EXIT;

@@ -3,12 +3,15 @@
  *
  * Reads the flags, sets up the modules in dependency order (log, event
  * loop, connections, chat core, listeners), runs the loop until a signal
- * asks it to stop and the goodbyes are flushed, then tears down in reverse.
+ * asks it to stop and the goodbyes are flushed, then tears down in reverse
+ * (the log last: it writes what it still holds, waiting half a second at
+ * most for a reader of stderr).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "chat.h"
@@ -40,6 +43,7 @@ int main(int argc, char **argv)
         break;
     }
     log_set_level(cfg.log_level);
+    log_open(STDERR_FILENO);
     main_seed();
 
     struct ev_loop *loop = ev_loop_new();
@@ -68,5 +72,6 @@ int main(int argc, char **argv)
     chat_fini();
     buf_pool_drain();
     ev_loop_free(loop);
+    log_close();
     return status;
 }

@@ -44,7 +44,29 @@
 #define SERVER_SNDBUF (64 * 1024)
 #define SERVER_RCVBUF (32 * 1024)
 
-static const char server_full[] = "! server full\r\n";
+/* The reasons to refuse a connection, each with the rate limit of its log. */
+struct server_refusal {
+    const char *reason;
+    struct log_rate rate;
+};
+
+#define SERVER_REFUSAL(REASON)                                                 \
+    {                                                                          \
+        REASON, LOG_RATE_INIT(LOG_WARN, "event=refuse reason=" REASON)         \
+    }
+static struct server_refusal server_refusals[] = {
+    SERVER_REFUSAL("max-clients"),
+    SERVER_REFUSAL("max-per-ip"),
+    SERVER_REFUSAL("no-descriptors"),
+    {NULL, LOG_RATE_INIT(LOG_WARN, "event=refuse reason=other")},
+};
+#undef SERVER_REFUSAL
+
+/* Repeated listener trouble: logged a few times a second at most. */
+static struct log_rate server_pause_rate =
+    LOG_RATE_INIT(LOG_WARN, "event=accept-pause reason=no-descriptors");
+static struct log_rate server_accept_rate =
+    LOG_RATE_INIT(LOG_WARN, "event=accept-error");
 
 struct listener {
     struct ev_io io;
@@ -62,6 +84,7 @@ static size_t server_max_clients;
 static int server_spare_fd = -1; /* released to accept-and-refuse on EMFILE */
 static struct ev_io server_sig_io;
 static struct ev_timer server_deadline;
+static struct ev_timer server_log_timer; /* the log has work left */
 static bool server_stopping;
 
 /* ------------------------------------------------------------------------
@@ -102,14 +125,42 @@ static void server_on_conn_free(const struct conn *c)
     server_ip_add(conn_host(c), -1);
 }
 
-/* Tells a refused client why, without waiting, and closes it. */
-static void server_refuse(int fd, const char *addr, const char *why)
+/*
+ * Writes the line a client refused for reason gets, naming the limit, into
+ * out (size bytes, room for the longest); returns its length.
+ */
+static size_t server_full_line(const char *reason, char *out, size_t size)
 {
-    ssize_t rc = send(fd, server_full, sizeof server_full - 1,
-                      MSG_DONTWAIT | MSG_NOSIGNAL);
+    int k;
+    if (strcmp(reason, "max-clients") == 0)
+        k = snprintf(out, size, "! server full (max %zu clients)\r\n",
+                     server_max_clients);
+    else if (strcmp(reason, "max-per-ip") == 0)
+        k = snprintf(out, size,
+                     "! server full (max %zu connections per address)\r\n",
+                     server_cfg->max_per_ip);
+    else if (strcmp(reason, "no-descriptors") == 0)
+        k = snprintf(out, size, "! server full (out of file descriptors)\r\n");
+    else
+        k = snprintf(out, size, "! server full\r\n");
+    return k < 0 ? 0 : (size_t)k < size ? (size_t)k : size - 1;
+}
+
+/*
+ * Tells a refused client which limit it met, without waiting, and closes
+ * it; logs it, a few times a second per reason at most.
+ */
+static void server_refuse(int fd, const char *addr, const char *reason)
+{
+    struct server_refusal *r = server_refusals;
+    while (r->reason && strcmp(r->reason, reason) != 0)
+        r++;
+    char line[96];
+    size_t n = server_full_line(reason, line, sizeof line);
+    ssize_t rc = send(fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)rc;
     close(fd);
-    log_warn("event=refuse addr=%s reason=%s", addr, why);
+    log_rated(&r->rate, "event=refuse addr=%s reason=%s", addr, reason);
 }
 
 /* Returns the reason to refuse a new connection from sa, or NULL. */
@@ -174,8 +225,9 @@ static void server_on_emfile(struct listener *l)
         }
         server_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
-    log_warn("event=accept-pause listener=%s reason=no-descriptors ms=%d",
-             l->addr, SERVER_EMFILE_PAUSE_MS);
+    log_rated(&server_pause_rate,
+              "event=accept-pause listener=%s reason=no-descriptors ms=%d",
+              l->addr, SERVER_EMFILE_PAUSE_MS);
     ev_io_set(server_loop, &l->io, 0);
     ev_timer_start(server_loop, &l->pause, SERVER_EMFILE_PAUSE_MS,
                    server_on_pause_end);
@@ -203,7 +255,9 @@ static void server_on_accept(struct ev_loop *loop, struct ev_io *io,
             errno == ENOMEM)
             server_on_emfile(l);
         else if (errno != EAGAIN && errno != EWOULDBLOCK)
-            log_warn("event=accept-error listener=%s error=%d", l->addr, errno);
+            log_rated(&server_accept_rate,
+                      "event=accept-error listener=%s error=%d", l->addr,
+                      errno);
         return;
     }
 }
@@ -247,22 +301,44 @@ static void server_shutdown(const char *signame)
                    server_on_deadline);
 }
 
-/* Reads pending signals from the signalfd. */
+/*
+ * Reads pending signals from the signalfd. SIGHUP, which asks daemons to
+ * reload their configuration, is logged and ignored until there is one to
+ * reload (and so a closed terminal does not end the server).
+ */
 static void server_on_signal(struct ev_loop *loop, struct ev_io *io,
                              uint32_t events)
 {
     (void)loop;
     (void)events;
     struct signalfd_siginfo si;
-    while (read(io->fd, &si, sizeof si) == (ssize_t)sizeof si)
-        server_shutdown(si.ssi_signo == SIGINT ? "INT" : "TERM");
+    while (read(io->fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGHUP)
+            log_warn("event=sighup action=ignored reason=no-reload");
+        else
+            server_shutdown(si.ssi_signo == SIGINT ? "INT" : "TERM");
+    }
 }
 
-/* Before each sleep: flush and reap; finish once a shutdown has drained. */
+/* Wakes the loop so that the before-sleep hook gives the log its turn. */
+static void server_on_log_timer(struct ev_loop *loop, struct ev_timer *t)
+{
+    (void)loop;
+    (void)t;
+}
+
+/*
+ * Before each sleep: flush and reap; write what the log holds; finish once
+ * a shutdown has drained.
+ */
 static void server_before_sleep(struct ev_loop *loop, void *arg)
 {
     (void)arg;
     conn_before_sleep();
+    int log_ms = log_tick();
+    if (log_ms >= 0 && !ev_timer_active(&server_log_timer))
+        ev_timer_start(loop, &server_log_timer, (uint64_t)log_ms,
+                       server_on_log_timer);
     if (server_stopping && conn_count() == 0)
         ev_stop(loop);
 }
@@ -271,7 +347,7 @@ static void server_before_sleep(struct ev_loop *loop, void *arg)
  * Start and stop
  * ------------------------------------------------------------------------ */
 
-/* Routes SIGTERM and SIGINT to a signalfd; ignores SIGPIPE. */
+/* Routes SIGTERM, SIGINT and SIGHUP to a signalfd; ignores SIGPIPE. */
 static int server_signals(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -279,6 +355,7 @@ static int server_signals(void)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
         return -1;
     int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -329,6 +406,38 @@ static bool server_bind(const struct net_url *u, bool optional)
     return true;
 }
 
+/*
+ * Prints on standard output how to connect, for whoever started the server
+ * by hand: "parley is ready: telnet HOST PORT (or nc HOST PORT)", once per
+ * distinct place it listens; an any-address listener is reached as
+ * localhost.
+ */
+static void server_announce(void)
+{
+    char seen[CONFIG_MAX_LISTEN][NET_ADDR_MAX + 8];
+    size_t nseen = 0;
+    printf("parley is ready:");
+    for (size_t i = 0; i < server_nlisteners; i++) {
+        const char *addr = server_listeners[i].addr;
+        const char *port = strrchr(addr, ':');
+        char host[NET_ADDR_MAX];
+        net_addr_host(addr, host, sizeof host);
+        if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+            snprintf(host, sizeof host, "localhost");
+        char *target = seen[nseen];
+        snprintf(target, sizeof seen[0], "%s %s", host, port ? port + 1 : "");
+        bool again = false;
+        for (size_t j = 0; j < nseen; j++)
+            again = again || strcmp(seen[j], target) == 0;
+        if (again)
+            continue;
+        printf("%s telnet %s (or nc %s)", nseen > 0 ? ";" : "", target, target);
+        nseen++;
+    }
+    printf("\n");
+    fflush(stdout);
+}
+
 int server_start(struct ev_loop *loop, const struct config *cfg)
 {
     server_loop = loop;
@@ -368,6 +477,7 @@ int server_start(struct ev_loop *loop, const struct config *cfg)
             return -1;
     log_info("event=start version=%s max_clients=%zu nofile=%zu",
              PARLEY_VERSION, server_max_clients, nofile);
+    server_announce();
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "chat.h"
+#include "log.h"
 #include "room.h"
 #include "text.h"
 #include "xmalloc.h"
@@ -45,6 +46,8 @@ static size_t text_word(const char **args, size_t *len, const char **word)
 /* Replies with the command's usage line. */
 static void text_usage(struct text_session *s, const char *usage)
 {
+    log_debug("event=refused id=%llu reason=usage usage=%s",
+              (unsigned long long)s->client.id, log_q(usage, strlen(usage)));
     text_reply(s, "! usage: %s", usage);
 }
 
@@ -63,18 +66,26 @@ static void cmd_nick(struct text_session *s, const char *args, size_t len)
     case CHAT_OK:
         break;
     case CHAT_ERR_INVALID:
+        log_debug("event=refused id=%llu cmd=nick reason=invalid nick=%s",
+                  (unsigned long long)s->client.id, log_q(nick, n));
         text_reply(s,
                    "! invalid nick \"%.*s\": 1-32 letters, digits or "
                    "_-[]\\^{}|`, not starting with a digit, - or [",
                    (int)n, nick);
         break;
     case CHAT_ERR_TAKEN:
+        log_debug("event=refused id=%llu cmd=nick reason=taken nick=%s",
+                  (unsigned long long)s->client.id, log_q(nick, n));
         text_reply(s, "! nick \"%.*s\" is taken", (int)n, nick);
         break;
     case CHAT_ERR_RESERVED:
+        log_debug("event=refused id=%llu cmd=nick reason=reserved nick=%s",
+                  (unsigned long long)s->client.id, log_q(nick, n));
         text_reply(s, "! nick \"%.*s\" is reserved", (int)n, nick);
         break;
     default:
+        log_debug("event=refused id=%llu cmd=nick reason=already nick=%s",
+                  (unsigned long long)s->client.id, log_q(nick, n));
         text_reply(s, "! you are already %.*s", (int)n, nick);
         break;
     }
@@ -92,6 +103,8 @@ static void text_room_name(const char **name, size_t *n)
 /* Replies that a room name is not valid. */
 static void text_bad_room(struct text_session *s, const char *name, size_t n)
 {
+    log_debug("event=refused id=%llu reason=invalid-room room=%s",
+              (unsigned long long)s->client.id, log_q(name, n));
     text_reply(s, "! invalid room name \"%.*s\": 1-32 letters, digits, _ or -",
                (int)n, name);
 }
@@ -117,6 +130,9 @@ static void cmd_join(struct text_session *s, const char *args, size_t len)
         break;
     case CHAT_ERR_ALREADY:
         r = chat_find_room(name, n);
+        log_debug("event=refused id=%llu cmd=join reason=already room=%s",
+                  (unsigned long long)s->client.id,
+                  log_q(r->name, r->name_len));
         text_reply(s, "! you are already in #%s", r->name);
         break;
     case CHAT_ERR_RATE: {
@@ -126,6 +142,9 @@ static void cmd_join(struct text_session *s, const char *args, size_t len)
         break;
     }
     default:
+        log_debug(
+            "event=refused id=%llu cmd=join reason=too-many-rooms room=%s",
+            (unsigned long long)s->client.id, log_q(name, n));
         text_reply(s, "! too many rooms (max %zu)",
                    chat_get_config()->max_rooms);
         break;
@@ -347,9 +366,11 @@ static void cmd_who(struct text_session *s, const char *args, size_t len)
         return;
     }
     struct room *r = chat_find_room(name, n);
-    if (r == NULL)
+    if (r == NULL) {
+        log_debug("event=refused id=%llu cmd=who reason=no-such-room room=%s",
+                  (unsigned long long)s->client.id, log_q(name, n));
         text_reply(s, "! no such room: #%.*s", (int)n, name);
-    else
+    } else
         text_who(s, r);
 }
 
@@ -367,6 +388,8 @@ static void cmd_msg(struct text_session *s, const char *args, size_t len)
         return;
     }
     if (chat_privmsg(&s->client, nick, n, args, len) != CHAT_OK) {
+        log_debug("event=refused id=%llu cmd=msg reason=no-such-nick nick=%s",
+                  (unsigned long long)s->client.id, log_q(nick, n));
         text_reply(s, "! no such nick: %.*s", (int)n, nick);
         return;
     }
@@ -399,9 +422,12 @@ static void cmd_topic(struct text_session *s, const char *args, size_t len)
             text_reply(s, "* #%s has no topic", r->name);
         return;
     }
-    if (chat_set_topic(&s->client, r, args, len) == CHAT_ERR_TOO_LONG)
+    if (chat_set_topic(&s->client, r, args, len) == CHAT_ERR_TOO_LONG) {
+        log_debug("event=refused id=%llu cmd=topic reason=too-long bytes=%zu",
+                  (unsigned long long)s->client.id, len);
         text_reply(s, "! topic too long (max %zu bytes)",
                    chat_get_config()->topic_max);
+    }
 }
 
 /* /quit [REASON] */
@@ -451,5 +477,7 @@ void text_command(struct text_session *s, const char *line, size_t len)
             return;
         }
     }
+    log_debug("event=refused id=%llu cmd=%s reason=unknown",
+              (unsigned long long)s->client.id, log_q(name, n));
     text_reply(s, "! unknown command: /%.*s (try /help)", (int)n, name);
 }

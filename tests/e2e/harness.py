@@ -136,15 +136,17 @@ class Context:
 
     # -- factories ----------------------------------------------------------
 
-    def server(self, *flags, listen=None, wrap=None, flood=False, env=None, addr=None):
+    def server(self, *flags, listen=None, wrap=None, flood=False, env=None, addr=None, stderr_unread=False):
         """Starts parleyd and waits for its listen log line(s).
 
         flags: extra command-line flags.  listen: list of URLs (default one
         text://127.0.0.1:0).  wrap: argv prefix (e.g. prlimit).  Unless
         flood is true or the flags mention --flood-rate, --flood-rate 0 is
-        added so tests run fast.
+        added so tests run fast.  stderr_unread: stderr is a pipe that is
+        read only up to the listen lines, then left to fill up until the
+        test calls srv.drain_stderr() (or stops the server).
         """
-        srv = Server(self, list(flags), listen=listen, wrap=wrap, flood=flood, env=env)
+        srv = Server(self, list(flags), listen=listen, wrap=wrap, flood=flood, env=env, stderr_unread=stderr_unread)
         with self._lock:
             self.servers.append(srv)
         srv.start(addr=addr)
@@ -213,7 +215,7 @@ class Context:
 class Server:
     """One parleyd process with its stderr drained into memory."""
 
-    def __init__(self, ctx, flags, listen=None, wrap=None, flood=False, env=None):
+    def __init__(self, ctx, flags, listen=None, wrap=None, flood=False, env=None, stderr_unread=False):
         self.ctx = ctx
         self.flags = flags
         self.listen = listen if listen is not None else ["text://127.0.0.1:0"]
@@ -235,6 +237,8 @@ class Server:
         self.addrs = []
         self.addr = None
         self.threads = []
+        self.stderr_unread = stderr_unread
+        self._err_pipe = None  # stderr while nobody reads it
 
     # -- process ------------------------------------------------------------
 
@@ -245,19 +249,26 @@ class Server:
         env = dict(os.environ)
         if self.env:
             env.update(self.env)
+        err_r, err_w = os.pipe() if self.stderr_unread else (None, subprocess.PIPE)
         self.proc = subprocess.Popen(
             self.argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=err_w,
             env=env,
             close_fds=True,
         )
         self.pid = self.proc.pid
-        for stream, sink in ((self.proc.stderr, self.err_lines), (self.proc.stdout, self.out_lines)):
-            th = threading.Thread(target=self._drain, args=(stream, sink), daemon=True)
-            th.start()
-            self.threads.append(th)
+        streams = [(self.proc.stdout, self.out_lines)]
+        if err_r is None:
+            streams.insert(0, (self.proc.stderr, self.err_lines))
+        else:
+            os.close(err_w)
+            self._err_pipe = os.fdopen(err_r, "rb")
+        for stream, sink in streams:
+            self._start_drain(stream, sink)
+        if self._err_pipe is not None and addr is None:
+            self._read_err_until(r"\bevent=listen\b", len(self.listen))
         if addr is not None:
             self._wait_connectable(addr)
             self.addrs = [addr]
@@ -300,6 +311,30 @@ class Server:
                 time.sleep(0.02)  # bounded poll for the port to open
             finally:
                 s.close()
+
+    def _start_drain(self, stream, sink):
+        th = threading.Thread(target=self._drain, args=(stream, sink), daemon=True)
+        th.start()
+        self.threads.append(th)
+
+    def _read_err_until(self, pattern, count):
+        """stderr_unread: reads stderr here, line by line, until `count`
+        lines match `pattern` (or EOF), then leaves the pipe alone.  A
+        server that never logs them is killed by the test's watchdog."""
+        rx = re.compile(pattern)
+        while sum(1 for ln in self.err_lines if rx.search(ln)) < count:
+            raw = self._err_pipe.readline()
+            if not raw:
+                return
+            with self.cond:
+                self.err_lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                self.cond.notify_all()
+
+    def drain_stderr(self):
+        """stderr_unread: from now on stderr is read as for other servers."""
+        if self._err_pipe is not None:
+            self._start_drain(self._err_pipe, self.err_lines)
+            self._err_pipe = None
 
     def _drain(self, stream, sink):
         for raw in iter(stream.readline, b""):
@@ -385,6 +420,23 @@ class Server:
             with self.cond:
                 self.cond.wait(min(left, 0.2))
 
+    def refusals(self, reason):
+        """How many connections were refused for reason: `event=refuse`
+        lines in full, plus those counted in the `suppressed=N` lines the
+        rate limit of the log writes instead of the rest."""
+        return sum(int(f.get("suppressed", 1)) for f in self.events("refuse", reason=reason))
+
+    def wait_refusals(self, reason, count, timeout=LINE_TIMEOUT):
+        """Waits until refusals(reason) reaches count (a summary line comes
+        when the log's one-second window is over); returns the total."""
+        end = time.monotonic() + self.ctx.bound(timeout)
+        while True:
+            n = self.refusals(reason)
+            if n >= count:
+                return n
+            lines = len(self.events("refuse"))
+            self.wait_log(r"\bevent=refuse\b", count=lines + 1, timeout=max(0.01, end - time.monotonic()))
+
     def cpu_seconds(self):
         """utime + stime of the server process, from /proc/PID/stat."""
         with open("/proc/%d/stat" % self.pid) as f:
@@ -409,6 +461,7 @@ class Server:
         if self.stopped or self.proc is None:
             return self.proc.returncode if self.proc else None
         self.stopped = True
+        self.drain_stderr()
         if self.proc.poll() is not None:
             self._join_drain()
             raise AssertionError(
@@ -440,6 +493,7 @@ class Server:
         with `status` within timeout seconds; returns the seconds waited."""
         t0 = time.monotonic()
         self.stopped = True
+        self.drain_stderr()
         rc = self.wait_exit(self.ctx.bound(timeout))
         waited = time.monotonic() - t0
         if rc is None:

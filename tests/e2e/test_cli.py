@@ -1,8 +1,10 @@
 """Command line and logging."""
 
+import os
 import re
 import socket
 import subprocess
+import time
 
 from harness import check, ipv6_loopback_available
 
@@ -198,3 +200,215 @@ def test_log_level_debug_accepted(t):
     a, b = t.users(srv, "alice", "bob")
     a.close()
     srv.wait_event("disconnect", id=a.id, reason="eof")
+
+
+# -- logging never blocks the server -------------------------------------------
+
+
+def _cycle(srv, n):
+    """Connects, sends /quit and reads until the server closes, n times in
+    a row (so each is gone before the next comes); each must be over
+    within 5 s."""
+    for i in range(n):
+        s = socket.create_connection(srv.addr[1:], timeout=5)
+        try:
+            s.sendall(b"/quit\n")
+            data = b""
+            while True:
+                try:
+                    chunk = s.recv(4096)
+                except socket.timeout:
+                    raise AssertionError("connection %d of %d: not served within 5 s (server stuck?)" % (i + 1, n)) from None
+                if not chunk:
+                    break
+                data += chunk
+            check(data.endswith(b"* bye\r\n"), "connection %d of %d got %r", i + 1, n, data[-100:])
+        finally:
+            s.close()
+
+
+def test_log_pipe_nobody_reads(t):
+    """stderr is a pipe nobody reads: 1,200 connect/disconnect cycles (2,400
+    log lines, far more than the pipe and the log buffer hold) and the
+    server still serves them all and chat works.  Once the pipe is read
+    again, `event=log-dropped count=N` says how many lines were lost, and
+    every connect/disconnect line is either there or counted in N."""
+    srv = t.server(stderr_unread=True)
+    cycles = 1200
+    _cycle(srv, cycles)
+    a, b = t.users(srv, "alice", "bob")
+    a.say("still serving")
+    b.expect("[alice]: still serving")
+    srv.drain_stderr()
+    dropped = srv.wait_event("log-dropped")
+    check(dropped.get("level") == "warn" and int(dropped.get("count", "0")) > 0, "log-dropped line: %s", dropped)
+    srv.stop()
+    seen = len(srv.events("connect")) + len(srv.events("disconnect"))
+    lost = sum(int(f["count"]) for f in srv.events("log-dropped"))
+    want = 2 * cycles + 4  # the cycles, and alice and bob in and out
+    check(seen + lost == want, "%d connect/disconnect lines logged + %d counted as dropped != %d", seen, lost, want)
+    for ln in srv.log_text().splitlines():
+        check(LOG_LINE.fullmatch(ln), "log line not in the documented format: %r", ln)
+
+
+def test_refuse_flood_rate_limited(t):
+    """60 connections refused in a row (--max-clients 1) get the line that
+    names the limit; the log shows at most 5 refusals a second in full and
+    sums up the rest in `event=refuse reason=max-clients suppressed=N`
+    lines, so that every refusal is accounted for."""
+    srv = t.server("--max-clients", "1")
+    a = t.client(srv)
+    a.welcome()
+    n = 60
+    t0 = time.monotonic()
+    for _ in range(n):
+        c = t.client(srv)
+        c.expect("! server full (max 1 clients)")
+        c.expect_end(allow_reset=True)
+        c.close()
+    elapsed = time.monotonic() - t0
+    total = srv.wait_refusals("max-clients", n, timeout=3)
+    lines = srv.events("refuse", reason="max-clients")
+    full = [f for f in lines if "suppressed" not in f]
+    summed = total - len(full)
+    check(total == n, "%d refusals logged + %d suppressed != %d", len(full), summed, n)
+    check(summed > 0, "no refusal was suppressed: %d full lines", len(full))
+    check(len(full) <= 5 * (int(elapsed) + 2), "%d refusals logged in full in %.1fs", len(full), elapsed)
+    check(all(f.get("level") == "warn" for f in lines), "refuse lines not at level warn: %s", lines[:3])
+    t.barrier(a)
+
+
+# -- what a newcomer runs --------------------------------------------------------
+
+
+def test_short_help_and_version(t):
+    """-h and -V print what --help and --version print."""
+    for short, long in (("-h", "--help"), ("-V", "--version")):
+        p, q = run(t, short), run(t, long)
+        check(p.returncode == 0, "%s exited %s: %r", short, p.returncode, p.stderr)
+        check(p.stdout == q.stdout and p.stdout, "%s printed %r, %s printed %r", short, p.stdout[:80], long, q.stdout[:80])
+
+
+def _ready_line(srv):
+    """The `parley is ready: ...` line of srv's stdout (its only line)."""
+    with srv.cond:
+        srv.cond.wait_for(lambda: srv.out_lines or not srv.alive(), timeout=srv.ctx.bound(5))
+        lines = list(srv.out_lines)
+    check(len(lines) == 1, "stdout after the listen lines: %r", lines)
+    return lines[0]
+
+
+def test_ready_line_says_how_to_connect(t):
+    """Once listening, the server prints on stdout how to connect, with the
+    port it actually bound; an any-address listener is reached as
+    localhost, and that works."""
+    srv = t.server(listen=["text://0.0.0.0:0"])
+    port = srv.addr[2]
+    line = _ready_line(srv)
+    want = "parley is ready: telnet localhost %d (or nc localhost %d)" % (port, port)
+    check(line == want, "stdout says %r, want %r", line, want)
+    s = socket.create_connection(("localhost", port), timeout=5)
+    s.close()
+    listen = ["text://127.0.0.1:0", "text://127.0.0.1:0"]
+    two = t.server(listen=listen)
+    line = _ready_line(two)
+    targets = ["127.0.0.1 %d" % a[2] for a in two.addrs]
+    want = "parley is ready: " + "; ".join("telnet %s (or nc %s)" % (x, x) for x in targets)
+    check(line == want, "stdout says %r, want %r", line, want)
+
+
+def _debug_session(t, srv):
+    """Joins, parts, renames and four refused commands; returns alice."""
+    a, b = t.users(srv, "alice", "bob")
+    a.say("/join dev")
+    a.expect(re.compile(r"\* you joined #dev .*"))
+    b.expect("* alice left #lobby")
+    a.say("/nick bob")
+    a.expect('! nick "bob" is taken')
+    a.say("/frobnicate now")
+    a.expect("! unknown command: /frobnicate (try /help)")
+    a.say('/fr"ob')
+    a.expect('! unknown command: /fr"ob (try /help)')
+    a.say("/join")
+    a.expect("! usage: /join ROOM")
+    a.say("/nick carol")
+    a.expect("* you are now carol")
+    a.barrier()
+    return a
+
+
+def test_log_level_debug_shows_chat_events(t):
+    """--log-level debug logs joins, parts, nick changes and refused
+    commands as key=value lines; --log-level info logs none of them."""
+    srv = t.server("--log-level", "debug")
+    a = _debug_session(t, srv)
+    for ev, want in (
+        ("join", {"id": a.id, "nick": "alice", "room": "dev"}),
+        ("part", {"id": a.id, "nick": "alice", "room": "lobby"}),
+        ("nick", {"id": a.id, "old": "alice", "new": "carol"}),
+        ("refused", {"id": a.id, "cmd": "nick", "reason": "taken"}),
+        ("refused", {"id": a.id, "cmd": "frobnicate", "reason": "unknown"}),
+        ("refused", {"id": a.id, "cmd": 'fr"ob', "reason": "unknown"}),
+        ("refused", {"id": a.id, "reason": "usage", "usage": "/join ROOM"}),
+    ):
+        f = srv.wait_event(ev, **want)
+        check(f.get("level") == "debug", "%s line at level %s", ev, f.get("level"))
+    for ln in srv.log_text().splitlines():
+        check(LOG_LINE.fullmatch(ln), "log line not in the documented format: %r", ln)
+    quiet = t.server()
+    _debug_session(t, quiet)
+    shown = [ln for ln in quiet.log_text().splitlines() if "level=debug" in ln or re.search(r"event=(join|part|nick|refused)\b", ln)]
+    check(not shown, "--log-level info shows debug events: %s", shown[:3])
+
+
+MAN_PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "parleyd.8")
+
+
+def _man_examples():
+    """The lines of the man page's EXAMPLES section inside .nf/.fi blocks,
+    roff escapes undone."""
+    with open(MAN_PAGE) as f:
+        text = f.read()
+    section = text.split(".SH EXAMPLES", 1)[1].split("\n.SH ", 1)[0]
+    blocks = re.findall(r"^\.nf\n(.*?)^\.fi$", section, re.S | re.M)
+    return [ln.replace("\\-", "-") for b in blocks for ln in b.splitlines()]
+
+
+def test_man_page_matches_the_server(t):
+    """docs/parleyd.8 lists every flag --help lists, and its example shows
+    what the server really prints: the listen lines and the ready line for
+    the default listeners (run here on a free port, shown as 3030), the
+    welcome a client gets, and command lines the server accepts."""
+    with open(MAN_PAGE) as f:
+        man = f.read().replace("\\-", "-")
+    help_text = run(t, "--help").stdout.decode()
+    flags = set(re.findall(r"(?<![\w-])(--[a-z-]+|-[a-zA-Z])\b", help_text))
+    missing = sorted(f for f in flags if not re.search(re.escape(f) + r"(?![\w-])", man))
+    check(not missing, "the man page does not mention %s", missing)
+
+    example = _man_examples()
+    port = _free_port()
+    listen = ["text://0.0.0.0:%d" % port]
+    if ipv6_loopback_available():
+        listen.append("text://[::]:%d" % port)
+    srv = t.server(listen=listen)
+    real = [ln.replace(":%d" % port, ":3030") for ln in srv.log_text().splitlines() if "event=listen" in ln]
+    shown = [ln for ln in example if "event=listen" in ln]
+    strip = lambda ln: ln.split(" level=", 1)[1]  # noqa: E731
+    check([strip(x) for x in shown[: len(real)]] == [strip(x) for x in real], "man page listen lines %s, real %s", shown, real)
+    for ln in example:
+        if "level=" in ln:
+            check(LOG_LINE.fullmatch(ln), "man page log line not in the real format: %r", ln)
+    ready = _ready_line(srv).replace(" %d" % port, " 3030")
+    check(ready in example, "the man page does not show the ready line %r", ready)
+    c = t.client(srv)
+    c.welcome()
+    check(all(ln in example for ln in c.received), "the man page's welcome is not %s", c.received)
+    for ln in example:
+        if ln.startswith("$ build/parleyd "):
+            args = ln.split()[2:]
+            urls = [args[i + 1] for i, a in enumerate(args) if a == "--listen"]
+            flags = [a for i, a in enumerate(args) if a != "--listen" and (i == 0 or args[i - 1] != "--listen")]
+            check(urls == ["text://127.0.0.1:0"], "man page example %r: a port other than 0 cannot be tested here", ln)
+            other = t.server(*flags, listen=urls)
+            check(other.alive(), "the man page's %r does not run", ln)

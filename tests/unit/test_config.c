@@ -281,6 +281,16 @@ TEST(help_and_version_exit)
     parse(&cfg, &p, "--version", NULL);
     CHECK_EQ(p.rc, CONFIG_EXIT);
     CHECK_STR(p.out, "parleyd " PARLEY_VERSION "\n");
+    /* -h and -V are the same, anywhere on the line. */
+    static char help[sizeof p.out];
+    parse(&cfg, &p, "--help", NULL);
+    memcpy(help, p.out, sizeof help);
+    parse(&cfg, &p, "-h", NULL);
+    CHECK_EQ(p.rc, CONFIG_EXIT);
+    CHECK_STR(p.out, help);
+    parse(&cfg, &p, "--listen", "text://127.0.0.1:0", "-V", NULL);
+    CHECK_EQ(p.rc, CONFIG_EXIT);
+    CHECK_STR(p.out, "parleyd " PARLEY_VERSION "\n");
 }
 
 TEST(bad_numbers)
