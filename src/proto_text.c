@@ -294,7 +294,7 @@ static const struct client_ops text_client_ops = {
  * the flood budget (which charges output) sees a big room's cost line by
  * line rather than after a whole batch went out to everyone.
  */
-#define TEXT_BATCH_FANOUT (1024 * 1024)
+#define TEXT_BATCH_FANOUT (64 * 1024)
 
 static struct {
     struct text_session *s; /* whose lines these are; NULL when empty */

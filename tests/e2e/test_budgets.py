@@ -6,6 +6,7 @@ input that does not outlive its client, memory given back after an attack,
 and a shutdown that keeps its deadline under load (docs/security.md).
 """
 
+import os
 import re
 import signal
 import socket
@@ -254,7 +255,8 @@ def test_input_does_not_outlive_its_client(t):
 
 def test_memory_returned_after_attack(t):
     """After 500 clients each flood a room and leave, the server's RSS is
-    back within 2x of its idle baseline in 5 s."""
+    back within 2x of its idle baseline in 5 s (normal build; the ASan
+    build checks that nothing leaked instead)."""
     srv = t.server("--quiet-above", "0")
     w = quiet_user(t, srv, "watcher")
     for _ in range(3):  # warm up the allocator
@@ -275,7 +277,14 @@ def test_memory_returned_after_attack(t):
     for s in socks:
         s.close()
     wait_for(t, lambda: len(srv.events("disconnect")) >= n + 3, 15, "the clients to be gone")
-    limit = 2 * base if not sanitized_build(t.parleyd) else 3 * base
+    if sanitized_build(t.parleyd):
+        # ASan's allocator keeps freed memory for itself (quarantine, its own
+        # release schedule): RSS says nothing there. What the sanitizer build
+        # checks instead is that the server still serves and, at exit, that
+        # LeakSanitizer finds nothing the attack left behind.
+        w.barrier()
+        return
+    limit = 2 * base
     end = time.monotonic() + 5
     while rss_kib(srv.pid) > limit and time.monotonic() < end:
         time.sleep(0.1)  # polling RSS: nothing to await but the trim timer
@@ -407,7 +416,8 @@ def test_rooms_spam_with_10000_rooms_keeps_others_fast(t):
     t.details.append("pair p99: %.2f ms normal, %.2f ms during /rooms spam (%d bytes of /rooms output)"
                      % (p99(normal) * 1e3, p99(spam) * 1e3, drain.bytes))
     check(drain.bytes > 20 * 1000, "the spammer got only %d bytes of /rooms output", drain.bytes)
-    check(p99(spam) <= 2 * p99(normal) + 0.005, "p99 %.2f ms during /rooms spam, %.2f ms before",
+    slack = 0.005 * (3 if sanitized_build(t.parleyd) else 1)  # ASan: ~3x slower
+    check(p99(spam) <= 2 * p99(normal) + slack, "p99 %.2f ms during /rooms spam, %.2f ms before",
           p99(spam) * 1e3, p99(normal) * 1e3)
     for s in socks:
         s.close()
