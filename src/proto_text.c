@@ -290,11 +290,12 @@ static const struct client_ops text_client_ops = {
 #define TEXT_BATCH_LINES 64
 #define TEXT_BATCH_BYTES (16 * 1024)
 /*
- * A batch is said once its bytes times its audience reach this, so that
- * the flood budget (which charges output) sees a big room's cost line by
- * line rather than after a whole batch went out to everyone.
+ * A batch is said once its bytes times its audience reach this, or a
+ * sixteenth of a second of --flood-bytes if that is less: the flood budget
+ * charges output when it is said, so a big room's cost is seen a few lines
+ * at a time rather than after a whole batch went out to everyone.
  */
-#define TEXT_BATCH_FANOUT (64 * 1024)
+#define TEXT_BATCH_FANOUT (1024 * 1024)
 
 static struct {
     struct text_session *s; /* whose lines these are; NULL when empty */
@@ -303,6 +304,15 @@ static struct {
     char bytes[TEXT_BATCH_BYTES];
     size_t used;
 } text_batch;
+
+/* Returns the fan-out (bytes times audience) at which a batch is said. */
+static size_t text_batch_fanout(void)
+{
+    size_t per_sec = conn_get_limits()->flood_bytes;
+    if (per_sec > 0 && per_sec / 16 < TEXT_BATCH_FANOUT)
+        return per_sec / 16;
+    return TEXT_BATCH_FANOUT;
+}
 
 /* Says the gathered messages, if any. */
 static void text_batch_flush(void)
@@ -337,7 +347,7 @@ static void text_batch_add(struct text_session *s, const char *text, size_t n)
     text_batch.n++;
     text_batch.s = s;
     if (s->client.room &&
-        text_batch.used * s->client.room->nmembers >= TEXT_BATCH_FANOUT)
+        text_batch.used * s->client.room->nmembers >= text_batch_fanout())
         text_batch_flush();
 }
 
