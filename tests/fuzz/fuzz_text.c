@@ -37,6 +37,7 @@
 #include "frame.h"
 #include "fuzz_check.h"
 #include "nick.h"
+#include "outq.h"
 #include "room.h"
 #include "text.h"
 
@@ -149,6 +150,23 @@ void conn_write(struct conn *c, const void *p, size_t n)
     c->queued += n;
     if (c->queued > fuzz_limits.sendq_max)
         conn_close(c, CONN_SENDQ, false);
+}
+
+void conn_write_block(struct conn *c, struct outq_block *b)
+{
+    /* The block's bytes, through the queue's own API, checked as any. */
+    struct outq q = {0};
+    struct iovec iov;
+    outq_append_block(&q, b);
+    if (outq_iov(&q, &iov, 1) == 1)
+        conn_write(c, iov.iov_base, iov.iov_len);
+    outq_clear(&q);
+}
+
+const char *conn_origin(const struct conn *c)
+{
+    (void)c;
+    return "192.0.2.1";
 }
 
 void conn_try_send(struct conn *c, const char *text)
