@@ -32,6 +32,13 @@
 
 /* Bytes taken from the kernel per read; shared by all connections. */
 #define CONN_READ_CHUNK (64 * 1024)
+/*
+ * Bytes taken per read while a flood budget applies: what a client sends
+ * past its budget then waits in the kernel (which pushes back), and what
+ * the server holds for it unhandled stays under this, as the receive
+ * queue limit of an IRC server does.
+ */
+#define CONN_RECVQ (8 * 1024)
 
 /* How often the allocator is asked to give freed memory back to the OS. */
 #define CONN_SWEEP_MS 1000
@@ -130,7 +137,7 @@ static size_t conn_def_head;           /* first entry of conn_deferred */
 static struct conn_list conn_closing;  /* close hooks still to run */
 static struct conn_list conn_dead;     /* to free before sleeping */
 static struct ev_timer conn_sweep;     /* gives memory back after a peak */
-static size_t conn_peak_mem;           /* output memory high-water mark */
+static size_t conn_peak_mem;           /* heap in use, high-water mark */
 static uint64_t conn_out_total;        /* output bytes ever queued */
 static uint64_t conn_round_start;      /* conn_out_total when the round began */
 static size_t conn_round_sent;         /* bytes sent in this round's flush */
@@ -301,27 +308,30 @@ static void conn_schedule_flush(struct conn *c)
 }
 
 /*
- * After a peak of output memory has drained, asks the allocator to give
- * the freed pages back to the system, so an attack's memory does not stay
- * with the process. Re-arms while memory is still well above its floor.
+ * Once a second: after a peak of memory in use (output queues, the input
+ * and structures of thousands of connections) has halved, asks the
+ * allocator to give the freed pages back to the system, so an attack's
+ * memory does not stay with the process.
  */
 static void conn_on_sweep(struct ev_loop *loop, struct ev_timer *t)
 {
-    size_t now = outq_memory();
-    if (now < conn_peak_mem / 2) {
+    struct mallinfo2 mi = mallinfo2();
+    size_t used = mi.uordblks + mi.hblkhd;
+    if (used > conn_peak_mem)
+        conn_peak_mem = used;
+    if (used < conn_peak_mem / 2) {
+        /* The blocks kept for reuse were for the peak, too. */
+        outq_pool_drain();
+        buf_pool_drain();
         malloc_trim(0);
-        conn_peak_mem = now;
+        conn_peak_mem = used;
     }
-    if (conn_peak_mem > 0)
-        ev_timer_start(loop, t, CONN_SWEEP_MS, conn_on_sweep);
+    ev_timer_start(loop, t, CONN_SWEEP_MS, conn_on_sweep);
 }
 
-/* Notes output memory in use, for conn_on_sweep. */
+/* Starts the once-a-second memory sweep if it is not running. */
 static void conn_note_memory(void)
 {
-    size_t now = outq_memory();
-    if (now > conn_peak_mem)
-        conn_peak_mem = now;
     if (!ev_timer_active(&conn_sweep))
         ev_timer_start(conn_loop, &conn_sweep, CONN_SWEEP_MS, conn_on_sweep);
 }
@@ -740,7 +750,8 @@ static void conn_on_hup(struct conn *c)
 /* Reads one chunk and processes it; keeps what a pause left over. */
 static void conn_read(struct conn *c)
 {
-    ssize_t n = recv(c->io.fd, conn_rbuf, sizeof conn_rbuf, 0);
+    size_t want = conn_flood_limited() ? CONN_RECVQ : sizeof conn_rbuf;
+    ssize_t n = recv(c->io.fd, conn_rbuf, want, 0);
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
             return;

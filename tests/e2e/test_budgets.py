@@ -282,7 +282,9 @@ def test_memory_returned_after_attack(t):
         # release schedule): RSS says nothing there. What the sanitizer build
         # checks instead is that the server still serves and, at exit, that
         # LeakSanitizer finds nothing the attack left behind.
-        w.barrier()
+        c = t.client(srv)
+        c.welcome()
+        c.barrier()
         return
     limit = 2 * base
     end = time.monotonic() + 5
