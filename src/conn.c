@@ -24,10 +24,12 @@
 
 #include "buf.h"
 #include "ev.h"
+#include "flood.h"
 #include "frame.h"
 #include "log.h"
 #include "net.h"
 #include "outq.h"
+#include "sniff.h"
 #include "xmalloc.h"
 
 /* Bytes taken from the kernel per read; shared by all connections. */
@@ -77,8 +79,6 @@
 #define CONN_READ_STOP (64 * 1024)
 /* How long the first line may take once it starts like an HTTP request. */
 #define CONN_PROBE_LINE_MS 1000
-/* The flood budget's window when only the byte rate is limited. */
-#define CONN_FLOOD_WINDOW_US 2000000u
 
 enum conn_state { CS_OPEN, CS_CLOSING, CS_DRAINING, CS_LINGER, CS_DEAD };
 
@@ -415,98 +415,38 @@ void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg)
  * Input: probes, flood budget, round budget, framing, dispatch.
  * ------------------------------------------------------------------------ */
 
-/* Microseconds one line costs from the flood budget, before its output. */
-static uint64_t conn_line_cost(void)
+/* Returns the flood rules from the limits. */
+static struct flood_rules conn_flood_rules(void)
 {
-    return conn_lim.flood_rate ? 1000000u / conn_lim.flood_rate : 0;
-}
-
-/* Microseconds the flood budget may run ahead of real time. */
-static uint64_t conn_flood_window(void)
-{
-    if (conn_lim.flood_rate)
-        return (uint64_t)conn_lim.flood_burst * conn_line_cost();
-    return CONN_FLOOD_WINDOW_US;
+    return (struct flood_rules){conn_lim.flood_burst, conn_lim.flood_rate,
+                                conn_lim.flood_bytes};
 }
 
 /* Returns true if a flood budget applies at all. */
 static bool conn_flood_limited(void)
 {
-    return conn_lim.flood_rate > 0 || conn_lim.flood_bytes > 0;
+    struct flood_rules r = conn_flood_rules();
+    return flood_limited(&r);
 }
 
-/*
- * Returns 0 if one more line fits the flood budget now, else how many
- * milliseconds to wait until it does. The budget is a clock that runs ahead
- * of real time by the cost of each line; a line may start while the clock
- * is less than a window ahead. Its output may then push the clock further.
- */
+/* Returns 0 if c's next line fits its flood budget now, else the wait. */
 static uint64_t conn_flood_wait(const struct conn *c)
 {
-    if (!conn_flood_limited())
-        return 0;
-    uint64_t now = ev_now(conn_loop) * 1000u;
-    uint64_t t = c->flood_t > now ? c->flood_t : now;
-    uint64_t limit = now + conn_flood_window();
-    if (t + conn_line_cost() <= limit)
-        return 0;
-    return (t + conn_line_cost() - limit + 999) / 1000;
+    struct flood_rules r = conn_flood_rules();
+    return flood_wait(&r, c->flood_t, ev_now(conn_loop) * 1000u);
 }
 
-/*
- * Charges the flood budget for lines (0 or 1) and the out bytes of output
- * they caused to anyone (bytes times audience), at --flood-bytes.
- */
+/* Charges c's budget for lines (0 or 1) and the output they caused. */
 static void conn_flood_charge(struct conn *c, unsigned lines, uint64_t out)
 {
-    if (!conn_flood_limited())
-        return;
-    uint64_t now = ev_now(conn_loop) * 1000u;
-    uint64_t cost = lines * conn_line_cost();
-    if (conn_lim.flood_bytes)
-        cost += out * 1000000u / conn_lim.flood_bytes;
-    c->flood_t = (c->flood_t > now ? c->flood_t : now) + cost;
+    struct flood_rules r = conn_flood_rules();
+    flood_charge(&r, &c->flood_t, ev_now(conn_loop) * 1000u, lines, out);
 }
 
 /* Returns true if the round's output budget is spent. */
 static bool conn_round_spent(void)
 {
     return conn_out_total - conn_round_start >= CONN_ROUND_OUT;
-}
-
-/* Returns true if the line is the start of an HTTP request. */
-static bool conn_is_http(const char *line, size_t len)
-{
-    size_t i = 0;
-    while (i < len && i < 10 && line[i] >= 'A' && line[i] <= 'Z')
-        i++;
-    if (i < 3 || i >= len || line[i] != ' ')
-        return false;
-    for (size_t k = i + 1; k + 6 <= len; k++)
-        if (memcmp(line + k, " HTTP/", 6) == 0)
-            return true;
-    return false;
-}
-
-/*
- * Returns true if the n bytes at p, the first of a connection, could begin
- * an HTTP request line: a method of capital letters, then a space or the
- * end of what arrived so far. The first line then decides (conn_dispatch).
- */
-static bool conn_maybe_http(const char *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n && i < 10 && p[i] >= 'A' && p[i] <= 'Z')
-        i++;
-    return i == n || (i >= 3 && p[i] == ' ');
-}
-
-/* Returns true if the n bytes at p start a TLS handshake record. */
-static bool conn_is_tls(const char *p, size_t n)
-{
-    /* Content type 22 (handshake), then version 3.x (SSL 3 to TLS 1.3). */
-    return n >= 3 && (uint8_t)p[0] == 0x16 && p[1] == 0x03 &&
-           (uint8_t)p[2] <= 0x04;
 }
 
 /*
@@ -518,7 +458,7 @@ static void conn_dispatch(struct conn *c, const char *line, size_t len)
 {
     if (!c->sniffed) {
         c->sniffed = true;
-        if (conn_is_http(line, len)) {
+        if (sniff_http_line(line, len)) {
             conn_close(c, CONN_HTTP, false);
             return;
         }
@@ -769,13 +709,13 @@ static void conn_read(struct conn *c)
     }
     if (!c->got_bytes) {
         c->got_bytes = true;
-        if (conn_is_tls(conn_rbuf, (size_t)n)) {
+        if (sniff_tls(conn_rbuf, (size_t)n)) {
             conn_close(c, CONN_TLS, false);
             return;
         }
         /* A request line arriving in pieces may take a moment longer; any
          * other first bytes come from a person or a script: greet them. */
-        if (!c->opened && conn_maybe_http(conn_rbuf, (size_t)n)) {
+        if (!c->opened && sniff_http_start(conn_rbuf, (size_t)n)) {
             ev_timer_start(conn_loop, &c->timer, CONN_PROBE_LINE_MS,
                            conn_on_probe_end);
         } else if (!c->opened) {

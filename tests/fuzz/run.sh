@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-"fuzz_frame fuzz_sanitize fuzz_text"}
+targets=${*:-"fuzz_frame fuzz_sanitize fuzz_sniff fuzz_text"}
 
 cc=${FUZZ_CC:-clang}
 out=build/fuzz
@@ -31,12 +31,14 @@ warn="-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 # Per target: the source objects it links and libFuzzer's -max_len.
 objs_fuzz_frame="frame xmalloc"
 objs_fuzz_sanitize="sanitize"
+objs_fuzz_sniff="sniff"
 objs_fuzz_text=$(for f in src/*.c; do
     b=$(basename "$f" .c)
     case $b in conn | main | server) ;; *) printf '%s ' "$b" ;; esac
 done)
 maxlen_fuzz_frame=4096
 maxlen_fuzz_sanitize=4096
+maxlen_fuzz_sniff=256
 maxlen_fuzz_text=4096
 
 if ! command -v "$cc" >/dev/null 2>&1; then
