@@ -7,20 +7,19 @@
  * LINGER (our side is shut down; we wait briefly for the peer's EOF so that
  * unread input does not turn our last words into a reset) -> DEAD (freed
  * before the loop sleeps). Every step after OPEN is bounded in time.
+ *
+ * This file holds that life and the input side: probes, the flood and
+ * round budgets, framing and dispatch. conn_out.c holds the output side.
  */
-#include "conn.h"
+#include "conn_int.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
-
-#include <malloc.h>
-#include <linux/sockios.h>
-#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "ev.h"
@@ -42,8 +41,6 @@
  */
 #define CONN_RECVQ (8 * 1024)
 
-/* How often the allocator is asked to give freed memory back to the OS. */
-#define CONN_SWEEP_MS 1000
 /*
  * Output bytes one loop round may cause before the rest of the input waits
  * for the next round, so that one room's fan-out cannot hold up everyone
@@ -51,13 +48,6 @@
  * A single line may cause more; it is then the round's only work.
  */
 #define CONN_ROUND_OUT (2 * 1024 * 1024)
-/*
- * Bytes one round sends before the connections it did not get to wait for
- * the next round. Connections with new output go first, so a line in a
- * small room is not stuck behind a big room's fan-out; the rest follows
- * in slices, one per round, with the loop coming back to everyone between.
- */
-#define CONN_FLUSH_ROUND (4 * 1024 * 1024)
 /*
  * A connection whose lines lately caused less output than this is cheap:
  * it is served even when the round's budget is spent (a line in a small
@@ -80,67 +70,21 @@
 /* How long the first line may take once it starts like an HTTP request. */
 #define CONN_PROBE_LINE_MS 1000
 
-enum conn_state { CS_OPEN, CS_CLOSING, CS_DRAINING, CS_LINGER, CS_DEAD };
-
-struct conn {
-    struct ev_io io;
-    struct ev_timer timer; /* probe wait, flood resume, drain/linger */
-    uint64_t id;
-    uint64_t flood_t; /* flood budget clock, microseconds */
-    uint64_t hup_by;  /* after the peer's FIN: input left then is dropped */
-    const struct conn_proto *proto;
-    void *data;
-    struct frame frame;
-    struct buf in;   /* input read but not yet handled while paused */
-    struct outq out; /* output the kernel has not taken yet */
-    size_t slot;     /* index in conn_all */
-    enum conn_state state;
-    enum conn_reason reason;
-    bool flush_on_close;
-    bool opened;        /* the protocol's open hook ran */
-    bool paused;        /* out of flood budget or round budget: not reading */
-    bool eof;           /* the peer will send no more */
-    bool hup;           /* the peer's FIN was seen (maybe before its data) */
-    bool want_write;    /* the kernel refused output; wait for EPOLLOUT */
-    bool pending;       /* on a flush list (conn_flushq or conn_carry) */
-    bool carried;       /* that list is conn_carry */
-    bool deferred;      /* on conn_deferred, waiting for a round's budget */
-    bool talked;        /* it sent a line: last_cost means something */
-    size_t def_slot;    /* index on conn_deferred */
-    uint64_t last_cost; /* output caused by its last line (and batch) */
-    size_t fq_slot;     /* index on that list */
-    bool mid_line;      /* the last byte sent was not a line end */
-    bool got_bytes;     /* the first read was checked for a probe */
-    bool sniffed;       /* the first line was checked for HTTP */
-    bool abort;         /* close with a reset: queued output is thrown away */
-    char host[46];
-    char addr[56];
-    char origin[NET_KEY_MAX];
-};
-
-/* A growable array of connections. */
-struct conn_list {
-    struct conn **v;
-    size_t n, cap;
-};
-
-static struct ev_loop *conn_loop;
-static struct conn_limits conn_lim;
+struct ev_loop *conn_loop;
+struct conn_limits conn_lim;
 static void (*conn_on_free)(const struct conn *c);
 static uint64_t conn_next_id = 1;
-static struct conn_list conn_all;      /* every live connection */
-static struct conn_list conn_flushq;   /* connections with new output */
-static struct conn_list conn_carry;    /* output a round had no time for */
-static struct conn_list conn_spare;    /* the next conn_carry, being built */
+struct conn_list conn_all;             /* every live connection */
+struct conn_list conn_flushq;          /* connections with new output */
+struct conn_list conn_carry;           /* output a round had no time for */
+struct conn_list conn_spare;           /* the next conn_carry, being built */
 static struct conn_list conn_deferred; /* input waiting for a round's budget */
 static size_t conn_def_head;           /* first entry of conn_deferred */
 static struct conn_list conn_closing;  /* close hooks still to run */
 static struct conn_list conn_dead;     /* to free before sleeping */
-static struct ev_timer conn_sweep;     /* gives memory back after a peak */
-static size_t conn_peak_mem;           /* heap in use, high-water mark */
-static uint64_t conn_out_total;        /* output bytes ever queued */
+uint64_t conn_out_total;               /* output bytes ever queued */
 static uint64_t conn_round_start;      /* conn_out_total when the round began */
-static size_t conn_round_sent;         /* bytes sent in this round's flush */
+size_t conn_round_sent;                /* bytes sent in this round's flush */
 static char conn_rbuf[CONN_READ_CHUNK];
 
 static const char *const conn_reasons[] = {
@@ -153,12 +97,12 @@ static const char *const conn_reasons[] = {
 
 static void conn_on_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev);
 static void conn_on_resume(struct ev_loop *loop, struct ev_timer *t);
-static void conn_kill(struct conn *c);
+void conn_kill(struct conn *c);
 static void conn_fail(struct conn *c);
-static void conn_fail_errno(struct conn *c, int err);
+void conn_fail_errno(struct conn *c, int err);
 
 /* Appends c to list l. */
-static void conn_list_push(struct conn_list *l, struct conn *c)
+void conn_list_push(struct conn_list *l, struct conn *c)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 64;
@@ -280,7 +224,7 @@ size_t conn_out_memory(void)
 }
 
 /* Sets the epoll interest from the connection's state. */
-static void conn_update_mask(struct conn *c)
+void conn_update_mask(struct conn *c)
 {
     if (c->state == CS_DEAD)
         return;
@@ -294,82 +238,6 @@ static void conn_update_mask(struct conn *c)
     if (c->want_write)
         mask |= EV_WRITE;
     ev_io_set(conn_loop, &c->io, mask);
-}
-
-/* Puts c on the list of connections to flush before sleeping. */
-static void conn_schedule_flush(struct conn *c)
-{
-    if (!c->pending) {
-        c->pending = true;
-        c->carried = false;
-        c->fq_slot = conn_flushq.n;
-        conn_list_push(&conn_flushq, c);
-    }
-}
-
-/*
- * Once a second: after a peak of memory in use (output queues, the input
- * and structures of thousands of connections) has halved, asks the
- * allocator to give the freed pages back to the system, so an attack's
- * memory does not stay with the process.
- */
-static void conn_on_sweep(struct ev_loop *loop, struct ev_timer *t)
-{
-    struct mallinfo2 mi = mallinfo2();
-    size_t used = mi.uordblks + mi.hblkhd;
-    if (used > conn_peak_mem)
-        conn_peak_mem = used;
-    if (used < conn_peak_mem / 2) {
-        /* The blocks kept for reuse were for the peak, too. */
-        outq_pool_drain();
-        buf_pool_drain();
-        malloc_trim(0);
-        conn_peak_mem = used;
-    }
-    ev_timer_start(loop, t, CONN_SWEEP_MS, conn_on_sweep);
-}
-
-/* Starts the once-a-second memory sweep if it is not running. */
-static void conn_note_memory(void)
-{
-    if (!ev_timer_active(&conn_sweep))
-        ev_timer_start(conn_loop, &conn_sweep, CONN_SWEEP_MS, conn_on_sweep);
-}
-
-/* Accounts n bytes queued to c and puts it on the flush list. */
-static void conn_queued(struct conn *c, size_t n)
-{
-    conn_out_total += n;
-    conn_schedule_flush(c);
-}
-
-void conn_write(struct conn *c, const void *p, size_t n)
-{
-    if (c->state != CS_OPEN || n == 0)
-        return;
-    outq_append(&c->out, p, n);
-    conn_queued(c, n);
-}
-
-void conn_write_block(struct conn *c, struct outq_block *b)
-{
-    if (c->state != CS_OPEN)
-        return;
-    size_t before = c->out.bytes;
-    outq_append_block(&c->out, b);
-    conn_queued(c, c->out.bytes - before);
-}
-
-void conn_try_send(struct conn *c, const char *text)
-{
-    if (c->io.fd < 0)
-        return;
-    char line[512];
-    int n =
-        snprintf(line, sizeof line, "%s%s", c->mid_line ? "\r\n" : "", text);
-    if (n > 0 && (size_t)n < sizeof line &&
-        send(c->io.fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
-        c->mid_line = false;
 }
 
 void conn_close(struct conn *c, enum conn_reason reason, bool flush)
@@ -735,7 +603,7 @@ static void conn_read(struct conn *c)
  * ------------------------------------------------------------------------ */
 
 /* Closes the socket and puts c on the list to free before sleeping. */
-static void conn_kill(struct conn *c)
+void conn_kill(struct conn *c)
 {
     if (c->state == CS_DEAD)
         return;
@@ -766,7 +634,7 @@ static void conn_fail(struct conn *c)
 }
 
 /* Ends a connection after a failed read or write with error err. */
-static void conn_fail_errno(struct conn *c, int err)
+void conn_fail_errno(struct conn *c, int err)
 {
     /* A client that closes with our output unread resets the connection,
      * and a write to it fails: to its user that is an ordinary close. */
@@ -786,7 +654,7 @@ static void conn_fail_errno(struct conn *c, int err)
 }
 
 /* Deadline of a draining or lingering connection: give up on the peer. */
-static void conn_on_deadline(struct ev_loop *loop, struct ev_timer *t)
+void conn_on_deadline(struct ev_loop *loop, struct ev_timer *t)
 {
     (void)loop;
     struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, timer));
@@ -795,7 +663,7 @@ static void conn_on_deadline(struct ev_loop *loop, struct ev_timer *t)
 }
 
 /* All output is out after close: shut our side down and await the peer. */
-static void conn_finish(struct conn *c)
+void conn_finish(struct conn *c)
 {
     if (c->eof || c->io.fd < 0 || shutdown(c->io.fd, SHUT_WR) < 0) {
         conn_kill(c);
@@ -805,62 +673,6 @@ static void conn_finish(struct conn *c)
     c->want_write = false;
     conn_update_mask(c);
     ev_timer_start(conn_loop, &c->timer, conn_lim.linger_ms, conn_on_deadline);
-}
-
-/* Returns the bytes the kernel still holds unsent for c's socket. */
-static size_t conn_kernel_queue(const struct conn *c)
-{
-    int n = 0;
-    if (ioctl(c->io.fd, SIOCOUTQ, &n) < 0 || n < 0)
-        return 0;
-    return (size_t)n;
-}
-
-/*
- * The kernel refused more output: wait for EPOLLOUT, unless what is queued
- * here and in the kernel passes --sendq-max, which cuts the connection off.
- */
-static void conn_flush_blocked(struct conn *c)
-{
-    if (c->state == CS_OPEN &&
-        c->out.bytes + conn_kernel_queue(c) > conn_lim.sendq_max) {
-        conn_close(c, CONN_SENDQ, false);
-        return;
-    }
-    c->want_write = true;
-    conn_update_mask(c);
-}
-
-/* Sends as much queued output as the kernel takes. */
-static void conn_flush(struct conn *c)
-{
-    struct iovec iov[64];
-    while (c->out.bytes > 0) {
-        struct msghdr msg = {.msg_iov = iov};
-        msg.msg_iovlen = outq_iov(&c->out, iov, sizeof iov / sizeof iov[0]);
-        ssize_t n = sendmsg(c->io.fd, &msg, MSG_NOSIGNAL);
-        if (n > 0) {
-            conn_round_sent += (size_t)n;
-            c->mid_line = outq_consume(&c->out, (size_t)n) != '\n';
-            /* A closing peer that still reads may take its time: the
-             * deadline counts from the last progress, not from the close. */
-            if (c->state == CS_DRAINING)
-                ev_timer_start(conn_loop, &c->timer, conn_lim.linger_ms,
-                               conn_on_deadline);
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            conn_flush_blocked(c);
-        else
-            conn_fail_errno(c, errno);
-        return;
-    }
-    c->want_write = false;
-    conn_update_mask(c); /* reading may resume */
-    if (c->state == CS_DRAINING)
-        conn_finish(c);
 }
 
 /* Handles epoll events for a connection. */
@@ -910,79 +722,6 @@ static void conn_run_close_hooks(void)
         }
     }
     conn_closing.n = 0;
-}
-
-/* qsort comparator: connections by queued output, most first. */
-static int conn_cmp_queued(const void *a, const void *b)
-{
-    size_t x = (*(struct conn *const *)a)->out.bytes;
-    size_t y = (*(struct conn *const *)b)->out.bytes;
-    return (x < y) - (x > y);
-}
-
-/*
- * Output memory passed --out-mem-max: cuts off the connections that hold
- * the most output (the slowest readers) until it is back under the limit.
- * Readers that keep up hold little and are never chosen while slower ones
- * remain. Runs only when over the limit, so its scan costs nothing
- * otherwise.
- */
-static void conn_enforce_memory(void)
-{
-    if (conn_lim.out_mem_max == 0 || outq_memory() <= conn_lim.out_mem_max)
-        return;
-    struct conn **v = xcalloc(conn_all.n, sizeof *v);
-    size_t n = 0;
-    for (size_t i = 0; i < conn_all.n; i++)
-        if (conn_all.v[i]->state == CS_OPEN && conn_all.v[i]->out.bytes > 0)
-            v[n++] = conn_all.v[i];
-    qsort(v, n, sizeof *v, conn_cmp_queued);
-    size_t cut = 0;
-    for (size_t i = 0; i < n && outq_memory() > conn_lim.out_mem_max; i++) {
-        conn_close(v[i], CONN_MEMORY, false);
-        cut++;
-    }
-    free(v);
-    log_warn("event=out-memory-limit cut=%zu bytes=%zu max=%zu", cut,
-             outq_memory(), conn_lim.out_mem_max);
-}
-
-/*
- * Flushes c, or keeps it for the next round if this round's flush budget
- * is spent (it stays pending, on the list being built).
- */
-static void conn_flush_or_carry(struct conn *c)
-{
-    if (c == NULL)
-        return; /* freed while carried */
-    if (conn_round_sent >= CONN_FLUSH_ROUND) {
-        c->carried = true;
-        c->fq_slot = conn_spare.n;
-        conn_list_push(&conn_spare, c);
-        return;
-    }
-    c->pending = false;
-    if (c->state == CS_OPEN || c->state == CS_DRAINING)
-        conn_flush(c);
-}
-
-/*
- * Flushes connections with output waiting: first those that got output
- * this round, then those carried over, until the round's budget is spent.
- */
-static void conn_flush_all(void)
-{
-    for (size_t i = 0; i < conn_flushq.n; i++)
-        conn_flush_or_carry(conn_flushq.v[i]);
-    conn_flushq.n = 0;
-    for (size_t i = 0; i < conn_carry.n; i++)
-        conn_flush_or_carry(conn_carry.v[i]);
-    conn_carry.n = 0;
-    struct conn_list t = conn_carry;
-    conn_carry = conn_spare;
-    conn_spare = t;
-    if (conn_carry.n > 0)
-        ev_no_sleep(conn_loop);
 }
 
 /* Frees the connections that died this round. */
@@ -1035,7 +774,7 @@ void conn_fini(void)
     for (size_t i = 0; i < conn_all.n; i++)
         conn_kill(conn_all.v[i]);
     conn_free_dead();
-    ev_timer_stop(conn_loop, &conn_sweep);
+    conn_out_fini();
     free(conn_all.v);
     free(conn_flushq.v);
     free(conn_carry.v);
@@ -1051,5 +790,4 @@ void conn_fini(void)
     conn_def_head = 0;
     memset(&conn_closing, 0, sizeof conn_closing);
     memset(&conn_dead, 0, sizeof conn_dead);
-    outq_pool_drain();
 }

@@ -34,7 +34,7 @@ objs_fuzz_sanitize="sanitize"
 objs_fuzz_sniff="sniff"
 objs_fuzz_text=$(for f in src/*.c; do
     b=$(basename "$f" .c)
-    case $b in conn | main | server) ;; *) printf '%s ' "$b" ;; esac
+    case $b in conn | conn_out | main | server) ;; *) printf '%s ' "$b" ;; esac
 done)
 maxlen_fuzz_frame=4096
 maxlen_fuzz_sanitize=4096
