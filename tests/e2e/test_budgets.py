@@ -14,8 +14,8 @@ import subprocess
 import threading
 import time
 
-from harness import TLS_CLIENT_HELLO, check
-from test_hostile import rss_kib, sanitized_build, settle, wait_for
+from harness import BARRIER_REPLY, TLS_CLIENT_HELLO, check
+from test_hostile import fd_count, rss_kib, sanitized_build, settle, wait_for
 
 HTTP_GET = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
 
@@ -251,6 +251,45 @@ def test_input_does_not_outlive_its_client(t):
     check(len(got) < 40, "%d spam lines after the spammer left", len(got))
     srv.wait_event("input-dropped")
     victim.barrier()
+
+
+def test_many_paused_clients_that_leave_leave_nothing(t):
+    """300 clients queue 2000 private messages each to one victim, get
+    flood-paused and close: 3 s later the server holds none of their
+    descriptors, the victim gets no more of their lines, and what they
+    queued never cost more than the receive queue (8 KiB) each."""
+    srv = t.server("--flood-burst", "5", "--flood-rate", "10")
+    (victim,) = t.users(srv, "victim")
+    victim.say("/join quiet")
+    victim.read_until(re.compile(r"\* you joined #quiet .*"))
+    base_fds = fd_count(srv.pid)
+    rss0 = rss_kib(srv.pid)
+    n = 300
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.connect(srv.addr[1:])
+        s.setblocking(False)
+        try:
+            s.send(b"".join(b"/msg victim spam %d\n" % k for k in range(2000)))
+        except BlockingIOError:
+            pass
+        socks.append(s)
+    wait_for(t, lambda: fd_count(srv.pid) >= base_fds + n, 10, "the server to take %d clients" % n)
+    held = rss_kib(srv.pid) - rss0
+    for s in socks:
+        s.close()
+    wait_for(t, lambda: fd_count(srv.pid) == base_fds, 3.5, "the server to let go of every closed client")
+    # What was sent before they left may still arrive; then nothing more.
+    victim.send("/topic\n")
+    victim.read_until(BARRIER_REPLY, timeout=10, limit=10 ** 7)
+    drain = Drain(victim.sock, time.monotonic() + 1.5)
+    drain.join()
+    check(drain.bytes == 0, "the victim still got %d bytes of spam after the spammers were gone", drain.bytes)
+    per = held * 1024 / n
+    limit = (8 + 4 + 8) * 1024 * (3 if sanitized_build(t.parleyd) else 1)
+    t.details.append("paused clients: %.0f bytes each while queued" % per)
+    check(per < limit, "each paused client held %.0f bytes of server memory", per)
 
 
 def test_memory_returned_after_attack(t):
