@@ -25,33 +25,36 @@ struct conn {
     struct ev_io io;
     struct ev_timer timer; /* probe wait, flood resume, drain/linger */
     uint64_t id;
-    uint64_t flood_t; /* flood budget clock, microseconds */
-    uint64_t hup_by;  /* after the peer's FIN: input left then is dropped */
     const struct conn_proto *proto;
     void *data;
+    /* Input. */
     struct frame frame;
-    struct buf in;   /* input read but not yet handled while paused */
+    struct buf in;      /* input read but not yet handled while paused */
+    uint64_t flood_t;   /* flood budget clock, microseconds */
+    uint64_t last_cost; /* output caused by its last line (and batch) */
+    uint64_t hup_by;    /* after the peer's FIN: input left then is dropped */
+    size_t def_slot;    /* index on conn_deferred */
+    /* Output. */
     struct outq out; /* output the kernel has not taken yet */
-    size_t slot;     /* index in conn_all */
+    size_t fq_slot;  /* index on its flush list */
+    /* Life. */
+    size_t slot; /* index in conn_all */
     enum conn_state state;
     enum conn_reason reason;
-    bool flush_on_close;
-    bool opened;        /* the protocol's open hook ran */
-    bool paused;        /* out of flood budget or round budget: not reading */
-    bool eof;           /* the peer will send no more */
-    bool hup;           /* the peer's FIN was seen (maybe before its data) */
-    bool want_write;    /* the kernel refused output; wait for EPOLLOUT */
-    bool pending;       /* on a flush list (conn_flushq or conn_carry) */
-    bool carried;       /* that list is conn_carry */
-    bool deferred;      /* on conn_deferred, waiting for a round's budget */
-    bool talked;        /* it sent a line: last_cost means something */
-    size_t def_slot;    /* index on conn_deferred */
-    uint64_t last_cost; /* output caused by its last line (and batch) */
-    size_t fq_slot;     /* index on that list */
-    bool mid_line;      /* the last byte sent was not a line end */
-    bool got_bytes;     /* the first read was checked for a probe */
-    bool sniffed;       /* the first line was checked for HTTP */
-    bool abort;         /* close with a reset: queued output is thrown away */
+    bool opened;         /* the protocol's open hook ran */
+    bool got_bytes;      /* the first read was checked for a probe */
+    bool sniffed;        /* the first line was checked for HTTP */
+    bool talked;         /* it sent a line: last_cost means something */
+    bool paused;         /* out of flood or round budget: not reading */
+    bool deferred;       /* on conn_deferred, waiting for a round's budget */
+    bool eof;            /* the peer will send no more */
+    bool hup;            /* the peer's FIN was seen (maybe before its data) */
+    bool want_write;     /* the kernel refused output; wait for EPOLLOUT */
+    bool pending;        /* on a flush list (conn_flushq or conn_carry) */
+    bool carried;        /* that list is conn_carry */
+    bool mid_line;       /* the last byte sent was not a line end */
+    bool flush_on_close; /* closing sends what is queued first */
+    bool abort;          /* close with a reset: queued output is dropped */
     char host[46];
     char addr[56];
     char origin[NET_KEY_MAX];
