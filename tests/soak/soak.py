@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 """
 A bounded soak of parleyd: churn, floods, slow readers, room hopping, nick
-changes and private messages, all at once, against one server process.
+changes and private messages, and the abuse one client can try (room
+churn, invalid UTF-8, /rooms spam, vanishing peers, telnet ^C, input left
+behind, HTTP and TLS probes), all at once, against one server process.
 
     /usr/bin/python3 tests/soak/soak.py --parleyd build/parleyd --seconds 30
 
-What runs (each actor is a thread; every wait is bounded):
+What runs (each actor is a thread, a fixed number of each, that loops until
+the end of the run; every wait is bounded):
 - churn: connections opened and closed in six ways (close at once, reset,
   partial line, read the welcome, /quit with a reason, /nick then quit);
 - floods: clients that join #flood, post 300 lines of 1000 bytes in one
@@ -17,18 +20,56 @@ What runs (each actor is a thread; every wait is bounded):
 - steady: a talker and three listeners in #steady that stay connected all
   along, plus a sender of private messages to the listeners: every message
   must arrive, in order (the loss check).
+The abuse (see each method for what it checks):
+- room churn (2, from 127.0.0.2 and .3): clients that create rooms with one
+  line each until refused, so rooms without members but with history pile
+  up far past --max-rooms and --history-mem.  A /join of a new room gets
+  `* you joined #R (1 person here)` or `! too many new rooms: try again in
+  N s`, never `! too many rooms`; rooms made long ago are found freed, and
+  /rooms never counts more than --max-rooms;
+- invalid UTF-8 (2): bursts of lines of invalid bytes (lone continuation
+  bytes, overlong forms, surrogates, cut-short sequences), bidi controls,
+  line separators and C0/C1 controls, near and just over --max-line.  The
+  replies must be exactly those docs/protocol.md gives (none, `! line too
+  long ...` or `! line too long once invalid UTF-8 is replaced ...`), and
+  the witness in #utf8 must receive each accepted line exactly as the
+  cleaning rules make it;
+- /rooms spam (1): a member of #big (BIG_MEMBERS idle members) that sends
+  /rooms, /rooms hop, /who big and /who in bursts and checks every reply
+  (sorted, counts right, the held rooms there, /who names exactly the
+  members);
+- ghosts (2): clients that vanish without FIN or RST (a socket closed in
+  TCP_REPAIR mode; needs root); with --keepalive 1 each must be dropped
+  within 15 s, and its nick is then free for the next ghost;
+- telnet (1): what telnet sends on ^C and inside some UTF-8 characters
+  (IAC IP or IAC BRK, then IAC DO TIMING-MARK), then /who: every timing
+  mark must be answered with IAC WILL TIMING-MARK and the /who reply must
+  come; the mangled characters arrive as U+FFFD;
+- paused close (1): a client that queues 1000 lines (5 s of flood budget)
+  and sends its FIN while flood-paused: the server must drop the rest
+  (event=input-dropped) and close within 4 s;
+- probes (1): connections that speak HTTP or TLS first: they get no byte,
+  are logged as closed for http/tls before they were ever greeted
+  (nick=-), and the watcher in #lobby never sees them arrive.
+Residents stay in #flood, #utf8 and the hop rooms all along, so those rooms
+are never freed; they and the watcher read every line (the harness checks
+each: CRLF, UTF-8, no control, bidi or separator characters).
 
-The server's RSS (VmRSS) is sampled after a warm-up (a few clients
-connected, every room's history filled to its steady size), every second
+The server's RSS (VmRSS) is sampled after a warm-up (the fixtures and the
+steady group connected, every room's history filled to its steady size,
+every actor run once, the room table filled by room churn), every second
 during the run, and after everyone has left and the server holds no
-connection.  The run fails if the server crashed or exited non-zero on
-SIGTERM, printed a sanitizer report, a steady client lost or reordered a
-message, any actor saw a protocol error, or the RSS after is above the start
-by more than the margin (see RSS_MARGIN_*).  It ends with `N passed, M
-failed` (the soak counts as one test).
+connection (every ghost dropped).  The run fails if the server crashed or
+exited non-zero on SIGTERM, printed a sanitizer report, a steady client
+lost or reordered a message, any actor saw a protocol error, a kind of
+abuse never happened, or the RSS after is above the start by more than the
+margin (see RSS_MARGIN_*).  It ends with `N passed, M failed` (the soak
+counts as one test).
 """
 
 import argparse
+import collections
+import itertools
 import os
 import random
 import re
@@ -69,6 +110,40 @@ FLOOD_LINES = 300
 FLOOD_PAD = "f" * 990
 HOP_ROOMS = ["hop%d" % i for i in range(5)]
 
+# The soak server's room limits.  Room churn makes far more rooms than
+# MAX_ROOMS, each with one line of history (each client's lines short, or
+# 2-4 KB), and the rooms the other actors use hold about 500 KB of history
+# (#utf8 alone up to 100 lines near 4 KB), so rooms without members are
+# freed both for room count (while lines are short) and for history memory
+# (while they are long): /rooms counts between about 140 and MAX_ROOMS.
+# Room churn runs from its own loopback addresses (127.0.0.2, .3), whose
+# per-address creation rate it reaches; the other actors, on 127.0.0.1,
+# stay far below it.
+MAX_ROOMS = 200
+HISTORY_MEM = 768 * 1024
+ROOM_BURST_PER_IP = 60
+ROOM_RATE_PER_IP = 1200  # a minute: 20 a second
+KEEPALIVE = 1  # a silent peer is probed after 1 s and dropped within ~7 s
+MAX_LINE = 4096  # the default --max-line
+BIG_MEMBERS = 200  # idle members of #big, the room /who is asked about
+# Rooms that somebody is in all along (a resident or a fixture), so they
+# are never freed and joining them is never limited.
+HELD_ROOMS = ["flood", "utf8", "big"] + HOP_ROOMS
+
+TCP_REPAIR = 19  # linux/tcp.h: a closed socket in repair mode sends nothing
+IAC_IP_DO_TM = b"\xff\xf4\xff\xfd\x06"  # what telnet sends on ^C
+WILL_TM = b"\xff\xfb\x06"  # the answer telnet waits for
+# What telnet sends for "✓" (e2 9c 93): 0x9c looks like ^\ to it, so it
+# becomes IAC BRK IAC DO TIMING-MARK; and for "у" (d1 83): 0x83 is ^C.
+TELNET_CHECK = b"\xe2\xff\xf3\xff\xfd\x06\x93"
+TELNET_U = b"\xd1" + IAC_IP_DO_TM
+HTTP_PROBES = [
+    b"GET / HTTP/1.1\r\nHost: soak\r\nUser-Agent: probe\r\n\r\n",
+    b"HEAD /robots.txt HTTP/1.0\r\n\r\n",
+    b"POST /login HTTP/1.1\r\nHost: soak\r\nContent-Length: 3\r\n\r\na=b",
+    b"OPTIONS * HTTP/1.1\r\nHost: soak\r\n\r\n",
+]
+
 
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
@@ -90,6 +165,109 @@ def is_asan(path):
         return False
 
 
+# -- invalid UTF-8 ---------------------------------------------------------------
+
+# Pieces of the hostile lines: invalid bytes of every kind (no 0xff, which
+# is telnet's IAC), bidi controls, line separators, C0 and C1 controls,
+# and valid text around them.
+U8_BAD = [
+    lambda r: bytes([r.randrange(0x80, 0xff)]),  # any high byte
+    lambda r: bytes([r.randrange(0x80, 0xc0)]) * r.randrange(1, 5),  # lone continuation bytes
+    lambda r: r.choice([b"\xc0\xaf", b"\xc1\xbf", b"\xe0\x80\xaf", b"\xe0\x9f\xbf", b"\xf0\x80\x80\xaf", b"\xf0\x8f\xbf\xbf", b"\xc0\x80"]),  # overlong
+    lambda r: r.choice([b"\xed\xa0\x80", b"\xed\xbf\xbf", b"\xf4\x90\x80\x80", b"\xf8\x88\x80\x80\x80", b"\xfc\x84\x80\x80\x80\x80"]),  # surrogates, past U+10FFFF, 5 and 6 bytes
+    lambda r: r.choice([b"\xe2\x82", b"\xf0\x9f\x98", b"\xc3", b"\xe2"]),  # cut short
+]
+U8_ODD = [
+    lambda r: r.choice(["\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u202a", "\u202d", "\u206f"]).encode(),  # bidi
+    lambda r: r.choice(["\u2028", "\u2029"]).encode(),  # line and paragraph separators
+    lambda r: r.choice(["\u0085", "\u009b[2J", "\x1b[31m", "\x07", "\x7f", "\t", "\x1b]0;x\x07"]).encode(),  # C0, C1
+    lambda r: r.choice(["✓", "本", "日本語", "всему миру", "🏽", "é", "\ufeff", "\u200f", "\u200d"]).encode(),  # valid
+    lambda r: ("w%d " % r.randrange(10000)).encode(),
+]
+_U8_DROPPED = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u206f]")
+
+
+def u8_line(rnd, tag):
+    """A hostile line (bytes, no line end) that starts with tag: mostly
+    invalid UTF-8, or mostly characters that cleaning removes, or both; of
+    a length near MAX_LINE (just under, at, just over) or short."""
+    target = rnd.choice([MAX_LINE - 2, MAX_LINE - 1, MAX_LINE, MAX_LINE, MAX_LINE + 1, MAX_LINE + 2, rnd.randrange(20, 400)])
+    bad_share = rnd.choice([0.9, 0.0, 0.5])  # invalid bytes, odd characters, both
+    out = bytearray(tag)
+    while len(out) < target:
+        out += rnd.choice(U8_BAD if rnd.random() < bad_share else U8_ODD)(rnd)
+    return bytes(out[:target])
+
+
+def u8_fate(raw):
+    """What docs/protocol.md says becomes of the line raw: ("long", None)
+    (over --max-line as it arrives), ("grown", None) (over it once
+    cleaned), ("empty", None) or ("ok", the text others see)."""
+    if len(raw) > MAX_LINE:
+        return "long", None
+    # Python replaces each maximal invalid subpart by one U+FFFD, as the
+    # server does; then controls and bidi controls go, separators become
+    # spaces and trailing blanks are trimmed.
+    text = raw.decode("utf-8", "replace")
+    text = _U8_DROPPED.sub("", text.replace("\u2028", " ").replace("\u2029", " ")).rstrip(" \t")
+    if not text:
+        return "empty", None
+    if len(text.encode("utf-8")) > MAX_LINE:
+        return "grown", None
+    return "ok", text
+
+
+U8_REPLY = {
+    "long": "! line too long (max %d bytes)" % MAX_LINE,
+    "grown": "! line too long once invalid UTF-8 is replaced (max %d bytes)" % MAX_LINE,
+}
+
+
+def read_telnet_answer(c, want, timeout=10):
+    """Takes the raw telnet answer want out of c's input: it must come
+    between whole lines, which are left for c.line() to read and check."""
+    end = time.monotonic() + timeout
+    while True:
+        i = c.buf.find(want)
+        if i >= 0:
+            head = c.buf[:i]
+            if (head and not head.endswith(b"\r\n")) or b"\xff" in head:
+                raise AssertionError("%r: telnet answer %r not between lines: %r" % (c, want, c.buf[: i + 40]))
+            c.buf = head + c.buf[i + len(want) :]
+            return
+        if b"\xff" in c.buf[:-2]:
+            raise AssertionError("%r: unexpected telnet bytes, want %r: %r" % (c, want, c.buf[-80:]))
+        left = end - time.monotonic()
+        if left <= 0:
+            raise AssertionError("%r: no telnet answer %r within %.0fs; got %r" % (c, want, timeout, c.buf[-80:]))
+        try:
+            c._fill(left)
+        except AssertionError as e:
+            if "timeout" not in str(e):
+                raise
+
+
+def read_raw_to_end(s, timeout):
+    """Reads a raw socket until the server closes it; returns (bytes,
+    'eof' or 'reset')."""
+    data = b""
+    end = time.monotonic() + timeout
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            raise AssertionError("connection not closed within %.0fs (%d bytes read)" % (timeout, len(data)))
+        s.settimeout(left)
+        try:
+            got = s.recv(65536)
+        except ConnectionResetError:
+            return data, "reset"
+        except socket.timeout:
+            continue
+        if not got:
+            return data, "eof"
+        data += got
+
+
 class Soak:
     def __init__(self, parleyd, seconds, seed):
         self.parleyd = os.path.abspath(parleyd)
@@ -109,10 +287,38 @@ class Soak:
             "hopper_quits": 0,
             "pms": 0,
             "steady": 0,
+            "rooms_made": 0,
+            "rooms_refused": 0,
+            "rooms_kept": 0,
+            "rooms_freed": 0,
+            "u8_lines": 0,
+            "u8_long": 0,
+            "u8_grown": 0,
+            "u8_ok": 0,
+            "u8_seen": 0,
+            "rooms_calls": 0,
+            "who_calls": 0,
+            "ghosts": 0,
+            "telnet": 0,
+            "paused_dropped": 0,
+            "probes": 0,
         }
         self.rss = {}
         self.asan = is_asan(self.parleyd)
         self.steady_sent = self.pm_sent = None
+        # Set once every actor has stopped: the fixtures (residents, the
+        # witness of #utf8, the lobby watcher) read until then.
+        self.final = threading.Event()
+        self.most_rooms = 0  # the most rooms /rooms ever counted
+        self.fewest_rooms = None  # the fewest after the warm-up
+        self.ghost_ids = []
+        self.probe_ids = []
+        self.lobby_joined = set()  # ids the lobby watcher saw arrive
+        self.u8_expect = {}  # nick -> deque of texts #utf8 must get from it
+        self.big_nicks = set()
+        self.room_seq = itertools.count()  # room churn's names are never reused
+        self.worst = {"ghost_s": 0.0, "paused_s": 0.0}  # slowest drops seen
+        self.ghost_reasons = collections.Counter()
 
     # -- bookkeeping ----------------------------------------------------------
 
@@ -140,10 +346,10 @@ class Soak:
         th.start()
         return th
 
-    def client(self, rcvbuf=None):
+    def client(self, rcvbuf=None, source=None):
         """A harness client (line checks: CRLF, UTF-8, no controls) that
         the soak closes itself."""
-        return harness.Client(self.ctx, self.srv.addr, rcvbuf=rcvbuf)
+        return harness.Client(self.ctx, self.srv.addr, rcvbuf=rcvbuf, source=source)
 
     def welcome(self, c):
         c.welcome()
@@ -322,6 +528,377 @@ class Soak:
             return
         self.listened[name] = (want_msg, want_pm)
 
+    # -- abusive actors ------------------------------------------------------------
+
+    def reply(self, c, line, *starts):
+        """Sends line; returns the first line then received that starts
+        with one of starts (notices before it are skipped)."""
+        c.say(line)
+        return c.read_until(lambda ln: ln.startswith(starts), timeout=10)[-1]
+
+    def join_alone(self, c, room):
+        """Joins room, in which nobody else may be (it may have history)."""
+        ln = self.reply(c, "/join " + room, "* you joined #", "! ")
+        if ln != "* you joined #%s (1 person here)" % room:
+            raise AssertionError("%r: /join %s: got %r" % (c, room, ln))
+
+    def room_churn(self, name, idx):
+        """Creates rooms with one line each (so they stay, without
+        members, as a cache), as many as it may, from its own address;
+        then asks /who about the first room it made and about one made
+        15 s ago or more (kept: `* #R is empty`, or freed: `! no such
+        room: #R`), and quits.  Only `* you joined #R (1 person here)`
+        (and no history) or `! too many new rooms: try again in N s` may
+        answer a /join of a new room: rooms left behind never keep anyone
+        from creating one (`! too many rooms`)."""
+        rnd = random.Random(1000 + idx)
+        src = "127.0.0.%d" % (2 + idx)
+        made = collections.deque()  # (time, room) of rooms made, oldest first
+        while not self.stop.is_set():
+            c = self.welcome(self.client(source=src))
+            try:
+                big = rnd.random() < 0.5  # lines of up to 4 KB, or short ones
+                first = True
+                n = 0  # rooms made by this client
+                while not self.stop.is_set():
+                    room = "r%d_%d" % (idx, next(self.room_seq))
+                    c.say("/join " + room)
+                    got = c.read_until(lambda ln: ln.startswith(("* you joined #", "! ")), timeout=10)
+                    # After the lobby, nobody talks to this client.
+                    if not first and len(got) > 1:
+                        raise AssertionError("%r: unexpected lines %r" % (c, got[:-1]))
+                    first = False
+                    ln = got[-1]
+                    if re.fullmatch(r"! too many new rooms: try again in [1-9]\d* s", ln):
+                        self.count("rooms_refused")
+                        break
+                    if ln != "* you joined #%s (1 person here)" % room:
+                        raise AssertionError("%r: /join %s: got %r" % (c, room, ln))
+                    c.say("%s %s" % (room, "r" * (rnd.randrange(2000, 4000) if big else rnd.randrange(1, 60))))
+                    made.append((time.monotonic(), room))
+                    n += 1
+                    self.count("rooms_made")
+                # The first room this client made (just now) and one made
+                # 15 s ago or more: each kept (with its line) or freed.
+                asked = [made[-n][1]] if n >= 2 else []  # it is in the last one
+                if made and made[0][0] < time.monotonic() - 15:
+                    asked.append(made.popleft()[1])
+                    while made and made[0][0] < time.monotonic() - 15:
+                        made.popleft()
+                for old in asked:
+                    ln = self.reply(c, "/who " + old, "* #", "! ")
+                    if ln == "* #%s is empty" % old:
+                        self.count("rooms_kept")
+                    elif ln == "! no such room: #%s" % old:
+                        self.count("rooms_freed")
+                    else:
+                        raise AssertionError("%r: /who %s: got %r" % (c, old, ln))
+                c.say("/quit")
+                c.read_until("* bye", timeout=10)
+            finally:
+                c.close()
+
+    def u8_flood(self, name, idx):
+        """Posts bursts of hostile lines (u8_line) to #utf8, each burst
+        followed by a /topic barrier: the replies before the barrier must
+        be exactly those u8_fate predicts, in order; what the line becomes
+        is queued for the witness, who must receive exactly that."""
+        rnd = random.Random(2000 + idx)
+        seq = 0
+        while not self.stop.is_set():
+            c = self.welcome(self.client())
+            try:
+                queue = collections.deque()
+                with self.lock:
+                    self.u8_expect[c.nick] = queue
+                c.say("/join utf8")
+                c.send("/topic\n")
+                c.read_until(BARRIER_REPLY, timeout=10)
+                for _ in range(rnd.randrange(5, 20)):
+                    if self.stop.is_set():
+                        break
+                    lines, replies = [], []
+                    for _ in range(rnd.randrange(5, 25)):
+                        raw = u8_line(rnd, b"u8 %d-%06d " % (idx, seq))
+                        seq += 1
+                        fate, text = u8_fate(raw)
+                        self.count("u8_" + fate)
+                        if fate == "ok":
+                            with self.lock:
+                                queue.append(text)
+                        elif fate in U8_REPLY:
+                            replies.append(U8_REPLY[fate])
+                        lines.append(raw + b"\n")
+                    self.count("u8_lines", len(lines))
+                    c.send(b"".join(lines) + b"/topic\n")
+                    # Others' messages and notices from #utf8 may come in
+                    # between; every "! " line is a reply to this client.
+                    got = [ln for ln in c.read_until(BARRIER_REPLY, timeout=30, limit=10**6)[:-1] if ln.startswith("! ")]
+                    if got != replies:
+                        raise AssertionError("%r: replies %r, want %r" % (c, got, replies))
+                c.say("/quit")
+                c.read_until("* bye", timeout=10, limit=10**6)
+            finally:
+                c.close()
+
+    def rooms_spam(self, name):
+        """Sits in #big and sends /rooms (and /rooms hop, /who big, /who) in
+        bursts of 22 lines, each call followed by a /topic barrier, and
+        checks every reply: /rooms is sorted, counts right, never counts
+        more than MAX_ROOMS rooms and lists the held rooms; /who big names
+        exactly the members of #big."""
+        while not self.stop.is_set():
+            c = self.welcome(self.client())
+            try:
+                c.say("/join big")
+                c.read_until("* you joined #big (%d people here)" % (BIG_MEMBERS + 1), timeout=10)
+                c.send("/topic\n")
+                c.read_until(BARRIER_REPLY, timeout=10)
+                members = self.big_nicks | {c.nick}
+                calls = ["/rooms"] * 8 + ["/rooms hop", "/who big", "/who"]
+                while not self.stop.is_set():
+                    c.send("".join("%s\n/topic\n" % q for q in calls))
+                    for q in calls:
+                        got = c.read_until(BARRIER_REPLY, timeout=30, limit=10**6)[:-1]
+                        if q.startswith("/rooms"):
+                            self.check_rooms(c, got, q == "/rooms hop")
+                            self.count("rooms_calls")
+                        else:
+                            self.check_who(c, got, "big", members)
+                            self.count("who_calls")
+                c.say("/quit")
+                c.read_until("* bye", timeout=10, limit=10**6)
+            finally:
+                c.close()
+
+    def check_rooms(self, c, got, hop):
+        """One /rooms reply (docs/protocol.md, Commands)."""
+        rooms, more = {}, 0
+        for i, ln in enumerate(got):
+            m = re.fullmatch(r"\* #([A-Za-z0-9_-]+): (\d+) (people|person)(?:, topic: .*)?", ln)
+            if m and (m.group(3) == "person") == (m.group(2) == "1") and m.group(1) not in rooms:
+                rooms[m.group(1)] = int(m.group(2))
+                continue
+            m = re.fullmatch(r"\* \.\.\. and (\d+) more \(the 100 biggest are shown; /rooms WORD lists those named with WORD\)", ln)
+            if m and i == len(got) - 1 and len(rooms) == 100:
+                more = int(m.group(1))
+                continue
+            raise AssertionError("%r: bad /rooms line %r" % (c, ln))
+        names = list(rooms)
+        if names != sorted(names, key=str.lower):
+            raise AssertionError("%r: /rooms not sorted: %r" % (c, names))
+        if hop:
+            if names != HOP_ROOMS:
+                raise AssertionError("%r: /rooms hop listed %r" % (c, names))
+            return
+        total = len(rooms) + more
+        with self.lock:
+            self.most_rooms = max(self.most_rooms, total)
+            if self.rss.get("start"):
+                self.fewest_rooms = min(self.fewest_rooms or total, total)
+        if total > MAX_ROOMS:
+            raise AssertionError("%r: /rooms counts %d rooms, over --max-rooms %d" % (c, total, MAX_ROOMS))
+        for r in HELD_ROOMS + ["lobby"]:
+            if rooms.get(r, 0) < 1:
+                raise AssertionError("%r: /rooms does not show #%s with its members: %r" % (c, r, got))
+        if rooms["big"] != BIG_MEMBERS + 1:
+            raise AssertionError("%r: /rooms shows #big with %d people" % (c, rooms["big"]))
+
+    def check_who(self, c, got, room, members):
+        """One /who reply for a room whose members are known."""
+        m = re.fullmatch(r"\* #%s \((\d+) people\): (.*)" % room, got[0]) if got else None
+        if not m or int(m.group(1)) != len(members):
+            raise AssertionError("%r: /who %s: got %r" % (c, room, got[:1]))
+        nicks = m.group(2).split(", ")
+        for ln in got[1:]:
+            m = re.fullmatch(r"\* #%s: (.*)" % room, ln)
+            if not m:
+                raise AssertionError("%r: /who %s: bad line %r" % (c, room, ln))
+            nicks += m.group(1).split(", ")
+        if nicks != sorted(members, key=str.lower):
+            raise AssertionError("%r: /who %s named %d people, not the %d members in order" % (c, room, len(nicks), len(members)))
+
+    def note_worst(self, key, seconds):
+        with self.lock:
+            self.worst[key] = max(self.worst[key], seconds)
+
+    def ghost(self, name, idx):
+        """Takes the nick ghostN, speaks in #lobby (ghost0) or in a room of
+        its own (the others: nothing is written to them after that, so
+        only keepalive can notice), then vanishes without a FIN or RST (a
+        socket in TCP_REPAIR mode is closed silently).  The server must
+        drop it within the keepalive bound (`--keepalive 1`: about 7 s; on
+        loopback its first probe or write draws an RST), and then the nick
+        is free for the next ghost."""
+        nick = "ghost%d" % idx
+        while not self.stop.is_set():
+            c = self.welcome(self.client())
+            try:
+                ln = self.reply(c, "/nick " + nick, "* you are now ", "! ")
+                if ln != "* you are now " + nick:
+                    raise AssertionError("%r: the last ghost's nick is not free: %r" % (c, ln))
+                if idx > 0:
+                    self.join_alone(c, nick)
+                c.say("%s was here" % nick)
+                c.send("/topic\n")
+                c.read_until(BARRIER_REPLY, timeout=10)
+                try:
+                    c.sock.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
+                except PermissionError:
+                    raise AssertionError("TCP_REPAIR needs CAP_NET_ADMIN: run the soak as root") from None
+            finally:
+                c.close()
+            with self.lock:
+                self.ghost_ids.append(c.id)
+            t0 = time.monotonic()
+            ev = self.srv.wait_event("disconnect", id=c.id, timeout=20)
+            took = time.monotonic() - t0
+            if ev.get("reason") not in ("timeout", "eof", "error") or took > 15:
+                raise AssertionError("ghost %d dropped after %.1fs with reason=%s" % (c.id, took, ev.get("reason")))
+            self.note_worst("ghost_s", took)
+            with self.lock:
+                self.ghost_reasons["%s %s" % ("lobby" if idx == 0 else "alone", ev.get("reason"))] += 1
+            self.count("ghosts")
+
+    def telnet(self, name, idx):
+        """Sends what telnet sends on ^C and inside some UTF-8 characters
+        (a telnet command, then IAC DO TIMING-MARK), then /who: each
+        timing mark must be answered (IAC WILL TIMING-MARK, read as raw
+        bytes between lines) and the /who reply must come."""
+        rnd = random.Random(3000 + idx)
+        nick = "tel%d" % idx
+        who = re.compile(r"\* #lobby \(\d+ (?:people|person)\): .*")
+        while not self.stop.is_set():
+            c = self.welcome(self.client())
+            try:
+                c.send("/nick %s\r\n" % nick)
+                c.read_until("* you are now " + nick, timeout=10)
+                # ^C, then /who: typed later or in the same packet.
+                if rnd.random() < 0.5:
+                    c.send(IAC_IP_DO_TM)
+                    read_telnet_answer(c, WILL_TM)
+                    c.send(b"/who\r\n")
+                else:
+                    c.send(IAC_IP_DO_TM + b"/who\r\n")
+                    read_telnet_answer(c, WILL_TM)
+                c.read_until(who, timeout=10)
+                # ✓ and у typed: each answered; the characters arrive
+                # as U+FFFD (docs/protocol.md, Telnet).
+                c.send(b"/msg %s ctrl %s ok\r\n" % (nick.encode(), TELNET_CHECK))
+                read_telnet_answer(c, WILL_TM)
+                c.read_until("[%s -> %s]: ctrl \ufffd ok" % (nick, nick), timeout=10)
+                c.send(b"/msg " + nick.encode() + " всем".encode() + TELNET_U + " мир".encode() + TELNET_U + b"\r\n/who\r\n")
+                read_telnet_answer(c, WILL_TM)
+                read_telnet_answer(c, WILL_TM)
+                c.read_until("[%s -> %s]: всем\ufffd мир\ufffd" % (nick, nick), timeout=10)
+                c.read_until(who, timeout=10)
+                c.send(b"/quit\r\n")
+                c.read_until("* bye", timeout=10)
+                c.expect_end(timeout=10, allow_reset=True)
+                self.count("telnet")
+            finally:
+                c.close()
+            self.stop.wait(0.05)  # pacing: a telnet user, not a flood
+
+    def paused_close(self, name, idx):
+        """Queues 1000 lines (5 s at --flood-rate 200) in its own room,
+        then sends its FIN while flood-paused: the server must stop serving
+        it within about 2 s (event=input-dropped) and close."""
+        room = "paused%d" % idx
+        while not self.stop.is_set():
+            c = self.welcome(self.client())
+            try:
+                self.join_alone(c, room)
+                c.send("".join("%s spam %04d %s\n" % (room, i, "p" * 40) for i in range(1000)))
+                c.shut_wr()
+                t0 = time.monotonic()
+                c.drain_to_end(timeout=15)
+                took = time.monotonic() - t0
+            finally:
+                c.close()
+            dropped = self.srv.wait_event("input-dropped", id=c.id, timeout=10)
+            ev = self.srv.wait_event("disconnect", id=c.id, timeout=10)
+            self.note_worst("paused_s", took)
+            if took > 4 or ev.get("reason") != "eof" or int(dropped.get("bytes", 0)) <= 0:
+                raise AssertionError("paused client %d: served %.1fs after its FIN, reason=%s, %s bytes dropped" % (c.id, took, ev.get("reason"), dropped.get("bytes")))
+            self.count("paused_dropped")
+
+    def probe(self, name):
+        """Connects and speaks HTTP or TLS first: it must get no byte (no
+        banner), and the log must show it closed as http or tls before it
+        ever became a person (nick=-); the lobby watcher checks that nobody
+        saw it join."""
+        rnd = random.Random(4000)
+        while not self.stop.is_set():
+            tls = rnd.random() < 0.5
+            mark = len(self.srv.err_lines)
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                # With MSG_FASTOPEN the kernel connects and sends at once
+                # (the data follows the handshake, or rides in the SYN), so
+                # the probe speaks well within --probe-wait however long
+                # this thread then waits for its turn to run.
+                s.sendto(harness.TLS_CLIENT_HELLO if tls else rnd.choice(HTTP_PROBES), socket.MSG_FASTOPEN, self.srv.addr[1:])
+                port = s.getsockname()[1]
+                data, how = read_raw_to_end(s, 10)
+            finally:
+                s.close()
+            if data:
+                raise AssertionError("a %s probe was sent %r" % ("TLS" if tls else "HTTP", data[:200]))
+            ln = self.srv.wait_log(r"\bevent=disconnect\b.*\baddr=127\.0\.0\.1:%d reason=(http|tls)\b" % port, start=mark, timeout=10)[0]
+            f = harness.parse_fields(ln)
+            if f.get("nick") != "-" or f.get("reason") != ("tls" if tls else "http"):
+                raise AssertionError("probe closed as %r" % ln)
+            with self.lock:
+                self.probe_ids.append(int(f["id"]))
+            self.count("probes")
+            self.stop.wait(0.05)  # pacing: a scanner now and then
+
+    # -- fixtures: they stay connected and read until self.final ------------------
+
+    def fixture(self, name, c, handle=None, drained=None):
+        """Reads c's lines (each checked by the harness) until the run is
+        over and drained() is true; handle(line) checks each further."""
+        while not (self.final.is_set() and (drained is None or drained())):
+            try:
+                ln = c.line(timeout=0.5)
+            except AssertionError as e:
+                if "timeout" in str(e) and not isinstance(e, Ended):
+                    continue
+                raise
+            if handle:
+                handle(ln)
+            elif not ln.startswith(("[", "* ")):
+                raise AssertionError("%r: unexpected line %r" % (c, ln))
+
+    def witness(self, ln):
+        """#utf8's reader: each message must be the next one its sender's
+        line was to become; notices of arrivals and departures pass."""
+        m = re.fullmatch(r"\[([^\]]+)\]: (.*)", ln)
+        if not m:
+            if not re.fullmatch(r"\* \S+ (joined #utf8|left #utf8|quit.*)", ln):
+                raise AssertionError("witness: unexpected line %r" % ln)
+            return
+        with self.lock:
+            queue = self.u8_expect.get(m.group(1))
+            want = queue.popleft() if queue else None
+        if m.group(2) != want:
+            raise AssertionError("witness: got %r from %s, want %r" % (m.group(2), m.group(1), want))
+        self.count("u8_seen")
+
+    def witness_drained(self):
+        with self.lock:
+            return all(not q for q in self.u8_expect.values())
+
+    def lobby_watch(self, ln):
+        """#lobby's reader: notes who arrives; a probe must never appear."""
+        if not ln.startswith(("[", "* ")) or "(not a chat client)" in ln:
+            raise AssertionError("lobby watcher: unexpected line %r" % ln)
+        m = re.fullmatch(r"\* user(\d+) joined #lobby", ln)
+        if m:
+            with self.lock:
+                self.lobby_joined.add(int(m.group(1)))
+
     # -- phases ------------------------------------------------------------------
 
     def sample(self, key):
@@ -331,10 +908,10 @@ class Soak:
 
     def warm_up(self):
         """A few clients, every room's history filled to its steady size
-        (--history-keep messages of the size its actors post), every kind of
-        actor once."""
+        (--history-keep messages of the size its actors post)."""
         c = self.welcome(self.client())
-        for room, text in [("flood", FLOOD_PAD), ("steady", "steady 0000000")] + [(r, "x" * 220) for r in HOP_ROOMS] + [("lobby", "x" * 20)]:
+        fill = [("flood", FLOOD_PAD), ("steady", "steady 0000000"), ("utf8", "x" * 4000)] + [(r, "x" * 220) for r in HOP_ROOMS] + [("lobby", "x" * 20)]
+        for room, text in fill:
             c.say("/join " + room)
             c.read_until(re.compile(r"\* you joined #%s .*|! you are already in #%s" % (room, room)), timeout=10)
             c.send("".join("warm %03d %s\n" % (i, text) for i in range(110)))
@@ -343,14 +920,63 @@ class Soak:
         c.say("/quit")
         c.read_until("* bye")
         c.close()
-        # One of each actor's moves, briefly, so every code path has
-        # allocated what it keeps (scratch buffers, tables).
+
+    def start_fixtures(self):
+        """The clients that stay all along: BIG_MEMBERS idle members of
+        #big (they never read again), a resident reader in each room of
+        HELD_ROOMS (#utf8's is the witness) and a watcher in #lobby.
+        Returns the clients and the readers' threads."""
+        clients = []
+        for _ in range(BIG_MEMBERS):
+            c = self.client()
+            # Speaking first, it is greeted at once (no --probe-wait).
+            c.say("/join big")
+            c.welcome()
+            c.read_until(re.compile(r"\* you joined #big \(\d+ (?:people|person) here\)"), timeout=10)
+            clients.append(c)
+        self.big_nicks = {c.nick for c in clients}
+        ths = []
+        for room in ["flood", "utf8"] + HOP_ROOMS + ["lobby"]:
+            c = self.welcome(self.client())
+            if room != "lobby":
+                c.say("/join " + room)
+            c.send("/topic\n")
+            c.read_until(BARRIER_REPLY, timeout=10)  # past any history
+            clients.append(c)
+            if room == "utf8":
+                ths.append(self.actor("witness", self.fixture, c, self.witness, self.witness_drained))
+            elif room == "lobby":
+                ths.append(self.actor("watcher", self.fixture, c, self.lobby_watch))
+            else:
+                ths.append(self.actor("resident-" + room, self.fixture, c))
+        return clients, ths
+
+    def abusers(self, prefix, n=2):
+        """Starts the abusive actors (n of the kinds that come in twos);
+        returns their threads."""
+        ths = [self.actor("%sroomchurn%d" % (prefix, i), self.room_churn, i) for i in range(2)]
+        ths += [self.actor("%su8flood%d" % (prefix, i), self.u8_flood, i) for i in range(n)]
+        ths += [self.actor("%sghost%d" % (prefix, i), self.ghost, i) for i in range(n)]
+        ths += [self.actor(prefix + "roomspam", self.rooms_spam), self.actor(prefix + "telnet", self.telnet, 0)]
+        ths += [self.actor(prefix + "paused", self.paused_close, 0), self.actor(prefix + "probe", self.probe)]
+        return ths
+
+    def warm_actors(self):
+        """One of each actor's moves, briefly, so every code path has
+        allocated what it keeps (scratch buffers, tables), and room churn
+        until the room table is full (MAX_ROOMS)."""
         stop = self.stop
         self.stop = threading.Event()
         ths = [self.actor("warm-churn", self.churn, 1), self.actor("warm-hop", self.hopper, 9, 2), self.actor("warm-flood", self.flood, 3)]
-        end = time.monotonic() + 3
-        while time.monotonic() < end and not self.errors:
-            time.sleep(0.1)  # let the warm-up actors run for their 3 s
+        ths += self.abusers("warm-", n=1)
+        t0 = time.monotonic()
+        while not self.errors and time.monotonic() - t0 < 60:
+            if time.monotonic() - t0 >= 3 and self.stats["rooms_made"] >= MAX_ROOMS + 20:
+                break
+            time.sleep(0.1)  # the warm-up's length: 3 s, or until rooms fill the table
+        else:
+            if not self.errors:
+                self.fail("soak", "warm-up made only %d rooms in 60 s" % self.stats["rooms_made"])
         self.stop.set()
         for th in ths:
             th.join(40)
@@ -361,15 +987,21 @@ class Soak:
         env = {}
         if self.asan:
             env["ASAN_OPTIONS"] = "quarantine_size_mb=%d:detect_leaks=1:abort_on_error=0" % ASAN_QUARANTINE_MB
-        # The warm-up client creates all 7 rooms: past the default burst of
-        # new rooms per client (5).
+        # The warm-up client creates 8 rooms: past the default burst of new
+        # rooms per client (5).  Room limits: see MAX_ROOMS.  --keepalive 1
+        # finds the ghosts.
         flags = ["--flood-burst", "40", "--flood-rate", "200", "--sendq-max", "262144", "--max-per-ip", "0", "--room-burst", "10"]
+        flags += ["--max-rooms", str(MAX_ROOMS), "--history-mem", str(HISTORY_MEM), "--room-burst-per-ip", str(ROOM_BURST_PER_IP)]
+        flags += ["--room-rate-per-ip", str(ROOM_RATE_PER_IP), "--keepalive", str(KEEPALIVE)]
         self.srv = self.ctx.server(*flags, flood=True, env=env)
         print("soak: %ds against %s (pid %d%s), flags %s" % (self.seconds, self.parleyd, self.srv.pid, ", ASan" if self.asan else "", " ".join(flags)), flush=True)
         base_fds = fd_count(self.srv.pid)
         self.listened = {}
+        fixtures, fixture_ths = [], []
         try:
             self.warm_up()
+            fixtures, fixture_ths = self.start_fixtures()
+            self.warm_actors()
             # The steady group stays connected all along.
             talker = self.welcome(self.client())
             pm = self.welcome(self.client())
@@ -397,6 +1029,7 @@ class Soak:
             ths += [self.actor("flood%d" % i, self.flood, 200 + i) for i in range(2)]
             ths += [self.actor("slow", self.slow)]
             ths += [self.actor("hop%d" % i, self.hopper, i, 300 + i) for i in range(3)]
+            ths += self.abusers("")
             next_report = t0 + 10
             while time.monotonic() - t0 < self.seconds and not self.stop.is_set():
                 time.sleep(1)  # the run's wall-clock length; sampling RSS each second
@@ -419,7 +1052,15 @@ class Soak:
                     self.fail("listener%d" % i, "did not finish")
                 elif got != (self.steady_sent, self.pm_sent):
                     self.fail("listener%d" % i, "got %d of %d messages and %d of %d private messages" % (got[0], self.steady_sent, got[1], self.pm_sent))
-            for x in [talker, pm] + listeners:
+            # The fixtures read what is left, the witness until it got
+            # every line it was told of.
+            self.final.set()
+            for th in fixture_ths:
+                th.join(30)
+            if any(th.is_alive() for th in fixture_ths):
+                self.fail("witness", "missing lines from #utf8: %s" % {n: len(q) for n, q in self.u8_expect.items() if q})
+            self.check_abuse()
+            for x in [talker, pm] + listeners + fixtures:
                 x.close()
             # Everyone has left: wait until the server holds no connection.
             end = time.monotonic() + 20
@@ -433,10 +1074,25 @@ class Soak:
             self.fail("soak", "%s: %s\n%s" % (type(e).__name__, e, traceback.format_exc(limit=6)))
         finally:
             self.stop.set()
+            self.final.set()
             problems = self.ctx.cleanup()
             for p in problems:
                 self.fail("server", p)
         return self.report()
+
+    def check_abuse(self):
+        """What the abusive actors show together, once they have stopped:
+        every ghost was dropped, no probe was ever seen in #lobby, and
+        each kind of abuse really happened."""
+        for gid in self.ghost_ids:
+            if not self.srv.events("disconnect", id=gid):
+                self.fail("ghost", "ghost %d was never dropped" % gid)
+        seen = sorted(self.lobby_joined.intersection(self.probe_ids))
+        if seen:
+            self.fail("probe", "probes seen joining #lobby: user%s" % ", user".join(map(str, seen)))
+        for key in ["rooms_made", "rooms_refused", "rooms_kept", "rooms_freed", "u8_ok", "u8_long", "u8_grown", "rooms_calls", "who_calls", "ghosts", "telnet", "paused_dropped", "probes"]:
+            if self.stats[key] == 0:
+                self.fail(key, "%s is 0: that abuse did not happen (the run is too short?)" % key)
 
     def report(self):
         start = self.rss.get("start", [0])[0]
@@ -446,6 +1102,10 @@ class Soak:
         if self.asan:
             margin += ASAN_QUARANTINE_MB * 1024 * 3 // 2
         print("activity: %s" % ", ".join("%s %d" % kv for kv in self.stats.items()))
+        # Below MAX_ROOMS, rooms were freed for --history-mem.
+        print("rooms: /rooms counted at most %d (--max-rooms %d), %s after the warm-up" % (self.most_rooms, MAX_ROOMS, self.fewest_rooms))
+        print("ghosts dropped: %s; slowest after %.1f s" % (dict(self.ghost_reasons), self.worst["ghost_s"]))
+        print("paused clients: slowest closed %.1f s after its FIN" % self.worst["paused_s"])
         if after is not None:
             print("rss: start %d KiB, peak %d KiB, after %d KiB (%+d KiB; allowed +%d KiB)" % (start, peak, after, after - start, margin))
             if after - start > margin:
