@@ -19,6 +19,7 @@ enum {
     OPT_FLOOD_RATE,
     OPT_FLOOD_BYTES,
     OPT_SENDQ_MAX,
+    OPT_RECVQ_MAX,
     OPT_OUT_MEM_MAX,
     OPT_PROBE_WAIT,
     OPT_MAX_CLIENTS,
@@ -50,6 +51,7 @@ static const struct option config_options[] = {
     {"flood-rate", required_argument, NULL, OPT_FLOOD_RATE},
     {"flood-bytes", required_argument, NULL, OPT_FLOOD_BYTES},
     {"sendq-max", required_argument, NULL, OPT_SENDQ_MAX},
+    {"recvq-max", required_argument, NULL, OPT_RECVQ_MAX},
     {"out-mem-max", required_argument, NULL, OPT_OUT_MEM_MAX},
     {"probe-wait", required_argument, NULL, OPT_PROBE_WAIT},
     {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
@@ -99,6 +101,9 @@ static void config_usage(FILE *out)
 "  --sendq-max BYTES     output held for one slow client, here and in\n"
 "                        the kernel, before it is disconnected\n"
 "                        (default %d)\n"
+"  --recvq-max BYTES     input held for a client that sends ahead of its\n"
+"                        flood budget; past it the client is\n"
+"                        disconnected for excess flood (default %d)\n"
 "  --out-mem-max BYTES   output memory for all clients together; past\n"
 "                        it the slowest readers are disconnected,\n"
 "                        0 = no limit (default %d)\n"
@@ -140,7 +145,7 @@ static void config_usage(FILE *out)
             CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_PORT, CONFIG_MAX_LINE,
             CONFIG_HISTORY, CONFIG_HISTORY_KEEP, CONFIG_FLOOD_BURST,
             CONFIG_FLOOD_RATE, CONFIG_FLOOD_BYTES, CONFIG_SENDQ_MAX,
-            CONFIG_OUT_MEM_MAX, CONFIG_PROBE_WAIT, CONFIG_MAX_PER_IP,
+            CONFIG_RECVQ_MAX, CONFIG_OUT_MEM_MAX, CONFIG_PROBE_WAIT, CONFIG_MAX_PER_IP,
             CONFIG_IPV4_PREFIX, CONFIG_IPV6_PREFIX, CONFIG_IPV6_PREFIX,
             CONFIG_QUIET_ABOVE, CONFIG_TOPIC_MAX, CONFIG_MAX_ROOMS,
             CONFIG_HISTORY_MEM, CONFIG_ROOM_BURST, CONFIG_ROOM_RATE,
@@ -180,6 +185,7 @@ static void config_defaults(struct config *cfg)
     cfg->flood_rate = CONFIG_FLOOD_RATE;
     cfg->flood_bytes = CONFIG_FLOOD_BYTES;
     cfg->sendq_max = CONFIG_SENDQ_MAX;
+    cfg->recvq_max = CONFIG_RECVQ_MAX;
     cfg->out_mem_max = CONFIG_OUT_MEM_MAX;
     cfg->probe_wait = CONFIG_PROBE_WAIT;
     cfg->max_per_ip = CONFIG_MAX_PER_IP;
@@ -245,6 +251,7 @@ static bool config_apply(struct config *cfg, int opt, const char *arg)
         NUM(OPT_FLOOD_RATE, flood_rate, 0, 1000000)
         NUM(OPT_FLOOD_BYTES, flood_bytes, 0, big)
         NUM(OPT_SENDQ_MAX, sendq_max, 1024, big)
+        NUM(OPT_RECVQ_MAX, recvq_max, 1024, 1 << 24)
         NUM(OPT_OUT_MEM_MAX, out_mem_max, 0, big)
         NUM(OPT_PROBE_WAIT, probe_wait, 0, 10000)
         NUM(OPT_MAX_CLIENTS, max_clients, 1, 100000000)

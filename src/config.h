@@ -24,6 +24,7 @@
 #define CONFIG_FLOOD_RATE 10
 #define CONFIG_FLOOD_BYTES (1024 * 1024)
 #define CONFIG_SENDQ_MAX (1024 * 1024)
+#define CONFIG_RECVQ_MAX (16 * 1024)
 #define CONFIG_OUT_MEM_MAX (256 * 1024 * 1024)
 #define CONFIG_PROBE_WAIT 50
 #define CONFIG_MAX_PER_IP 16
@@ -61,6 +62,7 @@ struct config {
     unsigned flood_rate;
     size_t flood_bytes; /* 0: no limit */
     size_t sendq_max;
+    size_t recvq_max;
     size_t out_mem_max;   /* 0: no limit */
     unsigned probe_wait;  /* milliseconds */
     size_t max_clients;   /* 0: from the open-file limit */

@@ -92,7 +92,7 @@ static const char *const conn_reasons[] = {
     [CONN_ERROR] = "error",       [CONN_SENDQ] = "sendq",
     [CONN_SHUTDOWN] = "shutdown", [CONN_HTTP] = "http",
     [CONN_TLS] = "tls",           [CONN_MEMORY] = "memory",
-    [CONN_TIMEOUT] = "timeout",
+    [CONN_TIMEOUT] = "timeout",   [CONN_FLOOD] = "flood",
 };
 
 static void conn_on_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev);
@@ -229,7 +229,10 @@ void conn_update_mask(struct conn *c)
     if (c->state == CS_DEAD)
         return;
     uint32_t mask = 0;
-    bool reading = c->state == CS_OPEN && !c->paused && !c->eof &&
+    /* A connection waiting for its flood budget is still read (its input
+     * is queued, conn_queue_input); one waiting for a round's budget, or
+     * with too much output waiting, is not. */
+    bool reading = c->state == CS_OPEN && !c->deferred && !c->eof &&
                    c->out.bytes <= CONN_READ_STOP;
     if (reading || c->state == CS_LINGER)
         mask |= EV_READ;
@@ -555,6 +558,29 @@ static void conn_on_hup(struct conn *c)
                        conn_on_resume);
 }
 
+/*
+ * Input that arrived while c waits for its flood budget: it is queued, up
+ * to --recvq-max, and a client that sends more than that ahead of its
+ * budget is cut off (an IRC server's "excess flood"). Reading on while
+ * paused is what lets the server see a peer's FIN at once, so that input
+ * never outlives its client.
+ */
+static void conn_queue_input(struct conn *c, const char *p, size_t n)
+{
+    if (n == 0) { /* the peer is done: its backlog has a deadline */
+        c->eof = true;
+        if (!c->hup)
+            conn_on_hup(c);
+        conn_update_mask(c);
+        return;
+    }
+    if (!c->deferred && buf_used(&c->in) + n > conn_lim.recvq_max) {
+        conn_close(c, CONN_FLOOD, false);
+        return;
+    }
+    buf_append(&c->in, p, n);
+}
+
 /* Reads one chunk and processes it; keeps what a pause left over. */
 static void conn_read(struct conn *c)
 {
@@ -570,6 +596,10 @@ static void conn_read(struct conn *c)
         if (n == 0)
             conn_kill(c);
         return; /* input after our goodbye is discarded */
+    }
+    if (c->paused) {
+        conn_queue_input(c, conn_rbuf, (size_t)n);
+        return;
     }
     if (n == 0) {
         conn_on_eof(c);

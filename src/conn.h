@@ -37,6 +37,7 @@ enum conn_reason {
     CONN_TLS,      /* it started a TLS handshake on a plain port */
     CONN_MEMORY,   /* the server's output memory ran out; it held the most */
     CONN_TIMEOUT,  /* the peer stopped answering (TCP keepalive, timeout) */
+    CONN_FLOOD,    /* it sent more than --recvq-max ahead of its budget */
 };
 
 /* What a protocol does with a connection's events. */
@@ -71,6 +72,7 @@ struct conn_proto {
 struct conn_limits {
     size_t max_line;      /* longest line, in bytes */
     size_t sendq_max;     /* most output bytes held for one connection */
+    size_t recvq_max;     /* most input held for one waiting for its budget */
     size_t out_mem_max;   /* most output memory for all connections; 0: none */
     unsigned flood_burst; /* lines allowed at once */
     unsigned flood_rate;  /* lines per second after that; 0 = no limit */

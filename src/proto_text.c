@@ -434,6 +434,8 @@ static const char *text_reason(enum conn_reason reason)
         return "too slow: output queue full";
     case CONN_MEMORY:
         return "too slow: server output memory full";
+    case CONN_FLOOD:
+        return "excess flood";
     case CONN_HTTP:
     case CONN_TLS:
         return "not a chat client";
@@ -455,6 +457,13 @@ static void text_close(struct conn *c, enum conn_reason reason)
         snprintf(line, sizeof line,
                  "! output queue full (max %zu bytes), closing\r\n",
                  conn_get_limits()->sendq_max);
+        conn_try_send(c, line);
+    } else if (reason == CONN_FLOOD) {
+        char line[128];
+        snprintf(line, sizeof line,
+                 "! excess flood: over %zu bytes sent ahead of the flood "
+                 "limit, closing\r\n",
+                 conn_get_limits()->recvq_max);
         conn_try_send(c, line);
     } else if (reason == CONN_MEMORY) {
         conn_try_send(c, "! server output memory full and you read the "

@@ -446,6 +446,7 @@ int server_start(struct ev_loop *loop, const struct config *cfg)
     const struct conn_limits limits = {
         .max_line = cfg->max_line,
         .sendq_max = cfg->sendq_max,
+        .recvq_max = cfg->recvq_max,
         .out_mem_max = cfg->out_mem_max,
         .flood_burst = cfg->flood_burst,
         .flood_rate = cfg->flood_rate,

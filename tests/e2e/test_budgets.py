@@ -254,10 +254,11 @@ def test_input_does_not_outlive_its_client(t):
 
 
 def test_many_paused_clients_that_leave_leave_nothing(t):
-    """300 clients queue 2000 private messages each to one victim, get
-    flood-paused and close: 3 s later the server holds none of their
-    descriptors, the victim gets no more of their lines, and what they
-    queued never cost more than the receive queue (8 KiB) each."""
+    """300 clients queue 600 private messages each (12 KB, under
+    --recvq-max) to one victim, get flood-paused and close: 3.5 s later the
+    server holds none of their descriptors, the victim gets no more of
+    their lines, and what they queued never cost more than the receive
+    queue (16 KiB) and a read each."""
     srv = t.server("--flood-burst", "5", "--flood-rate", "10")
     (victim,) = t.users(srv, "victim")
     victim.say("/join quiet")
@@ -271,7 +272,7 @@ def test_many_paused_clients_that_leave_leave_nothing(t):
         s.connect(srv.addr[1:])
         s.setblocking(False)
         try:
-            s.send(b"".join(b"/msg victim spam %d\n" % k for k in range(2000)))
+            s.send(b"".join(b"/msg victim spam %03d\n" % k for k in range(600)))
         except BlockingIOError:
             pass
         socks.append(s)
@@ -287,9 +288,24 @@ def test_many_paused_clients_that_leave_leave_nothing(t):
     drain.join()
     check(drain.bytes == 0, "the victim still got %d bytes of spam after the spammers were gone", drain.bytes)
     per = held * 1024 / n
-    limit = (8 + 4 + 8) * 1024 * (3 if sanitized_build(t.parleyd) else 1)
+    limit = (16 + 8 + 4) * 1024 * (3 if sanitized_build(t.parleyd) else 1)
     t.details.append("paused clients: %.0f bytes each while queued" % per)
     check(per < limit, "each paused client held %.0f bytes of server memory", per)
+
+
+def test_excess_flood_is_cut_off(t):
+    """A client that sends more than --recvq-max ahead of its flood budget
+    is told and cut off at once (an IRC server's excess flood), so no
+    client can queue hours of input; the room sees only its burst."""
+    srv = t.server("--flood-burst", "5", "--flood-rate", "10")
+    spammer, room = t.users(srv, "spammer", "room")
+    spammer.send(b"".join(b"spam %05d\n" % k for k in range(5000)))  # 55 KB
+    got = spammer.read_until(re.compile(r"! excess flood: over 16384 bytes sent ahead of the flood limit, closing"))
+    check(not got[:-1], "the spammer got %r before the cut", got[:3])
+    lines = room.read_until("* spammer quit (excess flood)")
+    check(len(lines) <= 25, "the room got %d lines from the spammer", len(lines) - 1)
+    srv.wait_event("disconnect", reason="flood")
+    room.barrier()
 
 
 def test_memory_returned_after_attack(t):

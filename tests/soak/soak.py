@@ -45,7 +45,7 @@ The abuse (see each method for what it checks):
   (IAC IP or IAC BRK, then IAC DO TIMING-MARK), then /who: every timing
   mark must be answered with IAC WILL TIMING-MARK and the /who reply must
   come; the mangled characters arrive as U+FFFD;
-- paused close (1): a client that queues 1000 lines (5 s of flood budget)
+- paused close (1): a client that queues 800 lines (4 s of flood budget)
   and sends its FIN while flood-paused: the server must drop the rest
   (event=input-dropped) and close within 4 s;
 - probes (1): connections that speak HTTP or TLS first: they get no byte,
@@ -801,15 +801,16 @@ class Soak:
             self.stop.wait(0.05)  # pacing: a telnet user, not a flood
 
     def paused_close(self, name, idx):
-        """Queues 1000 lines (5 s at --flood-rate 200) in its own room,
-        then sends its FIN while flood-paused: the server must stop serving
-        it within about 2 s (event=input-dropped) and close."""
+        """Queues 800 short lines (14 KB, under --recvq-max; 4 s at
+        --flood-rate 200) in its own room, then sends its FIN while
+        flood-paused: the server must stop serving it within about 2 s
+        (event=input-dropped) and close."""
         room = "paused%d" % idx
         while not self.stop.is_set():
             c = self.welcome(self.client())
             try:
                 self.join_alone(c, room)
-                c.send("".join("%s spam %04d %s\n" % (room, i, "p" * 40) for i in range(1000)))
+                c.send("".join("%s spam %04d\n" % (room, i) for i in range(800)))
                 c.shut_wr()
                 t0 = time.monotonic()
                 c.drain_to_end(timeout=15)
@@ -990,7 +991,10 @@ class Soak:
         # The warm-up client creates 8 rooms: past the default burst of new
         # rooms per client (5).  Room limits: see MAX_ROOMS.  --keepalive 1
         # finds the ghosts.
-        flags = ["--flood-burst", "40", "--flood-rate", "200", "--sendq-max", "262144", "--max-per-ip", "0", "--room-burst", "10"]
+        # The floods send 300 KB at once and rely on the server queueing what
+        # waits for their flood budget: a receive queue that takes it (the
+        # default 16 KiB would cut them off for excess flood at once).
+        flags = ["--flood-burst", "40", "--flood-rate", "200", "--sendq-max", "262144", "--recvq-max", "1048576", "--max-per-ip", "0", "--room-burst", "10"]
         flags += ["--max-rooms", str(MAX_ROOMS), "--history-mem", str(HISTORY_MEM), "--room-burst-per-ip", str(ROOM_BURST_PER_IP)]
         flags += ["--room-rate-per-ip", str(ROOM_RATE_PER_IP), "--keepalive", str(KEEPALIVE)]
         self.srv = self.ctx.server(*flags, flood=True, env=env)

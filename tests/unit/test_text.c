@@ -78,6 +78,7 @@ static void setup(void)
     const struct conn_limits lim = {
         .max_line = 4096,
         .sendq_max = 1 << 20,
+        .recvq_max = 16 * 1024,
         .flood_burst = 1000,
         .flood_rate = 0,
         .linger_ms = 50,
