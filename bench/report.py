@@ -413,6 +413,10 @@ def estimate_100k(data):
         "spreads over 127.0.0.1, 127.0.0.2, ... by itself (`--per-addr`)."])
 
 
+# Files in bench/ appended to the report as they are, in this order.
+HAND_SECTIONS = ("fairness.md", "profiles.md")
+
+
 def document(args, data, chart_ok, elapsed, scenarios, commands):
     """Returns the text of BENCHMARKS.md; scenarios is run.SCENARIOS and
     commands the markdown block of the exact commands."""
@@ -469,12 +473,14 @@ def document(args, data, chart_ok, elapsed, scenarios, commands):
         if peak is not None:
             out.append("- %s: peak %.3f M deliveries/s at window %d" % (
                 srv, peak / 1e6, w))
-    # Hand-taken profiles (bench/profiles.md) explain the figures above.
-    profiles = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                            "profiles.md")
-    if os.path.exists(profiles):
-        with open(profiles) as f:
-            out += ["", f.read().rstrip()]
+    # Sections measured by hand or by other scripts (bench/fairness.md:
+    # bench/ab.py and bench/fanout.py; bench/profiles.md: perf) follow.
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in HAND_SECTIONS:
+        path = os.path.join(here, name)
+        if os.path.exists(path):
+            with open(path) as f:
+                out += ["", f.read().rstrip()]
     return "\n".join(out) + "\n"
 
 

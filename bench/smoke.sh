@@ -44,7 +44,8 @@ start_server() {
         "$FLOOR" --relay 0 >"$tmp/parleyd.log" 2>&1 &
     else
         "$PARLEYD" --listen text://127.0.0.1:0 --flood-rate 0 \
-            --quiet-above 0 --max-per-ip 0 --room-rate-per-ip 0 \
+            --flood-bytes 0 --quiet-above 0 --max-per-ip 0 \
+            --room-rate-per-ip 0 \
             >/dev/null 2>"$tmp/parleyd.log" &
     fi
     server=$!
