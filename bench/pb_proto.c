@@ -6,7 +6,7 @@
  * recognised by the fixed tail of their body at the end of a line (see
  * pb_msg.c), so a protocol only sees the other lines.
  *
- *   text   parley: 3 welcome lines "* ...", then "/join ROOM", joined at
+ *   text   parley: "/join ROOM" at once (the welcome comes first), joined at
  *          "* you joined #ROOM"; a message is the body alone on a line and
  *          arrives as "[nick]: BODY".
  *   resp   Redis pub/sub: members SUBSCRIBE to their room and are joined at
@@ -41,37 +41,31 @@ static bool has_prefix(const char *line, size_t len, const char *prefix)
 
 /* ------------------------------------------------------------ text ---- */
 
-/* A parley connection waits for the welcome before it joins. */
+/*
+ * A parley connection asks to join at once, as a bot does: a client that
+ * speaks first is greeted at once (it does not wait for --probe-wait).
+ */
 static void text_connect(struct pb_run *r, struct pb_conn *c)
 {
-    (void)r;
-    c->hs = 0;
+    char buf[96];
+    int n = snprintf(buf, sizeof buf, "/join %s\n", r->rooms[c->room].name);
+    pb_conn_send(r, c, buf, (size_t)n);
 }
 
-/* Counts the welcome lines, joins after the third, waits for the reply. */
+/* Skips the welcome, waits for the reply to its /join. */
 static void text_line(struct pb_run *r, struct pb_conn *c, const char *line,
                       size_t len)
 {
     char buf[96];
-    int n;
-
     if (c->state != PB_ST_HANDSHAKE) {
         r->other_lines++;
         return;
     }
     if (has_prefix(line, len, "! "))
         pb_note(r, "server refused a client: ", line, len);
-    if (c->hs < 3) {
-        if (has_prefix(line, len, "* ") && ++c->hs == 3) {
-            n = snprintf(buf, sizeof buf, "/join %s\n",
-                         r->rooms[c->room].name);
-            pb_conn_send(r, c, buf, (size_t)n);
-        }
-        return;
-    }
-    n = snprintf(buf, sizeof buf, "* you joined #%s", r->rooms[c->room].name);
-    if (has_prefix(line, len, buf) &&
-        ((size_t)n == len || line[n] == ' '))
+    int n =
+        snprintf(buf, sizeof buf, "* you joined #%s", r->rooms[c->room].name);
+    if (has_prefix(line, len, buf) && ((size_t)n == len || line[n] == ' '))
         pb_conn_joined(r, c);
 }
 

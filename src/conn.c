@@ -414,6 +414,7 @@ static void conn_telnet(struct conn *c)
 static size_t conn_process(struct conn *c, char *p, size_t n)
 {
     struct frame_input in = {p, n};
+    uint64_t t0 = conn_clock_ns(); /* when the current line began */
     while (c->state == CS_OPEN && in.n > 0) {
         uint64_t wait = conn_flood_wait(c);
         if (wait == 0 && conn_round_spent() && !conn_cheap(c)) {
@@ -436,7 +437,7 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
             conn_telnet(c);
             continue;
         }
-        uint64_t before = conn_out_total, t0 = conn_clock_ns();
+        uint64_t before = conn_out_total;
         if (r == FRAME_TOO_LONG)
             c->proto->too_long(c, conn_lim.max_line);
         else
@@ -444,11 +445,12 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
         c->talked = true;
         c->last_cost = conn_out_total - before;
         conn_flood_charge(c, 1, c->last_cost);
-        if (c->state == CS_OPEN && in.n > 0 &&
-            conn_clock_ns() - t0 > CONN_SLOW_LINE_NS) {
+        uint64_t t1 = conn_clock_ns();
+        if (c->state == CS_OPEN && in.n > 0 && t1 - t0 > CONN_SLOW_LINE_NS) {
             conn_defer(c); /* its turn is over */
             break;
         }
+        t0 = t1;
     }
     if (c->opened && c->proto->input_done) {
         /* What the protocol gathered from these lines goes out now: it is

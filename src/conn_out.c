@@ -141,9 +141,14 @@ static void conn_flush(struct conn *c)
 {
     struct iovec iov[64];
     while (c->out.bytes > 0) {
-        struct msghdr msg = {.msg_iov = iov};
-        msg.msg_iovlen = outq_iov(&c->out, iov, sizeof iov / sizeof iov[0]);
-        ssize_t n = sendmsg(c->io.fd, &msg, MSG_NOSIGNAL);
+        size_t k = outq_iov(&c->out, iov, sizeof iov / sizeof iov[0]);
+        ssize_t n;
+        if (k == 1) { /* the common case: a plain send, no iovec import */
+            n = send(c->io.fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+        } else {
+            struct msghdr msg = {.msg_iov = iov, .msg_iovlen = k};
+            n = sendmsg(c->io.fd, &msg, MSG_NOSIGNAL);
+        }
         if (n > 0) {
             conn_round_sent += (size_t)n;
             c->mid_line = outq_consume(&c->out, (size_t)n) != '\n';

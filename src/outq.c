@@ -10,14 +10,20 @@
 #include "xmalloc.h"
 
 /*
- * The size of a private block: a typical line or a few fit. Blocks of this
- * size are kept for reuse, because a message to a big room fills a
- * thousand small queues that all drain in the same round.
+ * Blocks come in power-of-two sizes from OUTQ_BLOCK_MIN to OUTQ_BLOCK_MAX,
+ * and freed ones are kept for reuse per size, because a message to a big
+ * room fills a thousand small queues that all drain in the same round. A
+ * queue's next private block is twice its last, up to OUTQ_BLOCK_MAX, so a
+ * busy recipient's output lies in a few big blocks (a few iovecs per send)
+ * while an idle one's first line takes only the smallest.
  */
 #define OUTQ_BLOCK_MIN 512
-#define OUTQ_POOL_MAX 1024
+#define OUTQ_BLOCK_MAX (16 * 1024)
+#define OUTQ_CLASSES 6 /* 512, 1K, 2K, 4K, 8K, 16K */
+#define OUTQ_POOL_MAX 256
 /* The first ring of segments; it doubles as needed. */
 #define OUTQ_RING_MIN 8
+#define OUTQ_RINGS_MAX 1024
 
 struct outq_block {
     uint32_t refs;
@@ -26,20 +32,40 @@ struct outq_block {
     char data[];
 };
 
-static struct outq_block *outq_pool[OUTQ_POOL_MAX];
-static size_t outq_npool;
-static struct outq_seg *outq_rings[OUTQ_POOL_MAX]; /* of OUTQ_RING_MIN */
+static struct outq_block *outq_pool[OUTQ_CLASSES][OUTQ_POOL_MAX];
+static size_t outq_npool[OUTQ_CLASSES];
+static struct outq_seg *outq_rings[OUTQ_RINGS_MAX]; /* of OUTQ_RING_MIN */
 static size_t outq_nrings;
 static size_t outq_allocated; /* bytes of blocks and rings in use */
 
-/* Returns a block with room for cap bytes and no references yet. */
-static struct outq_block *outq_block_alloc(size_t cap)
+/* Returns the size class of a block of cap bytes, or -1 if it has none. */
+static int outq_class(size_t cap)
 {
+    int k = 0;
+    for (size_t c = OUTQ_BLOCK_MIN; c <= OUTQ_BLOCK_MAX; c *= 2, k++)
+        if (c == cap)
+            return k;
+    return -1;
+}
+
+/* Returns the block size for at least n bytes: a class, or n itself. */
+static size_t outq_round(size_t n)
+{
+    size_t c = OUTQ_BLOCK_MIN;
+    while (c < n && c < OUTQ_BLOCK_MAX)
+        c *= 2;
+    return c >= n ? c : n;
+}
+
+/* Returns a block with room for at least n bytes and no references yet. */
+static struct outq_block *outq_block_alloc(size_t n)
+{
+    size_t cap = outq_round(n);
+    int k = outq_class(cap);
     struct outq_block *b;
-    if (cap <= OUTQ_BLOCK_MIN && outq_npool > 0) {
-        b = outq_pool[--outq_npool];
+    if (k >= 0 && outq_npool[k] > 0) {
+        b = outq_pool[k][--outq_npool[k]];
     } else {
-        cap = cap < OUTQ_BLOCK_MIN ? OUTQ_BLOCK_MIN : cap;
         b = xmalloc(sizeof *b + cap);
         b->cap = cap;
     }
@@ -65,16 +91,18 @@ void outq_block_unref(struct outq_block *b)
     if (b == NULL || --b->refs > 0)
         return;
     outq_allocated -= sizeof *b + b->cap;
-    if (b->cap == OUTQ_BLOCK_MIN && outq_npool < OUTQ_POOL_MAX)
-        outq_pool[outq_npool++] = b;
+    int k = outq_class(b->cap);
+    if (k >= 0 && outq_npool[k] < OUTQ_POOL_MAX)
+        outq_pool[k][outq_npool[k]++] = b;
     else
         free(b);
 }
 
 void outq_pool_drain(void)
 {
-    while (outq_npool > 0)
-        free(outq_pool[--outq_npool]);
+    for (int k = 0; k < OUTQ_CLASSES; k++)
+        while (outq_npool[k] > 0)
+            free(outq_pool[k][--outq_npool[k]]);
     while (outq_nrings > 0)
         free(outq_rings[--outq_nrings]);
 }
@@ -87,7 +115,7 @@ size_t outq_memory(void)
 /* Returns the i-th queued segment (i < q->n). */
 static struct outq_seg *outq_at(const struct outq *q, uint32_t i)
 {
-    return &q->v[(q->head + i) % q->cap];
+    return &q->v[(q->head + i) & (q->cap - 1)]; /* cap: a power of two */
 }
 
 /* Appends a segment for [off, off + len) of b, which gains a reference. */
@@ -128,7 +156,15 @@ void outq_append(struct outq *q, const void *p, size_t n)
             return;
         }
     }
-    struct outq_block *b = outq_block_alloc(n);
+    /* The next private block is twice the last one, so a busy queue
+     * gathers its bytes in few blocks. */
+    size_t want = n;
+    if (q->n > 0 && !outq_at(q, q->n - 1)->b->shared) {
+        size_t next = 2 * outq_at(q, q->n - 1)->b->cap;
+        next = next < OUTQ_BLOCK_MAX ? next : OUTQ_BLOCK_MAX;
+        want = n > next ? n : next;
+    }
+    struct outq_block *b = outq_block_alloc(want);
     memcpy(b->data, p, n);
     b->len = n;
     outq_push(q, b, 0, n);
@@ -155,7 +191,7 @@ size_t outq_iov(const struct outq *q, struct iovec *iov, size_t max)
 static void outq_release_ring(struct outq *q)
 {
     outq_allocated -= (size_t)q->cap * sizeof *q->v;
-    if (q->cap == OUTQ_RING_MIN && outq_nrings < OUTQ_POOL_MAX)
+    if (q->cap == OUTQ_RING_MIN && outq_nrings < OUTQ_RINGS_MAX)
         outq_rings[outq_nrings++] = q->v;
     else
         free(q->v);
@@ -177,7 +213,7 @@ char outq_consume(struct outq *q, size_t n)
         if (s->len > 0)
             break;
         outq_block_unref(s->b);
-        q->head = (q->head + 1) % q->cap;
+        q->head = (q->head + 1) & (q->cap - 1);
         q->n--;
     }
     if (q->n == 0 && q->v != NULL)
