@@ -62,6 +62,10 @@
  * two expensive commands of one client.
  */
 #define CONN_SLOW_LINE_NS 100000
+/* Handling time per line that the flood budget does not charge. */
+#define CONN_FREE_LINE_NS 50000
+/* How many times over the rest is charged (1000: 1 ms of work a second). */
+#define CONN_WORK_WEIGHT 1000
 /*
  * A connection with more output than this waiting is not read: what it
  * asks for would only queue behind what it has not taken yet.
@@ -307,11 +311,23 @@ static uint64_t conn_flood_wait(const struct conn *c)
     return flood_wait(&r, c->flood_t, ev_now(conn_loop) * 1000u);
 }
 
-/* Charges c's budget for lines (0 or 1) and the output they caused. */
-static void conn_flood_charge(struct conn *c, unsigned lines, uint64_t out)
+/*
+ * Charges c's budget for lines (0 or 1), the output they caused and the
+ * time they took: handling time past CONN_FREE_LINE_NS counts
+ * CONN_WORK_WEIGHT times over, so a client whose commands are costly (a
+ * /rooms over ten thousand rooms) may keep the loop busy for about a
+ * millisecond a second, while ordinary lines cost nothing extra.
+ */
+static void conn_flood_charge(struct conn *c, unsigned lines, uint64_t out,
+                              uint64_t took_ns)
 {
     struct flood_rules r = conn_flood_rules();
-    flood_charge(&r, &c->flood_t, ev_now(conn_loop) * 1000u, lines, out);
+    uint64_t work_us =
+        took_ns > CONN_FREE_LINE_NS
+            ? (took_ns - CONN_FREE_LINE_NS) / 1000u * CONN_WORK_WEIGHT
+            : 0;
+    flood_charge(&r, &c->flood_t, ev_now(conn_loop) * 1000u, lines, out,
+                 work_us);
 }
 
 /* Returns true if the round's output budget is spent. */
@@ -403,7 +419,7 @@ static void conn_telnet(struct conn *c)
                                    &is_line);
     conn_write(c, answer, n);
     if (is_line)
-        conn_flood_charge(c, 1, n);
+        conn_flood_charge(c, 1, n, 0);
 }
 
 /*
@@ -442,10 +458,10 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
             c->proto->too_long(c, conn_lim.max_line);
         else
             conn_dispatch(c, line, len);
+        uint64_t t1 = conn_clock_ns();
         c->talked = true;
         c->last_cost = conn_out_total - before;
-        conn_flood_charge(c, 1, c->last_cost);
-        uint64_t t1 = conn_clock_ns();
+        conn_flood_charge(c, 1, c->last_cost, t1 - t0);
         if (c->state == CS_OPEN && in.n > 0 && t1 - t0 > CONN_SLOW_LINE_NS) {
             conn_defer(c); /* its turn is over */
             break;
@@ -461,7 +477,7 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
         if (out > c->last_cost)
             c->last_cost = out;
         if (c->state == CS_OPEN)
-            conn_flood_charge(c, 0, out);
+            conn_flood_charge(c, 0, out, 0);
     }
     return n - in.n;
 }

@@ -33,11 +33,11 @@ uint64_t flood_wait(const struct flood_rules *r, uint64_t t, uint64_t now_us)
 }
 
 void flood_charge(const struct flood_rules *r, uint64_t *t, uint64_t now_us,
-                  unsigned lines, uint64_t out)
+                  unsigned lines, uint64_t out, uint64_t extra_us)
 {
     if (!flood_limited(r))
         return;
-    uint64_t cost = lines * flood_line_cost(r);
+    uint64_t cost = lines * flood_line_cost(r) + extra_us;
     if (r->bytes)
         cost += out * 1000000u / r->bytes;
     *t = (*t > now_us ? *t : now_us) + cost;

@@ -34,10 +34,11 @@ bool flood_limited(const struct flood_rules *r);
 uint64_t flood_wait(const struct flood_rules *r, uint64_t t, uint64_t now_us);
 
 /*
- * Moves the clock *t ahead, at time now_us, by the cost of lines (0 or 1)
- * and of out bytes of output they caused.
+ * Moves the clock *t ahead, at time now_us, by the cost of lines (0 or 1),
+ * of out bytes of output they caused, and of extra_us more microseconds
+ * (the charge for work, see conn.c).
  */
 void flood_charge(const struct flood_rules *r, uint64_t *t, uint64_t now_us,
-                  unsigned lines, uint64_t out);
+                  unsigned lines, uint64_t out, uint64_t extra_us);
 
 #endif

@@ -437,8 +437,9 @@ def _pair_latencies(a, b, seconds):
 
 def test_rooms_spam_with_10000_rooms_keeps_others_fast(t):
     """10,000 rooms exist; one client sends /rooms as fast as the flood
-    limits let it. A pair chatting in another room keeps its p99 latency
-    within 2x of what it was before the spam (plus 5 ms: on a shared
+    limits let it (each call's work is charged to its budget, so that is
+    about one a second). A pair chatting in another room keeps its p99
+    latency within 2x of what it was before the spam (plus 5 ms: on a shared
     machine one sample in a hundred can be late for reasons of its own; the
     old /rooms stalled the loop 8 ms per call, 160 ms per burst)."""
     srv = t.server("--max-rooms", "20000", "--room-rate-per-ip", "0", flood=True)
@@ -465,14 +466,26 @@ def test_rooms_spam_with_10000_rooms_keeps_others_fast(t):
     settle(a)
     settle(b)
     normal = _pair_latencies(a, b, 5)
-    until = time.monotonic() + t.bound(20)
-    drain = Drain(spammer.sock, until)
+    # The spammer reads its replies only afterwards: a reading thread in
+    # this process would compete with the pair for Python's lock, and what
+    # the flood budget lets through fits in its socket buffer.
     spammer.send(b"/rooms\n" * 500)
     spam = _pair_latencies(a, b, 5)
+    data = spammer.buf
+    spammer.sock.settimeout(0.5)
+    try:
+        while True:  # what it was answered so far (more keeps coming, paced)
+            chunk = spammer.sock.recv(1 << 20)
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        pass
+    calls = data.count(b"* ... and ")
     p99 = lambda v: v[max(0, int(len(v) * 0.99) - 1)]  # noqa: E731
-    t.details.append("pair p99: %.2f ms normal, %.2f ms during /rooms spam (%d bytes of /rooms output)"
-                     % (p99(normal) * 1e3, p99(spam) * 1e3, drain.bytes))
-    check(drain.bytes > 20 * 1000, "the spammer got only %d bytes of /rooms output", drain.bytes)
+    t.details.append("pair p99: %.2f ms normal, %.2f ms during /rooms spam (%d calls answered)"
+                     % (p99(normal) * 1e3, p99(spam) * 1e3, calls))
+    check(calls >= 1, "the spammer got no /rooms reply at all (%d)", calls)
     slack = 0.005 * (3 if sanitized_build(t.parleyd) else 1)  # ASan: ~3x slower
     check(p99(spam) <= 2 * p99(normal) + slack, "p99 %.2f ms during /rooms spam, %.2f ms before",
           p99(spam) * 1e3, p99(normal) * 1e3)
