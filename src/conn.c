@@ -121,6 +121,7 @@ void conn_init(struct ev_loop *loop, const struct conn_limits *limits,
     conn_loop = loop;
     conn_lim = *limits;
     conn_on_free = on_free;
+    conn_out_init();
 }
 
 const struct conn_limits *conn_get_limits(void)
@@ -220,11 +221,6 @@ void conn_set_data(struct conn *c, void *data)
 size_t conn_count(void)
 {
     return conn_all.n;
-}
-
-size_t conn_out_memory(void)
-{
-    return outq_memory();
 }
 
 /* Sets the epoll interest from the connection's state. */
@@ -800,7 +796,6 @@ static void conn_free_dead(void)
 void conn_before_sleep(void)
 {
     conn_run_deferred();
-    conn_note_memory();
     do {
         conn_run_close_hooks();
         conn_flush_all();

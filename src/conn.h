@@ -176,9 +176,6 @@ void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg);
 /* Returns the number of connections, closing ones included. */
 size_t conn_count(void);
 
-/* Returns the bytes allocated for output of all connections. */
-size_t conn_out_memory(void);
-
 /* Sends pending output and reaps closed connections; run before sleeping. */
 void conn_before_sleep(void);
 

@@ -99,8 +99,8 @@ void conn_schedule_flush(struct conn *c);
 /* Accounts n bytes queued to c and puts it on the flush list. */
 void conn_queued(struct conn *c, size_t n);
 
-/* Starts the once-a-second memory sweep if it is not running. */
-void conn_note_memory(void);
+/* Starts the once-a-second memory sweep (conn_init calls it). */
+void conn_out_init(void);
 
 /*
  * Flushes connections with output waiting: first those that got output

@@ -69,11 +69,9 @@ static void conn_on_sweep(struct ev_loop *loop, struct ev_timer *t)
     ev_timer_start(loop, t, CONN_SWEEP_MS, conn_on_sweep);
 }
 
-/* Starts the once-a-second memory sweep if it is not running. */
-void conn_note_memory(void)
+void conn_out_init(void)
 {
-    if (!ev_timer_active(&conn_sweep))
-        ev_timer_start(conn_loop, &conn_sweep, CONN_SWEEP_MS, conn_on_sweep);
+    ev_timer_start(conn_loop, &conn_sweep, CONN_SWEEP_MS, conn_on_sweep);
 }
 
 /* Accounts n bytes queued to c and puts it on the flush list. */
