@@ -23,14 +23,14 @@ ifneq ($(SANITIZE),)
 SANFLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer \
            -fno-sanitize-recover=all
 endif
-ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS)
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Isrc $(WARN) $(CFLAGS) $(SANFLAGS)
 LDFLAGS ?=
 LDLIBS = -lm
 PYTHON = /usr/bin/python3
 
-SRC = $(wildcard src/*.c)
+SRC = $(wildcard src/*.c src/*/*.c)
 LIB_SRC = $(filter-out src/main.c,$(SRC))
-HDR = $(wildcard src/*.h)
+HDR = $(wildcard src/*.h src/*/*.h)
 OBJ = $(SRC:src/%.c=$(BUILD)/obj/%.o)
 LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 BENCH_SRC = $(wildcard bench/pb_*.c)
@@ -43,10 +43,11 @@ SOAK_SECONDS ?= 180
 
 all: $(BUILD)/parleyd $(BUILD)/parley-bench $(BUILD)/room_floor
 
-$(BUILD)/obj/%.o: src/%.c $(HDR) | $(BUILD)/obj
+$(BUILD)/obj/%.o: src/%.c $(HDR)
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/obj $(BUILD)/unit:
+$(BUILD)/unit:
 	mkdir -p $@
 
 $(BUILD)/parleyd: $(OBJ)
@@ -59,7 +60,7 @@ $(BUILD)/room_floor: bench/room_floor.c
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
 $(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $(LIB_OBJ) | $(BUILD)/unit
-	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
 # Installs what building and testing need, if it is missing (Debian).
 deps:
@@ -94,10 +95,10 @@ bench: all
 	@sh bench/run.sh --quick
 
 fmt:
-	clang-format -i src/*.c src/*.h
+	clang-format -i src/*.[ch] src/*/*.[ch]
 
 fmt-check:
-	clang-format --dry-run --Werror src/*.c src/*.h
+	clang-format --dry-run --Werror src/*.[ch] src/*/*.[ch]
 
 clean:
 	rm -rf build

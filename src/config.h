@@ -10,8 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "log.h"
-#include "net.h"
+#include "lib/log.h"
+#include "event/net.h"
 
 #define PARLEY_VERSION "0.1.0"
 

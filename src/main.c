@@ -13,13 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "chat.h"
+#include "lib/buf.h"
+#include "core/chat.h"
 #include "config.h"
-#include "conn.h"
-#include "dict.h"
-#include "ev.h"
-#include "log.h"
+#include "event/conn.h"
+#include "lib/dict.h"
+#include "event/ev.h"
+#include "lib/log.h"
 #include "server.h"
 
 /* Seeds the hash tables from the kernel, so keys cannot be made to collide. */

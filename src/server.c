@@ -16,13 +16,13 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "conn.h"
-#include "dict.h"
-#include "ev.h"
-#include "log.h"
-#include "net.h"
-#include "text.h"
-#include "xmalloc.h"
+#include "event/conn.h"
+#include "lib/dict.h"
+#include "event/ev.h"
+#include "lib/log.h"
+#include "event/net.h"
+#include "text/text.h"
+#include "lib/xmalloc.h"
 
 /* Accept backlog: large, so a burst of connects is not dropped. */
 #define SERVER_BACKLOG 4096

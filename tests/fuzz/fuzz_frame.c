@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frame.h"
+#include "event/frame.h"
 #include "fuzz_check.h"
 
 #define FUZZ_MAX_INPUT (64 * 1024)

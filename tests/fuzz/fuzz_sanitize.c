@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "fuzz_check.h"
-#include "sanitize.h"
+#include "lib/sanitize.h"
 
 #define FUZZ_MAX_INPUT (64 * 1024)
 

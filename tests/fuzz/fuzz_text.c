@@ -32,14 +32,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chat.h"
-#include "conn.h"
-#include "frame.h"
+#include "core/chat.h"
+#include "event/conn.h"
+#include "event/frame.h"
 #include "fuzz_check.h"
-#include "nick.h"
-#include "outq.h"
-#include "room.h"
-#include "text.h"
+#include "core/nick.h"
+#include "event/outq.h"
+#include "core/room.h"
+#include "text/text.h"
 
 #define FUZZ_MAX_INPUT (64 * 1024)
 #define NSESS 3

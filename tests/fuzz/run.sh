@@ -29,12 +29,13 @@ warn="-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 -Wimplicit-fallthrough"
 
 # Per target: the source objects it links and libFuzzer's -max_len.
-objs_fuzz_frame="frame xmalloc"
-objs_fuzz_sanitize="sanitize"
-objs_fuzz_sniff="sniff"
-objs_fuzz_text=$(for f in src/*.c; do
-    b=$(basename "$f" .c)
-    case $b in conn | conn_out | main | server) ;; *) printf '%s ' "$b" ;; esac
+objs_fuzz_frame="event/frame lib/xmalloc"
+objs_fuzz_sanitize="lib/sanitize"
+objs_fuzz_sniff="event/sniff"
+objs_fuzz_text=$(for f in src/*.c src/*/*.c; do
+    b=${f#src/}
+    b=${b%.c}
+    case $b in event/conn | event/conn_out | main | server) ;; *) printf '%s ' "$b" ;; esac
 done)
 maxlen_fuzz_frame=4096
 maxlen_fuzz_sanitize=4096
@@ -51,6 +52,7 @@ mkdir -p "$out/obj" "$out/work" "$out/artifacts" "$out/logs"
 # Compiles src/NAME.c with coverage instrumentation if it is out of date.
 build_obj() {
     o="$out/obj/$1.o"
+    mkdir -p "$(dirname "$o")"
     if [ ! -f "$o" ] || [ "src/$1.c" -nt "$o" ] ||
         [ -n "$(find src -name '*.h' -newer "$o" 2>/dev/null)" ]; then
         $cc $cflags -fsanitize=fuzzer-no-link -Wall -Wextra -Isrc \

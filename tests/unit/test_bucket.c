@@ -3,7 +3,7 @@
  * it reports; no limit at interval 0; and the table by key that forgets
  * buckets once they are full again.
  */
-#include "bucket.h"
+#include "core/bucket.h"
 
 #include "unit.h"
 

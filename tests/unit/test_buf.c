@@ -2,7 +2,7 @@
  * Unit tests for buf.c: append, consume, reserve/commit, growth, that a
  * drained queue keeps its storage for reuse, and that buf_reset frees it.
  */
-#include "buf.h"
+#include "lib/buf.h"
 
 #include "unit.h"
 

@@ -5,13 +5,13 @@
  * as one readable record ("MSG alice #dev: hi|") into a per-client log, so
  * a test states exactly who heard what, and that nobody else heard it.
  */
-#include "chat.h"
+#include "core/chat.h"
 
 #include <stdarg.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "room.h"
+#include "core/room.h"
 #include "unit.h"
 
 /* ------------------------------------------------------------------------

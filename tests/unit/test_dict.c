@@ -2,7 +2,7 @@
  * Unit tests for dict.c: set, get, replace, delete, case-insensitive keys,
  * growth to many entries, and foreach.
  */
-#include "dict.h"
+#include "lib/dict.h"
 
 #include "unit.h"
 

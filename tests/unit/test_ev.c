@@ -3,7 +3,7 @@
  * fire, the heap stays ordered with many timers, descriptors are watched,
  * and the before-sleep hook runs.
  */
-#include "ev.h"
+#include "event/ev.h"
 
 #include <fcntl.h>
 #include <unistd.h>

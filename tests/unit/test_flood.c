@@ -2,7 +2,7 @@
  * Unit tests for flood.c: a burst, then the rate; the byte rate charging
  * output; a clock far ahead after a costly line; no limit at all.
  */
-#include "flood.h"
+#include "event/flood.h"
 
 #include "unit.h"
 

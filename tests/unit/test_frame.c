@@ -3,7 +3,7 @@
  * the end of the stream, and that the way input is split into reads never
  * changes the lines that come out.
  */
-#include "frame.h"
+#include "event/frame.h"
 
 #include "unit.h"
 

@@ -3,7 +3,7 @@
  * counted and reported, repeated events are rate-limited with a summary,
  * the exit flush is bounded, and values are quoted.
  */
-#include "log.h"
+#include "lib/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
  * Unit tests for net.c: listen URLs, address formatting, loopback checks,
  * per-address keys, keepalive options, and listening on a loopback port.
  */
-#include "net.h"
+#include "event/net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

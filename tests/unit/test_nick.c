@@ -2,7 +2,7 @@
  * Unit tests for nick.c: nick and room name rules, the reserved default
  * nicks, and case-insensitive comparison.
  */
-#include "nick.h"
+#include "core/nick.h"
 
 #include "unit.h"
 

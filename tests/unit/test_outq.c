@@ -4,7 +4,7 @@
  * partial consumption, ring growth, and that every byte allocated is given
  * back (outq_memory returns to zero).
  */
-#include "outq.h"
+#include "event/outq.h"
 
 #include <string.h>
 

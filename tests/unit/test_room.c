@@ -3,7 +3,7 @@
  * history ring that keeps the last N messages in order, and the bytes it
  * counts for them.
  */
-#include "room.h"
+#include "core/room.h"
 
 #include <stdio.h>
 

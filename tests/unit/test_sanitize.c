@@ -5,7 +5,7 @@
  * separators become spaces, trailing blanks are trimmed, and clean input is
  * returned as is.
  */
-#include "sanitize.h"
+#include "lib/sanitize.h"
 
 #include "unit.h"
 

@@ -2,7 +2,7 @@
  * Unit tests for sniff.c: HTTP request lines, the start of one in pieces,
  * TLS records, and what must not be taken for either (a person typing).
  */
-#include "sniff.h"
+#include "event/sniff.h"
 
 #include <string.h>
 

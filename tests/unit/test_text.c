@@ -4,15 +4,15 @@
  * (no listener, no server): each person is one end of a socketpair handed
  * to conn_new, and the test reads and writes the other end.
  */
-#include "text.h"
+#include "text/text.h"
 
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "chat.h"
-#include "conn.h"
-#include "ev.h"
-#include "log.h"
+#include "core/chat.h"
+#include "event/conn.h"
+#include "event/ev.h"
+#include "lib/log.h"
 #include "unit.h"
 
 #define MAX_PEERS 32

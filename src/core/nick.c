@@ -1,7 +1,7 @@
 /*
  * nick: the rules for nicks and room names.
  */
-#include "nick.h"
+#include "core/nick.h"
 
 #include <string.h>
 

@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "nick.h"
+#include "core/nick.h"
 
 struct client;
 

@@ -12,12 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "conn.h"
-#include "ev.h"
-#include "frame.h"
-#include "net.h"
-#include "outq.h"
+#include "lib/buf.h"
+#include "event/conn.h"
+#include "event/ev.h"
+#include "event/frame.h"
+#include "event/net.h"
+#include "event/outq.h"
 
 enum conn_state { CS_OPEN, CS_CLOSING, CS_DRAINING, CS_LINGER, CS_DEAD };
 

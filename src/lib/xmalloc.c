@@ -1,7 +1,7 @@
 /*
  * xmalloc: allocation wrappers that abort on out-of-memory.
  */
-#include "xmalloc.h"
+#include "lib/xmalloc.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * net: socket helpers. Listen URLs, listening sockets, accepted sockets.
  */
-#include "net.h"
+#include "event/net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -6,7 +6,7 @@
  * holds count against --sendq-max; all connections' output against
  * --out-mem-max.
  */
-#include "conn_int.h"
+#include "event/conn_int.h"
 
 #include <errno.h>
 #include <linux/sockios.h>
@@ -17,9 +17,9 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
-#include "buf.h"
-#include "log.h"
-#include "xmalloc.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
 
 /* How often the allocator is asked to give freed memory back to the OS. */
 #define CONN_SWEEP_MS 1000

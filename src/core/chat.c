@@ -12,18 +12,18 @@
  * memberless rooms never keep anyone from creating a room, and never hold
  * memory past the budget. #lobby is never freed.
  */
-#include "chat.h"
+#include "core/chat.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "bucket.h"
-#include "dict.h"
-#include "log.h"
-#include "room.h"
-#include "xmalloc.h"
+#include "core/bucket.h"
+#include "lib/dict.h"
+#include "lib/log.h"
+#include "core/room.h"
+#include "lib/xmalloc.h"
 
 #define CHAT_LOBBY "lobby"
 

@@ -11,7 +11,7 @@
  * This file holds that life and the input side: probes, the flood and
  * round budgets, framing and dispatch. conn_out.c holds the output side.
  */
-#include "conn_int.h"
+#include "event/conn_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -21,15 +21,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "ev.h"
-#include "flood.h"
-#include "frame.h"
-#include "log.h"
-#include "net.h"
-#include "outq.h"
-#include "sniff.h"
-#include "xmalloc.h"
+#include "lib/buf.h"
+#include "event/ev.h"
+#include "event/flood.h"
+#include "event/frame.h"
+#include "lib/log.h"
+#include "event/net.h"
+#include "event/outq.h"
+#include "event/sniff.h"
+#include "lib/xmalloc.h"
 
 /* Bytes taken from the kernel per read; shared by all connections. */
 #define CONN_READ_CHUNK (64 * 1024)

@@ -1,12 +1,12 @@
 /*
  * room: one chat room as data. Its members, its topic, its recent history.
  */
-#include "room.h"
+#include "core/room.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "xmalloc.h"
+#include "lib/xmalloc.h"
 
 struct room *room_new(const char *name, size_t len, size_t hist_cap)
 {

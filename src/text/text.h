@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "chat.h"
+#include "core/chat.h"
 
 struct conn;
 

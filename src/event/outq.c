@@ -1,13 +1,13 @@
 /*
  * outq: a connection's output, as a queue of references to blocks.
  */
-#include "outq.h"
+#include "event/outq.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "xmalloc.h"
+#include "lib/xmalloc.h"
 
 /*
  * Blocks come in power-of-two sizes from OUTQ_BLOCK_MIN to OUTQ_BLOCK_MAX,

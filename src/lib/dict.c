@@ -5,13 +5,13 @@
  * table holds more entries than buckets. Each entry stores its key and hash,
  * so a resize never hashes again.
  */
-#include "dict.h"
+#include "lib/dict.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "xmalloc.h"
+#include "lib/xmalloc.h"
 
 struct dict_entry {
     struct dict_entry *next;

@@ -1,7 +1,7 @@
 /*
  * proto_text: sessions, formatting and delivery for the text protocol.
  */
-#include "text.h"
+#include "text/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,11 +10,11 @@
 #include <strings.h>
 #include <time.h>
 
-#include "conn.h"
-#include "outq.h"
-#include "room.h"
-#include "sanitize.h"
-#include "xmalloc.h"
+#include "event/conn.h"
+#include "event/outq.h"
+#include "core/room.h"
+#include "lib/sanitize.h"
+#include "lib/xmalloc.h"
 
 /* Index of the text protocol in chat_event.wire. */
 #define TEXT_WIRE 0

@@ -1,7 +1,7 @@
 /*
  * flood: one client's flood budget, as a clock that runs ahead of time.
  */
-#include "flood.h"
+#include "event/flood.h"
 
 /* Microseconds one line costs, before its output. */
 static uint64_t flood_line_cost(const struct flood_rules *r)

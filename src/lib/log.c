@@ -2,7 +2,7 @@
  * log: one line per event on stderr, as key=value fields, never blocking.
  */
 
-#include "log.h"
+#include "lib/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /*
  * sniff: tells a chat client from the probes that knock on every port.
  */
-#include "sniff.h"
+#include "event/sniff.h"
 
 #include <stdint.h>
 #include <string.h>

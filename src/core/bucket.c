@@ -1,12 +1,12 @@
 /*
  * bucket: token buckets for rare actions, and a table of them by key.
  */
-#include "bucket.h"
+#include "core/bucket.h"
 
 #include <stdlib.h>
 
-#include "dict.h"
-#include "xmalloc.h"
+#include "lib/dict.h"
+#include "lib/xmalloc.h"
 
 /* A bucket's time is stored in the table as the pointer value itself. */
 _Static_assert(sizeof(uintptr_t) >= sizeof(uint64_t),

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "chat.h"
-#include "log.h"
-#include "room.h"
-#include "text.h"
-#include "xmalloc.h"
+#include "core/chat.h"
+#include "lib/log.h"
+#include "core/room.h"
+#include "text/text.h"
+#include "lib/xmalloc.h"
 
 /* The longest /who line before it continues on another. */
 #define TEXT_WHO_LINE 400

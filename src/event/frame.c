@@ -6,12 +6,12 @@
  * without a copy. Only a line that straddles reads, or one that a reported
  * telnet command interrupts, is copied, into carry.
  */
-#include "frame.h"
+#include "event/frame.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "xmalloc.h"
+#include "lib/xmalloc.h"
 
 enum frame_state {
     FS_DATA,   /* inside a line */

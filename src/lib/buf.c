@@ -1,12 +1,12 @@
 /*
  * buf: a growable byte queue.
  */
-#include "buf.h"
+#include "lib/buf.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "xmalloc.h"
+#include "lib/xmalloc.h"
 
 /* The first allocation; small, because most queues hold a line or two. */
 #define BUF_MIN_CAP 512

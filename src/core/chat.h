@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nick.h"
+#include "core/nick.h"
 
 struct room;
 

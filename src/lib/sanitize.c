@@ -1,7 +1,7 @@
 /*
  * sanitize: makes a line of user text safe to show on another terminal.
  */
-#include "sanitize.h"
+#include "lib/sanitize.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /*
  * ev: a small epoll reactor with timers and a before-sleep hook.
  */
-#include "ev.h"
+#include "event/ev.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "xmalloc.h"
+#include "lib/xmalloc.h"
 
 /* Events taken from the kernel per epoll_wait call. */
 #define EV_BATCH 4096
