@@ -51,6 +51,8 @@
 #define CONFIG_ROOM_RATE_PER_IP 10 /* per minute */
 #define CONFIG_SHUTDOWN_TIMEOUT 3
 #define CONFIG_KEEPALIVE 60
+/* Bans (and pending invitations) one room keeps: IRC's MAXLIST. */
+#define CONFIG_MAX_BANS 100
 
 struct config {
     struct net_url listen[CONFIG_MAX_LISTEN];

@@ -21,6 +21,7 @@
 #include "event/ev.h"
 #include "lib/log.h"
 #include "server.h"
+#include "text/text.h"
 
 /* Seeds the hash tables from the kernel, so keys cannot be made to collide. */
 static void main_seed(void)
@@ -51,10 +52,14 @@ int main(int argc, char **argv)
         perror("parleyd: epoll_create1");
         return 1;
     }
-    const struct chat_config chat = {
+    const struct text_config text = {
         .history_replay = cfg.history,
-        .history_keep = cfg.history_keep,
         .quiet_above = cfg.quiet_above,
+    };
+    text_configure(&text);
+    const struct chat_config chat = {
+        .history_keep = cfg.history_keep,
+        .max_bans = CONFIG_MAX_BANS,
         .topic_max = cfg.topic_max,
         .max_rooms = cfg.max_rooms,
         .history_mem = cfg.history_mem,

@@ -20,6 +20,9 @@
 #include <time.h>
 
 #include "core/bucket.h"
+#include "core/chat_int.h"
+#include "core/mask.h"
+#include "core/member.h"
 #include "lib/dict.h"
 #include "lib/log.h"
 #include "core/room.h"
@@ -27,8 +30,15 @@
 
 #define CHAT_LOBBY "lobby"
 
-static struct chat_config chat_cfg;
+/* People who left or changed nick, remembered for WHOWAS. */
+#define CHAT_WHOWAS_KEEP 256
+
+struct chat_config chat_cfg;
 static struct dict *chat_nicks; /* nick -> struct client */
+static struct member_table *chat_members; /* (client, room) -> index */
+static uint64_t chat_next_id;             /* the id of the next event */
+static struct chat_was chat_was[CHAT_WHOWAS_KEEP]; /* a ring */
+static size_t chat_was_next;
 static struct dict *chat_rooms; /* room name -> struct room */
 static struct room *chat_lobby;
 static uint64_t chat_epoch; /* stamps deliveries to dedupe across rooms */
@@ -49,6 +59,11 @@ void chat_init(const struct chat_config *cfg)
     chat_origin_rooms = bucket_table_new(&per_origin);
     chat_nicks = dict_new();
     chat_rooms = dict_new();
+    chat_members = member_table_new();
+    /* Rising across restarts too: a thousand ids a millisecond of uptime. */
+    chat_next_id = (uint64_t)chat_wall_ms() * 1000;
+    memset(chat_was, 0, sizeof chat_was);
+    chat_was_next = 0;
     chat_lobby = room_new(CHAT_LOBBY, strlen(CHAT_LOBBY), cfg->history_keep);
     dict_set(chat_rooms, chat_lobby->name, chat_lobby->name_len, chat_lobby);
 }
@@ -65,6 +80,8 @@ void chat_fini(void)
     dict_foreach(chat_rooms, chat_free_room, NULL);
     dict_free(chat_rooms);
     dict_free(chat_nicks);
+    member_table_free(chat_members);
+    chat_members = NULL;
     chat_rooms = chat_nicks = NULL;
     chat_lobby = NULL;
     chat_idle_first = chat_idle_last = NULL;
@@ -86,6 +103,11 @@ struct room *chat_find_room(const char *name, size_t len)
 struct client *chat_find_nick(const char *nick, size_t len)
 {
     return dict_get(chat_nicks, nick, len);
+}
+
+size_t chat_client_count(void)
+{
+    return dict_count(chat_nicks);
 }
 
 size_t chat_room_count(void)
@@ -117,13 +139,32 @@ void chat_foreach_room(void (*fn)(struct room *r, void *arg), void *arg)
     dict_foreach(chat_rooms, chat_room_visit, &it);
 }
 
+void chat_foreach_client(void (*fn)(struct client *c, void *arg), void *arg)
+{
+    dict_foreach(chat_nicks, (void (*)(void *, void *))fn, arg);
+}
+
+int64_t chat_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+size_t chat_prefix(const struct client *c, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s!%s@%s", c->nick, c->user, c->host);
+    if (n < 0)
+        return 0;
+    return (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
 /* ------------------------------------------------------------------------
  * Delivery
  * ------------------------------------------------------------------------ */
 
-/* Starts a new event: recipients are marked so each gets it only once. */
-static void chat_event_init(struct chat_event *ev, enum chat_kind kind,
-                            const struct client *from)
+void chat_event_init(struct chat_event *ev, enum chat_kind kind,
+                     const struct client *from)
 {
     memset(ev, 0, sizeof *ev);
     ev->kind = kind;
@@ -132,40 +173,33 @@ static void chat_event_init(struct chat_event *ev, enum chat_kind kind,
         ev->nick = from->nick;
         ev->nick_len = from->nick_len;
     }
+    ev->id = chat_next_id++;
+    ev->time_ms = chat_wall_ms();
     chat_epoch++;
 }
 
-/* Lets the protocols release what they made for ev. */
-static void chat_event_done(struct chat_event *ev)
+void chat_event_done(struct chat_event *ev)
 {
     for (size_t i = 0; i < CHAT_PROTOS; i++)
         if (ev->wire[i].release)
             ev->wire[i].release(ev->wire[i].ref);
 }
 
-/* Hands ev to c unless c already got it. */
-static void chat_deliver(struct client *c, struct chat_event *ev)
+void chat_deliver(struct client *c, struct chat_event *ev)
 {
     if (c->mark == chat_epoch)
         return;
-    c->mark = chat_epoch;
-    c->ops->deliver(c, ev);
+    if (c->ops->deliver(c, ev))
+        c->mark = chat_epoch;
 }
 
-/* Hands ev to every member of r except skip (which may be NULL). */
-static void chat_broadcast(struct room *r, struct chat_event *ev,
-                           const struct client *skip)
+void chat_broadcast(struct room *r, struct chat_event *ev,
+                    const struct client *skip)
 {
     ev->room = r;
     for (size_t i = 0; i < r->nmembers; i++)
         if (r->members[i] != skip)
             chat_deliver(r->members[i], ev);
-}
-
-/* Returns true if r is small enough to hear arrivals and departures. */
-static bool chat_room_chatty(const struct room *r)
-{
-    return r->nmembers <= chat_cfg.quiet_above;
 }
 
 /* ------------------------------------------------------------------------
@@ -283,32 +317,93 @@ static enum chat_error chat_new_room(struct client *c, const char *name,
  * People
  * ------------------------------------------------------------------------ */
 
-void chat_register(struct client *c, uint64_t id, const struct client_ops *ops,
-                   void *owner)
+/* Copies up to max bytes of the NUL-terminated src into dst (max + 1). */
+static void chat_copy(char *dst, const char *src, size_t max)
 {
+    size_t n = src ? strnlen(src, max) : 0;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
+}
+
+void chat_set_user_host(struct client *c, const char *user, const char *host)
+{
+    chat_copy(c->user, user, CHAT_USER_MAX);
+    chat_copy(c->host, host, CHAT_HOST_MAX);
+}
+
+bool chat_nick_valid(const char *nick, size_t len)
+{
+    return nick_valid(nick, len);
+}
+
+/* Returns CHAT_OK if c may take nick (len bytes) now, or why not. */
+static enum chat_error chat_nick_free(const struct client *c, uint64_t id,
+                                      const char *nick, size_t len)
+{
+    if (!nick_valid(nick, len))
+        return CHAT_ERR_INVALID;
+    struct client *owner = chat_find_nick(nick, len);
+    if (owner && owner != c)
+        return CHAT_ERR_TAKEN;
+    if (nick_reserved(nick, len)) {
+        /* Only your own default nick, spelled exactly, may be taken back. */
+        char own[NICK_MAX + 1];
+        int n = snprintf(own, sizeof own, "user%llu", (unsigned long long)id);
+        if ((size_t)n != len || !name_eq(own, nick, len))
+            return CHAT_ERR_RESERVED;
+    }
+    return CHAT_OK;
+}
+
+enum chat_error chat_register(struct client *c, uint64_t id,
+                              const struct client_ops *ops, void *owner,
+                              const char *nick, size_t len)
+{
+    if (nick) {
+        enum chat_error e = chat_nick_free(NULL, id, nick, len);
+        if (e != CHAT_OK)
+            return e;
+    }
     memset(c, 0, sizeof *c);
     c->id = id;
     c->ops = ops;
     c->owner = owner;
-    int n =
-        snprintf(c->nick, sizeof c->nick, "user%llu", (unsigned long long)id);
-    c->nick_len = (size_t)n;
+    c->signon = (int64_t)time(NULL);
+    if (nick) {
+        memcpy(c->nick, nick, len);
+        c->nick[len] = '\0';
+        c->nick_len = len;
+    } else {
+        int n = snprintf(c->nick, sizeof c->nick, "user%llu",
+                         (unsigned long long)id);
+        c->nick_len = (size_t)n;
+    }
     dict_set(chat_nicks, c->nick, c->nick_len, c);
+    return CHAT_OK;
 }
 
-/* Returns c's membership record for r, or NULL. */
-static struct chat_membership *chat_membership(const struct client *c,
-                                               const struct room *r)
+struct chat_membership *chat_membership(const struct client *c,
+                                        const struct room *r)
 {
-    for (size_t i = 0; i < c->nrooms; i++)
-        if (c->rooms[i].room == r)
-            return &c->rooms[i];
-    return NULL;
+    size_t *i = member_get(chat_members, c, r);
+    return i ? &c->rooms[*i] : NULL;
 }
 
 bool chat_is_member(const struct client *c, const struct room *r)
 {
-    return chat_membership(c, r) != NULL;
+    return member_get(chat_members, c, r) != NULL;
+}
+
+bool chat_is_banned(const struct client *c, const struct room *r)
+{
+    if (r->nbans == 0)
+        return false;
+    char who[CHAT_PREFIX_MAX + 1];
+    size_t n = chat_prefix(c, who, sizeof who);
+    for (size_t i = 0; i < r->nbans; i++)
+        if (mask_match(r->bans[i].mask, strlen(r->bans[i].mask), who, n))
+            return true;
+    return false;
 }
 
 /*
@@ -319,28 +414,61 @@ static void chat_maybe_drop_room(struct room *r)
 {
     if (r->nmembers > 0 || r == chat_lobby)
         return;
-    if (r->hist_count > 0)
+    if (r->hist_count > 0 || r->nbans > 0 || r->topic)
         chat_idle_add(r);
     else
         chat_drop_room(r);
 }
 
-/* Removes c from r's members and its own list; may free the room. */
-static void chat_leave(struct client *c, struct room *r)
+void chat_leave(struct client *c, struct room *r)
 {
-    struct chat_membership *m = chat_membership(c, r);
+    size_t *ip = member_get(chat_members, c, r);
+    size_t i = *ip;
+    struct chat_membership *m = &c->rooms[i];
     struct client *moved = room_remove(r, m->slot);
     if (moved)
         chat_membership(moved, r)->slot = m->slot;
-    *m = c->rooms[--c->nrooms];
-    if (c->room == r)
-        c->room = c->nrooms ? c->rooms[c->nrooms - 1].room : NULL;
+    member_del(chat_members, c, r);
+    if (i != c->nrooms - 1) {
+        *m = c->rooms[c->nrooms - 1];
+        *member_get(chat_members, c, m->room) = i;
+    }
+    c->nrooms--;
     if (c->nrooms == 0) {
         free(c->rooms);
         c->rooms = NULL;
         c->caprooms = 0;
     }
     chat_maybe_drop_room(r);
+}
+
+/* Remembers c as a past user of its nick, for WHOWAS. */
+static void chat_remember_was(const struct client *c)
+{
+    struct chat_was *w = &chat_was[chat_was_next];
+    chat_was_next = (chat_was_next + 1) % CHAT_WHOWAS_KEEP;
+    chat_copy(w->nick, c->nick, NICK_MAX);
+    chat_copy(w->user, c->user, CHAT_USER_MAX);
+    chat_copy(w->host, c->host, CHAT_HOST_MAX);
+    chat_copy(w->realname, c->realname, CHAT_REALNAME_MAX);
+    w->when = (int64_t)time(NULL);
+}
+
+size_t chat_whowas(const char *nick, size_t len, size_t max,
+                   void (*fn)(const struct chat_was *w, void *arg), void *arg)
+{
+    size_t found = 0;
+    for (size_t k = 1; k <= CHAT_WHOWAS_KEEP && found < max; k++) {
+        const struct chat_was *w =
+            &chat_was[(chat_was_next + CHAT_WHOWAS_KEEP - k) %
+                      CHAT_WHOWAS_KEEP];
+        if (w->nick[0] && strlen(w->nick) == len &&
+            name_eq(w->nick, nick, len)) {
+            fn(w, arg);
+            found++;
+        }
+    }
+    return found;
 }
 
 void chat_unregister(struct client *c, const char *reason, size_t len,
@@ -353,44 +481,80 @@ void chat_unregister(struct client *c, const char *reason, size_t len,
     c->mark = chat_epoch; /* the leaver does not hear its own quit */
     while (c->nrooms > 0) {
         struct room *r = c->rooms[c->nrooms - 1].room;
-        if (announce && chat_room_chatty(r))
+        if (announce)
             chat_broadcast(r, &ev, c);
         chat_leave(c, r);
     }
     chat_event_done(&ev);
+    chat_remember_was(c);
     dict_del(chat_nicks, c->nick, c->nick_len);
+    free(c->realname);
+    free(c->away);
+    c->realname = c->away = NULL;
 }
 
-enum chat_error chat_join(struct client *c, const char *name, size_t len,
-                          struct room **out)
+/* Returns why c may not enter r (which exists) with key, or CHAT_OK. */
+static enum chat_error chat_may_enter(const struct client *c,
+                                      const struct room *r, const char *key,
+                                      size_t klen)
 {
-    if (!room_name_valid(name, len))
-        return CHAT_ERR_INVALID;
-    struct room *r = chat_find_room(name, len);
-    if (r && chat_is_member(c, r))
-        return CHAT_ERR_ALREADY;
-    if (r == NULL) {
-        enum chat_error e = chat_new_room(c, name, len, &r);
-        if (e != CHAT_OK)
-            return e;
-    } else if (r->idle) {
-        chat_idle_remove(r);
-    }
+    bool invited = false;
+    for (size_t i = 0; i < r->ninvited && !invited; i++)
+        invited = r->invited[i] == c->id;
+    if ((r->modes & ROOM_INVITE_ONLY) && !invited)
+        return CHAT_ERR_INVITE_ONLY;
+    if (chat_is_banned(c, r) && !invited)
+        return CHAT_ERR_BANNED;
+    if (r->key && (key == NULL || strlen(r->key) != klen ||
+                   memcmp(r->key, key, klen) != 0))
+        return CHAT_ERR_BAD_KEY;
+    if (r->limit > 0 && r->nmembers >= r->limit)
+        return CHAT_ERR_FULL;
+    return CHAT_OK;
+}
+
+/* Adds c to r's members and r to c's rooms, with a status. */
+static void chat_enter(struct client *c, struct room *r, unsigned status)
+{
     if (c->nrooms == c->caprooms) {
         c->caprooms = c->caprooms ? c->caprooms * 2 : 1;
         c->rooms = xreallocarray(c->rooms, c->caprooms, sizeof *c->rooms);
     }
     c->rooms[c->nrooms].room = r;
     c->rooms[c->nrooms].slot = room_add(r, c);
+    c->rooms[c->nrooms].status = status;
+    member_put(chat_members, c, r, c->nrooms);
     c->nrooms++;
-    c->room = r;
+}
+
+enum chat_error chat_join(struct client *c, const char *name, size_t len,
+                          const char *key, size_t klen, struct room **out)
+{
+    if (!room_name_valid(name, len))
+        return CHAT_ERR_INVALID;
+    struct room *r = chat_find_room(name, len);
+    *out = r;
+    if (r && chat_is_member(c, r))
+        return CHAT_ERR_ALREADY;
+    if (r == NULL) {
+        enum chat_error e = chat_new_room(c, name, len, &r);
+        if (e != CHAT_OK)
+            return e;
+    } else {
+        enum chat_error e = chat_may_enter(c, r, key, klen);
+        if (e != CHAT_OK)
+            return e;
+        room_invite_take(r, c->id);
+        if (r->idle)
+            chat_idle_remove(r);
+    }
+    chat_enter(c, r, r->nmembers == 0 ? CHAT_OP : 0);
 
     struct chat_event ev;
     chat_event_init(&ev, CHAT_JOIN, c);
     ev.room = r;
     chat_deliver(c, &ev);
-    if (chat_room_chatty(r))
-        chat_broadcast(r, &ev, c);
+    chat_broadcast(r, &ev, c);
     log_debug("event=join id=%llu nick=%s room=%s", (unsigned long long)c->id,
               log_q(c->nick, c->nick_len), log_q(r->name, r->name_len));
     chat_event_done(&ev);
@@ -405,58 +569,105 @@ void chat_part(struct client *c, struct room *r, const char *reason, size_t len)
     ev.room = r;
     ev.text = reason;
     ev.text_len = len;
-    if (chat_room_chatty(r))
-        chat_broadcast(r, &ev, NULL);
-    else
-        chat_deliver(c, &ev);
+    chat_broadcast(r, &ev, NULL);
     log_debug("event=part id=%llu nick=%s room=%s", (unsigned long long)c->id,
               log_q(c->nick, c->nick_len), log_q(r->name, r->name_len));
     chat_event_done(&ev);
     chat_leave(c, r);
 }
 
-void chat_say(struct client *c, struct room *r, const struct chat_line *lines,
-              size_t n)
+enum chat_error chat_may_speak(const struct client *c, const struct room *r)
 {
-    struct chat_event ev;
-    chat_event_init(&ev, CHAT_MESSAGE, c);
-    ev.lines = lines;
-    ev.nlines = n;
-    chat_broadcast(r, &ev, c);
-    chat_event_done(&ev);
-    time_t now = time(NULL);
-    size_t before = r->hist_bytes;
-    for (size_t i = 0; i < n; i++)
-        room_remember(r, now, c->nick, c->nick_len, lines[i].text,
-                      lines[i].len);
-    chat_hist_bytes = chat_hist_bytes - before + r->hist_bytes;
-    chat_trim_history(r);
+    const struct chat_membership *m = chat_membership(c, r);
+    if (m == NULL)
+        return CHAT_ERR_NOT_MEMBER;
+    if (m->status != 0)
+        return CHAT_OK;
+    if ((r->modes & ROOM_MODERATED) || chat_is_banned(c, r))
+        return CHAT_ERR_MODERATED;
+    return CHAT_OK;
 }
 
-void chat_act(struct client *c, struct room *r, const char *text, size_t len)
+/* Remembers one line c said in r, then keeps history memory in bounds. */
+static void chat_remember(const struct client *c, struct room *r, uint64_t id,
+                          int64_t ms, enum room_msg_kind kind,
+                          const char *text, size_t len)
 {
+    char src[CHAT_PREFIX_MAX + 1];
+    size_t n = chat_prefix(c, src, sizeof src);
+    size_t before = r->hist_bytes;
+    room_remember(r, id, ms, kind, src, n, c->nick_len, text, len);
+    chat_hist_bytes = chat_hist_bytes - before + r->hist_bytes;
+}
+
+enum chat_error chat_say(struct client *c, struct room *r,
+                         const struct chat_line *lines, size_t n, bool notice,
+                         uint64_t *id)
+{
+    enum chat_error e = chat_may_speak(c, r);
+    if (e != CHAT_OK || n == 0)
+        return e;
+    struct chat_event ev;
+    chat_event_init(&ev, CHAT_MESSAGE, c);
+    chat_next_id += n - 1; /* one id per line */
+    ev.lines = lines;
+    ev.nlines = n;
+    ev.notice = notice;
+    chat_broadcast(r, &ev, c);
+    chat_event_done(&ev);
+    for (size_t i = 0; i < n; i++)
+        chat_remember(c, r, ev.id + i, ev.time_ms,
+                      notice ? ROOM_MSG_NOTICE : ROOM_MSG_SAY, lines[i].text,
+                      lines[i].len);
+    chat_trim_history(r);
+    if (id)
+        *id = ev.id;
+    return CHAT_OK;
+}
+
+enum chat_error chat_act(struct client *c, struct room *r, const char *text,
+                         size_t len, uint64_t *id)
+{
+    enum chat_error e = chat_may_speak(c, r);
+    if (e != CHAT_OK)
+        return e;
     struct chat_event ev;
     chat_event_init(&ev, CHAT_ACTION, c);
     ev.text = text;
     ev.text_len = len;
     chat_broadcast(r, &ev, c);
     chat_event_done(&ev);
+    chat_remember(c, r, ev.id, ev.time_ms, ROOM_MSG_ACTION, text, len);
+    chat_trim_history(r);
+    if (id)
+        *id = ev.id;
+    return CHAT_OK;
 }
 
-enum chat_error chat_privmsg(struct client *c, const char *nick,
-                             size_t nick_len, const char *text, size_t len)
+enum chat_error chat_privmsg(struct client *c, struct client *to,
+                             const char *text, size_t len, bool action,
+                             bool notice, uint64_t *id)
 {
-    struct client *to = chat_find_nick(nick, nick_len);
-    if (to == NULL)
-        return CHAT_ERR_NO_NICK;
     struct chat_event ev;
     chat_event_init(&ev, CHAT_PRIVATE, c);
     ev.to = to;
     ev.text = text;
     ev.text_len = len;
+    ev.action = action;
+    ev.notice = notice;
     chat_deliver(to, &ev);
     chat_event_done(&ev);
+    if (id)
+        *id = ev.id;
     return CHAT_OK;
+}
+
+/* Hands ev to c and to everyone who shares a room with c. */
+static void chat_tell_neighbours(struct client *c, struct chat_event *ev)
+{
+    chat_deliver(c, ev);
+    for (size_t i = 0; i < c->nrooms; i++)
+        chat_broadcast(c->rooms[i].room, ev, c);
 }
 
 enum chat_error chat_set_nick(struct client *c, const char *nick, size_t len)
@@ -465,21 +676,14 @@ enum chat_error chat_set_nick(struct client *c, const char *nick, size_t len)
         return CHAT_ERR_INVALID;
     if (len == c->nick_len && memcmp(nick, c->nick, len) == 0)
         return CHAT_ERR_ALREADY;
-    struct client *owner = chat_find_nick(nick, len);
-    if (owner && owner != c)
-        return CHAT_ERR_TAKEN;
-    if (nick_reserved(nick, len)) {
-        /* Only your own default nick, spelled exactly, may be taken back. */
-        char own[NICK_MAX + 1];
-        int n =
-            snprintf(own, sizeof own, "user%llu", (unsigned long long)c->id);
-        if ((size_t)n != len || !name_eq(own, nick, len))
-            return CHAT_ERR_RESERVED;
-    }
+    enum chat_error e = chat_nick_free(c, c->id, nick, len);
+    if (e != CHAT_OK)
+        return e;
 
     char old[NICK_MAX + 1];
     size_t old_len = c->nick_len;
     memcpy(old, c->nick, old_len + 1);
+    chat_remember_was(c);
     dict_del(chat_nicks, c->nick, c->nick_len);
     memcpy(c->nick, nick, len);
     c->nick[len] = '\0';
@@ -494,10 +698,7 @@ enum chat_error chat_set_nick(struct client *c, const char *nick, size_t len)
     ev.nick_len = old_len;
     ev.text = c->nick;
     ev.text_len = c->nick_len;
-    chat_deliver(c, &ev);
-    for (size_t i = 0; i < c->nrooms; i++)
-        if (chat_room_chatty(c->rooms[i].room))
-            chat_broadcast(c->rooms[i].room, &ev, c);
+    chat_tell_neighbours(c, &ev);
     chat_event_done(&ev);
     return CHAT_OK;
 }
@@ -505,9 +706,16 @@ enum chat_error chat_set_nick(struct client *c, const char *nick, size_t len)
 enum chat_error chat_set_topic(struct client *c, struct room *r,
                                const char *text, size_t len)
 {
+    const struct chat_membership *m = chat_membership(c, r);
+    if (m == NULL)
+        return CHAT_ERR_NOT_MEMBER;
+    if ((r->modes & ROOM_TOPIC_LOCK) && !(m->status & CHAT_OP))
+        return CHAT_ERR_NOT_OP;
     if (len > chat_cfg.topic_max)
         return CHAT_ERR_TOO_LONG;
-    room_set_topic(r, text, len);
+    char by[CHAT_PREFIX_MAX + 1];
+    chat_prefix(c, by, sizeof by);
+    room_set_topic(r, text, len, by, (int64_t)time(NULL));
     struct chat_event ev;
     chat_event_init(&ev, CHAT_TOPIC, c);
     ev.text = r->topic;
@@ -515,4 +723,34 @@ enum chat_error chat_set_topic(struct client *c, struct room *r,
     chat_broadcast(r, &ev, NULL);
     chat_event_done(&ev);
     return CHAT_OK;
+}
+
+/* Replaces *field with len bytes of text (NULL when len is 0). */
+static void chat_set_str(char **field, const char *text, size_t len,
+                         size_t max)
+{
+    free(*field);
+    *field = len ? xstrndup(text, len < max ? len : max) : NULL;
+}
+
+void chat_set_away(struct client *c, const char *text, size_t len)
+{
+    chat_set_str(&c->away, text, len, chat_cfg.topic_max);
+    struct chat_event ev;
+    chat_event_init(&ev, CHAT_AWAY, c);
+    ev.text = c->away;
+    ev.text_len = c->away ? strlen(c->away) : 0;
+    chat_tell_neighbours(c, &ev);
+    chat_event_done(&ev);
+}
+
+void chat_set_realname(struct client *c, const char *text, size_t len)
+{
+    chat_set_str(&c->realname, text, len, CHAT_REALNAME_MAX);
+    struct chat_event ev;
+    chat_event_init(&ev, CHAT_SETNAME, c);
+    ev.text = c->realname;
+    ev.text_len = c->realname ? strlen(c->realname) : 0;
+    chat_tell_neighbours(c, &ev);
+    chat_event_done(&ev);
 }

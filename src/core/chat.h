@@ -23,14 +23,19 @@ struct room;
 #define CHAT_PROTOS 4
 
 enum chat_kind {
-    CHAT_MESSAGE, /* text to a room */
-    CHAT_ACTION,  /* /me in a room */
-    CHAT_PRIVATE, /* text to one person */
+    CHAT_MESSAGE, /* lines to a room (notice: NOTICE rather than PRIVMSG) */
+    CHAT_ACTION,  /* /me (CTCP ACTION) in a room */
+    CHAT_PRIVATE, /* text to one person (action, notice as flagged) */
     CHAT_JOIN,    /* someone joined room */
-    CHAT_PART,    /* someone left room */
+    CHAT_PART,    /* someone left room; text is the reason */
     CHAT_QUIT,    /* someone left the server; text is the reason */
     CHAT_NICK,    /* nick holds the old nick, text the new one */
     CHAT_TOPIC,   /* room's topic was set to text */
+    CHAT_KICK,    /* from put `to` out of room; text is the reason */
+    CHAT_MODE,    /* from changed room's modes; text is "+o-v alice bob" */
+    CHAT_INVITE,  /* from invited `to` into room */
+    CHAT_AWAY,    /* from went away (text: why) or came back (no text) */
+    CHAT_SETNAME, /* from's real name is now text */
 };
 
 /* One line of a message; several may be said at once (see chat_say). */
@@ -51,18 +56,28 @@ struct chat_wire {
     void (*release)(void *ref);
 };
 
+/*
+ * One thing that happened, handed to each recipient. Everything it points
+ * to is borrowed and lives only while it is being delivered: a protocol
+ * that keeps any of it copies it.
+ */
 struct chat_event {
     enum chat_kind kind;
     const struct client *from; /* who acted */
     const char *nick;          /* from's nick (the old one for CHAT_NICK) */
     size_t nick_len;
-    const struct room *room; /* the room, for room events */
-    const char *text;        /* action, private message, reason, topic or
-                                new nick; NULL for CHAT_MESSAGE */
+    struct room *room;       /* the room, for room events */
+    const char *text;        /* action, private message, reason, topic,
+                                new nick or modes; NULL for CHAT_MESSAGE */
     size_t text_len;
     const struct chat_line *lines; /* CHAT_MESSAGE: the lines, in order */
     size_t nlines;
-    const struct client *to; /* the recipient of CHAT_PRIVATE */
+    const struct client *to; /* the recipient (PRIVATE), the kicked or the
+                                invited */
+    uint64_t id;      /* unique and rising; line i of a message has id + i */
+    int64_t time_ms;  /* when, in milliseconds since the Unix epoch (UTC) */
+    bool notice;      /* MESSAGE, PRIVATE: a notice (never answered) */
+    bool action;      /* PRIVATE: an action (/me) */
     struct chat_wire wire[CHAT_PROTOS];
 };
 
@@ -70,22 +85,41 @@ struct client;
 
 /* How events reach one kind of client; one static instance per protocol. */
 struct client_ops {
-    unsigned proto; /* index into chat_event.wire */
-    void (*deliver)(struct client *to, struct chat_event *ev);
+    unsigned proto; /* index into chat_event.wire (and the one after it) */
+    /*
+     * Hands ev to the client. Returns false if the protocol chose not to
+     * show it (e.g. arrivals in a room too big to list them), so that the
+     * same event may still reach the client through another room.
+     */
+    bool (*deliver)(struct client *to, struct chat_event *ev);
 };
 
-/* A room a client is in, and where it sits in the room's member array. */
+/* A member's status in a room. */
+#define CHAT_OP 0x01
+#define CHAT_VOICE 0x02
+
+/* A room a client is in, its status there, and its slot in the room. */
 struct chat_membership {
     struct room *room;
     size_t slot;
+    unsigned status; /* CHAT_OP, CHAT_VOICE */
 };
+
+/* The longest user name (ident) and host a person is shown with. */
+#define CHAT_USER_MAX 16
+#define CHAT_HOST_MAX 64
+#define CHAT_REALNAME_MAX 128
 
 /* A person. Owned by its protocol, which embeds or allocates it. */
 struct client {
     uint64_t id;
     char nick[NICK_MAX + 1];
     size_t nick_len;
-    struct room *room; /* the room a text user talks in (last joined) */
+    char user[CHAT_USER_MAX + 1]; /* "~name": the user name it gave */
+    char host[CHAT_HOST_MAX + 1]; /* its address, as shown to others */
+    char *realname;               /* NULL: none given */
+    char *away;                   /* NULL: here */
+    int64_t signon;               /* seconds since the epoch */
     struct chat_membership *rooms;
     size_t nrooms, caprooms;
     const struct client_ops *ops;
@@ -101,12 +135,11 @@ struct client {
 };
 
 struct chat_config {
-    size_t history_replay; /* messages shown on join */
-    size_t history_keep;   /* messages kept per room */
-    size_t quiet_above;    /* no join/part/quit/nick notices above this */
-    size_t topic_max;      /* longest topic, in bytes */
-    size_t max_rooms;      /* most rooms that may exist at once */
-    size_t history_mem;    /* history bytes in all rooms; 0: no limit */
+    size_t history_keep; /* messages kept per room */
+    size_t topic_max;    /* longest topic, in bytes */
+    size_t max_rooms;    /* most rooms that may exist at once */
+    size_t history_mem;  /* history bytes in all rooms; 0: no limit */
+    size_t max_bans;     /* most bans (and invites) one room keeps */
     /* New rooms one client may create at once, then per minute (0: any). */
     unsigned room_burst, room_rate;
     /* The same for all clients of one origin together. */
@@ -125,6 +158,18 @@ enum chat_error {
     CHAT_ERR_TOO_LONG, /* topic over the limit */
     CHAT_ERR_TOO_MANY, /* room limit reached */
     CHAT_ERR_RATE,     /* creating rooms too fast: see chat_new_room_wait */
+    CHAT_ERR_BANNED,   /* a ban in the room matches the person */
+    CHAT_ERR_INVITE_ONLY, /* the room is +i and the person not invited */
+    CHAT_ERR_BAD_KEY,     /* the room has a key (+k) and it was not given */
+    CHAT_ERR_FULL,        /* the room is at its limit (+l) */
+    CHAT_ERR_NOT_MEMBER,  /* the actor is not in the room */
+    CHAT_ERR_NOT_OP,      /* only the room's operators may do that */
+    CHAT_ERR_MODERATED,   /* the room is +m (or bans the speaker) */
+    CHAT_ERR_TARGET_OUT,  /* the person acted on is not in the room */
+    CHAT_ERR_LIST_FULL,   /* the room's ban or invite list is full */
+    CHAT_ERR_UNKNOWN_MODE, /* no such mode */
+    CHAT_ERR_NEED_ARG,     /* the mode needs an argument */
+    CHAT_ERR_BAD_ARG,      /* the mode's argument is not valid */
 };
 
 /* Sets up the core: the registries and #lobby. */
@@ -137,12 +182,18 @@ void chat_fini(void);
 const struct chat_config *chat_get_config(void);
 
 /*
- * Brings a new person into the server with the default nick user<id>. The
- * client is zeroed first; ops and owner are stored. The person is in no
- * room yet (protocols join #lobby or wait for the client to join).
+ * Brings a new person into the server. The client is zeroed first; ops and
+ * owner are stored; user and host are copied (cut to their maximum). nick
+ * (len bytes) is the person's nick, or NULL for the default user<id>.
+ * Returns CHAT_OK, or (leaving c unregistered) INVALID, RESERVED or TAKEN.
+ * The person is in no room yet.
  */
-void chat_register(struct client *c, uint64_t id, const struct client_ops *ops,
-                   void *owner);
+enum chat_error chat_register(struct client *c, uint64_t id,
+                              const struct client_ops *ops, void *owner,
+                              const char *nick, size_t len);
+
+/* Sets c's user name and shown host (copied, cut to their maximum). */
+void chat_set_user_host(struct client *c, const char *user, const char *host);
 
 /*
  * Takes a person out: leaves every room, telling them `quit` with the
@@ -151,37 +202,56 @@ void chat_register(struct client *c, uint64_t id, const struct client_ops *ops,
 void chat_unregister(struct client *c, const char *reason, size_t len,
                      bool announce);
 
+/* Returns true if nick (len bytes) may be someone's nick at all. */
+bool chat_nick_valid(const char *nick, size_t len);
+
 /*
- * Joins the room name (len bytes, without '#'), creating it if needed. The
- * joiner gets CHAT_JOIN first, then the room does (if not too big). Sets
- * c->room. Returns CHAT_OK (and *out), INVALID, ALREADY, TOO_MANY or RATE.
+ * Joins the room name (len bytes, without '#'), creating it if needed.
+ * key (klen bytes, may be NULL) is tried against the room's key. The
+ * joiner gets CHAT_JOIN first, then the rest of the room. Returns CHAT_OK
+ * (and *out), INVALID, ALREADY, TOO_MANY, RATE, BANNED, INVITE_ONLY,
+ * BAD_KEY or FULL (then *out is the room, if it exists).
  *
- * Joining a room that exists is free. Creating one spends a token of c's
- * bucket and of its origin's (room_burst, room_rate and origin_*): RATE if
- * either is empty. At max_rooms, the room nobody has been in for longest
- * is freed with its history to make space; TOO_MANY if every room has
- * members.
+ * Whoever joins a room nobody is in becomes its operator. Joining a room
+ * that exists is free. Creating one spends a token of c's bucket and of
+ * its origin's (room_burst, room_rate and origin_*): RATE if either is
+ * empty. At max_rooms, the room nobody has been in for longest is freed
+ * with its history to make space; TOO_MANY if every room has members.
  */
 enum chat_error chat_join(struct client *c, const char *name, size_t len,
-                          struct room **out);
+                          const char *key, size_t klen, struct room **out);
 
 /* Leaves r: the room and the leaver get CHAT_PART. c must be a member. */
 void chat_part(struct client *c, struct room *r, const char *reason,
                size_t len);
 
 /*
- * Says n lines in r, in order, as one event: every other member gets them
- * (a protocol formats them once, into one block), and r remembers each.
+ * Returns CHAT_OK if c may talk in r now, NOT_MEMBER if c is not in it, or
+ * MODERATED if r is +m and c neither op nor voiced, or a ban matches c.
  */
-void chat_say(struct client *c, struct room *r, const struct chat_line *lines,
-              size_t n);
+enum chat_error chat_may_speak(const struct client *c, const struct room *r);
 
-/* Acts (/me) in r: every other member gets it. */
-void chat_act(struct client *c, struct room *r, const char *text, size_t len);
+/*
+ * Says n lines in r, in order, as one event (notice: as notices): every
+ * other member gets them (a protocol formats them once, into one block),
+ * and r remembers each. Returns what chat_may_speak says (nothing is said
+ * unless CHAT_OK). ids, if not NULL, gets the id of the first line.
+ */
+enum chat_error chat_say(struct client *c, struct room *r,
+                         const struct chat_line *lines, size_t n, bool notice,
+                         uint64_t *id);
 
-/* Sends text to the person called nick; returns CHAT_OK or NO_NICK. */
-enum chat_error chat_privmsg(struct client *c, const char *nick,
-                             size_t nick_len, const char *text, size_t len);
+/* Acts (/me) in r: every other member gets it. Checks as chat_say does. */
+enum chat_error chat_act(struct client *c, struct room *r, const char *text,
+                         size_t len, uint64_t *id);
+
+/*
+ * Sends text to `to` (an action or a notice as flagged). Returns CHAT_OK;
+ * id, if not NULL, gets the message's id.
+ */
+enum chat_error chat_privmsg(struct client *c, struct client *to,
+                             const char *text, size_t len, bool action,
+                             bool notice, uint64_t *id);
 
 /*
  * Changes c's nick. c and everyone who shares a room with it get CHAT_NICK.
@@ -189,9 +259,60 @@ enum chat_error chat_privmsg(struct client *c, const char *nick,
  */
 enum chat_error chat_set_nick(struct client *c, const char *nick, size_t len);
 
-/* Sets r's topic; every member gets CHAT_TOPIC. Returns OK or TOO_LONG. */
+/*
+ * Sets r's topic; every member gets CHAT_TOPIC. Returns OK, TOO_LONG,
+ * NOT_MEMBER, or NOT_OP when r is +t and c not its operator.
+ */
 enum chat_error chat_set_topic(struct client *c, struct room *r,
                                const char *text, size_t len);
+
+/*
+ * Puts target out of r with a reason: everyone in r, target included, gets
+ * CHAT_KICK. Returns OK, NOT_MEMBER, NOT_OP or TARGET_OUT.
+ */
+enum chat_error chat_kick(struct client *c, struct room *r,
+                          struct client *target, const char *reason,
+                          size_t len);
+
+/*
+ * Invites target into r, which lets it past +i once: target gets CHAT_INVITE, and so do r's operators. Returns OK, NOT_MEMBER,
+ * NOT_OP (r is +i and c not an operator), ALREADY (target is in r) or
+ * LIST_FULL.
+ */
+enum chat_error chat_invite(struct client *c, struct room *r,
+                            struct client *target);
+
+/* One requested mode change; the core fills in err. */
+struct chat_mode_change {
+    bool add;        /* '+' or '-' */
+    char mode;       /* o v b i k l m n s t */
+    const char *arg; /* its argument, if the mode takes one */
+    size_t arg_len;
+    enum chat_error err; /* set by chat_set_modes */
+};
+
+/*
+ * Applies the mode changes to r in order, as far as c may: each gets its
+ * err (OK, NOT_MEMBER, NOT_OP, TARGET_OUT, UNKNOWN_MODE, NEED_ARG, BAD_ARG,
+ * LIST_FULL, NO_NICK; ALREADY for a change that changes nothing). Those
+ * that changed something go to everyone in r as one CHAT_MODE event.
+ * Returns the number applied.
+ */
+size_t chat_set_modes(struct client *c, struct room *r,
+                      struct chat_mode_change *ch, size_t n);
+
+/*
+ * Writes r's modes as "+ntk key" into out (cap bytes, NUL-terminated);
+ * the key and limit are shown only if show_args. Returns the length.
+ */
+size_t chat_room_modes(const struct room *r, bool show_args, char *out,
+                       size_t cap);
+
+/* Sets c away with a message (len > 0) or back (len 0); tells its rooms. */
+void chat_set_away(struct client *c, const char *text, size_t len);
+
+/* Sets c's real name (cut to CHAT_REALNAME_MAX); tells its rooms. */
+void chat_set_realname(struct client *c, const char *text, size_t len);
 
 /* Returns the room called name (without '#'), or NULL. */
 struct room *chat_find_room(const char *name, size_t len);
@@ -199,8 +320,15 @@ struct room *chat_find_room(const char *name, size_t len);
 /* Returns the person called nick, or NULL. */
 struct client *chat_find_nick(const char *nick, size_t len);
 
+/* Returns c's membership of r (status included), or NULL. O(1). */
+struct chat_membership *chat_membership(const struct client *c,
+                                        const struct room *r);
+
 /* Returns true if c is a member of r. */
 bool chat_is_member(const struct client *c, const struct room *r);
+
+/* Returns true if a ban of r matches c. */
+bool chat_is_banned(const struct client *c, const struct room *r);
 
 /*
  * Returns the whole seconds until c may create a room (at least 1 if it may
@@ -210,6 +338,9 @@ unsigned chat_new_room_wait(const struct client *c);
 
 /* Returns the number of rooms. */
 size_t chat_room_count(void);
+
+/* Returns the number of people. */
+size_t chat_client_count(void);
 
 /*
  * Returns the bytes the history of all rooms holds (see room_msg_cost).
@@ -222,5 +353,33 @@ size_t chat_history_bytes(void);
 
 /* Calls fn for every room, in no particular order. */
 void chat_foreach_room(void (*fn)(struct room *r, void *arg), void *arg);
+
+/* Calls fn for every person, in no particular order. */
+void chat_foreach_client(void (*fn)(struct client *c, void *arg), void *arg);
+
+/* Writes "nick!user@host" of c into out (cap bytes); returns its length. */
+size_t chat_prefix(const struct client *c, char *out, size_t cap);
+
+/* The longest "nick!user@host". */
+#define CHAT_PREFIX_MAX (NICK_MAX + CHAT_USER_MAX + CHAT_HOST_MAX + 2)
+
+/* Someone who left or changed nick, as WHOWAS shows them. */
+struct chat_was {
+    char nick[NICK_MAX + 1];
+    char user[CHAT_USER_MAX + 1];
+    char host[CHAT_HOST_MAX + 1];
+    char realname[CHAT_REALNAME_MAX + 1];
+    int64_t when; /* seconds since the epoch */
+};
+
+/*
+ * Calls fn for up to max remembered past users of nick, newest first;
+ * returns how many.
+ */
+size_t chat_whowas(const char *nick, size_t len, size_t max,
+                   void (*fn)(const struct chat_was *w, void *arg), void *arg);
+
+/* Returns the time now in milliseconds since the Unix epoch. */
+int64_t chat_wall_ms(void);
 
 #endif

@@ -8,10 +8,22 @@
 
 static const char sanitize_fffd[3] = {(char)0xef, (char)0xbf, (char)0xbd};
 
+/* The C0 controls IRC uses for formatting and CTCP, as a bit set. */
+#define SANITIZE_IRC_KEEP                                                      \
+    ((1u << 0x01) | (1u << 0x02) | (1u << 0x03) | (1u << 0x04) |              \
+     (1u << 0x0f) | (1u << 0x11) | (1u << 0x16) | (1u << 0x1d) |              \
+     (1u << 0x1e) | (1u << 0x1f))
+
 /* Returns true for printable ASCII and TAB: bytes that pass unchanged. */
 static inline bool sanitize_plain(uint8_t c)
 {
     return (c >= 0x20 && c < 0x7f) || c == '\t';
+}
+
+/* Returns true for bytes that pass unchanged, given the kept C0 set. */
+static inline bool sanitize_passes(uint8_t c, uint32_t keep)
+{
+    return sanitize_plain(c) || (c < 0x20 && ((keep >> c) & 1));
 }
 
 /*
@@ -84,12 +96,13 @@ static inline enum sanitize_fate sanitize_fate(const uint8_t *s, size_t k)
     return SANITIZE_KEEP;
 }
 
-bool sanitize_is_clean(const char *str, size_t n)
+/* sanitize_is_clean, keeping the C0 controls in keep. */
+static bool sanitize_clean_keep(const char *str, size_t n, uint32_t keep)
 {
     const uint8_t *s = (const uint8_t *)str;
     size_t i = 0, bad;
     while (i < n) {
-        if (sanitize_plain(s[i])) {
+        if (sanitize_passes(s[i], keep)) {
             i++;
             continue;
         }
@@ -101,6 +114,11 @@ bool sanitize_is_clean(const char *str, size_t n)
     return true;
 }
 
+bool sanitize_is_clean(const char *str, size_t n)
+{
+    return sanitize_clean_keep(str, n, 0);
+}
+
 /* Returns n minus the trailing spaces and tabs of s. */
 static size_t sanitize_trim(const char *s, size_t n)
 {
@@ -109,13 +127,15 @@ static size_t sanitize_trim(const char *s, size_t n)
     return n;
 }
 
-const char *sanitize_line(const char *in, size_t n, char *out, size_t *outlen)
+/* sanitize_line, keeping the C0 controls in keep. */
+static const char *sanitize_keep(const char *in, size_t n, char *out,
+                                 size_t *outlen, uint32_t keep)
 {
     const uint8_t *s = (const uint8_t *)in;
     size_t i = 0;
     while (i < n && sanitize_plain(s[i]))
         i++;
-    if (i == n || sanitize_is_clean(in + i, n - i)) {
+    if (i == n || sanitize_clean_keep(in + i, n - i, keep)) {
         *outlen = sanitize_trim(in, n);
         return in;
     }
@@ -123,7 +143,7 @@ const char *sanitize_line(const char *in, size_t n, char *out, size_t *outlen)
     size_t o = i, bad;
     while (i < n) {
         uint8_t c = s[i];
-        if (sanitize_plain(c)) {
+        if (sanitize_passes(c, keep)) {
             out[o++] = (char)c;
             i++;
         } else if (c < 0x80) {
@@ -147,5 +167,67 @@ const char *sanitize_line(const char *in, size_t n, char *out, size_t *outlen)
         }
     }
     *outlen = sanitize_trim(out, o);
+    return out;
+}
+
+const char *sanitize_line(const char *in, size_t n, char *out, size_t *outlen)
+{
+    return sanitize_keep(in, n, out, outlen, 0);
+}
+
+const char *sanitize_irc(const char *in, size_t n, char *out, size_t *outlen)
+{
+    return sanitize_keep(in, n, out, outlen, SANITIZE_IRC_KEEP);
+}
+
+/* Returns how many of the n bytes at s are digits (at most max). */
+static size_t sanitize_digits(const char *s, size_t n, size_t max, bool hex)
+{
+    size_t k = 0;
+    while (k < n && k < max &&
+           ((s[k] >= '0' && s[k] <= '9') ||
+            (hex && ((s[k] | 0x20) >= 'a' && (s[k] | 0x20) <= 'f'))))
+        k++;
+    return k;
+}
+
+/*
+ * Returns how many bytes the colour arguments after \x03 (or \x04, hex)
+ * take at s: "N", "NN", "N,M", "NN,MM"; a comma not followed by a digit is
+ * text.
+ */
+static size_t sanitize_colour(const char *s, size_t n, bool hex)
+{
+    size_t width = hex ? 6 : 2;
+    size_t k = sanitize_digits(s, n, width, hex);
+    if (k > 0 && k < n && s[k] == ',') {
+        size_t m = sanitize_digits(s + k + 1, n - k - 1, width, hex);
+        if (m > 0)
+            k += 1 + m;
+    }
+    return k;
+}
+
+const char *sanitize_strip_format(const char *in, size_t n, char *out,
+                                  size_t *outlen)
+{
+    size_t i = 0;
+    while (i < n && ((uint8_t)in[i] >= 0x20 || in[i] == '\t') &&
+           in[i] != 0x7f)
+        i++;
+    if (i == n) {
+        *outlen = n;
+        return in;
+    }
+    memcpy(out, in, i);
+    size_t o = i;
+    while (i < n) {
+        uint8_t c = (uint8_t)in[i++];
+        if (c == 0x03 || c == 0x04)
+            i += sanitize_colour(in + i, n - i, c == 0x04);
+        else if ((c >= 0x20 || c == '\t') && c != 0x7f)
+            out[o++] = (char)c;
+    }
+    *outlen = o;
     return out;
 }

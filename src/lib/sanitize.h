@@ -33,4 +33,21 @@ const char *sanitize_line(const char *in, size_t n, char *out, size_t *outlen);
  */
 bool sanitize_is_clean(const char *s, size_t n);
 
+/*
+ * Like sanitize_line, but keeps the C0 controls IRC clients use for
+ * formatting and CTCP (0x01-0x04, 0x0F, 0x11, 0x16, 0x1D-0x1F), so that
+ * bold, colours and CTCP ACTION survive from one IRC client to another.
+ */
+const char *sanitize_irc(const char *in, size_t n, char *out, size_t *outlen);
+
+/*
+ * Removes IRC formatting from text bound for a plain terminal: the codes
+ * sanitize_irc keeps, with a colour code's numbers (\x03NN,MM, \x04 with
+ * hex); other controls but TAB are dropped too. Returns in
+ * itself when there is nothing to remove, or out (room for n bytes);
+ * *outlen receives the length.
+ */
+const char *sanitize_strip_format(const char *in, size_t n, char *out,
+                                  size_t *outlen);
+
 #endif

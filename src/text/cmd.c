@@ -109,31 +109,17 @@ static void text_bad_room(struct text_session *s, const char *name, size_t n)
                (int)n, name);
 }
 
-/* /join ROOM: leave the current room for ROOM. */
-static void cmd_join(struct text_session *s, const char *args, size_t len)
+void text_join_error(struct text_session *s, enum chat_error e,
+                     const char *name, size_t n)
 {
-    const char *name;
-    size_t n = text_word(&args, &len, &name);
-    if (n == 0 || len > 0) {
-        text_usage(s, "/join ROOM");
-        return;
-    }
-    text_room_name(&name, &n);
-    struct room *old = s->client.room, *r;
-    switch (chat_join(&s->client, name, n, &r)) {
-    case CHAT_OK:
-        if (old)
-            chat_part(&s->client, old, NULL, 0);
-        break;
+    const struct room *r = chat_find_room(name, n);
+    const char *room = r ? r->name : "";
+    switch (e) {
     case CHAT_ERR_INVALID:
         text_bad_room(s, name, n);
-        break;
+        return;
     case CHAT_ERR_ALREADY:
-        r = chat_find_room(name, n);
-        log_debug("event=refused id=%llu cmd=join reason=already room=%s",
-                  (unsigned long long)s->client.id,
-                  log_q(r->name, r->name_len));
-        text_reply(s, "! you are already in #%s", r->name);
+        text_reply(s, "! you are already in #%s", room);
         break;
     case CHAT_ERR_RATE: {
         unsigned wait = chat_new_room_wait(&s->client);
@@ -141,14 +127,45 @@ static void cmd_join(struct text_session *s, const char *args, size_t len)
                    wait ? wait : 1); /* 1 if the clock ticked since */
         break;
     }
+    case CHAT_ERR_BANNED:
+        text_reply(s, "! you are banned from #%s", room);
+        break;
+    case CHAT_ERR_INVITE_ONLY:
+        text_reply(s, "! #%s is invite-only: an operator must /invite you",
+                   room);
+        break;
+    case CHAT_ERR_BAD_KEY:
+        text_reply(s, "! #%s needs a key: /join #%s KEY", room, room);
+        break;
+    case CHAT_ERR_FULL:
+        text_reply(s, "! #%s is full (limit %zu)", room, r ? r->limit : 0);
+        break;
     default:
-        log_debug(
-            "event=refused id=%llu cmd=join reason=too-many-rooms room=%s",
-            (unsigned long long)s->client.id, log_q(name, n));
         text_reply(s, "! too many rooms (max %zu)",
                    chat_get_config()->max_rooms);
         break;
     }
+    log_debug("event=refused id=%llu cmd=join reason=%d room=%s",
+              (unsigned long long)s->client.id, (int)e, log_q(name, n));
+}
+
+/* /join ROOM [KEY]: leave the current room for ROOM. */
+static void cmd_join(struct text_session *s, const char *args, size_t len)
+{
+    const char *name, *key;
+    size_t n = text_word(&args, &len, &name);
+    size_t k = text_word(&args, &len, &key);
+    if (n == 0 || len > 0) {
+        text_usage(s, "/join ROOM [KEY]");
+        return;
+    }
+    text_room_name(&name, &n);
+    struct room *old = text_room(s), *r;
+    enum chat_error e = chat_join(&s->client, name, n, key, k, &r);
+    if (e != CHAT_OK)
+        text_join_error(s, e, name, n);
+    else if (old)
+        chat_part(&s->client, old, NULL, 0);
 }
 
 /*
@@ -356,8 +373,8 @@ static void cmd_who(struct text_session *s, const char *args, size_t len)
         return;
     }
     if (n == 0) {
-        if (s->client.room)
-            text_who(s, s->client.room);
+        if (text_room(s))
+            text_who(s, text_room(s));
         return;
     }
     text_room_name(&name, &n);
@@ -387,13 +404,14 @@ static void cmd_msg(struct text_session *s, const char *args, size_t len)
         text_usage(s, "/msg NICK TEXT");
         return;
     }
-    if (chat_privmsg(&s->client, nick, n, args, len) != CHAT_OK) {
+    struct client *to = chat_find_nick(nick, n);
+    if (to == NULL) {
         log_debug("event=refused id=%llu cmd=msg reason=no-such-nick nick=%s",
                   (unsigned long long)s->client.id, log_q(nick, n));
         text_reply(s, "! no such nick: %.*s", (int)n, nick);
         return;
     }
-    const struct client *to = chat_find_nick(nick, n);
+    chat_privmsg(&s->client, to, args, len, false, false, NULL);
     if (to != &s->client)
         text_private_echo(s, to, args, len);
 }
@@ -405,14 +423,18 @@ static void cmd_me(struct text_session *s, const char *args, size_t len)
         text_usage(s, "/me TEXT");
         return;
     }
-    if (s->client.room)
-        chat_act(&s->client, s->client.room, args, len);
+    struct room *r = text_room(s);
+    if (r && chat_act(&s->client, r, args, len, NULL) != CHAT_OK)
+        text_reply(s,
+                   "! #%s is moderated: only its operators and voiced "
+                   "people may talk",
+                   r->name);
 }
 
 /* /topic [TEXT]: show or set the topic of the current room. */
 static void cmd_topic(struct text_session *s, const char *args, size_t len)
 {
-    struct room *r = s->client.room;
+    struct room *r = text_room(s);
     if (r == NULL)
         return;
     if (len == 0) {
@@ -422,11 +444,14 @@ static void cmd_topic(struct text_session *s, const char *args, size_t len)
             text_reply(s, "* #%s has no topic", r->name);
         return;
     }
-    if (chat_set_topic(&s->client, r, args, len) == CHAT_ERR_TOO_LONG) {
+    enum chat_error e = chat_set_topic(&s->client, r, args, len);
+    if (e == CHAT_ERR_TOO_LONG) {
         log_debug("event=refused id=%llu cmd=topic reason=too-long bytes=%zu",
                   (unsigned long long)s->client.id, len);
         text_reply(s, "! topic too long (max %zu bytes)",
                    chat_get_config()->topic_max);
+    } else if (e == CHAT_ERR_NOT_OP) {
+        text_reply(s, "! only operators of #%s may set its topic", r->name);
     }
 }
 
@@ -439,7 +464,7 @@ static void cmd_quit(struct text_session *s, const char *args, size_t len)
 static const struct text_cmd text_cmds[] = {
     {"help", cmd_help, "/help", "list the commands"},
     {"nick", cmd_nick, "/nick NAME", "change your nick"},
-    {"join", cmd_join, "/join ROOM", "leave this room and join ROOM"},
+    {"join", cmd_join, "/join ROOM [KEY]", "leave this room and join ROOM"},
     {"rooms", cmd_rooms, "/rooms [WORD]",
      "list the rooms (named with WORD; also /list)"},
     {"list", cmd_rooms, "/list", NULL},

@@ -19,6 +19,7 @@
 /* Index of the text protocol in chat_event.wire. */
 #define TEXT_WIRE 0
 
+static struct text_config text_cfg = {.history_replay = 20, .quiet_above = 64};
 static struct text_buf text_wire_buf;  /* cached event bytes */
 static struct text_buf text_line_buf;  /* per-recipient lines */
 static struct text_buf text_clean_buf; /* sanitized input */
@@ -56,6 +57,31 @@ void text_buf_put(struct text_buf *b, const char *s, size_t n)
 void text_buf_str(struct text_buf *b, const char *s)
 {
     text_buf_put(b, s, strlen(s));
+}
+
+void text_configure(const struct text_config *cfg)
+{
+    text_cfg = *cfg;
+}
+
+const struct text_config *text_get_config(void)
+{
+    return &text_cfg;
+}
+
+/*
+ * Appends text that may come from an IRC user: its formatting codes
+ * (bold, colours, CTCP's \x01) are removed, as a terminal would show them
+ * as garbage.
+ */
+static void text_buf_clean(struct text_buf *b, const char *s, size_t n)
+{
+    size_t k;
+    const char *p = sanitize_strip_format(s, n, text_buf_reserve(b, n), &k);
+    if (p == s)
+        text_buf_put(b, s, n);
+    else
+        b->n += k;
 }
 
 const char *text_people(size_t n)
@@ -110,7 +136,7 @@ void text_reply(struct text_session *s, const char *fmt, ...)
 static void text_format_line(const struct chat_event *ev, const char *text,
                              size_t len, struct text_buf *b)
 {
-    bool action = ev->kind == CHAT_ACTION;
+    bool action = ev->kind == CHAT_ACTION || ev->action;
     text_buf_put(b, action ? "[* " : "[", action ? 3 : 1);
     text_buf_put(b, ev->nick, ev->nick_len);
     if (ev->kind == CHAT_PRIVATE) {
@@ -118,7 +144,7 @@ static void text_format_line(const struct chat_event *ev, const char *text,
         text_buf_put(b, ev->to->nick, ev->to->nick_len);
     }
     text_buf_put(b, action ? "] " : "]: ", action ? 2 : 3);
-    text_buf_put(b, text, len);
+    text_buf_clean(b, text, len);
     text_buf_put(b, "\r\n", 2);
 }
 
@@ -140,8 +166,29 @@ static void text_format_notice(const struct chat_event *ev, struct text_buf *b)
         break;
     case CHAT_QUIT:
         text_buf_str(b, text ? " quit (" : " quit");
-        text_buf_put(b, ev->text, ev->text_len);
+        text_buf_clean(b, ev->text, ev->text_len);
         text_buf_str(b, text ? ")" : "");
+        break;
+    case CHAT_KICK:
+        text_buf_str(b, " kicked ");
+        text_buf_put(b, ev->to->nick, ev->to->nick_len);
+        text_buf_str(b, " from #");
+        text_buf_str(b, room);
+        text_buf_str(b, text ? " (" : "");
+        text_buf_clean(b, ev->text, ev->text_len);
+        text_buf_str(b, text ? ")" : "");
+        break;
+    case CHAT_MODE:
+        text_buf_str(b, " set mode ");
+        text_buf_put(b, ev->text, ev->text_len);
+        text_buf_str(b, " in #");
+        text_buf_str(b, room);
+        break;
+    case CHAT_INVITE:
+        text_buf_str(b, " invited ");
+        text_buf_put(b, ev->to->nick, ev->to->nick_len);
+        text_buf_str(b, " to #");
+        text_buf_str(b, room);
         break;
     case CHAT_NICK:
         text_buf_str(b, " is now ");
@@ -152,7 +199,7 @@ static void text_format_notice(const struct chat_event *ev, struct text_buf *b)
                      text ? " set the topic of #" : " cleared the topic of #");
         text_buf_str(b, room);
         text_buf_str(b, text ? ": " : "");
-        text_buf_put(b, ev->text, ev->text_len);
+        text_buf_clean(b, ev->text, ev->text_len);
         break;
     default:
         break;
@@ -215,19 +262,30 @@ void text_private_echo(struct text_session *s, const struct client *to,
 /* Replays the last messages of r, framed by notice lines. */
 static void text_replay(struct text_session *s, const struct room *r)
 {
-    size_t want = chat_get_config()->history_replay;
+    size_t want = text_cfg.history_replay;
     size_t k = r->hist_count < want ? r->hist_count : want;
     if (k == 0)
         return;
     text_reply(s, "* --- last %zu message%s in #%s (times in UTC) ---", k,
                k == 1 ? "" : "s", r->name);
+    struct text_buf *b = &text_line_buf;
     for (size_t i = r->hist_count - k; i < r->hist_count; i++) {
         const struct room_msg *m = room_history(r, i);
         struct tm tm;
-        gmtime_r(&m->when, &tm);
-        text_reply(s, "%02d:%02d [%.*s]: %.*s", tm.tm_hour, tm.tm_min,
-                   (int)m->nick_len, m->data, (int)m->text_len,
-                   m->data + m->nick_len);
+        time_t when = (time_t)(m->time_ms / 1000);
+        gmtime_r(&when, &tm);
+        char hhmm[16];
+        snprintf(hhmm, sizeof hhmm, "%02d:%02d ", tm.tm_hour % 24,
+                 tm.tm_min % 60);
+        bool action = m->kind == ROOM_MSG_ACTION;
+        b->n = 0;
+        text_buf_str(b, hhmm);
+        text_buf_put(b, action ? "[* " : "[", action ? 3 : 1);
+        text_buf_put(b, m->data, m->nick_len);
+        text_buf_put(b, action ? "] " : "]: ", action ? 2 : 3);
+        text_buf_clean(b, m->data + m->src_len, m->text_len);
+        text_buf_put(b, "\r\n", 2);
+        conn_write(s->conn, b->p, b->n);
     }
     text_reply(s, "* --- end of history ---");
 }
@@ -237,40 +295,109 @@ static void text_replay(struct text_session *s, const struct room *r)
  * show the room's topic and recent history; the welcome ends with the hint,
  * so it is the last line a newcomer sees before typing.
  */
-static void text_self_join(struct text_session *s, const struct room *r)
+static void text_self_join(struct text_session *s, struct room *r)
 {
+    s->room = r;
     text_reply(s, "* you %s #%s (%zu %s here)",
                s->welcomed ? "joined" : "are in", r->name, r->nmembers,
                text_people(r->nmembers));
-    if (r->topic)
-        text_reply(s, "* topic: %s", r->topic);
+    if (r->topic) {
+        struct text_buf *b = &text_line_buf;
+        b->n = 0;
+        text_buf_str(b, "* topic: ");
+        text_buf_clean(b, r->topic, r->topic_len);
+        text_buf_put(b, "\r\n", 2);
+        conn_write(s->conn, b->p, b->n);
+    }
     text_replay(s, r);
     if (!s->welcomed)
         text_reply(s, "* type to talk; /help lists commands; "
                       "/quit or $exit leaves");
 }
 
+struct room *text_room(struct text_session *s)
+{
+    const struct client *c = &s->client;
+    if (s->room == NULL && c->nrooms > 0)
+        s->room = c->rooms[c->nrooms - 1].room;
+    return s->room;
+}
+
+/*
+ * Tells s about something it did or that was done to it, where it reads
+ * differently than for everyone else. Returns false if ev is not such.
+ */
+static bool text_deliver_own(struct text_session *s, struct chat_event *ev)
+{
+    struct client *me = &s->client;
+    if (ev->kind == CHAT_KICK && ev->to == me) {
+        if (s->room == ev->room)
+            s->room = NULL; /* picked anew once the kick is done */
+        text_reply(s, "* %.*s kicked you from #%s%s%.*s%s", (int)ev->nick_len,
+                   ev->nick, ev->room->name, ev->text_len ? " (" : "",
+                   (int)ev->text_len, ev->text ? ev->text : "",
+                   ev->text_len ? ")" : "");
+        return true;
+    }
+    if (ev->kind == CHAT_INVITE && ev->to == me) {
+        text_reply(s, "* %.*s invites you to #%s: /join #%s", (int)ev->nick_len,
+                   ev->nick, ev->room->name, ev->room->name);
+        return true;
+    }
+    if (ev->from != me)
+        return false;
+    switch (ev->kind) {
+    case CHAT_JOIN:
+        text_self_join(s, ev->room);
+        return true;
+    case CHAT_NICK:
+        text_reply(s, "* you are now %.*s", (int)ev->text_len, ev->text);
+        return true;
+    case CHAT_PART: /* the /join reply says it all */
+        if (s->room == ev->room)
+            s->room = NULL;
+        return true;
+    case CHAT_AWAY:
+    case CHAT_SETNAME:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Returns true if ev is an arrival or departure text users do not see. */
+static bool text_quiet(const struct chat_event *ev)
+{
+    switch (ev->kind) {
+    case CHAT_AWAY:
+    case CHAT_SETNAME:
+        return true;
+    case CHAT_JOIN:
+    case CHAT_PART:
+    case CHAT_QUIT:
+    case CHAT_NICK:
+        return ev->room && ev->room->nmembers > text_cfg.quiet_above;
+    case CHAT_PRIVATE: /* CTCP other than ACTION: nothing a person reads */
+        return ev->text_len > 0 && ev->text[0] == '\x01';
+    default:
+        return false;
+    }
+}
+
 /* Delivers one chat event to a text client. */
-static void text_deliver(struct client *to, struct chat_event *ev)
+static bool text_deliver(struct client *to, struct chat_event *ev)
 {
     struct text_session *s = (struct text_session *)to;
-    if (ev->from == to) {
-        if (ev->kind == CHAT_JOIN) {
-            text_self_join(s, ev->room);
-            return;
-        }
-        if (ev->kind == CHAT_NICK) {
-            text_reply(s, "* you are now %.*s", (int)ev->text_len, ev->text);
-            return;
-        }
-        if (ev->kind == CHAT_PART)
-            return; /* the /join reply says it all */
-    }
+    if (text_deliver_own(s, ev))
+        return true;
+    if (text_quiet(ev))
+        return false;
     const struct chat_wire *w = text_wire(ev);
     if (w->ref)
         conn_write_block(s->conn, w->ref);
     else
         conn_write(s->conn, w->p, w->n);
+    return true;
 }
 
 static const struct client_ops text_client_ops = {
@@ -314,14 +441,25 @@ static size_t text_batch_fanout(void)
     return TEXT_BATCH_FANOUT;
 }
 
+/* Says lines in s's room; tells s if it may not. */
+static void text_say(struct text_session *s, const struct chat_line *lines,
+                     size_t n)
+{
+    struct room *r = text_room(s);
+    if (r && chat_say(&s->client, r, lines, n, false, NULL) != CHAT_OK)
+        text_reply(s,
+                   "! #%s is moderated: only its operators and voiced "
+                   "people may talk",
+                   r->name);
+}
+
 /* Says the gathered messages, if any. */
 static void text_batch_flush(void)
 {
     struct text_session *s = text_batch.s;
     if (s == NULL)
         return;
-    if (s->client.room)
-        chat_say(&s->client, s->client.room, text_batch.lines, text_batch.n);
+    text_say(s, text_batch.lines, text_batch.n);
     text_batch.s = NULL;
     text_batch.n = 0;
     text_batch.used = 0;
@@ -335,8 +473,7 @@ static void text_batch_add(struct text_session *s, const char *text, size_t n)
         text_batch_flush();
     if (n > TEXT_BATCH_BYTES) { /* a huge line goes out on its own */
         struct chat_line line = {text, n};
-        if (s->client.room)
-            chat_say(&s->client, s->client.room, &line, 1);
+        text_say(s, &line, 1);
         return;
     }
     char *p = text_batch.bytes + text_batch.used;
@@ -346,8 +483,8 @@ static void text_batch_add(struct text_session *s, const char *text, size_t n)
     text_batch.lines[text_batch.n].len = n;
     text_batch.n++;
     text_batch.s = s;
-    if (s->client.room &&
-        text_batch.used * s->client.room->nmembers >= text_batch_fanout())
+    struct room *r = text_room(s);
+    if (r && text_batch.used * r->nmembers >= text_batch_fanout())
         text_batch_flush();
 }
 
@@ -361,11 +498,14 @@ static void text_open(struct conn *c)
     struct text_session *s = xcalloc(1, sizeof *s);
     s->conn = c;
     conn_set_data(c, s);
-    chat_register(&s->client, conn_id(c), &text_client_ops, s);
+    chat_register(&s->client, conn_id(c), &text_client_ops, s, NULL, 0);
+    chat_set_user_host(&s->client, "~text", conn_host(c));
     s->client.origin = conn_origin(c); /* lives as long as the session */
     text_reply(s, "* welcome to parley, %s", s->client.nick);
     struct room *lobby;
-    chat_join(&s->client, "lobby", 5, &lobby);
+    enum chat_error e = chat_join(&s->client, "lobby", 5, NULL, 0, &lobby);
+    if (e != CHAT_OK)
+        text_join_error(s, e, "lobby", 5);
     s->welcomed = true;
 }
 

@@ -19,10 +19,24 @@ struct conn;
 /* The protocol object for text:// listeners. */
 extern const struct conn_proto text_proto;
 
+/* What the text protocol shows, set once at start (text_configure). */
+struct text_config {
+    size_t history_replay; /* messages shown on join */
+    size_t quiet_above;    /* no join/part/quit/nick notices above this */
+};
+
+/* Sets the text protocol's settings. */
+void text_configure(const struct text_config *cfg);
+
+/* Returns the settings given to text_configure. */
+const struct text_config *text_get_config(void);
+
 /* One person on a text connection. */
 struct text_session {
     struct client client;
     struct conn *conn;
+    struct room *room; /* where the person talks (last joined); NULL: pick
+                          anew from its rooms (see text_room) */
     bool welcomed; /* the first join is the welcome, not a /join */
     bool gone;     /* unregistered from the core already (/quit) */
 };
@@ -64,6 +78,16 @@ const char *text_people(size_t n);
  */
 void text_private_echo(struct text_session *s, const struct client *to,
                        const char *text, size_t len);
+
+/*
+ * Returns the room s talks in: the one it last joined that it is still in,
+ * or NULL if it is in none.
+ */
+struct room *text_room(struct text_session *s);
+
+/* Replies why a join of the room name (len bytes) failed with e. */
+void text_join_error(struct text_session *s, enum chat_error e,
+                     const char *name, size_t len);
 
 /* Handles a line that starts with '/', or $exit. */
 void text_command(struct text_session *s, const char *line, size_t len);

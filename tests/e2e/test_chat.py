@@ -329,9 +329,9 @@ def test_join_errors(t):
     srv = t.server()
     a, b = t.users(srv, "alice", "bob")
     a.say("/join")
-    a.expect("! usage: /join ROOM")
+    a.expect("! usage: /join ROOM [KEY]")
     a.say("/join a b")
-    a.expect("! usage: /join ROOM")
+    a.expect("! usage: /join ROOM [KEY]")
     a.say("/join lobby")
     a.expect("! you are already in #lobby")
     a.say("/join #LOBBY")
@@ -575,8 +575,10 @@ def expect_replay(c, room, topic, said, t0, t1):
 
 
 def expect_history_line(c, nick, text, t0, t1):
-    """One `HH:MM [NICK]: TEXT` line whose time is UTC between t0 and t1."""
-    m = c.expect(re.compile(_TIME + r" \[" + re.escape(nick) + r"\]: " + re.escape(text)))
+    """One `HH:MM [NICK]: TEXT` line (or `HH:MM [* NICK] TEXT` for an action,
+    nick given as "* NICK") whose time is UTC between t0 and t1."""
+    sep = " " if nick.startswith("* ") else ": "
+    m = c.expect(re.compile(_TIME + r" \[" + re.escape(nick) + r"\]" + sep + re.escape(text)))
     allowed = {time.strftime("%H:%M", time.gmtime(x)) for x in range(int(t0) - 1, int(t1) + 2)}
     check("%s:%s" % m.groups() in allowed, "history time %s:%s is not the UTC time of the message %s", m.group(1), m.group(2), sorted(allowed))
 
@@ -589,14 +591,14 @@ def test_history_replayed_on_join(t):
     a.expect(re.compile(r"\* you joined #dev \(%s here\)" % people(1)))
     b.expect("* alice left #lobby")
     a.say("hi all")
-    a.say("/me is not history")
+    a.say("/me is history too")
     a.say("//slash kept")
     a.say("/topic dev stuff")
     a.expect("* alice set the topic of #dev: dev stuff")
     t1 = time.time()
     b.say("/join dev")
     b.expect("* you joined #dev (2 people here)")
-    expect_replay(b, "dev", "dev stuff", [("alice", "hi all"), ("alice", "/slash kept")], t0, t1)
+    expect_replay(b, "dev", "dev stuff", [("alice", "hi all"), ("* alice", "is history too"), ("alice", "/slash kept")], t0, t1)
     b.barrier()
     a.expect("* bob joined #dev")
     # History lines are not new messages: alice got nothing else.
@@ -662,7 +664,6 @@ def test_history_none_when_empty(t):
     a, b = t.users(srv, "alice", "bob")
     a.say("/join dev")
     a.expect(re.compile(r"\* you joined #dev \(%s here\)" % people(1)))
-    a.say("/me only an action")
     a.say("/topic no messages")
     a.expect("* alice set the topic of #dev: no messages")
     b.read_until("* alice left #lobby")

@@ -330,7 +330,7 @@ def _debug_session(t, srv):
     a.say('/fr"ob')
     a.expect('! unknown command: /fr"ob (try /help)')
     a.say("/join")
-    a.expect("! usage: /join ROOM")
+    a.expect("! usage: /join ROOM [KEY]")
     a.say("/nick carol")
     a.expect("* you are now carol")
     a.barrier()
@@ -349,7 +349,7 @@ def test_log_level_debug_shows_chat_events(t):
         ("refused", {"id": a.id, "cmd": "nick", "reason": "taken"}),
         ("refused", {"id": a.id, "cmd": "frobnicate", "reason": "unknown"}),
         ("refused", {"id": a.id, "cmd": 'fr"ob', "reason": "unknown"}),
-        ("refused", {"id": a.id, "reason": "usage", "usage": "/join ROOM"}),
+        ("refused", {"id": a.id, "reason": "usage", "usage": "/join ROOM [KEY]"}),
     ):
         f = srv.wait_event(ev, **want)
         check(f.get("level") == "debug", "%s line at level %s", ev, f.get("level"))

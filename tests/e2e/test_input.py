@@ -370,7 +370,8 @@ def test_messages_and_commands_in_one_packet_keep_order(t):
     c.send("/join dev\n/join lobby\n")
     c.expect("* you joined #dev (1 person here)")
     c.expect("* you joined #lobby (3 people here)")
-    c.expect("* --- last 4 messages in #lobby (times in UTC) ---")
-    for nick, text in (("alice", "one"), ("alice", "two"), ("alicia", "three"), ("alicia", "four")):
-        c.expect(re.compile(r"\d\d:\d\d \[%s\]: %s" % (nick, text)))
+    c.expect("* --- last 5 messages in #lobby (times in UTC) ---")
+    for nick, text in (("alice", "one"), ("alice", "two"), ("alicia", "three"), ("* alicia", "waves"), ("alicia", "four")):
+        sep = " " if nick.startswith("*") else ": "
+        c.expect(re.compile(r"\d\d:\d\d \[%s\]%s%s" % (re.escape(nick), sep, text)))
     c.expect("* --- end of history ---")

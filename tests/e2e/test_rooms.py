@@ -25,7 +25,8 @@ TOO_FAST = re.compile(r"! too many new rooms: try again in (\d+) s")
 # --history-keep slots of 8 bytes once it has history, and per message its
 # nick and text plus 32 bytes.
 SLOT_BYTES = 8
-MSG_EXTRA = 32
+MSG_EXTRA = 40  # struct room_msg and the allocator's share
+SOURCE_EXTRA = len("!~text@127.0.0.1")  # the nick!user@host kept with it
 
 
 def joined(room, n=None):
@@ -161,7 +162,7 @@ def test_history_memory_bounds_a_room_people_are_in(t):
     b = client(t, srv, source="127.0.0.2")
     lines = history(b, "big", 2)
     n = len(lines)
-    cost = MSG_EXTRA + len(a.nick) + 100
+    cost = MSG_EXTRA + SOURCE_EXTRA + len(a.nick) + 100
     ring = 100 * SLOT_BYTES
     check(ring + n * cost <= budget < ring + (n + 1) * cost, "%d messages of %d bytes kept in a budget of %d", n, cost, budget)
     want = ["%03d %s" % (i, "y" * 96) for i in range(100 - n, 100)]
