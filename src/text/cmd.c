@@ -336,7 +336,7 @@ static void text_who(struct text_session *s, const struct room *r)
     for (size_t i = 0; i < r->nmembers; i++)
         text_top_add(&top, r->members[i]);
     qsort(v, k, sizeof *v, text_nick_cmp);
-    struct text_buf line = {0};
+    struct tbuf line = {0};
     bool first = true;
     for (size_t i = 0; i <= k; i++) {
         const struct client *c = i < k ? v[i] : NULL;
@@ -354,8 +354,8 @@ static void text_who(struct text_session *s, const struct room *r)
         if (c == NULL)
             break;
         if (line.n > 0)
-            text_buf_put(&line, ", ", 2);
-        text_buf_put(&line, c->nick, c->nick_len);
+            tbuf_put(&line, ", ", 2);
+        tbuf_put(&line, c->nick, c->nick_len);
     }
     if (r->nmembers > k)
         text_reply(s, "* #%s: ... and %zu more", r->name, r->nmembers - k);

@@ -20,44 +20,9 @@
 #define TEXT_WIRE 0
 
 static struct text_config text_cfg = {.history_replay = 20, .quiet_above = 64};
-static struct text_buf text_wire_buf;  /* cached event bytes */
-static struct text_buf text_line_buf;  /* per-recipient lines */
-static struct text_buf text_clean_buf; /* sanitized input */
-
-/* ------------------------------------------------------------------------
- * Building lines. Every formatter appends through text_buf_reserve, which
- * grows the buffer before anything is written, so no formatter can write
- * past its buffer whatever the lengths of nicks, names and text; no size is
- * estimated in advance. A buffer keeps its memory for the next line.
- * ------------------------------------------------------------------------ */
-
-char *text_buf_reserve(struct text_buf *b, size_t n)
-{
-    size_t need = b->n + n;
-    if (need < n)
-        abort(); /* size_t overflow: no such line can exist */
-    if (b->cap < need || b->p == NULL) {
-        size_t cap = b->cap < 512 ? 1024 : b->cap * 2;
-        if (cap < need)
-            cap = need;
-        b->p = xreallocarray(b->p, cap, 1);
-        b->cap = cap;
-    }
-    return b->p + b->n;
-}
-
-void text_buf_put(struct text_buf *b, const char *s, size_t n)
-{
-    if (n == 0)
-        return; /* s may be NULL then */
-    memcpy(text_buf_reserve(b, n), s, n);
-    b->n += n;
-}
-
-void text_buf_str(struct text_buf *b, const char *s)
-{
-    text_buf_put(b, s, strlen(s));
-}
+static struct tbuf text_wire_buf;  /* cached event bytes */
+static struct tbuf text_line_buf;  /* per-recipient lines */
+static struct tbuf text_clean_buf; /* sanitized input */
 
 void text_configure(const struct text_config *cfg)
 {
@@ -74,12 +39,12 @@ const struct text_config *text_get_config(void)
  * (bold, colours, CTCP's \x01) are removed, as a terminal would show them
  * as garbage.
  */
-static void text_buf_clean(struct text_buf *b, const char *s, size_t n)
+static void text_buf_clean(struct tbuf *b, const char *s, size_t n)
 {
     size_t k;
-    const char *p = sanitize_strip_format(s, n, text_buf_reserve(b, n), &k);
+    const char *p = sanitize_strip_format(s, n, tbuf_reserve(b, n), &k);
     if (p == s)
-        text_buf_put(b, s, n);
+        tbuf_put(b, s, n);
     else
         b->n += k;
 }
@@ -89,26 +54,14 @@ const char *text_people(size_t n)
     return n == 1 ? "person" : "people";
 }
 
-/*
- * Formats one line into the line buffer, CRLF added. vsnprintf measures
- * first, then writes with exactly that bound, so it cannot pass the space
- * reserved even if the two calls disagreed.
- */
+/* Formats one line into the line buffer, CRLF added. */
 __attribute__((format(printf, 1, 0))) static void text_vformat(const char *fmt,
                                                                va_list ap)
 {
-    struct text_buf *b = &text_line_buf;
+    struct tbuf *b = &text_line_buf;
     b->n = 0;
-    va_list ap2;
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap2);
-    va_end(ap2);
-    if (n < 0)
-        return;
-    char *p = text_buf_reserve(b, (size_t)n + 1);
-    int k = vsnprintf(p, (size_t)n + 1, fmt, ap);
-    b->n += k < 0 ? 0 : (size_t)(k < n ? k : n);
-    text_buf_put(b, "\r\n", 2);
+    tbuf_vprintf(b, fmt, ap);
+    tbuf_put(b, "\r\n", 2);
 }
 
 void text_reply(struct text_session *s, const char *fmt, ...)
@@ -134,77 +87,77 @@ void text_reply(struct text_session *s, const char *fmt, ...)
  * The hot path.
  */
 static void text_format_line(const struct chat_event *ev, const char *text,
-                             size_t len, struct text_buf *b)
+                             size_t len, struct tbuf *b)
 {
     bool action = ev->kind == CHAT_ACTION || ev->action;
-    text_buf_put(b, action ? "[* " : "[", action ? 3 : 1);
-    text_buf_put(b, ev->nick, ev->nick_len);
+    tbuf_put(b, action ? "[* " : "[", action ? 3 : 1);
+    tbuf_put(b, ev->nick, ev->nick_len);
     if (ev->kind == CHAT_PRIVATE) {
-        text_buf_put(b, " -> ", 4);
-        text_buf_put(b, ev->to->nick, ev->to->nick_len);
+        tbuf_put(b, " -> ", 4);
+        tbuf_put(b, ev->to->nick, ev->to->nick_len);
     }
-    text_buf_put(b, action ? "] " : "]: ", action ? 2 : 3);
+    tbuf_put(b, action ? "] " : "]: ", action ? 2 : 3);
     text_buf_clean(b, text, len);
-    text_buf_put(b, "\r\n", 2);
+    tbuf_put(b, "\r\n", 2);
 }
 
 /* Appends a notice event, as everyone but the person concerned sees it. */
-static void text_format_notice(const struct chat_event *ev, struct text_buf *b)
+static void text_format_notice(const struct chat_event *ev, struct tbuf *b)
 {
     const char *room = ev->room ? ev->room->name : "";
     bool text = ev->text_len > 0;
-    text_buf_put(b, "* ", 2);
-    text_buf_put(b, ev->nick, ev->nick_len);
+    tbuf_put(b, "* ", 2);
+    tbuf_put(b, ev->nick, ev->nick_len);
     switch (ev->kind) {
     case CHAT_JOIN:
-        text_buf_str(b, " joined #");
-        text_buf_str(b, room);
+        tbuf_str(b, " joined #");
+        tbuf_str(b, room);
         break;
     case CHAT_PART:
-        text_buf_str(b, " left #");
-        text_buf_str(b, room);
+        tbuf_str(b, " left #");
+        tbuf_str(b, room);
         break;
     case CHAT_QUIT:
-        text_buf_str(b, text ? " quit (" : " quit");
+        tbuf_str(b, text ? " quit (" : " quit");
         text_buf_clean(b, ev->text, ev->text_len);
-        text_buf_str(b, text ? ")" : "");
+        tbuf_str(b, text ? ")" : "");
         break;
     case CHAT_KICK:
-        text_buf_str(b, " kicked ");
-        text_buf_put(b, ev->to->nick, ev->to->nick_len);
-        text_buf_str(b, " from #");
-        text_buf_str(b, room);
-        text_buf_str(b, text ? " (" : "");
+        tbuf_str(b, " kicked ");
+        tbuf_put(b, ev->to->nick, ev->to->nick_len);
+        tbuf_str(b, " from #");
+        tbuf_str(b, room);
+        tbuf_str(b, text ? " (" : "");
         text_buf_clean(b, ev->text, ev->text_len);
-        text_buf_str(b, text ? ")" : "");
+        tbuf_str(b, text ? ")" : "");
         break;
     case CHAT_MODE:
-        text_buf_str(b, " set mode ");
-        text_buf_put(b, ev->text, ev->text_len);
-        text_buf_str(b, " in #");
-        text_buf_str(b, room);
+        tbuf_str(b, " set mode ");
+        tbuf_put(b, ev->text, ev->text_len);
+        tbuf_str(b, " in #");
+        tbuf_str(b, room);
         break;
     case CHAT_INVITE:
-        text_buf_str(b, " invited ");
-        text_buf_put(b, ev->to->nick, ev->to->nick_len);
-        text_buf_str(b, " to #");
-        text_buf_str(b, room);
+        tbuf_str(b, " invited ");
+        tbuf_put(b, ev->to->nick, ev->to->nick_len);
+        tbuf_str(b, " to #");
+        tbuf_str(b, room);
         break;
     case CHAT_NICK:
-        text_buf_str(b, " is now ");
-        text_buf_put(b, ev->text, ev->text_len);
+        tbuf_str(b, " is now ");
+        tbuf_put(b, ev->text, ev->text_len);
         break;
     case CHAT_TOPIC:
-        text_buf_str(b,
+        tbuf_str(b,
                      text ? " set the topic of #" : " cleared the topic of #");
-        text_buf_str(b, room);
-        text_buf_str(b, text ? ": " : "");
+        tbuf_str(b, room);
+        tbuf_str(b, text ? ": " : "");
         text_buf_clean(b, ev->text, ev->text_len);
         break;
     default:
         break;
     }
-    text_buf_put(b, "\r\n", 2);
+    tbuf_put(b, "\r\n", 2);
 }
 
 /* chat_wire release hook: drops the event's reference to its block. */
@@ -222,7 +175,7 @@ static const struct chat_wire *text_wire(struct chat_event *ev)
     struct chat_wire *w = &ev->wire[TEXT_WIRE];
     if (w->p != NULL)
         return w;
-    struct text_buf *b = &text_wire_buf;
+    struct tbuf *b = &text_wire_buf;
     b->n = 0;
     if (ev->kind == CHAT_MESSAGE) {
         for (size_t i = 0; i < ev->nlines; i++)
@@ -253,7 +206,7 @@ void text_private_echo(struct text_session *s, const struct client *to,
         .text = text,
         .text_len = len,
     };
-    struct text_buf *b = &text_line_buf;
+    struct tbuf *b = &text_line_buf;
     b->n = 0;
     text_format_line(&ev, text, len, b);
     conn_write(s->conn, b->p, b->n);
@@ -268,7 +221,7 @@ static void text_replay(struct text_session *s, const struct room *r)
         return;
     text_reply(s, "* --- last %zu message%s in #%s (times in UTC) ---", k,
                k == 1 ? "" : "s", r->name);
-    struct text_buf *b = &text_line_buf;
+    struct tbuf *b = &text_line_buf;
     for (size_t i = r->hist_count - k; i < r->hist_count; i++) {
         const struct room_msg *m = room_history(r, i);
         struct tm tm;
@@ -279,12 +232,12 @@ static void text_replay(struct text_session *s, const struct room *r)
                  tm.tm_min % 60);
         bool action = m->kind == ROOM_MSG_ACTION;
         b->n = 0;
-        text_buf_str(b, hhmm);
-        text_buf_put(b, action ? "[* " : "[", action ? 3 : 1);
-        text_buf_put(b, m->data, m->nick_len);
-        text_buf_put(b, action ? "] " : "]: ", action ? 2 : 3);
+        tbuf_str(b, hhmm);
+        tbuf_put(b, action ? "[* " : "[", action ? 3 : 1);
+        tbuf_put(b, m->data, m->nick_len);
+        tbuf_put(b, action ? "] " : "]: ", action ? 2 : 3);
         text_buf_clean(b, m->data + m->src_len, m->text_len);
-        text_buf_put(b, "\r\n", 2);
+        tbuf_put(b, "\r\n", 2);
         conn_write(s->conn, b->p, b->n);
     }
     text_reply(s, "* --- end of history ---");
@@ -302,11 +255,11 @@ static void text_self_join(struct text_session *s, struct room *r)
                s->welcomed ? "joined" : "are in", r->name, r->nmembers,
                text_people(r->nmembers));
     if (r->topic) {
-        struct text_buf *b = &text_line_buf;
+        struct tbuf *b = &text_line_buf;
         b->n = 0;
-        text_buf_str(b, "* topic: ");
+        tbuf_str(b, "* topic: ");
         text_buf_clean(b, r->topic, r->topic_len);
-        text_buf_put(b, "\r\n", 2);
+        tbuf_put(b, "\r\n", 2);
         conn_write(s->conn, b->p, b->n);
     }
     text_replay(s, r);
@@ -522,7 +475,7 @@ static void text_line(struct conn *c, const char *line, size_t len)
     size_t n;
     text_clean_buf.n = 0;
     const char *clean = sanitize_line(
-        line, len, text_buf_reserve(&text_clean_buf, SANITIZE_MAX(len) + 1),
+        line, len, tbuf_reserve(&text_clean_buf, SANITIZE_MAX(len) + 1),
         &n);
     if (n == 0)
         return;

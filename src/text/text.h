@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "core/chat.h"
+#include "lib/tbuf.h"
 
 struct conn;
 
@@ -40,30 +41,6 @@ struct text_session {
     bool welcomed; /* the first join is the welcome, not a /join */
     bool gone;     /* unregistered from the core already (/quit) */
 };
-
-/*
- * An append-only byte buffer that grows before every write, so what is
- * built in it can never run past its memory. Zero-initialise; set n to 0 to
- * reuse the memory; free p when done.
- */
-struct text_buf {
-    char *p;
-    size_t n;   /* bytes in use */
-    size_t cap; /* bytes allocated */
-};
-
-/*
- * Makes room for n more bytes after the b->n in use and returns where they
- * start (never NULL); b->n is unchanged (the caller adds what it wrote).
- * Aborts if the size overflows; out of memory aborts as everywhere.
- */
-char *text_buf_reserve(struct text_buf *b, size_t n);
-
-/* Appends the n bytes at s to b (s may be NULL when n is 0). */
-void text_buf_put(struct text_buf *b, const char *s, size_t n);
-
-/* Appends the NUL-terminated string s (without the NUL) to b. */
-void text_buf_str(struct text_buf *b, const char *s);
 
 /* Queues one printf-formatted line (CRLF added) to the session. */
 void text_reply(struct text_session *s, const char *fmt, ...)

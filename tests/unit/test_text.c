@@ -160,24 +160,24 @@ static void teardown(void)
  * The line builder
  * ------------------------------------------------------------------------ */
 
-TEST(text_buf_grows_before_writing)
+TEST(tbuf_grows_before_writing)
 {
-    struct text_buf b = {0};
+    struct tbuf b = {0};
     static char big[5000];
     memset(big, 'b', sizeof big);
-    text_buf_str(&b, "[");
+    tbuf_str(&b, "[");
     for (size_t i = 0; i < 3; i++) /* crosses the first allocation */
-        text_buf_put(&b, big, sizeof big);
-    text_buf_put(&b, "]", 1);
+        tbuf_put(&b, big, sizeof big);
+    tbuf_put(&b, "]", 1);
     CHECK_EQ(b.n, 2 + 3 * sizeof big);
     CHECK(b.cap >= b.n);
     CHECK(b.p[0] == '[' && b.p[b.n - 1] == ']' && b.p[b.n - 2] == 'b');
     b.n = 0; /* reuse keeps the memory */
     size_t cap = b.cap;
-    text_buf_str(&b, "again");
+    tbuf_str(&b, "again");
     CHECK_MEM(b.p, b.n, "again");
     CHECK_EQ(b.cap, cap);
-    char *at = text_buf_reserve(&b, 0);
+    char *at = tbuf_reserve(&b, 0);
     CHECK(at == b.p + 5);
     free(b.p);
 }
