@@ -3,12 +3,14 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum {
     OPT_LISTEN = 256,
@@ -38,6 +40,9 @@ enum {
     OPT_SHUTDOWN_TIMEOUT,
     OPT_KEEPALIVE,
     OPT_LOG_LEVEL,
+    OPT_SERVER_NAME,
+    OPT_MOTD,
+    OPT_PING_INTERVAL,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -70,6 +75,9 @@ static const struct option config_options[] = {
     {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
     {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"server-name", required_argument, NULL, OPT_SERVER_NAME},
+    {"motd", required_argument, NULL, OPT_MOTD},
+    {"ping-interval", required_argument, NULL, OPT_PING_INTERVAL},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -83,12 +91,20 @@ static void config_usage(FILE *out)
     fprintf(out,
 "usage: parleyd [OPTIONS]\n"
 "\n"
-"parley chat server: people connect with telnet or netcat, pick a nick,\n"
-"sit in rooms and talk. Logs key=value lines on stderr.\n"
+"parley chat server: people connect with telnet, netcat or any IRC\n"
+"client, pick a nick, sit in rooms and talk. Logs key=value lines on\n"
+"stderr.\n"
 "\n"
-"  --listen URL          listen on URL; repeatable. text://HOST:PORT or\n"
-"                        text://[V6ADDR]:PORT; port 0 picks a free port\n"
-"                        (default: text://0.0.0.0:%s and text://[::]:%s)\n"
+"  --listen URL          listen on URL; repeatable (default: text on port\n"
+"                        %s and irc on %s, any address, IPv4 and IPv6).\n"
+"                        SCHEME://HOST:PORT or SCHEME://[V6ADDR]:PORT,\n"
+"                        SCHEME text (telnet, nc) or irc; port 0 picks a\n"
+"                        free port\n"
+"  --server-name NAME    the server's name in IRC (default: host name)\n"
+"  --motd FILE           IRC message of the day, read at start\n"
+"  --ping-interval S     ping an IRC client silent for S seconds; drop it\n"
+"                        if silent as long again, or unregistered after S\n"
+"                        (default %d; 0 = never)\n"
 "  --max-line N          longest input line in bytes (default %d)\n"
 "  --history N           messages replayed on joining a room (default %d)\n"
 "  --history-keep N      messages kept per room (default %d)\n"
@@ -142,7 +158,8 @@ static void config_usage(FILE *out)
 "  --log-level LEVEL     debug, info, warn or error (default info)\n"
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n",
-            CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_PORT, CONFIG_MAX_LINE,
+            CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_IRC_PORT, CONFIG_PING_INTERVAL,
+            CONFIG_MAX_LINE,
             CONFIG_HISTORY, CONFIG_HISTORY_KEEP, CONFIG_FLOOD_BURST,
             CONFIG_FLOOD_RATE, CONFIG_FLOOD_BYTES, CONFIG_SENDQ_MAX,
             CONFIG_RECVQ_MAX, CONFIG_OUT_MEM_MAX, CONFIG_PROBE_WAIT, CONFIG_MAX_PER_IP,
@@ -174,7 +191,22 @@ static bool config_number(const char *name, const char *s, uintmax_t min,
     return true;
 }
 
-/* Sets the defaults, including the two default listeners. */
+/*
+ * Returns true if s can be an IRC server name: letters, digits, '-' and
+ * '.', 1-63 bytes (it is sent as one word, and in every numeric).
+ */
+static bool config_name_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 63)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.')
+            return false;
+    return true;
+}
+
+/* Sets the defaults (the default listeners come after the flags). */
 static void config_defaults(struct config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -202,6 +234,10 @@ static void config_defaults(struct config *cfg)
     cfg->shutdown_timeout = CONFIG_SHUTDOWN_TIMEOUT;
     cfg->keepalive = CONFIG_KEEPALIVE;
     cfg->log_level = LOG_INFO;
+    cfg->ping_interval = CONFIG_PING_INTERVAL;
+    if (gethostname(cfg->server_name, sizeof cfg->server_name - 1) != 0 ||
+        !config_name_valid(cfg->server_name))
+        snprintf(cfg->server_name, sizeof cfg->server_name, "parley");
 }
 
 /* Adds one --listen URL; false (with a message) if it is not usable. */
@@ -218,10 +254,10 @@ static bool config_listen(struct config *cfg, const char *s)
         fprintf(stderr, "parleyd: --listen: %s\n", err);
         return false;
     }
-    if (strcmp(u->scheme, "text") != 0) {
+    if (strcmp(u->scheme, "text") != 0 && strcmp(u->scheme, "irc") != 0) {
         fprintf(stderr,
                 "parleyd: --listen: unknown protocol \"%s\" "
-                "(supported: text)\n",
+                "(supported: text, irc)\n",
                 u->scheme);
         return false;
     }
@@ -269,6 +305,7 @@ static bool config_apply(struct config *cfg, int opt, const char *arg)
         NUM(OPT_SHUTDOWN_TIMEOUT, shutdown_timeout, 0, 3600)
         /* The kernel takes at most 32767 s of idle time (TCP_KEEPIDLE). */
         NUM(OPT_KEEPALIVE, keepalive, 0, 32767)
+        NUM(OPT_PING_INTERVAL, ping_interval, 0, 86400)
 #undef NUM
     default:
         return false;
@@ -289,6 +326,19 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv)
             break;
         case OPT_LIMIT_LOOPBACK:
             cfg->limit_loopback = true;
+            break;
+        case OPT_SERVER_NAME:
+            if (!config_name_valid(optarg)) {
+                fprintf(stderr,
+                        "parleyd: --server-name: expected 1-63 letters, "
+                        "digits, - or ., got \"%s\"\n",
+                        optarg);
+                return CONFIG_ERROR;
+            }
+            snprintf(cfg->server_name, sizeof cfg->server_name, "%s", optarg);
+            break;
+        case OPT_MOTD:
+            cfg->motd_path = optarg;
             break;
         case OPT_LOG_LEVEL:
             if (!log_parse_level(optarg, &cfg->log_level)) {
@@ -326,6 +376,8 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv)
     if (cfg->nlisten == 0) {
         config_listen(cfg, "text://0.0.0.0:" CONFIG_DEFAULT_PORT);
         config_listen(cfg, "text://[::]:" CONFIG_DEFAULT_PORT);
+        config_listen(cfg, "irc://0.0.0.0:" CONFIG_DEFAULT_IRC_PORT);
+        config_listen(cfg, "irc://[::]:" CONFIG_DEFAULT_IRC_PORT);
     }
     return CONFIG_RUN;
 }

@@ -17,6 +17,10 @@
 
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_DEFAULT_PORT "3030"
+#define CONFIG_DEFAULT_IRC_PORT "6667"
+/* Seconds of silence before an IRC client is pinged (then as long again
+ * to answer, and to finish registering). */
+#define CONFIG_PING_INTERVAL 120
 #define CONFIG_MAX_LINE 4096
 #define CONFIG_HISTORY 20
 #define CONFIG_HISTORY_KEEP 100
@@ -83,6 +87,9 @@ struct config {
     unsigned shutdown_timeout; /* seconds */
     unsigned keepalive;        /* seconds of silence before probing; 0: off */
     enum log_level log_level;
+    char server_name[64];   /* the IRC server's name (default: host name) */
+    const char *motd_path;  /* the IRC MOTD file, NULL: none */
+    unsigned ping_interval; /* seconds; 0: no pings */
 };
 
 /* What config_parse decided. */

@@ -9,6 +9,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "lib/dict.h"
 #include "event/ev.h"
 #include "lib/log.h"
+#include "irc/irc.h"
 #include "server.h"
 #include "text/text.h"
 
@@ -69,11 +71,25 @@ int main(int argc, char **argv)
         .origin_room_rate = cfg.room_rate_ip,
     };
     chat_init(&chat);
+    const struct irc_config irc = {
+        .server_name = cfg.server_name,
+        .network = "parley",
+        .ping_interval = cfg.ping_interval,
+        .created = (int64_t)time(NULL),
+    };
+    irc_configure(&irc, loop);
+    int rc = cfg.motd_path ? irc_load_motd(cfg.motd_path) : 0;
+    if (rc < 0) {
+        fprintf(stderr, "parleyd: --motd %s: %s\n", cfg.motd_path,
+                strerror(-rc));
+        return 2;
+    }
     int status = 1;
     if (server_start(loop, &cfg) == 0)
         status = server_run();
     conn_fini();
     server_stop();
+    irc_fini();
     chat_fini();
     buf_pool_drain();
     ev_loop_free(loop);

@@ -21,6 +21,7 @@
 #include "event/ev.h"
 #include "lib/log.h"
 #include "event/net.h"
+#include "irc/irc.h"
 #include "text/text.h"
 #include "lib/xmalloc.h"
 
@@ -87,6 +88,24 @@ static struct ev_timer server_deadline;
 static struct ev_timer server_log_timer; /* the log has work left */
 static bool server_stopping;
 
+/* The protocols, by the scheme of their listen URL. */
+static const struct {
+    const char *scheme;
+    const struct conn_proto *proto;
+} server_protos[] = {
+    {"text", &text_proto},
+    {"irc", &irc_proto},
+};
+
+/* Returns the protocol of scheme (config.c accepts only these). */
+static const struct conn_proto *server_proto(const char *scheme)
+{
+    for (size_t i = 0; i < sizeof server_protos / sizeof *server_protos; i++)
+        if (strcmp(server_protos[i].scheme, scheme) == 0)
+            return server_protos[i].proto;
+    return &text_proto;
+}
+
 /* ------------------------------------------------------------------------
  * Admission
  * ------------------------------------------------------------------------ */
@@ -126,37 +145,39 @@ static void server_on_conn_free(const struct conn *c)
 }
 
 /*
- * Writes the line a client refused for reason gets, naming the limit, into
- * out (size bytes, room for the longest); returns its length.
+ * Writes the line a client refused for reason gets, naming the limit, in
+ * the listener's protocol, into out (size bytes); returns its length.
  */
-static size_t server_full_line(const char *reason, char *out, size_t size)
+static size_t server_full_line(const struct conn_proto *proto,
+                               const char *reason, char *out, size_t size)
 {
-    int k;
+    char text[96];
     if (strcmp(reason, "max-clients") == 0)
-        k = snprintf(out, size, "! server full (max %zu clients)\r\n",
-                     server_max_clients);
+        snprintf(text, sizeof text, "server full (max %zu clients)",
+                 server_max_clients);
     else if (strcmp(reason, "max-per-ip") == 0)
-        k = snprintf(out, size,
-                     "! server full (max %zu connections per address)\r\n",
-                     server_cfg->max_per_ip);
+        snprintf(text, sizeof text,
+                 "server full (max %zu connections per address)",
+                 server_cfg->max_per_ip);
     else if (strcmp(reason, "no-descriptors") == 0)
-        k = snprintf(out, size, "! server full (out of file descriptors)\r\n");
+        snprintf(text, sizeof text, "server full (out of file descriptors)");
     else
-        k = snprintf(out, size, "! server full\r\n");
-    return k < 0 ? 0 : (size_t)k < size ? (size_t)k : size - 1;
+        snprintf(text, sizeof text, "server full");
+    return proto->server_line(true, text, out, size);
 }
 
 /*
  * Tells a refused client which limit it met, without waiting, and closes
  * it; logs it, a few times a second per reason at most.
  */
-static void server_refuse(int fd, const char *addr, const char *reason)
+static void server_refuse(const struct listener *l, int fd, const char *addr,
+                          const char *reason)
 {
     struct server_refusal *r = server_refusals;
     while (r->reason && strcmp(r->reason, reason) != 0)
         r++;
-    char line[96];
-    size_t n = server_full_line(reason, line, sizeof line);
+    char line[160];
+    size_t n = server_full_line(l->proto, reason, line, sizeof line);
     ssize_t rc = send(fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)rc;
     close(fd);
@@ -188,7 +209,7 @@ static void server_take(struct listener *l, int fd, const struct sockaddr *sa)
     net_addr_host(addr, host, sizeof host);
     const char *why = server_admit(sa, host);
     if (why) {
-        server_refuse(fd, addr, why);
+        server_refuse(l, fd, addr, why);
         return;
     }
     net_nodelay(fd);
@@ -221,7 +242,7 @@ static void server_on_emfile(struct listener *l)
         if (fd >= 0) {
             char addr[NET_ADDR_MAX];
             net_format_addr((struct sockaddr *)&ss, addr, sizeof addr);
-            server_refuse(fd, addr, "no-descriptors");
+            server_refuse(l, fd, addr, "no-descriptors");
         }
         server_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
@@ -270,7 +291,10 @@ static void server_on_accept(struct ev_loop *loop, struct ev_io *io,
 static void server_tell_shutdown(struct conn *c, void *arg)
 {
     (void)arg;
-    conn_close_with(c, CONN_SHUTDOWN, "* server shutting down\r\n");
+    char line[96];
+    conn_proto_of(c)->server_line(false, "server shutting down", line,
+                                  sizeof line);
+    conn_close_with(c, CONN_SHUTDOWN, line);
 }
 
 /* The flush deadline passed: stop, whatever is still unsent. */
@@ -395,7 +419,7 @@ static bool server_bind(const struct net_url *u, bool optional)
     net_buffers(fd, SERVER_SNDBUF, SERVER_RCVBUF);
     struct listener *l = &server_listeners[server_nlisteners];
     memset(l, 0, sizeof *l);
-    l->proto = &text_proto;
+    l->proto = server_proto(u->scheme);
     net_local_addr(fd, l->addr, sizeof l->addr);
     if (ev_io_start(server_loop, &l->io, fd, EV_READ, server_on_accept) < 0) {
         close(fd);
@@ -408,9 +432,9 @@ static bool server_bind(const struct net_url *u, bool optional)
 
 /*
  * Prints on standard output how to connect, for whoever started the server
- * by hand: "parley is ready: telnet HOST PORT (or nc HOST PORT)", once per
- * distinct place it listens; an any-address listener is reached as
- * localhost.
+ * by hand: "parley is ready: telnet HOST PORT (or nc HOST PORT)" for text,
+ * "IRC: irssi -c HOST -p PORT" for IRC, once per distinct place it listens;
+ * an any-address listener is reached as localhost.
  */
 static void server_announce(void)
 {
@@ -431,7 +455,12 @@ static void server_announce(void)
             again = again || strcmp(seen[j], target) == 0;
         if (again)
             continue;
-        printf("%s telnet %s (or nc %s)", nseen > 0 ? ";" : "", target, target);
+        if (server_listeners[i].proto == &irc_proto)
+            printf("%s IRC: irssi -c %s -p %s", nseen > 0 ? ";" : "", host,
+                   port ? port + 1 : "");
+        else
+            printf("%s telnet %s (or nc %s)", nseen > 0 ? ";" : "", target,
+                   target);
         nseen++;
     }
     printf("\n");

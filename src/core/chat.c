@@ -34,7 +34,7 @@
 #define CHAT_WHOWAS_KEEP 256
 
 struct chat_config chat_cfg;
-static struct dict *chat_nicks; /* nick -> struct client */
+static struct dict *chat_nicks;           /* nick -> struct client */
 static struct member_table *chat_members; /* (client, room) -> index */
 static uint64_t chat_next_id;             /* the id of the next event */
 static struct chat_was chat_was[CHAT_WHOWAS_KEEP]; /* a ring */
@@ -328,7 +328,14 @@ static void chat_copy(char *dst, const char *src, size_t max)
 void chat_set_user_host(struct client *c, const char *user, const char *host)
 {
     chat_copy(c->user, user, CHAT_USER_MAX);
-    chat_copy(c->host, host, CHAT_HOST_MAX);
+    /* A host never starts with ':' ("::1"), which IRC would take for the
+     * start of a last parameter: "0::1" is the same address. */
+    if (host && host[0] == ':') {
+        c->host[0] = '0';
+        chat_copy(c->host + 1, host, CHAT_HOST_MAX - 1);
+    } else {
+        chat_copy(c->host, host, CHAT_HOST_MAX);
+    }
 }
 
 bool chat_nick_valid(const char *nick, size_t len)
@@ -590,8 +597,8 @@ enum chat_error chat_may_speak(const struct client *c, const struct room *r)
 
 /* Remembers one line c said in r, then keeps history memory in bounds. */
 static void chat_remember(const struct client *c, struct room *r, uint64_t id,
-                          int64_t ms, enum room_msg_kind kind,
-                          const char *text, size_t len)
+                          int64_t ms, enum room_msg_kind kind, const char *text,
+                          size_t len)
 {
     char src[CHAT_PREFIX_MAX + 1];
     size_t n = chat_prefix(c, src, sizeof src);
@@ -726,8 +733,7 @@ enum chat_error chat_set_topic(struct client *c, struct room *r,
 }
 
 /* Replaces *field with len bytes of text (NULL when len is 0). */
-static void chat_set_str(char **field, const char *text, size_t len,
-                         size_t max)
+static void chat_set_str(char **field, const char *text, size_t len, size_t max)
 {
     free(*field);
     *field = len ? xstrndup(text, len < max ? len : max) : NULL;

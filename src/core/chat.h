@@ -66,18 +66,18 @@ struct chat_event {
     const struct client *from; /* who acted */
     const char *nick;          /* from's nick (the old one for CHAT_NICK) */
     size_t nick_len;
-    struct room *room;       /* the room, for room events */
-    const char *text;        /* action, private message, reason, topic,
-                                new nick or modes; NULL for CHAT_MESSAGE */
+    struct room *room; /* the room, for room events */
+    const char *text;  /* action, private message, reason, topic,
+                          new nick or modes; NULL for CHAT_MESSAGE */
     size_t text_len;
     const struct chat_line *lines; /* CHAT_MESSAGE: the lines, in order */
     size_t nlines;
     const struct client *to; /* the recipient (PRIVATE), the kicked or the
                                 invited */
-    uint64_t id;      /* unique and rising; line i of a message has id + i */
-    int64_t time_ms;  /* when, in milliseconds since the Unix epoch (UTC) */
-    bool notice;      /* MESSAGE, PRIVATE: a notice (never answered) */
-    bool action;      /* PRIVATE: an action (/me) */
+    uint64_t id;     /* unique and rising; line i of a message has id + i */
+    int64_t time_ms; /* when, in milliseconds since the Unix epoch (UTC) */
+    bool notice;     /* MESSAGE, PRIVATE: a notice (never answered) */
+    bool action;     /* PRIVATE: an action (/me) */
     struct chat_wire wire[CHAT_PROTOS];
 };
 
@@ -150,23 +150,23 @@ struct chat_config {
 
 enum chat_error {
     CHAT_OK,
-    CHAT_ERR_INVALID,  /* not a valid nick or room name */
-    CHAT_ERR_TAKEN,    /* nick in use by someone else */
-    CHAT_ERR_RESERVED, /* nick of the form user<digits> */
-    CHAT_ERR_ALREADY,  /* already that nick, or already in that room */
-    CHAT_ERR_NO_NICK,  /* nobody has that nick */
-    CHAT_ERR_TOO_LONG, /* topic over the limit */
-    CHAT_ERR_TOO_MANY, /* room limit reached */
-    CHAT_ERR_RATE,     /* creating rooms too fast: see chat_new_room_wait */
-    CHAT_ERR_BANNED,   /* a ban in the room matches the person */
-    CHAT_ERR_INVITE_ONLY, /* the room is +i and the person not invited */
-    CHAT_ERR_BAD_KEY,     /* the room has a key (+k) and it was not given */
-    CHAT_ERR_FULL,        /* the room is at its limit (+l) */
-    CHAT_ERR_NOT_MEMBER,  /* the actor is not in the room */
-    CHAT_ERR_NOT_OP,      /* only the room's operators may do that */
-    CHAT_ERR_MODERATED,   /* the room is +m (or bans the speaker) */
-    CHAT_ERR_TARGET_OUT,  /* the person acted on is not in the room */
-    CHAT_ERR_LIST_FULL,   /* the room's ban or invite list is full */
+    CHAT_ERR_INVALID,      /* not a valid nick or room name */
+    CHAT_ERR_TAKEN,        /* nick in use by someone else */
+    CHAT_ERR_RESERVED,     /* nick of the form user<digits> */
+    CHAT_ERR_ALREADY,      /* already that nick, or already in that room */
+    CHAT_ERR_NO_NICK,      /* nobody has that nick */
+    CHAT_ERR_TOO_LONG,     /* topic over the limit */
+    CHAT_ERR_TOO_MANY,     /* room limit reached */
+    CHAT_ERR_RATE,         /* creating rooms too fast: see chat_new_room_wait */
+    CHAT_ERR_BANNED,       /* a ban in the room matches the person */
+    CHAT_ERR_INVITE_ONLY,  /* the room is +i and the person not invited */
+    CHAT_ERR_BAD_KEY,      /* the room has a key (+k) and it was not given */
+    CHAT_ERR_FULL,         /* the room is at its limit (+l) */
+    CHAT_ERR_NOT_MEMBER,   /* the actor is not in the room */
+    CHAT_ERR_NOT_OP,       /* only the room's operators may do that */
+    CHAT_ERR_MODERATED,    /* the room is +m (or bans the speaker) */
+    CHAT_ERR_TARGET_OUT,   /* the person acted on is not in the room */
+    CHAT_ERR_LIST_FULL,    /* the room's ban or invite list is full */
     CHAT_ERR_UNKNOWN_MODE, /* no such mode */
     CHAT_ERR_NEED_ARG,     /* the mode needs an argument */
     CHAT_ERR_BAD_ARG,      /* the mode's argument is not valid */
@@ -275,9 +275,9 @@ enum chat_error chat_kick(struct client *c, struct room *r,
                           size_t len);
 
 /*
- * Invites target into r, which lets it past +i once: target gets CHAT_INVITE, and so do r's operators. Returns OK, NOT_MEMBER,
- * NOT_OP (r is +i and c not an operator), ALREADY (target is in r) or
- * LIST_FULL.
+ * Invites target into r, which lets it past +i once: target gets CHAT_INVITE,
+ * and so do r's operators. Returns OK, NOT_MEMBER, NOT_OP (r is +i and c not an
+ * operator), ALREADY (target is in r) or LIST_FULL.
  */
 enum chat_error chat_invite(struct client *c, struct room *r,
                             struct client *target);

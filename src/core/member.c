@@ -78,8 +78,7 @@ static void member_resize(struct member_table *t, size_t cap)
     free(old);
 }
 
-void member_put(struct member_table *t, const void *a, const void *b,
-                size_t v)
+void member_put(struct member_table *t, const void *a, const void *b, size_t v)
 {
     struct member_slot *s = member_find(t, a, b);
     if (s->a == NULL) {

@@ -22,8 +22,7 @@ struct member_table *member_table_new(void);
 void member_table_free(struct member_table *t);
 
 /* Stores v under (a, b), replacing any value there. */
-void member_put(struct member_table *t, const void *a, const void *b,
-                size_t v);
+void member_put(struct member_table *t, const void *a, const void *b, size_t v);
 
 /* Returns where the value of (a, b) is kept (writable), or NULL. */
 size_t *member_get(const struct member_table *t, const void *a, const void *b);

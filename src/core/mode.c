@@ -23,7 +23,7 @@ static const struct {
     char mode;
     unsigned bit;
 } mode_flags[] = {
-    {'i', ROOM_INVITE_ONLY}, {'m', ROOM_MODERATED}, {'n', ROOM_NO_OUTSIDE},
+    {'i', ROOM_INVITE_ONLY}, {'m', ROOM_MODERATED},  {'n', ROOM_NO_OUTSIDE},
     {'s', ROOM_SECRET},      {'t', ROOM_TOPIC_LOCK},
 };
 
@@ -73,8 +73,7 @@ size_t chat_room_modes(const struct room *r, bool show_args, char *out,
 }
 
 enum chat_error chat_kick(struct client *c, struct room *r,
-                          struct client *target, const char *reason,
-                          size_t len)
+                          struct client *target, const char *reason, size_t len)
 {
     if (!chat_is_member(c, r))
         return CHAT_ERR_NOT_MEMBER;
@@ -147,8 +146,7 @@ static bool mode_out_add(struct mode_out *o, bool add, char mode,
 }
 
 /* +o, +v: sets a member's status. */
-static enum chat_error mode_status(struct room *r,
-                                   struct chat_mode_change *ch,
+static enum chat_error mode_status(struct room *r, struct chat_mode_change *ch,
                                    struct mode_out *o)
 {
     struct client *t = chat_find_nick(ch->arg, ch->arg_len);
@@ -168,8 +166,7 @@ static enum chat_error mode_status(struct room *r,
 
 /* +b, -b: adds or removes a ban. */
 static enum chat_error mode_ban(struct client *c, struct room *r,
-                                struct chat_mode_change *ch,
-                                struct mode_out *o)
+                                struct chat_mode_change *ch, struct mode_out *o)
 {
     char mask[MASK_MAX + 1];
     size_t n = mask_normalize(ch->arg, ch->arg_len, mask, sizeof mask);

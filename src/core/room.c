@@ -144,8 +144,7 @@ void room_ban_remove(struct room *r, size_t i)
 {
     free(r->bans[i].mask);
     free(r->bans[i].setter);
-    memmove(&r->bans[i], &r->bans[i + 1],
-            (r->nbans - i - 1) * sizeof *r->bans);
+    memmove(&r->bans[i], &r->bans[i + 1], (r->nbans - i - 1) * sizeof *r->bans);
     r->nbans--;
 }
 

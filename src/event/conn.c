@@ -166,7 +166,8 @@ struct conn *conn_new(int fd, const char *addr, const struct conn_proto *proto)
     struct conn *c = xcalloc(1, sizeof *c);
     c->id = conn_next_id++;
     c->proto = proto;
-    c->frame.max_line = conn_lim.max_line;
+    c->frame.max_line = proto->max_line ? proto->max_line : conn_lim.max_line;
+    c->frame.raw = proto->raw;
     conn_set_addr(c, addr);
     c->slot = conn_all.n;
     conn_list_push(&conn_all, c);
@@ -191,6 +192,11 @@ struct conn *conn_new(int fd, const char *addr, const struct conn_proto *proto)
 uint64_t conn_id(const struct conn *c)
 {
     return c->id;
+}
+
+const struct conn_proto *conn_proto_of(const struct conn *c)
+{
+    return c->proto;
 }
 
 const char *conn_addr(const struct conn *c)
@@ -451,7 +457,7 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
         }
         uint64_t before = conn_out_total;
         if (r == FRAME_TOO_LONG)
-            c->proto->too_long(c, conn_lim.max_line);
+            c->proto->too_long(c, c->frame.max_line);
         else
             conn_dispatch(c, line, len);
         uint64_t t1 = conn_clock_ns();

@@ -44,6 +44,13 @@ enum conn_reason {
 struct conn_proto {
     const char *name;
     /*
+     * true: the stream is framed as plain lines (IRC); false: telnet's
+     * IAC commands are taken out of it and answered (see frame.h).
+     */
+    bool raw;
+    /* Its longest line, in bytes; 0: the configured --max-line. */
+    size_t max_line;
+    /*
      * Called once, when the connection has shown it is not an HTTP or TLS
      * probe: at its first line, or when it stayed silent for the probe
      * time. May write the welcome. A connection that ends before it was
@@ -66,6 +73,12 @@ struct conn_proto {
     void (*close)(struct conn *c, enum conn_reason reason);
     /* Returns the name to log for the connection (its nick), or NULL. */
     const char *(*label)(const struct conn *c);
+    /*
+     * Formats a line from the server itself (server full, shutting down)
+     * the protocol's way into out (size bytes, CRLF included); error says
+     * it is a refusal. Returns its length.
+     */
+    size_t (*server_line)(bool error, const char *text, char *out, size_t size);
 };
 
 /* Limits shared by all connections. */
@@ -117,6 +130,9 @@ struct conn *conn_new(int fd, const char *addr, const struct conn_proto *proto);
 
 /* Returns the connection's unique id (1, 2, ... for the process's life). */
 uint64_t conn_id(const struct conn *c);
+
+/* Returns the protocol the connection speaks. */
+const struct conn_proto *conn_proto_of(const struct conn *c);
 
 /* Returns the peer's printable address, e.g. "127.0.0.1:5000". */
 const char *conn_addr(const struct conn *c);

@@ -10,8 +10,8 @@ static const char sanitize_fffd[3] = {(char)0xef, (char)0xbf, (char)0xbd};
 
 /* The C0 controls IRC uses for formatting and CTCP, as a bit set. */
 #define SANITIZE_IRC_KEEP                                                      \
-    ((1u << 0x01) | (1u << 0x02) | (1u << 0x03) | (1u << 0x04) |              \
-     (1u << 0x0f) | (1u << 0x11) | (1u << 0x16) | (1u << 0x1d) |              \
+    ((1u << 0x01) | (1u << 0x02) | (1u << 0x03) | (1u << 0x04) |               \
+     (1u << 0x0f) | (1u << 0x11) | (1u << 0x16) | (1u << 0x1d) |               \
      (1u << 0x1e) | (1u << 0x1f))
 
 /* Returns true for printable ASCII and TAB: bytes that pass unchanged. */
@@ -212,8 +212,7 @@ const char *sanitize_strip_format(const char *in, size_t n, char *out,
                                   size_t *outlen)
 {
     size_t i = 0;
-    while (i < n && ((uint8_t)in[i] >= 0x20 || in[i] == '\t') &&
-           in[i] != 0x7f)
+    while (i < n && ((uint8_t)in[i] >= 0x20 || in[i] == '\t') && in[i] != 0x7f)
         i++;
     if (i == n) {
         *outlen = n;

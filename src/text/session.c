@@ -148,8 +148,7 @@ static void text_format_notice(const struct chat_event *ev, struct tbuf *b)
         tbuf_put(b, ev->text, ev->text_len);
         break;
     case CHAT_TOPIC:
-        tbuf_str(b,
-                     text ? " set the topic of #" : " cleared the topic of #");
+        tbuf_str(b, text ? " set the topic of #" : " cleared the topic of #");
         tbuf_str(b, room);
         tbuf_str(b, text ? ": " : "");
         text_buf_clean(b, ev->text, ev->text_len);
@@ -475,8 +474,7 @@ static void text_line(struct conn *c, const char *line, size_t len)
     size_t n;
     text_clean_buf.n = 0;
     const char *clean = sanitize_line(
-        line, len, tbuf_reserve(&text_clean_buf, SANITIZE_MAX(len) + 1),
-        &n);
+        line, len, tbuf_reserve(&text_clean_buf, SANITIZE_MAX(len) + 1), &n);
     if (n == 0)
         return;
     size_t max = conn_get_limits()->max_line;
@@ -584,8 +582,17 @@ void text_quit(struct text_session *s, const char *reason, size_t len)
     conn_close(s->conn, CONN_QUIT, true);
 }
 
+/* A line from the server itself: "! TEXT" for a refusal, else "* TEXT". */
+static size_t text_server_line(bool error, const char *text, char *out,
+                               size_t size)
+{
+    int k = snprintf(out, size, "%c %s\r\n", error ? '!' : '*', text);
+    return k < 0 ? 0 : (size_t)k < size ? (size_t)k : size - 1;
+}
+
 const struct conn_proto text_proto = {
     .name = "text",
+    .server_line = text_server_line,
     .open = text_open,
     .line = text_line,
     .too_long = text_too_long,

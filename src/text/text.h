@@ -38,8 +38,8 @@ struct text_session {
     struct conn *conn;
     struct room *room; /* where the person talks (last joined); NULL: pick
                           anew from its rooms (see text_room) */
-    bool welcomed; /* the first join is the welcome, not a /join */
-    bool gone;     /* unregistered from the core already (/quit) */
+    bool welcomed;     /* the first join is the welcome, not a /join */
+    bool gone;         /* unregistered from the core already (/quit) */
 };
 
 /* Queues one printf-formatted line (CRLF added) to the session. */

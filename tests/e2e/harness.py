@@ -527,6 +527,9 @@ class Server:
 class Client:
     """A chat client over a real TCP socket."""
 
+    # Characters no server line may hold (IrcClient allows IRC's formatting).
+    control = _CONTROL
+
     def __init__(self, ctx, addr, rcvbuf=None, source=None, nodelay=True, connect_timeout=5):
         self.ctx = ctx
         family, host, port = addr
@@ -616,7 +619,7 @@ class Client:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise AssertionError("%r: server line is not valid UTF-8: %s" % (self, _short(raw))) from None
-        m = _CONTROL.search(text)
+        m = self.control.search(text)
         if m:
             raise AssertionError(
                 "%r: server line contains control character %r: %s" % (self, m.group(0), _short(text))

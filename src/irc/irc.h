@@ -1,0 +1,216 @@
+/*
+ * irc: the IRC client protocol (RFC 1459/2812 as modern servers speak it,
+ * with IRCv3 capabilities), a peer of the text protocol on the same core.
+ *
+ * session.c holds a connection's life (registration, pings, close),
+ * out.c everything written to clients (numerics, event formatting and
+ * delivery, labeled responses), cmd.c the command table and the commands
+ * of connection and messaging; chan.c, query.c, cap.c and history.c the
+ * rest by topic. docs/irc.md is the contract.
+ */
+#ifndef PARLEY_IRC_H
+#define PARLEY_IRC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/chat.h"
+#include "irc/parse.h"
+
+struct conn;
+
+/* The protocol object for irc:// listeners. */
+extern const struct conn_proto irc_proto;
+
+/* chat_event.wire slots: no tags, server-time only, every tag. */
+#define IRC_WIRE_PLAIN 1
+#define IRC_WIRE_TIME 2
+#define IRC_WIRE_TAGS 3
+
+/* Limits stated in ISUPPORT and kept. */
+#define IRC_CHANLIMIT 100 /* channels one client may be in */
+#define IRC_TARGMAX 4     /* targets of one PRIVMSG or NOTICE */
+#define IRC_MODES 20      /* mode changes with an argument per MODE */
+#define IRC_LABEL_MAX 64  /* longest label (labeled-response) */
+#define IRC_AWAYLEN 300
+#define IRC_KICKLEN 300
+#define IRC_HISTORY_MAX 100 /* most messages one CHATHISTORY returns */
+
+/* IRCv3 capabilities, as bits of irc_session.caps. */
+enum irc_cap {
+    IRC_CAP_MESSAGE_TAGS = 1u << 0,
+    IRC_CAP_SERVER_TIME = 1u << 1,
+    IRC_CAP_ECHO_MESSAGE = 1u << 2,
+    IRC_CAP_MULTI_PREFIX = 1u << 3,
+    IRC_CAP_USERHOST_IN_NAMES = 1u << 4,
+    IRC_CAP_AWAY_NOTIFY = 1u << 5,
+    IRC_CAP_EXTENDED_JOIN = 1u << 6,
+    IRC_CAP_INVITE_NOTIFY = 1u << 7,
+    IRC_CAP_SETNAME = 1u << 8,
+    IRC_CAP_BATCH = 1u << 9,
+    IRC_CAP_LABELED_RESPONSE = 1u << 10,
+    IRC_CAP_STANDARD_REPLIES = 1u << 11,
+    IRC_CAP_CHATHISTORY = 1u << 12,
+    IRC_CAP_CAP_NOTIFY = 1u << 13,
+};
+
+/* Settings of the IRC protocol, set once at start (irc_configure). */
+struct irc_config {
+    const char *server_name; /* "irc.example.org" */
+    const char *network;     /* NETWORK= in ISUPPORT */
+    char **motd;             /* lines of the message of the day */
+    size_t nmotd;            /* 0: none (ERR_NOMOTD) */
+    unsigned ping_interval;  /* seconds of silence before a PING; as long
+                                again to answer, and to register */
+    int64_t created;         /* seconds since the epoch (RPL_CREATED) */
+};
+
+struct ev_loop;
+
+/*
+ * Sets the protocol's settings (copied; strings must outlive the server)
+ * and starts the ping sweep on loop.
+ */
+void irc_configure(const struct irc_config *cfg, struct ev_loop *loop);
+
+/*
+ * Reads the MOTD from the file at path (lines cleaned, at most 200 of 400
+ * bytes). Returns 0 or a negative errno. Call after irc_configure.
+ */
+int irc_load_motd(const char *path);
+
+/* Stops the sweep and frees what the protocol keeps (at exit). */
+void irc_fini(void);
+
+/* The settings given to irc_configure. */
+extern struct irc_config irc_conf;
+
+/* One person on an IRC connection. */
+struct irc_session {
+    struct client client; /* first: the core's person, once registered */
+    struct conn *conn;
+    struct irc_session *prev, *next; /* every session, for the ping sweep */
+    uint64_t last_ms;         /* input last seen, or the connect (loop clock) */
+    uint32_t caps;            /* enum irc_cap */
+    uint16_t cap_version;     /* 0, or 302 after CAP LS 302 */
+    bool registered;          /* in the core, welcomed */
+    bool cap_wait;            /* CAP LS/REQ seen and no CAP END yet */
+    bool ping_sent;           /* a PING is out, unanswered */
+    bool gone;                /* unregistered from the core already (QUIT) */
+    bool invisible;           /* user mode +i */
+    char nick[NICK_MAX + 1];  /* the nick asked for before registration */
+    char user[CHAT_USER_MAX]; /* USER's name (the ~ goes before it) */
+    char *realname;           /* USER's real name, until registration */
+};
+
+/* ------------------------------------------------------------------------
+ * Output (out.c)
+ * ------------------------------------------------------------------------ */
+
+/* Returns s's nick, or "*" before registration. */
+const char *irc_nick(const struct irc_session *s);
+
+/*
+ * Queues n bytes (whole lines, CRLF included) to s; while a labeled command
+ * of s runs, they are gathered into its labeled response instead.
+ */
+void irc_write(struct irc_session *s, const char *p, size_t n);
+
+/* Queues one printf-formatted line (CRLF added) to s. */
+void irc_send(struct irc_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Queues ":SERVER NUM NICK " + the formatted rest, as one line. */
+void irc_num(struct irc_session *s, const char *num, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Queues an IRCv3 standard reply ("FAIL CMD CODE [ctx] :text") if s took
+ * standard-replies, else the numeric fallback NUM (NULL: a NOTICE).
+ */
+void irc_fail(struct irc_session *s, const char *cmd, const char *code,
+              const char *num, const char *text);
+
+/*
+ * Writes the tags s gets on a message with this id and time (msgid and
+ * time as its caps allow, plus extra, a tag list without '@', may be NULL)
+ * into out (IRC_TAGS_OUT bytes): "@a=b;c=d " or "". Returns the length.
+ */
+#define IRC_TAGS_OUT 256
+size_t irc_tags(const struct irc_session *s, uint64_t id, int64_t time_ms,
+                const char *extra, char *out);
+
+/* Formats the msgid of event id (part k of a split line if k > 0). */
+size_t irc_msgid(uint64_t id, unsigned k, char *out, size_t cap);
+
+/* The core's deliver hook for IRC clients. */
+bool irc_deliver(struct client *to, struct chat_event *ev);
+
+/*
+ * Starts gathering the replies to one command of s under label (labeled-
+ * response); irc_label_end sends them: ACK if none, the label on the one
+ * line, or a labeled-response batch around several.
+ */
+void irc_label_begin(struct irc_session *s, const char *label, size_t len);
+void irc_label_end(void);
+
+/* Returns a fresh batch reference ("b1", "b2", ...) in out (16 bytes). */
+void irc_batch_ref(char out[16]);
+
+/*
+ * Sends the ident of a channel message to s as it would arrive, for
+ * echo-message and chathistory: kind PRIVMSG/NOTICE, from "nick!u@h",
+ * target "#room" or a nick, text (an action is already wrapped in CTCP),
+ * split into lines that fit IRC's 512 bytes. batch, if not NULL, is added
+ * as a batch tag.
+ */
+void irc_send_message(struct irc_session *s, const char *batch, uint64_t id,
+                      int64_t time_ms, bool notice, const char *from,
+                      const char *target, const char *text, size_t len);
+
+/* Sends RPL_NAMREPLY lines and RPL_ENDOFNAMES for room r to s. */
+void irc_names(struct irc_session *s, const struct room *r);
+
+/* Sends RPL_TOPIC and RPL_TOPICWHOTIME (or RPL_NOTOPIC if asked). */
+void irc_topic_reply(struct irc_session *s, const struct room *r,
+                     bool say_none);
+
+/* ------------------------------------------------------------------------
+ * Commands (cmd.c and the files by topic)
+ * ------------------------------------------------------------------------ */
+
+/* Handles one parsed line from s. */
+void irc_dispatch(struct irc_session *s, struct irc_msg *m);
+
+/* Returns param i of m as a NUL-terminated copy in buf (cap bytes). */
+const char *irc_arg(const struct irc_msg *m, size_t i, char *buf, size_t cap);
+
+/* Finds the room of an IRC channel name "#name" (len bytes), or NULL. */
+struct room *irc_find_channel(const char *chan, size_t len);
+
+/* Completes registration if NICK and USER are in and CAP is not pending. */
+void irc_try_register(struct irc_session *s);
+
+/* Leaves with a QUIT reason and closes the connection. */
+void irc_quit(struct irc_session *s, const char *reason, size_t len);
+
+/* Sends the MOTD (or ERR_NOMOTD). */
+void irc_motd(struct irc_session *s);
+
+/* Sends LUSERS' numerics. */
+void irc_lusers(struct irc_session *s);
+
+/* A command handler: m's slices die when it returns. */
+typedef void (*irc_cmd_fn)(struct irc_session *s, struct irc_msg *m);
+
+/* The command handlers, by file. */
+void irc_cmd_join(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_part(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_privmsg(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_notice(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_names(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_topic(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_cap(struct irc_session *s, struct irc_msg *m);
+
+#endif

@@ -1,0 +1,501 @@
+/*
+ * out: everything parley writes to IRC clients. Numerics, standard
+ * replies, labeled responses, and chat events in IRC's form.
+ *
+ * Messages (PRIVMSG and NOTICE to a channel or a person) are the hot path:
+ * each is formatted once per variant a recipient may need (no tags, time
+ * only, every tag) and cached in the event, as the text protocol does;
+ * big ones become a shared block. Other events are rare and differ per
+ * recipient (its own JOIN brings the topic and names, extended-join adds
+ * the real name), so they are formatted for each.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/room.h"
+#include "event/conn.h"
+#include "event/outq.h"
+#include "irc/irc.h"
+#include "lib/tbuf.h"
+
+static struct tbuf irc_line;       /* one line being built for one client */
+static struct tbuf irc_msgbuf;     /* a message for one client */
+static struct tbuf irc_wirebuf[4]; /* a message event, per variant */
+
+/* The labeled command being answered: its session, label and replies. */
+static struct {
+    struct irc_session *s; /* NULL: none */
+    char label[IRC_LABEL_MAX + 1];
+    struct tbuf out;
+    size_t lines;
+} irc_lab;
+
+static unsigned long irc_batches; /* batch references handed out */
+
+const char *irc_nick(const struct irc_session *s)
+{
+    if (s->registered)
+        return s->client.nick;
+    return s->nick[0] ? s->nick : "*";
+}
+
+/* Counts the lines (CRLF ends) in n bytes at p. */
+static size_t irc_count_lines(const char *p, size_t n)
+{
+    size_t k = 0;
+    for (const char *q = p; (q = memchr(q, '\n', (size_t)(p + n - q))); q++)
+        k++;
+    return k;
+}
+
+void irc_write(struct irc_session *s, const char *p, size_t n)
+{
+    if (irc_lab.s == s) {
+        tbuf_put(&irc_lab.out, p, n);
+        irc_lab.lines += irc_count_lines(p, n);
+        return;
+    }
+    conn_write(s->conn, p, n);
+}
+
+void irc_send(struct irc_session *s, const char *fmt, ...)
+{
+    struct tbuf *b = &irc_line;
+    b->n = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    tbuf_vprintf(b, fmt, ap);
+    va_end(ap);
+    tbuf_put(b, "\r\n", 2);
+    irc_write(s, b->p, b->n);
+}
+
+void irc_num(struct irc_session *s, const char *num, const char *fmt, ...)
+{
+    struct tbuf *b = &irc_line;
+    b->n = 0;
+    tbuf_printf(b, ":%s %s %s ", irc_conf.server_name, num, irc_nick(s));
+    va_list ap;
+    va_start(ap, fmt);
+    tbuf_vprintf(b, fmt, ap);
+    va_end(ap);
+    tbuf_put(b, "\r\n", 2);
+    irc_write(s, b->p, b->n);
+}
+
+void irc_fail(struct irc_session *s, const char *cmd, const char *code,
+              const char *num, const char *text)
+{
+    if (s->caps & IRC_CAP_STANDARD_REPLIES)
+        irc_send(s, ":%s FAIL %s %s :%s", irc_conf.server_name, cmd, code,
+                 text);
+    else if (num)
+        irc_num(s, num, "%s :%s", cmd, text);
+    else
+        irc_send(s, ":%s NOTICE %s :%s: %s", irc_conf.server_name, irc_nick(s),
+                 cmd, text);
+}
+
+/* ------------------------------------------------------------------------
+ * Tags
+ * ------------------------------------------------------------------------ */
+
+size_t irc_msgid(uint64_t id, unsigned k, char *out, size_t cap)
+{
+    int n = k ? snprintf(out, cap, "%llu.%u", (unsigned long long)id, k)
+              : snprintf(out, cap, "%llu", (unsigned long long)id);
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+/* Writes the server-time value of ms ("2026-11-30T06:00:00.123Z"). */
+static size_t irc_time(int64_t ms, char *out, size_t cap)
+{
+    time_t sec = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    size_t n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+    int k = snprintf(out + n, cap - n, ".%03dZ", (int)(ms % 1000));
+    return k < 0 ? n : n + (size_t)k;
+}
+
+/* Writes the tags of one variant (IRC_WIRE_*) with part k's msgid. */
+static size_t irc_variant_tags(unsigned variant, uint64_t id, unsigned k,
+                               int64_t ms, const char *extra, char *out)
+{
+    if (variant == IRC_WIRE_PLAIN && extra == NULL)
+        return 0;
+    size_t n = 0;
+    out[n++] = '@';
+    if (variant != IRC_WIRE_PLAIN) {
+        memcpy(out + n, "time=", 5);
+        n += 5;
+        n += irc_time(ms, out + n, IRC_TAGS_OUT - n);
+    }
+    if (variant == IRC_WIRE_TAGS && id) {
+        memcpy(out + n, ";msgid=", 7);
+        n += 7;
+        n += irc_msgid(id, k, out + n, IRC_TAGS_OUT - n);
+    }
+    if (extra) {
+        size_t e = strlen(extra);
+        if (n > 1)
+            out[n++] = ';';
+        if (e < IRC_TAGS_OUT - n - 2) {
+            memcpy(out + n, extra, e);
+            n += e;
+        }
+    }
+    out[n++] = ' ';
+    out[n] = '\0';
+    return n;
+}
+
+/* Returns the variant of tags s takes. */
+static unsigned irc_variant(const struct irc_session *s)
+{
+    if (s->caps & IRC_CAP_MESSAGE_TAGS)
+        return IRC_WIRE_TAGS;
+    return s->caps & IRC_CAP_SERVER_TIME ? IRC_WIRE_TIME : IRC_WIRE_PLAIN;
+}
+
+size_t irc_tags(const struct irc_session *s, uint64_t id, int64_t time_ms,
+                const char *extra, char *out)
+{
+    out[0] = '\0';
+    return irc_variant_tags(irc_variant(s), id, 0, time_ms, extra, out);
+}
+
+void irc_batch_ref(char out[16])
+{
+    snprintf(out, 16, "b%lu", ++irc_batches % 100000000ul);
+}
+
+/* ------------------------------------------------------------------------
+ * Labeled responses
+ * ------------------------------------------------------------------------ */
+
+void irc_label_begin(struct irc_session *s, const char *label, size_t len)
+{
+    if (len > IRC_LABEL_MAX)
+        len = IRC_LABEL_MAX;
+    memcpy(irc_lab.label, label, len);
+    irc_lab.label[len] = '\0';
+    irc_lab.s = s;
+    irc_lab.out.n = 0;
+    irc_lab.lines = 0;
+}
+
+/* Writes line (n bytes, CRLF included) to s with tag added to its tags. */
+static void irc_write_tagged(struct irc_session *s, const char *tag,
+                             const char *line, size_t n)
+{
+    struct tbuf *b = &irc_line;
+    b->n = 0;
+    tbuf_put(b, "@", 1);
+    tbuf_str(b, tag);
+    if (n > 0 && line[0] == '@') {
+        tbuf_put(b, ";", 1);
+        tbuf_put(b, line + 1, n - 1);
+    } else {
+        tbuf_put(b, " ", 1);
+        tbuf_put(b, line, n);
+    }
+    conn_write(s->conn, b->p, b->n);
+}
+
+void irc_label_end(void)
+{
+    struct irc_session *s = irc_lab.s;
+    if (s == NULL)
+        return;
+    irc_lab.s = NULL;
+    char tag[IRC_LABEL_MAX + 16];
+    char escaped[2 * IRC_LABEL_MAX + 1];
+    size_t e = irc_tag_escape(irc_lab.label, strlen(irc_lab.label), escaped);
+    snprintf(tag, sizeof tag, "label=%.*s", (int)e, escaped);
+    const char *p = irc_lab.out.p, *end = p + irc_lab.out.n;
+    if (irc_lab.lines == 0) {
+        char ack[IRC_LABEL_MAX * 2 + 64];
+        int n = snprintf(ack, sizeof ack, ":%s ACK\r\n", irc_conf.server_name);
+        irc_write_tagged(s, tag, ack, (size_t)n);
+    } else if (irc_lab.lines == 1 || !(s->caps & IRC_CAP_BATCH)) {
+        if (irc_lab.lines == 1)
+            irc_write_tagged(s, tag, p, (size_t)(end - p));
+        else
+            conn_write(s->conn, p, (size_t)(end - p));
+    } else {
+        char ref[16], open[64], btag[32];
+        irc_batch_ref(ref);
+        int n =
+            snprintf(open, sizeof open, ":%s BATCH +%s labeled-response\r\n",
+                     irc_conf.server_name, ref);
+        irc_write_tagged(s, tag, open, (size_t)n);
+        snprintf(btag, sizeof btag, "batch=%s", ref);
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            const char *stop = nl ? nl + 1 : end;
+            irc_write_tagged(s, btag, p, (size_t)(stop - p));
+            p = stop;
+        }
+        irc_send(s, ":%s BATCH -%s", irc_conf.server_name, ref);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Messages
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Returns how many of the n bytes at p fit in max bytes without cutting a
+ * UTF-8 character (or a CTCP frame's text) in two.
+ */
+static size_t irc_cut(const char *p, size_t n, size_t max)
+{
+    if (n <= max)
+        return n;
+    size_t k = max;
+    while (k > 0 && ((unsigned char)p[k] & 0xc0) == 0x80)
+        k--;
+    return k > 0 ? k : max;
+}
+
+/*
+ * Appends one message (PRIVMSG or NOTICE) to b as IRC lines: split so that
+ * each line fits 512 bytes (tags apart), each part with its own msgid.
+ */
+static void irc_format_message(struct tbuf *b, unsigned variant,
+                               const char *extra, uint64_t id, int64_t ms,
+                               bool notice, bool action, const char *from,
+                               const char *target, const char *text, size_t len)
+{
+    const char *cmd = notice ? "NOTICE" : "PRIVMSG";
+    /* ":" from " " cmd " " target " :" [\x01ACTION ... \x01] "\r\n" */
+    size_t head = 1 + strlen(from) + 1 + strlen(cmd) + 1 + strlen(target) + 2;
+    size_t room = IRC_BODY_MAX - head - (action ? 9 : 0);
+    unsigned part = 0;
+    do {
+        size_t k = irc_cut(text, len, room);
+        char tags[IRC_TAGS_OUT];
+        tags[0] = '\0';
+        size_t t = irc_variant_tags(variant, id, part, ms, extra, tags);
+        tbuf_put(b, tags, t);
+        tbuf_printf(b, ":%s %s %s :%s", from, cmd, target,
+                    action ? "\x01"
+                             "ACTION "
+                           : "");
+        tbuf_put(b, text, k);
+        tbuf_str(b, action ? "\x01\r\n" : "\r\n");
+        text += k;
+        len -= k;
+        part++;
+    } while (len > 0);
+}
+
+void irc_send_message(struct irc_session *s, const char *batch, uint64_t id,
+                      int64_t time_ms, bool notice, const char *from,
+                      const char *target, const char *text, size_t len)
+{
+    char extra[32];
+    if (batch)
+        snprintf(extra, sizeof extra, "batch=%s", batch);
+    struct tbuf *b = &irc_msgbuf;
+    b->n = 0;
+    irc_format_message(b, irc_variant(s), batch ? extra : NULL, id, time_ms,
+                       notice, false, from, target, text, len);
+    irc_write(s, b->p, b->n);
+}
+
+/* chat_wire release hook: drops the event's reference to its block. */
+static void irc_wire_release(void *ref)
+{
+    outq_block_unref(ref);
+}
+
+/* Returns the message event ev in variant v, formatting it once. */
+static const struct chat_wire *irc_message_wire(struct chat_event *ev,
+                                                unsigned v)
+{
+    struct chat_wire *w = &ev->wire[v];
+    if (w->p != NULL)
+        return w;
+    char from[CHAT_PREFIX_MAX + 1], target[NICK_MAX + 2];
+    chat_prefix(ev->from, from, sizeof from);
+    if (ev->kind == CHAT_PRIVATE)
+        snprintf(target, sizeof target, "%s", ev->to->nick);
+    else
+        snprintf(target, sizeof target, "#%s", ev->room->name);
+    struct tbuf *b = &irc_wirebuf[v];
+    b->n = 0;
+    bool action = ev->kind == CHAT_ACTION || ev->action;
+    if (ev->kind == CHAT_MESSAGE) {
+        for (size_t i = 0; i < ev->nlines; i++)
+            irc_format_message(b, v, NULL, ev->id + i, ev->time_ms, ev->notice,
+                               false, from, target, ev->lines[i].text,
+                               ev->lines[i].len);
+    } else {
+        irc_format_message(b, v, NULL, ev->id, ev->time_ms, ev->notice, action,
+                           from, target, ev->text, ev->text_len);
+    }
+    w->p = b->p;
+    w->n = b->n;
+    if (w->n >= CONN_SHARE_MIN) {
+        w->ref = outq_block_new(w->p, w->n);
+        w->release = irc_wire_release;
+    }
+    return w;
+}
+
+/* Delivers a message event to s from the cache. */
+static void irc_deliver_message(struct irc_session *s, struct chat_event *ev)
+{
+    const struct chat_wire *w = irc_message_wire(ev, irc_variant(s));
+    if (w->ref && irc_lab.s != s)
+        conn_write_block(s->conn, w->ref);
+    else
+        irc_write(s, w->p, w->n);
+}
+
+/* ------------------------------------------------------------------------
+ * Other events
+ * ------------------------------------------------------------------------ */
+
+void irc_topic_reply(struct irc_session *s, const struct room *r, bool say_none)
+{
+    if (r->topic == NULL) {
+        if (say_none)
+            irc_num(s, "331", "#%s :No topic is set", r->name);
+        return;
+    }
+    irc_num(s, "332", "#%s :%s", r->name, r->topic);
+    irc_num(s, "333", "#%s %s %lld", r->name,
+            r->topic_by ? r->topic_by : irc_conf.server_name,
+            (long long)r->topic_at);
+}
+
+/* Appends the status prefixes of a member: all with multi-prefix. */
+static void irc_prefix_chars(struct tbuf *b, unsigned status, bool all)
+{
+    if (status & CHAT_OP)
+        tbuf_put(b, "@", 1);
+    if ((status & CHAT_VOICE) && (all || !(status & CHAT_OP)))
+        tbuf_put(b, "+", 1);
+}
+
+void irc_names(struct irc_session *s, const struct room *r)
+{
+    bool all = s->caps & IRC_CAP_MULTI_PREFIX;
+    bool uhnames = s->caps & IRC_CAP_USERHOST_IN_NAMES;
+    struct tbuf names = {0};
+    char head[128];
+    int h =
+        snprintf(head, sizeof head, ":%s 353 %s %c #%s :", irc_conf.server_name,
+                 irc_nick(s), (r->modes & ROOM_SECRET) ? '@' : '=', r->name);
+    for (size_t i = 0; i <= r->nmembers; i++) {
+        const struct client *c = i < r->nmembers ? r->members[i] : NULL;
+        if (names.n > 0 &&
+            (c == NULL || (size_t)h + names.n + CHAT_PREFIX_MAX + 4 > 510)) {
+            names.n--; /* the space after the last name */
+            irc_send(s, "%s%.*s", head, (int)names.n, names.p);
+            names.n = 0;
+        }
+        if (c == NULL)
+            break;
+        const struct chat_membership *m = chat_membership(c, r);
+        irc_prefix_chars(&names, m ? m->status : 0, all);
+        if (uhnames) {
+            char who[CHAT_PREFIX_MAX + 1];
+            tbuf_put(&names, who, chat_prefix(c, who, sizeof who));
+        } else {
+            tbuf_put(&names, c->nick, c->nick_len);
+        }
+        tbuf_put(&names, " ", 1);
+    }
+    free(names.p);
+    irc_num(s, "366", "#%s :End of /NAMES list", r->name);
+}
+
+/* Writes the line of a non-message event for s into irc_line. */
+static bool irc_event_line(struct irc_session *s, const struct chat_event *ev)
+{
+    struct tbuf *b = &irc_line;
+    b->n = 0;
+    char tags[IRC_TAGS_OUT];
+    tbuf_put(b, tags, irc_tags(s, ev->id, ev->time_ms, NULL, tags));
+    const struct client *f = ev->from;
+    tbuf_printf(b, ":%.*s!%s@%s ", (int)ev->nick_len, ev->nick, f->user,
+                f->host);
+    const char *room = ev->room ? ev->room->name : "";
+    int tl = (int)ev->text_len;
+    const char *text = ev->text ? ev->text : "";
+    switch (ev->kind) {
+    case CHAT_JOIN:
+        if (s->caps & IRC_CAP_EXTENDED_JOIN)
+            tbuf_printf(b, "JOIN #%s * :%s", room,
+                        f->realname ? f->realname : "");
+        else
+            tbuf_printf(b, "JOIN #%s", room);
+        break;
+    case CHAT_PART:
+        tbuf_printf(b, tl ? "PART #%s :%.*s" : "PART #%s", room, tl, text);
+        break;
+    case CHAT_QUIT:
+        tbuf_printf(b, "QUIT :%.*s", tl, text);
+        break;
+    case CHAT_NICK:
+        tbuf_printf(b, "NICK :%.*s", tl, text);
+        break;
+    case CHAT_TOPIC:
+        tbuf_printf(b, "TOPIC #%s :%.*s", room, tl, text);
+        break;
+    case CHAT_KICK:
+        tbuf_printf(b, "KICK #%s %s :%.*s", room, ev->to->nick, tl, text);
+        break;
+    case CHAT_MODE:
+        tbuf_printf(b, "MODE #%s %.*s", room, tl, text);
+        break;
+    case CHAT_INVITE:
+        if (ev->to != &s->client && !(s->caps & IRC_CAP_INVITE_NOTIFY))
+            return false;
+        tbuf_printf(b, "INVITE %s #%s", ev->to->nick, room);
+        break;
+    case CHAT_AWAY:
+        if (!(s->caps & IRC_CAP_AWAY_NOTIFY) || f == &s->client)
+            return false;
+        tbuf_printf(b, tl ? "AWAY :%.*s" : "AWAY", tl, text);
+        break;
+    case CHAT_SETNAME:
+        if (!(s->caps & IRC_CAP_SETNAME))
+            return false;
+        tbuf_printf(b, "SETNAME :%.*s", tl, text);
+        break;
+    default:
+        return false;
+    }
+    tbuf_put(b, "\r\n", 2);
+    return true;
+}
+
+bool irc_deliver(struct client *to, struct chat_event *ev)
+{
+    struct irc_session *s = (struct irc_session *)to;
+    switch (ev->kind) {
+    case CHAT_MESSAGE:
+    case CHAT_ACTION:
+    case CHAT_PRIVATE:
+        irc_deliver_message(s, ev);
+        return true;
+    default:
+        break;
+    }
+    if (!irc_event_line(s, ev))
+        return false;
+    irc_write(s, irc_line.p, irc_line.n);
+    if (ev->kind == CHAT_JOIN && ev->from == to) {
+        irc_topic_reply(s, ev->room, false);
+        irc_names(s, ev->room);
+    }
+    return true;
+}

@@ -1,0 +1,169 @@
+"""IRC basics: registration, the welcome, PING/PONG, messages between IRC
+and text users, errors before registration, line limits (docs/irc.md)."""
+import re
+
+from harness import check
+from irc import SERVER_NAME, IrcMsg, irc_client, irc_user, mixed_server
+
+
+def test_registration_welcome_numerics(t):
+    """NICK and USER get 001-005 (ISUPPORT that states our limits), the
+    LUSERS numerics and 422 (no MOTD), all from the server name."""
+    srv = mixed_server(t)
+    a = irc_client(t, srv)
+    msgs = a.register("alice", realname="Alice Liddell")
+    cmds = [m.command for m in msgs]
+    check(cmds[:4] == ["001", "002", "003", "004"], "welcome starts %s", cmds[:6])
+    check(all(m.source == SERVER_NAME for m in msgs), "numerics not from %s: %s", SERVER_NAME, msgs[:3])
+    check(msgs[0].params == ["alice", "Welcome to the parley IRC Network alice!~alice@127.0.0.1"], "001: %r", msgs[0].line)
+    tokens = set()
+    for m in msgs:
+        if m.command == "005":
+            tokens.update(m.params[1:-1])
+    for want in ("CASEMAPPING=ascii", "CHANTYPES=#", "PREFIX=(ov)@+", "NICKLEN=32", "CHANMODES=b,k,l,imnst", "UTF8ONLY"):
+        check(want in tokens, "ISUPPORT lacks %s: %s", want, sorted(tokens))
+    for num in ("251", "252", "253", "254", "255", "265", "266", "422"):
+        check(num in cmds, "no %s in the welcome: %s", num, cmds)
+    a.barrier()
+
+
+def test_commands_before_registration_get_451(t):
+    srv = mixed_server(t)
+    a = irc_client(t, srv)
+    a.send_line("JOIN #dev")
+    a.expect_num("451")
+    a.send_line("PRIVMSG x :y")
+    a.expect_num("451")
+    a.send_line("PING early")
+    a.expect(":%s PONG %s :early" % (SERVER_NAME, SERVER_NAME))
+
+
+def test_nick_in_use_and_erroneous(t):
+    srv = mixed_server(t)
+    t.users(srv, "bob")
+    a = irc_client(t, srv)
+    a.send_line("NICK bob")
+    a.expect_num("433", "bob")
+    a.send_line("NICK 9lives")
+    a.expect_num("432", "9lives")
+    a.send_line("NICK")
+    a.expect_num("431")
+    a.register("alice")
+    a.send_line("NICK BOB")  # one namespace, one case mapping
+    a.expect_num("433", "BOB")
+
+
+def test_irc_and_text_users_talk_byte_for_byte(t):
+    """A text user and an IRC user in #lobby see each other's lines, each
+    in their own protocol, exactly."""
+    srv = mixed_server(t)
+    (bob,) = t.users(srv, "bob")
+    a = irc_user(t, srv, "alice")
+    a.send_line("JOIN #lobby")
+    a.expect_cmd("JOIN", "#lobby", source="alice")
+    names = a.expect_num("353", "=", "#lobby")
+    # bob came first into the empty #lobby: he is its operator.
+    check(sorted(names.params[-1].split()) == ["@bob", "alice"], "names: %r", names.line)
+    a.expect_num("366", "#lobby")
+    bob.expect("* alice joined #lobby")
+    bob.say("hello alice")
+    a.expect(":bob!~text@127.0.0.1 PRIVMSG #lobby :hello alice")
+    a.send_line("PRIVMSG #lobby :hi bob")
+    bob.expect("[alice]: hi bob")
+    a.send_line("PRIVMSG #lobby :\x01ACTION waves\x01")
+    bob.expect("[* alice] waves")
+    bob.say("/me nods")
+    a.expect(":bob!~text@127.0.0.1 PRIVMSG #lobby :\x01ACTION nods\x01")
+    a.send_line("PRIVMSG bob :psst")
+    bob.expect("[alice -> bob]: psst")
+    bob.say("/msg alice back")
+    bob.expect("[bob -> alice]: back")
+    a.expect(":bob!~text@127.0.0.1 PRIVMSG alice :back")
+    t.barrier(bob)
+    a.barrier()
+
+
+def test_formatting_codes_reach_irc_not_text(t):
+    """Bold and colour survive IRC to IRC; a text user gets the words."""
+    srv = mixed_server(t)
+    (bob,) = t.users(srv, "bob")
+    a, c = irc_user(t, srv, "alice"), irc_user(t, srv, "carol")
+    for u in (a, c):
+        u.send_line("JOIN #lobby")
+        u.until_cmd("366")
+    a.until_cmd("JOIN")  # carol's
+    bob.read_until("* carol joined #lobby")
+    a.send_line("PRIVMSG #lobby :\x02bold\x02 \x0304,01red\x03 plain")
+    c.expect(":alice!~alice@127.0.0.1 PRIVMSG #lobby :\x02bold\x02 \x0304,01red\x03 plain")
+    bob.expect("[alice]: bold red plain")
+
+
+def test_text_user_cannot_break_irc_lines(t):
+    """What a text user types reaches IRC as one well-formed line: a
+    leading ':' or spaces stay inside the trailing parameter."""
+    srv = mixed_server(t)
+    (bob,) = t.users(srv, "bob")
+    a = irc_user(t, srv, "alice")
+    a.send_line("JOIN #lobby")
+    a.until_cmd("366")
+    bob.read_until("* alice joined #lobby")
+    bob.say(":evil!x@y KICK #lobby alice :gone")
+    m = a.msg()
+    check(m.command == "PRIVMSG" and m.params == ["#lobby", ":evil!x@y KICK #lobby alice :gone"], "got %r", m.line)
+
+
+def test_long_text_line_splits_for_irc(t):
+    """A 3000-byte text line reaches IRC as several PRIVMSGs, each within
+    512 bytes, cut between UTF-8 characters, together the whole text."""
+    srv = mixed_server(t)
+    (bob,) = t.users(srv, "bob")
+    a = irc_user(t, srv, "alice")
+    a.send_line("JOIN #lobby")
+    a.until_cmd("366")
+    bob.read_until("* alice joined #lobby")
+    text = ("héllo wörld " * 300)[:2999]
+    bob.say(text)
+    got = ""
+    while len(got) < len(text):
+        ln = a.line()
+        check(len(ln.encode()) + 2 <= 512, "line of %d bytes", len(ln.encode()) + 2)
+        m = IrcMsg(ln)
+        check(m.command == "PRIVMSG", "got %r", ln)
+        got += m.params[1]
+    check(got == text.rstrip(), "text differs after the split")
+
+
+def test_input_too_long_gets_417(t):
+    srv = mixed_server(t)
+    a = irc_user(t, srv, "alice")
+    a.send_line("PRIVMSG #lobby :" + "x" * 600)
+    a.expect_num("417")
+    a.send_line("@" + "a" * 9000 + " PING x")
+    a.expect_num("417")
+    a.barrier()
+
+
+def test_quit_tells_text_users_and_closes(t):
+    srv = mixed_server(t)
+    (bob,) = t.users(srv, "bob")
+    a = irc_user(t, srv, "alice")
+    a.send_line("JOIN #lobby")
+    a.until_cmd("366")
+    bob.read_until("* alice joined #lobby")
+    a.send_line("QUIT :see you")
+    a.expect(re.compile(r"ERROR :Closing Link: alice\[127\.0\.0\.1\] \(Quit: see you\)"))
+    a.expect_end()
+    bob.expect("* alice quit (Quit: see you)")
+
+
+def test_silent_client_is_pinged_then_dropped(t):
+    srv = mixed_server(t, "--ping-interval", "1")
+    a = irc_user(t, srv, "alice")
+    a.expect("PING :%s" % SERVER_NAME, timeout=4)
+    a.send_line("PONG :%s" % SERVER_NAME)
+    a.expect("PING :%s" % SERVER_NAME, timeout=4)
+    a.expect(re.compile(r"ERROR :Closing Link: alice\[127\.0\.0\.1\] \(Ping timeout\)"), timeout=5)
+    a.expect_end()
+    b = irc_client(t, srv)
+    b.send_line("NICK slow")
+    b.expect(re.compile(r"ERROR :Closing Link: slow\[127\.0\.0\.1\] \(Registration timed out\)"), timeout=5)
