@@ -107,7 +107,7 @@ struct chat_membership {
 
 /* The longest user name (ident) and host a person is shown with. */
 #define CHAT_USER_MAX 16
-#define CHAT_HOST_MAX 64
+#define CHAT_HOST_MAX 46 /* an IPv6 address and a leading 0 */
 #define CHAT_REALNAME_MAX 128
 
 /* A person. Owned by its protocol, which embeds or allocates it. */

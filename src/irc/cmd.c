@@ -17,6 +17,7 @@
 #include "event/conn.h"
 #include "irc/irc.h"
 #include "lib/log.h"
+#include "lib/xmalloc.h"
 
 struct irc_cmd {
     const char *name;
@@ -72,7 +73,7 @@ static void irc_cmd_nick(struct irc_session *s, struct irc_msg *m)
         } else if (owner) {
             irc_num(s, "433", "%s :Nickname is already in use", nick);
         } else {
-            memcpy(s->nick, nick, n + 1);
+            memcpy(s->pending->nick, nick, n + 1);
             irc_try_register(s);
         }
         return;
@@ -93,26 +94,27 @@ static void irc_cmd_nick(struct irc_session *s, struct irc_msg *m)
 /* USER NAME MODE UNUSED :REALNAME */
 static void irc_cmd_user(struct irc_session *s, struct irc_msg *m)
 {
-    if (s->registered || s->user[0]) {
+    struct irc_pending *p = s->pending;
+    if (s->registered || p->user[0]) {
         irc_num(s, "462", ":You may not reregister");
         return;
     }
     size_t n = 0;
     const struct irc_slice *u = &m->params[0];
-    for (size_t i = 0; i < u->n && n < sizeof s->user - 1; i++) {
+    for (size_t i = 0; i < u->n && n < sizeof p->user - 1; i++) {
         char ch = u->p[i];
         if ((unsigned char)ch > ' ' && ch != '@' && ch != '!' && ch != ':')
-            s->user[n++] = ch;
+            p->user[n++] = ch;
     }
     if (n == 0) {
         irc_num(s, "461", "USER :Not enough parameters");
         return;
     }
-    s->user[n] = '\0';
+    p->user[n] = '\0';
     const struct irc_slice *r = &m->params[3];
     size_t rn = r->n < CHAT_REALNAME_MAX ? r->n : CHAT_REALNAME_MAX;
-    free(s->realname);
-    s->realname = rn ? strndup(r->p, rn) : NULL;
+    free(p->realname);
+    p->realname = rn ? xstrndup(r->p, rn) : NULL;
     irc_try_register(s);
 }
 

@@ -86,22 +86,29 @@ void irc_fini(void);
 /* The settings given to irc_configure. */
 extern struct irc_config irc_conf;
 
-/* One person on an IRC connection. */
+/* What a connection says about itself before registration completes. */
+struct irc_pending {
+    char nick[NICK_MAX + 1];  /* the nick asked for */
+    char user[CHAT_USER_MAX]; /* USER's name (the ~ goes before it) */
+    char *realname;           /* USER's real name */
+};
+
+/*
+ * One person on an IRC connection. Kept small: an idle client costs this,
+ * its connection and its nick; what only registration needs is in pending.
+ */
 struct irc_session {
     struct client client; /* first: the core's person, once registered */
     struct conn *conn;
-    struct irc_session *prev, *next; /* every session, for the ping sweep */
-    uint64_t last_ms;         /* input last seen, or the connect (loop clock) */
-    uint32_t caps;            /* enum irc_cap */
-    uint16_t cap_version;     /* 0, or 302 after CAP LS 302 */
-    bool registered;          /* in the core, welcomed */
-    bool cap_wait;            /* CAP LS/REQ seen and no CAP END yet */
-    bool ping_sent;           /* a PING is out, unanswered */
-    bool gone;                /* unregistered from the core already (QUIT) */
-    bool invisible;           /* user mode +i */
-    char nick[NICK_MAX + 1];  /* the nick asked for before registration */
-    char user[CHAT_USER_MAX]; /* USER's name (the ~ goes before it) */
-    char *realname;           /* USER's real name, until registration */
+    struct irc_pending *pending; /* until registration completes */
+    uint64_t last_ms;     /* input last seen, or the connect (loop clock) */
+    uint32_t caps;        /* enum irc_cap */
+    uint16_t cap_version; /* 0, or 302 after CAP LS 302 */
+    bool registered;      /* in the core, welcomed */
+    bool cap_wait;        /* CAP LS/REQ seen and no CAP END yet */
+    bool ping_sent;       /* a PING is out, unanswered */
+    bool gone;            /* unregistered from the core already (QUIT) */
+    bool invisible;       /* user mode +i */
 };
 
 /* ------------------------------------------------------------------------

@@ -39,7 +39,7 @@ const char *irc_nick(const struct irc_session *s)
 {
     if (s->registered)
         return s->client.nick;
-    return s->nick[0] ? s->nick : "*";
+    return s->pending && s->pending->nick[0] ? s->pending->nick : "*";
 }
 
 /* Counts the lines (CRLF ends) in n bytes at p. */
@@ -388,7 +388,8 @@ void irc_names(struct irc_session *s, const struct room *r)
 {
     bool all = s->caps & IRC_CAP_MULTI_PREFIX;
     bool uhnames = s->caps & IRC_CAP_USERHOST_IN_NAMES;
-    struct tbuf names = {0};
+    static struct tbuf names;
+    names.n = 0;
     char head[128];
     int h =
         snprintf(head, sizeof head, ":%s 353 %s %c #%s :", irc_conf.server_name,
@@ -413,7 +414,6 @@ void irc_names(struct irc_session *s, const struct room *r)
         }
         tbuf_put(&names, " ", 1);
     }
-    free(names.p);
     irc_num(s, "366", "#%s :End of /NAMES list", r->name);
 }
 

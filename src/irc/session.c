@@ -29,7 +29,6 @@
 #define IRC_SWEEP_MS 1000
 
 struct irc_config irc_conf;
-static struct irc_session *irc_all; /* every session, newest first */
 static struct ev_loop *irc_loop;
 static struct ev_timer irc_sweep_timer;
 static struct tbuf irc_clean; /* a sanitized input line */
@@ -75,13 +74,11 @@ static void irc_isupport(struct irc_session *s)
     snprintf(t[n++], 64, "UTF8ONLY");
     snprintf(t[n++], 64, "WHOX");
     for (size_t i = 0; i < n; i += 12) {
-        struct tbuf b = {0};
-        for (size_t k = i; k < n && k < i + 12; k++) {
-            tbuf_str(&b, t[k]);
-            tbuf_put(&b, " ", 1);
-        }
-        irc_num(s, "005", "%.*s:are supported by this server", (int)b.n, b.p);
-        free(b.p);
+        char line[IRC_BODY_MAX + 1];
+        size_t k = 0;
+        for (size_t j = i; j < n && j < i + 12; j++)
+            k += (size_t)snprintf(line + k, sizeof line - k, "%s ", t[j]);
+        irc_num(s, "005", "%s:are supported by this server", line);
     }
 }
 
@@ -136,28 +133,27 @@ static void irc_welcome(struct irc_session *s)
 
 void irc_try_register(struct irc_session *s)
 {
-    if (s->registered || s->gone || !s->nick[0] || !s->user[0] || s->cap_wait)
+    struct irc_pending *p = s->pending;
+    if (s->registered || s->gone || !p->nick[0] || !p->user[0] || s->cap_wait)
         return;
     struct client *c = &s->client;
-    size_t len = strlen(s->nick);
+    size_t len = strlen(p->nick);
     enum chat_error e =
-        chat_register(c, conn_id(s->conn), &irc_client_ops, s, s->nick, len);
-    if (e == CHAT_ERR_TAKEN) {
-        irc_num(s, "433", "%s :Nickname is already in use", s->nick);
-        s->nick[0] = '\0';
-        return;
-    }
+        chat_register(c, conn_id(s->conn), &irc_client_ops, s, p->nick, len);
     if (e != CHAT_OK) {
-        irc_num(s, "432", "%s :Erroneous nickname", s->nick);
-        s->nick[0] = '\0';
+        bool taken = e == CHAT_ERR_TAKEN;
+        irc_num(s, taken ? "433" : "432", "%s :%s", p->nick,
+                taken ? "Nickname is already in use" : "Erroneous nickname");
+        p->nick[0] = '\0';
         return;
     }
     char user[CHAT_USER_MAX + 1];
-    snprintf(user, sizeof user, "~%s", s->user);
+    snprintf(user, sizeof user, "~%s", p->user);
     chat_set_user_host(c, user, conn_host(s->conn));
     c->origin = conn_origin(s->conn);
-    c->realname = s->realname;
-    s->realname = NULL;
+    c->realname = p->realname;
+    free(p);
+    s->pending = NULL;
     s->registered = true;
     log_debug("event=register id=%llu nick=%s", (unsigned long long)c->id,
               log_q(c->nick, c->nick_len));
@@ -194,16 +190,20 @@ static void irc_check(struct irc_session *s, uint64_t now)
     }
 }
 
+/* conn_foreach helper: looks at one connection if it speaks IRC. */
+static void irc_check_conn(struct conn *c, void *arg)
+{
+    struct irc_session *s = conn_data(c);
+    if (conn_proto_of(c) == &irc_proto && s != NULL)
+        irc_check(s, *(const uint64_t *)arg);
+}
+
 /* The sweep timer: every session once. */
 static void irc_sweep(struct ev_loop *loop, struct ev_timer *t)
 {
     uint64_t now = ev_now(loop);
-    struct irc_session *next;
-    for (struct irc_session *s = irc_all; s; s = next) {
-        next = s->next;
-        if (irc_conf.ping_interval > 0)
-            irc_check(s, now);
-    }
+    if (irc_conf.ping_interval > 0)
+        conn_foreach(irc_check_conn, &now);
     ev_timer_start(loop, t, IRC_SWEEP_MS, irc_sweep);
 }
 
@@ -257,11 +257,8 @@ static void irc_open(struct conn *c)
 {
     struct irc_session *s = xcalloc(1, sizeof *s);
     s->conn = c;
+    s->pending = xcalloc(1, sizeof *s->pending);
     s->last_ms = ev_now(irc_loop);
-    s->next = irc_all;
-    if (irc_all)
-        irc_all->prev = s;
-    irc_all = s;
     conn_set_data(c, s);
 }
 
@@ -360,13 +357,9 @@ static void irc_close(struct conn *c, enum conn_reason reason)
     }
     if (s->registered && !s->gone)
         chat_unregister(&s->client, why, strlen(why), reason != CONN_SHUTDOWN);
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        irc_all = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    free(s->realname);
+    if (s->pending)
+        free(s->pending->realname);
+    free(s->pending);
     free(s);
 }
 
