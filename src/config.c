@@ -43,6 +43,7 @@ enum {
     OPT_SERVER_NAME,
     OPT_MOTD,
     OPT_PING_INTERVAL,
+    OPT_MAX_BANS,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -78,6 +79,7 @@ static const struct option config_options[] = {
     {"server-name", required_argument, NULL, OPT_SERVER_NAME},
     {"motd", required_argument, NULL, OPT_MOTD},
     {"ping-interval", required_argument, NULL, OPT_PING_INTERVAL},
+    {"max-bans", required_argument, NULL, OPT_MAX_BANS},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -137,6 +139,8 @@ static void config_usage(FILE *out)
 "  --limit-loopback      apply --max-per-ip to loopback addresses too\n"
 "  --quiet-above N       no join/leave/quit/nick notices in rooms with\n"
 "                        more people than N (default %d)\n"
+"  --max-bans N          bans (and pending invitations) one room keeps\n"
+"                        (default %d)\n"
 "  --topic-max N         longest topic in bytes (default %d)\n"
 "  --max-rooms N         most rooms at once; rooms nobody is in give way,\n"
 "                        the one left longest ago first (default %d)\n"
@@ -164,7 +168,7 @@ static void config_usage(FILE *out)
             CONFIG_FLOOD_RATE, CONFIG_FLOOD_BYTES, CONFIG_SENDQ_MAX,
             CONFIG_RECVQ_MAX, CONFIG_OUT_MEM_MAX, CONFIG_PROBE_WAIT, CONFIG_MAX_PER_IP,
             CONFIG_IPV4_PREFIX, CONFIG_IPV6_PREFIX, CONFIG_IPV6_PREFIX,
-            CONFIG_QUIET_ABOVE, CONFIG_TOPIC_MAX, CONFIG_MAX_ROOMS,
+            CONFIG_QUIET_ABOVE, CONFIG_MAX_BANS, CONFIG_TOPIC_MAX, CONFIG_MAX_ROOMS,
             CONFIG_HISTORY_MEM, CONFIG_ROOM_BURST, CONFIG_ROOM_RATE,
             CONFIG_ROOM_BURST_PER_IP, CONFIG_ROOM_RATE_PER_IP,
             CONFIG_SHUTDOWN_TIMEOUT, CONFIG_KEEPALIVE, NET_KEEPALIVE_PROBES,
@@ -235,6 +239,7 @@ static void config_defaults(struct config *cfg)
     cfg->keepalive = CONFIG_KEEPALIVE;
     cfg->log_level = LOG_INFO;
     cfg->ping_interval = CONFIG_PING_INTERVAL;
+    cfg->max_bans = CONFIG_MAX_BANS;
     if (gethostname(cfg->server_name, sizeof cfg->server_name - 1) != 0 ||
         !config_name_valid(cfg->server_name))
         snprintf(cfg->server_name, sizeof cfg->server_name, "parley");
@@ -306,6 +311,7 @@ static bool config_apply(struct config *cfg, int opt, const char *arg)
         /* The kernel takes at most 32767 s of idle time (TCP_KEEPIDLE). */
         NUM(OPT_KEEPALIVE, keepalive, 0, 32767)
         NUM(OPT_PING_INTERVAL, ping_interval, 0, 86400)
+        NUM(OPT_MAX_BANS, max_bans, 1, 10000)
 #undef NUM
     default:
         return false;

@@ -90,6 +90,7 @@ struct config {
     char server_name[64];   /* the IRC server's name (default: host name) */
     const char *motd_path;  /* the IRC MOTD file, NULL: none */
     unsigned ping_interval; /* seconds; 0: no pings */
+    size_t max_bans;        /* bans and invitations per room */
 };
 
 /* What config_parse decided. */

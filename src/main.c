@@ -61,7 +61,7 @@ int main(int argc, char **argv)
     text_configure(&text);
     const struct chat_config chat = {
         .history_keep = cfg.history_keep,
-        .max_bans = CONFIG_MAX_BANS,
+        .max_bans = cfg.max_bans,
         .topic_max = cfg.topic_max,
         .max_rooms = cfg.max_rooms,
         .history_mem = cfg.history_mem,
