@@ -163,22 +163,16 @@ bool irc_tag_next(struct irc_slice *rest, struct irc_slice *key,
 }
 
 /*
- * The escapes of tag values: each row is a byte and the letter that
- * follows a backslash for it (IRCv3 message-tags, "Escaping values").
+ * The escapes of tag values (IRCv3 message-tags, "Escaping values"): the
+ * letter after a backslash for each byte that has one, and the byte each
+ * letter stands for. A byte without an entry (0) stands for itself.
  */
-static const char irc_tag_escapes[][2] = {
-    {';', ':'}, {' ', 's'}, {'\\', '\\'}, {'\r', 'r'}, {'\n', 'n'},
+static const char irc_tag_esc_letter[256] = {
+    [';'] = ':', [' '] = 's', ['\\'] = '\\', ['\r'] = 'r', ['\n'] = 'n',
 };
-#define IRC_TAG_NESCAPES (sizeof irc_tag_escapes / sizeof irc_tag_escapes[0])
-
-/* Returns the row of irc_tag_escapes whose column col is c, or -1. */
-static int irc_tag_escape_row(char c, int col)
-{
-    for (size_t r = 0; r < IRC_TAG_NESCAPES; r++)
-        if (irc_tag_escapes[r][col] == c)
-            return (int)r;
-    return -1;
-}
+static const char irc_tag_esc_byte[256] = {
+    [':'] = ';', ['s'] = ' ', ['\\'] = '\\', ['r'] = '\r', ['n'] = '\n',
+};
 
 size_t irc_tag_unescape(const char *in, size_t n, char *out)
 {
@@ -191,8 +185,8 @@ size_t irc_tag_unescape(const char *in, size_t n, char *out)
         if (++i == n)
             break; /* a lone backslash at the end: dropped */
         /* A backslash before a byte that is no escape letter is dropped. */
-        int r = irc_tag_escape_row(in[i], 1);
-        out[w++] = r < 0 ? in[i] : irc_tag_escapes[r][0];
+        char c = irc_tag_esc_byte[(unsigned char)in[i]];
+        out[w++] = c ? c : in[i];
     }
     return w;
 }
@@ -201,13 +195,13 @@ size_t irc_tag_escape(const char *in, size_t n, char *out)
 {
     size_t w = 0;
     for (size_t i = 0; i < n; i++) {
-        int r = irc_tag_escape_row(in[i], 0);
-        if (r < 0) {
+        char e = irc_tag_esc_letter[(unsigned char)in[i]];
+        if (e == 0) {
             out[w++] = in[i];
             continue;
         }
         out[w++] = '\\';
-        out[w++] = irc_tag_escapes[r][1];
+        out[w++] = e;
     }
     return w;
 }
