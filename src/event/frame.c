@@ -129,6 +129,8 @@ static inline enum frame_step frame_step(struct frame *f, uint8_t c)
         return STEP_DATA;
     if (c != FRAME_TEL_IAC)
         return frame_eol(f, c);
+    if (f->raw)
+        return STEP_DATA; /* no telnet: 255 is a byte like any other */
     f->state = FS_IAC;
     return STEP_SKIP;
 }

@@ -10,7 +10,11 @@
  * belongs to a command: right after IAC, or as the option byte of IAC
  * WILL/WONT/DO/DONT, it cuts the command short and ends the line as usual.
  * A line longer than the limit is reported once, as soon as it passes the
- * limit, and then discarded up to its end. The framer is pure: it does no
+ * limit, and then discarded up to its end.
+ *
+ * A framer with raw set (how IRC connections are framed) knows no telnet:
+ * byte 255 is ordinary data and FRAME_TELNET is never reported; line ends
+ * and the limit work exactly as above. The framer is pure: it does no
  * I/O and knows nothing about connections, so it is tested and fuzzed on
  * its own.
  */
@@ -21,7 +25,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Framing state of one stream. Zero-initialise, then set max_line. */
+/*
+ * Framing state of one stream. Zero-initialise, then set max_line (and raw
+ * for a stream without telnet) before the first call; neither changes
+ * afterwards.
+ */
 struct frame {
     size_t max_line;  /* longest accepted line, in data bytes */
     bool raw;         /* IAC is data: no telnet (to be implemented) */
@@ -34,6 +42,7 @@ struct frame {
     uint8_t tel_opt;  /* after FRAME_TELNET for WILL/WONT/DO/DONT: option */
     bool discarding;  /* the current line passed the limit */
     bool carry_done;  /* carry was handed out as a line; drop it next call */
+    bool raw;         /* no telnet: IAC (255) is data; see above */
 };
 
 /* What frame_next found. */

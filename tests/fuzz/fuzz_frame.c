@@ -1,13 +1,15 @@
 /*
  * fuzz_frame: the line framer against a byte-at-a-time reference model.
  *
- * Input: byte 0 picks max_line (1, 8, 64 or 4096); byte 1 gives the number
+ * Input: byte 0 picks max_line (1, 8, 64 or 4096) with its low two bits
+ * and raw mode (no telnet: IAC is data) with bit 2; byte 1 gives the number
  * of extra cut points (0-15), each of the next 2-byte pairs one cut point
  * (taken modulo the stream length); the rest is the stream. The stream is
  * framed in one read, at the fuzzer's cut points, and (when short) one byte
  * per read; each must produce exactly the lines, too-long reports and final
  * line that a straightforward reference state machine produces, and the
- * same telnet command reports at the same places. No line may exceed
+ * same telnet command reports at the same places (none in raw mode, where
+ * the reference takes 255 as a data byte). No line may exceed
  * max_line or hold a CR or LF, and nothing may stay pending after the end.
  * Every report gets an answer from frame_telnet_answer that fits
  * FRAME_ANSWER_MAX, answers no WONT or DONT (that could loop), and refuses
@@ -58,6 +60,7 @@ enum ref_state { R_DATA, R_CR, R_IAC, R_OPT, R_SB, R_SB_IAC };
 
 struct ref {
     size_t max_line;
+    bool raw;
     uint8_t *line;
     size_t len;
     enum ref_state state;
@@ -95,10 +98,10 @@ static void ref_end(struct ref *r)
 }
 
 /* Frames the whole stream the reference way. */
-static void ref_run(size_t max_line, const uint8_t *s, size_t n,
+static void ref_run(size_t max_line, bool raw, const uint8_t *s, size_t n,
                     struct rlog *log)
 {
-    struct ref r = {.max_line = max_line, .log = log};
+    struct ref r = {.max_line = max_line, .raw = raw, .log = log};
     r.line = malloc(max_line + 1);
     uint8_t verb = 0;
     for (size_t i = 0; i < n; i++) {
@@ -114,7 +117,7 @@ static void ref_run(size_t max_line, const uint8_t *s, size_t n,
             r.state = R_DATA;
         switch (r.state) {
         case R_DATA:
-            if (c == 255)
+            if (c == 255 && !r.raw)
                 r.state = R_IAC;
             else if (c == '\r')
                 r.state = R_CR;
@@ -215,6 +218,8 @@ static void feed(struct frame *f, const uint8_t *p, size_t n, struct rlog *log)
             break;
         if (r == FRAME_TOO_LONG)
             rlog_add(log, 'T', NULL, 0);
+        else if (r == FRAME_TELNET && f->raw)
+            fuzz_fail("telnet reported in raw mode", p, n);
         else if (r == FRAME_TELNET)
             check_report(f, log);
         else if (r == FRAME_LINE)
@@ -228,10 +233,10 @@ static void feed(struct frame *f, const uint8_t *p, size_t n, struct rlog *log)
 }
 
 /* Frames the stream read by read, ending at the given sorted cut points. */
-static void frame_run(size_t max_line, const uint8_t *s, size_t n,
+static void frame_run(size_t max_line, bool raw, const uint8_t *s, size_t n,
                       const size_t *cuts, size_t ncuts, struct rlog *log)
 {
-    struct frame f = {.max_line = max_line};
+    struct frame f = {.max_line = max_line, .raw = raw};
     size_t at = 0;
     for (size_t i = 0; i <= ncuts; i++) {
         size_t to = i < ncuts ? cuts[i] : n;
@@ -272,6 +277,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 2 || size > FUZZ_MAX_INPUT)
         return 0;
     size_t max_line = max_lines[data[0] & 3];
+    bool raw = data[0] & 4;
     size_t ncuts = data[1] & 15;
     data += 2;
     size -= 2;
@@ -285,17 +291,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     qsort(cuts, ncuts, sizeof cuts[0], cmp_size);
 
     struct rlog want = {0}, whole = {0}, split = {0};
-    ref_run(max_line, s, n, &want);
-    frame_run(max_line, s, n, NULL, 0, &whole);
+    ref_run(max_line, raw, s, n, &want);
+    frame_run(max_line, raw, s, n, NULL, 0, &whole);
     same(&want, &whole, "one read vs reference", s, n);
-    frame_run(max_line, s, n, cuts, ncuts, &split);
+    frame_run(max_line, raw, s, n, cuts, ncuts, &split);
     same(&want, &split, "fuzzer's cut points vs reference", s, n);
     if (n <= BYTEWISE_MAX && n > 1) {
         size_t *all = malloc((n - 1) * sizeof *all);
         for (size_t i = 0; i < n - 1; i++)
             all[i] = i + 1;
         split.n = 0;
-        frame_run(max_line, s, n, all, n - 1, &split);
+        frame_run(max_line, raw, s, n, all, n - 1, &split);
         free(all);
         same(&want, &split, "one byte per read vs reference", s, n);
     }
