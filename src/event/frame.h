@@ -32,7 +32,6 @@
  */
 struct frame {
     size_t max_line;  /* longest accepted line, in data bytes */
-    bool raw;         /* IAC is data: no telnet (to be implemented) */
     char *carry;      /* a line begun in earlier input (lazily allocated) */
     size_t carry_len; /* data bytes of that line so far */
     size_t carry_cap; /* bytes allocated at carry (grows up to max_line) */
