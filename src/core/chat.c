@@ -39,7 +39,8 @@ static struct member_table *chat_members; /* (client, room) -> index */
 static uint64_t chat_next_id;             /* the id of the next event */
 static struct chat_was chat_was[CHAT_WHOWAS_KEEP]; /* a ring */
 static size_t chat_was_next;
-static struct dict *chat_rooms; /* room name -> struct room */
+static size_t chat_most_clients; /* see chat_client_max */
+static struct dict *chat_rooms;  /* room name -> struct room */
 static struct room *chat_lobby;
 static uint64_t chat_epoch; /* stamps deliveries to dedupe across rooms */
 
@@ -64,6 +65,7 @@ void chat_init(const struct chat_config *cfg)
     chat_next_id = (uint64_t)chat_wall_ms() * 1000;
     memset(chat_was, 0, sizeof chat_was);
     chat_was_next = 0;
+    chat_most_clients = 0;
     chat_lobby = room_new(CHAT_LOBBY, strlen(CHAT_LOBBY), cfg->history_keep);
     dict_set(chat_rooms, chat_lobby->name, chat_lobby->name_len, chat_lobby);
 }
@@ -108,6 +110,11 @@ struct client *chat_find_nick(const char *nick, size_t len)
 size_t chat_client_count(void)
 {
     return dict_count(chat_nicks);
+}
+
+size_t chat_client_max(void)
+{
+    return chat_most_clients;
 }
 
 size_t chat_room_count(void)
@@ -386,6 +393,8 @@ enum chat_error chat_register(struct client *c, uint64_t id,
         c->nick_len = (size_t)n;
     }
     dict_set(chat_nicks, c->nick, c->nick_len, c);
+    if (dict_count(chat_nicks) > chat_most_clients)
+        chat_most_clients = dict_count(chat_nicks);
     return CHAT_OK;
 }
 

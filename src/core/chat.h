@@ -342,6 +342,9 @@ size_t chat_room_count(void);
 /* Returns the number of people. */
 size_t chat_client_count(void);
 
+/* Returns the most people there have been at once since chat_init. */
+size_t chat_client_max(void);
+
 /*
  * Returns the bytes the history of all rooms holds (see room_msg_cost).
  * Rooms without members are a cache: when a message takes this past

@@ -116,25 +116,25 @@ void irc_cmd_part(struct irc_session *s, struct irc_msg *m)
     }
 }
 
-/* NAMES [#A,#B] */
+/*
+ * NAMES [#A,#B]: the names of each channel s may see, then one
+ * RPL_ENDOFNAMES for the whole list (RFC 2812); a channel that does not
+ * exist, or a secret one s is not in, adds nothing.
+ */
 void irc_cmd_names(struct irc_session *s, struct irc_msg *m)
 {
-    char chans[IRC_BODY_MAX + 1];
+    char chans[IRC_BODY_MAX + 1], list[IRC_BODY_MAX + 1];
     irc_arg(m, 0, chans, sizeof chans);
+    memcpy(list, chans, sizeof list);
     char *cl = chans[0] ? chans : NULL, *chan;
-    if (cl == NULL) {
-        irc_num(s, "366", "* :End of /NAMES list");
-        return;
-    }
     while ((chan = irc_next_item(&cl)) != NULL) {
         struct room *r = irc_find_channel(chan, strlen(chan));
         bool hidden =
             r && (r->modes & ROOM_SECRET) && !chat_is_member(&s->client, r);
-        if (r == NULL || hidden)
-            irc_num(s, "366", "%s :End of /NAMES list", chan);
-        else
-            irc_names(s, r);
+        if (r && !hidden)
+            irc_names_replies(s, r);
     }
+    irc_num(s, "366", "%s :End of /NAMES list", list[0] ? list : "*");
 }
 
 /* TOPIC #CHAN [:TEXT] */

@@ -112,9 +112,14 @@ static void irc_cmd_user(struct irc_session *s, struct irc_msg *m)
     }
     p->user[n] = '\0';
     const struct irc_slice *r = &m->params[3];
+    if (r->n == 0) { /* modern: an empty real name is a missing one */
+        p->user[0] = '\0';
+        irc_num(s, "461", "USER :Not enough parameters");
+        return;
+    }
     size_t rn = r->n < CHAT_REALNAME_MAX ? r->n : CHAT_REALNAME_MAX;
     free(p->realname);
-    p->realname = rn ? xstrndup(r->p, rn) : NULL;
+    p->realname = xstrndup(r->p, rn);
     irc_try_register(s);
 }
 
@@ -249,11 +254,8 @@ static void irc_message(struct irc_session *s, struct irc_msg *m, bool notice)
                 irc_num(s, "407", "%s :Too many targets", t);
             break;
         }
-        const char *chan = t;
-        while (*chan == '@' || *chan == '+') /* STATUSMSG: sent to all */
-            chan++;
-        if (*chan == '#')
-            irc_to_channel(s, chan, notice, text, len);
+        if (*t == '#')
+            irc_to_channel(s, t, notice, text, len);
         else
             irc_to_nick(s, t, notice, text, len);
     }

@@ -169,12 +169,15 @@ void irc_batch_ref(char out[16]);
  * Sends the ident of a channel message to s as it would arrive, for
  * echo-message and chathistory: kind PRIVMSG/NOTICE, from "nick!u@h",
  * target "#room" or a nick, text (an action is already wrapped in CTCP),
- * split into lines that fit IRC's 512 bytes. batch, if not NULL, is added
+ * split as out.c says. batch, if not NULL, is added
  * as a batch tag.
  */
 void irc_send_message(struct irc_session *s, const char *batch, uint64_t id,
                       int64_t time_ms, bool notice, const char *from,
                       const char *target, const char *text, size_t len);
+
+/* Sends the RPL_NAMREPLY lines for room r to s. */
+void irc_names_replies(struct irc_session *s, const struct room *r);
 
 /* Sends RPL_NAMREPLY lines and RPL_ENDOFNAMES for room r to s. */
 void irc_names(struct irc_session *s, const struct room *r);

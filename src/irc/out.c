@@ -263,8 +263,8 @@ static size_t irc_cut(const char *p, size_t n, size_t max)
 }
 
 /*
- * Appends one message (PRIVMSG or NOTICE) to b as IRC lines: split so that
- * each line fits 512 bytes (tags apart), each part with its own msgid.
+ * Appends one message (PRIVMSG or NOTICE) to b as IRC lines, split as
+ * below, each part with its own msgid.
  */
 static void irc_format_message(struct tbuf *b, unsigned variant,
                                const char *extra, uint64_t id, int64_t ms,
@@ -272,8 +272,14 @@ static void irc_format_message(struct tbuf *b, unsigned variant,
                                const char *target, const char *text, size_t len)
 {
     const char *cmd = notice ? "NOTICE" : "PRIVMSG";
-    /* ":" from " " cmd " " target " :" [\x01ACTION ... \x01] "\r\n" */
-    size_t head = 1 + strlen(from) + 1 + strlen(cmd) + 1 + strlen(target) + 2;
+    /*
+     * A part holds what an IRC client could have sent in one line to this
+     * target ("PRIVMSG target :" and the text within 510 bytes), so what
+     * an IRC user said is relayed whole, as modern servers do, even when
+     * the source makes the line longer than 512; only longer text (a text
+     * user's line may be 4096 bytes) is split.
+     */
+    size_t head = strlen(cmd) + 1 + strlen(target) + 2;
     size_t room = IRC_BODY_MAX - head - (action ? 9 : 0);
     unsigned part = 0;
     do {
@@ -384,7 +390,7 @@ static void irc_prefix_chars(struct tbuf *b, unsigned status, bool all)
         tbuf_put(b, "+", 1);
 }
 
-void irc_names(struct irc_session *s, const struct room *r)
+void irc_names_replies(struct irc_session *s, const struct room *r)
 {
     bool all = s->caps & IRC_CAP_MULTI_PREFIX;
     bool uhnames = s->caps & IRC_CAP_USERHOST_IN_NAMES;
@@ -414,6 +420,11 @@ void irc_names(struct irc_session *s, const struct room *r)
         }
         tbuf_put(&names, " ", 1);
     }
+}
+
+void irc_names(struct irc_session *s, const struct room *r)
+{
+    irc_names_replies(s, r);
     irc_num(s, "366", "#%s :End of /NAMES list", r->name);
 }
 

@@ -64,7 +64,6 @@ static void irc_isupport(struct irc_session *s)
     snprintf(t[n++], 64, "NETWORK=%s", irc_conf.network);
     snprintf(t[n++], 64, "NICKLEN=%d", NICK_MAX);
     snprintf(t[n++], 64, "PREFIX=(ov)@+");
-    snprintf(t[n++], 64, "STATUSMSG=@+");
     snprintf(t[n++], 64,
              "TARGMAX=JOIN:,KICK:1,NAMES:,PART:,PRIVMSG:%d,NOTICE:%d,"
              "WHOIS:1",
@@ -86,16 +85,17 @@ void irc_lusers(struct irc_session *s)
 {
     size_t users = chat_client_count(), conns = conn_count();
     size_t unknown = conns > users ? conns - users : 0;
+    size_t max = chat_client_max();
     irc_num(s, "251", ":There are %zu users and 0 invisible on 1 servers",
             users);
     irc_num(s, "252", "0 :operator(s) online");
     irc_num(s, "253", "%zu :unknown connection(s)", unknown);
     irc_num(s, "254", "%zu :channels formed", chat_room_count());
     irc_num(s, "255", ":I have %zu clients and 0 servers", users);
-    irc_num(s, "265", "%zu %zu :Current local users %zu, max %zu", users, users,
-            users, users);
-    irc_num(s, "266", "%zu %zu :Current global users %zu, max %zu", users,
-            users, users, users);
+    irc_num(s, "265", "%zu %zu :Current local users %zu, max %zu", users, max,
+            users, max);
+    irc_num(s, "266", "%zu %zu :Current global users %zu, max %zu", users, max,
+            users, max);
 }
 
 void irc_motd(struct irc_session *s)
@@ -285,10 +285,33 @@ static void irc_run(struct irc_session *s, struct irc_msg *m)
         irc_label_end();
 }
 
+/* Counts the U+FFFD characters in the n bytes at p. */
+static size_t irc_count_fffd(const char *p, size_t n)
+{
+    size_t k = 0;
+    for (const char *q = p;
+         (q = memmem(q, (size_t)(p + n - q), "\xef\xbf\xbd", 3)) != NULL;
+         q += 3)
+        k++;
+    return k;
+}
+
+/*
+ * Returns true if cleaning line into clean replaced invalid UTF-8 (rather
+ * than only removing control characters): it then holds more U+FFFD.
+ */
+static bool irc_repaired_utf8(const char *line, size_t len, const char *clean,
+                              size_t n)
+{
+    return irc_count_fffd(clean, n) > irc_count_fffd(line, len);
+}
+
 /*
  * One line from the client. It is cleaned first (invalid UTF-8 replaced,
  * controls other than IRC's formatting removed: NUL, ESC and the like never
- * reach anyone), then parsed and run.
+ * reach anyone), then parsed and run. A line whose invalid UTF-8 was
+ * replaced is still run, and its sender warned (WARN ... INVALID_UTF8), as
+ * UTF8ONLY asks.
  */
 static void irc_line(struct conn *c, const char *line, size_t len)
 {
@@ -302,6 +325,11 @@ static void irc_line(struct conn *c, const char *line, size_t len)
     struct irc_msg m;
     switch (irc_parse(clean, n, &m)) {
     case IRC_PARSE_OK:
+        if (clean != line && irc_repaired_utf8(line, len, clean, n))
+            irc_send(s,
+                     ":%s WARN %.*s INVALID_UTF8 :Invalid UTF-8 was "
+                     "replaced by U+FFFD",
+                     irc_conf.server_name, (int)m.cmd.n, m.cmd.p);
         irc_run(s, &m);
         break;
     case IRC_PARSE_TOO_LONG:

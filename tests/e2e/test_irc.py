@@ -113,8 +113,9 @@ def test_text_user_cannot_break_irc_lines(t):
 
 
 def test_long_text_line_splits_for_irc(t):
-    """A 3000-byte text line reaches IRC as several PRIVMSGs, each within
-    512 bytes, cut between UTF-8 characters, together the whole text."""
+    """A 3000-byte text line reaches IRC as several PRIVMSGs, each what an
+    IRC client could send in one 512-byte line (the source apart), cut
+    between UTF-8 characters, together the whole text."""
     srv = mixed_server(t)
     (bob,) = t.users(srv, "bob")
     a = irc_user(t, srv, "alice")
@@ -126,11 +127,24 @@ def test_long_text_line_splits_for_irc(t):
     got = ""
     while len(got) < len(text):
         ln = a.line()
-        check(len(ln.encode()) + 2 <= 512, "line of %d bytes", len(ln.encode()) + 2)
         m = IrcMsg(ln)
+        body = ln.encode()[len(m.source) + 2 :]  # after ":source "
+        check(len(body) + 2 <= 512, "line of %d bytes after its source", len(body) + 2)
         check(m.command == "PRIVMSG", "got %r", ln)
         got += m.params[1]
     check(got == text.rstrip(), "text differs after the split")
+
+
+def test_longest_irc_line_relayed_whole(t):
+    """An IRC user's longest line reaches other IRC users whole, in one
+    line, though the source makes it longer than 512 bytes (irctest's
+    buffering tests; Ergo does the same)."""
+    srv = mixed_server(t)
+    a, b = irc_user(t, srv, "alice"), irc_user(t, srv, "bob")
+    head = "PRIVMSG bob :"
+    text = "a" * (510 - len(head) - 4) + "\U0001F603"
+    a.send_line(head + text)
+    b.expect(":alice!~alice@127.0.0.1 PRIVMSG bob :" + text)
 
 
 def test_input_too_long_gets_417(t):
@@ -167,3 +181,51 @@ def test_silent_client_is_pinged_then_dropped(t):
     b = irc_client(t, srv)
     b.send_line("NICK slow")
     b.expect(re.compile(r"ERROR :Closing Link: slow\[127\.0\.0\.1\] \(Registration timed out\)"), timeout=5)
+
+
+def test_user_with_empty_realname_gets_461(t):
+    srv = mixed_server(t)
+    a = irc_client(t, srv)
+    a.send_line("NICK alice")
+    a.send_line("USER alice 0 * :")
+    a.expect(":%s 461 alice USER :Not enough parameters" % SERVER_NAME)
+    a.send_line("USER alice 0 * :Alice")
+    a.expect_num("001")
+
+
+def test_names_of_several_channels_end_once(t):
+    srv = mixed_server(t)
+    a = irc_user(t, srv, "alice")
+    for ch in ("#one", "#two"):
+        a.send_line("JOIN " + ch)
+        a.until_cmd("366")
+    a.send_line("NAMES #one,#two,#none")
+    a.expect(":%s 353 alice = #one :@alice" % SERVER_NAME)
+    a.expect(":%s 353 alice = #two :@alice" % SERVER_NAME)
+    a.expect(":%s 366 alice #one,#two,#none :End of /NAMES list" % SERVER_NAME)
+
+
+def test_lusers_counts_and_remembers_the_most(t):
+    """LUSERS counts text and IRC users together, and 265/266 keep the
+    most there have been at once after people leave."""
+    srv = mixed_server(t)
+    (bob,) = t.users(srv, "bob")
+    a, c = irc_user(t, srv, "alice"), irc_user(t, srv, "carol")
+    c.send_line("QUIT")
+    c.drain_to_end()
+    a.send_line("LUSERS")
+    lines = {m.command: m for m in a.until_cmd("266")}
+    check(lines["251"].params[-1] == "There are 2 users and 0 invisible on 1 servers", "251: %r", lines["251"].line)
+    check(lines["265"].params[1:3] == ["2", "3"], "265: %r", lines["265"].line)
+
+
+def test_invalid_utf8_is_repaired_and_warned(t):
+    srv = mixed_server(t)
+    (bob,) = t.users(srv, "bob")
+    a, c = irc_user(t, srv, "alice"), irc_user(t, srv, "carol")
+    a.send(b"PRIVMSG carol :caf\xe9!\r\n")
+    a.expect(":%s WARN PRIVMSG INVALID_UTF8 :Invalid UTF-8 was replaced by U+FFFD" % SERVER_NAME)
+    c.expect(":alice!~alice@127.0.0.1 PRIVMSG carol :caf\ufffd!")
+    a.send(b"PRIVMSG bob :\xff\xfe\r\n")
+    a.expect_cmd("WARN", "PRIVMSG", "INVALID_UTF8")
+    bob.expect("[alice -> bob]: \ufffd\ufffd")
