@@ -274,12 +274,12 @@ static void irc_format_message(struct tbuf *b, unsigned variant,
     const char *cmd = notice ? "NOTICE" : "PRIVMSG";
     /*
      * A part holds what an IRC client could have sent in one line to this
-     * target ("PRIVMSG target :" and the text within 510 bytes), so what
+     * target ("PRIVMSG target " and the text within 510 bytes), so what
      * an IRC user said is relayed whole, as modern servers do, even when
      * the source makes the line longer than 512; only longer text (a text
      * user's line may be 4096 bytes) is split.
      */
-    size_t head = strlen(cmd) + 1 + strlen(target) + 2;
+    size_t head = strlen(cmd) + 1 + strlen(target) + 1;
     size_t room = IRC_BODY_MAX - head - (action ? 9 : 0);
     unsigned part = 0;
     do {

@@ -81,10 +81,12 @@ static void irc_isupport(struct irc_session *s)
     }
 }
 
+/* IRC connections that have not registered (yet), for LUSERS. */
+static size_t irc_unregistered;
+
 void irc_lusers(struct irc_session *s)
 {
-    size_t users = chat_client_count(), conns = conn_count();
-    size_t unknown = conns > users ? conns - users : 0;
+    size_t users = chat_client_count(), unknown = irc_unregistered;
     size_t max = chat_client_max();
     irc_num(s, "251", ":There are %zu users and 0 invisible on 1 servers",
             users);
@@ -155,6 +157,7 @@ void irc_try_register(struct irc_session *s)
     free(p);
     s->pending = NULL;
     s->registered = true;
+    irc_unregistered--;
     log_debug("event=register id=%llu nick=%s", (unsigned long long)c->id,
               log_q(c->nick, c->nick_len));
     irc_welcome(s);
@@ -259,6 +262,7 @@ static void irc_open(struct conn *c)
     s->conn = c;
     s->pending = xcalloc(1, sizeof *s->pending);
     s->last_ms = ev_now(irc_loop);
+    irc_unregistered++;
     conn_set_data(c, s);
 }
 
@@ -385,8 +389,10 @@ static void irc_close(struct conn *c, enum conn_reason reason)
     }
     if (s->registered && !s->gone)
         chat_unregister(&s->client, why, strlen(why), reason != CONN_SHUTDOWN);
-    if (s->pending)
+    if (s->pending) {
         free(s->pending->realname);
+        irc_unregistered--;
+    }
     free(s->pending);
     free(s);
 }
