@@ -316,6 +316,27 @@ def test_away_numerics_notify_and_301(t):
     t.barrier(a, c, bob)
 
 
+def test_away_notify_on_join(t):
+    """Someone away who joins a channel is followed by its AWAY for the
+    members with away-notify; not for itself, not for the others."""
+    srv = mixed_server(t)
+    c = irc_user(t, srv, "carol", caps=("away-notify",))
+    d = irc_user(t, srv, "dave")
+    join(c, "#x")
+    join(d, "#x")
+    c.until_cmd("JOIN")
+    a = irc_user(t, srv, "alice", caps=("away-notify",))
+    a.send_line("AWAY :asleep")
+    a.expect_num("306")
+    a.send_line("JOIN #x")
+    a.expect_cmd("JOIN", "#x", source="alice")
+    until_num(a, "366")
+    c.expect(":alice!~alice@%s JOIN #x" % HOST)
+    c.expect(":alice!~alice@%s AWAY :asleep" % HOST)
+    d.expect(":alice!~alice@%s JOIN #x" % HOST)
+    t.barrier(a, c, d)
+
+
 def test_setname(t):
     """SETNAME: those with the cap in shared channels, and the sender, see
     it; others do not; WHOIS shows the new name; NAMELEN is 128; an empty
