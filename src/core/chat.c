@@ -383,6 +383,7 @@ enum chat_error chat_register(struct client *c, uint64_t id,
     c->ops = ops;
     c->owner = owner;
     c->signon = (int64_t)time(NULL);
+    c->last_spoke = c->signon;
     if (nick) {
         memcpy(c->nick, nick, len);
         c->nick[len] = '\0';
@@ -625,6 +626,7 @@ enum chat_error chat_say(struct client *c, struct room *r,
         return e;
     struct chat_event ev;
     chat_event_init(&ev, CHAT_MESSAGE, c);
+    c->last_spoke = ev.time_ms / 1000;
     chat_next_id += n - 1; /* one id per line */
     ev.lines = lines;
     ev.nlines = n;
@@ -649,6 +651,7 @@ enum chat_error chat_act(struct client *c, struct room *r, const char *text,
         return e;
     struct chat_event ev;
     chat_event_init(&ev, CHAT_ACTION, c);
+    c->last_spoke = ev.time_ms / 1000;
     ev.text = text;
     ev.text_len = len;
     chat_broadcast(r, &ev, c);
@@ -666,6 +669,7 @@ enum chat_error chat_privmsg(struct client *c, struct client *to,
 {
     struct chat_event ev;
     chat_event_init(&ev, CHAT_PRIVATE, c);
+    c->last_spoke = ev.time_ms / 1000;
     ev.to = to;
     ev.text = text;
     ev.text_len = len;

@@ -120,6 +120,8 @@ struct client {
     char *realname;               /* NULL: none given */
     char *away;                   /* NULL: here */
     int64_t signon;               /* seconds since the epoch */
+    int64_t last_spoke; /* its last message (seconds since the epoch), or
+                           signon: how long it has been idle (WHOIS) */
     struct chat_membership *rooms;
     size_t nrooms, caprooms;
     const struct client_ops *ops;

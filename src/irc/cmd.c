@@ -314,7 +314,11 @@ static void irc_cmd_time(struct irc_session *s, struct irc_msg *m)
  * ------------------------------------------------------------------------ */
 
 static const struct irc_cmd irc_cmds[] = {
+    {"ADMIN", irc_cmd_admin, 0, false},
+    {"AWAY", irc_cmd_away, 0, false},
     {"CAP", irc_cmd_cap, 1, true},
+    {"INFO", irc_cmd_info, 0, false},
+    {"ISON", irc_cmd_ison, 1, false},
     {"JOIN", irc_cmd_join, 1, false},
     {"LUSERS", irc_cmd_lusers, 0, false},
     {"MOTD", irc_cmd_motd, 0, false},
@@ -327,10 +331,17 @@ static const struct irc_cmd irc_cmds[] = {
     {"PONG", irc_cmd_pong, 0, true},
     {"PRIVMSG", irc_cmd_privmsg, 0, false},
     {"QUIT", irc_cmd_quit, 0, true},
+    {"SETNAME", irc_cmd_setname, 1, false},
+    {"SUMMON", irc_cmd_summon, 0, false},
     {"TIME", irc_cmd_time, 0, false},
     {"TOPIC", irc_cmd_topic, 1, false},
     {"USER", irc_cmd_user, 4, true},
+    {"USERHOST", irc_cmd_userhost, 1, false},
+    {"USERS", irc_cmd_users, 0, false},
     {"VERSION", irc_cmd_version, 0, false},
+    {"WHO", irc_cmd_who, 0, false},
+    {"WHOIS", irc_cmd_whois, 0, false},
+    {"WHOWAS", irc_cmd_whowas, 0, false},
 };
 
 #define IRC_NCMDS (sizeof irc_cmds / sizeof irc_cmds[0])

@@ -223,4 +223,17 @@ void irc_cmd_names(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_topic(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_cap(struct irc_session *s, struct irc_msg *m);
 
+/* query.c: questions about people, and about the server. */
+void irc_cmd_admin(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_away(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_info(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_ison(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_setname(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_summon(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_userhost(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_users(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_who(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_whois(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_whowas(struct irc_session *s, struct irc_msg *m);
+
 #endif

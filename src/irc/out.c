@@ -504,6 +504,14 @@ bool irc_deliver(struct client *to, struct chat_event *ev)
     if (!irc_event_line(s, ev))
         return false;
     irc_write(s, irc_line.p, irc_line.n);
+    const struct client *f = ev->from;
+    if (ev->kind == CHAT_JOIN && f != to && f->away &&
+        (s->caps & IRC_CAP_AWAY_NOTIFY)) { /* away-notify: who joins away */
+        char tags[IRC_TAGS_OUT];
+        irc_tags(s, 0, ev->time_ms, NULL, tags);
+        irc_send(s, "%s:%s!%s@%s AWAY :%s", tags, f->nick, f->user, f->host,
+                 f->away);
+    }
     if (ev->kind == CHAT_JOIN && ev->from == to) {
         irc_topic_reply(s, ev->room, false);
         irc_names(s, ev->room);

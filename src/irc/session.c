@@ -61,6 +61,7 @@ static void irc_isupport(struct irc_session *s)
     snprintf(t[n++], 64, "MAXLIST=b:%zu", cc->max_bans);
     snprintf(t[n++], 64, "MODES=%d", IRC_MODES);
     snprintf(t[n++], 64, "MSGREFTYPES=msgid,timestamp");
+    snprintf(t[n++], 64, "NAMELEN=%d", CHAT_REALNAME_MAX);
     snprintf(t[n++], 64, "NETWORK=%s", irc_conf.network);
     snprintf(t[n++], 64, "NICKLEN=%d", NICK_MAX);
     snprintf(t[n++], 64, "PREFIX=(ov)@+");
