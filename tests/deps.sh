@@ -29,6 +29,9 @@ else
     need valgrind command -v valgrind
     need netcat-openbsd command -v nc
     need telnet command -v telnet
+    need tmux command -v tmux
+    need irssi command -v irssi
+    need weechat-curses command -v weechat
     need iproute2 sh -c 'command -v ip || test -x /usr/sbin/ip'
 fi
 
