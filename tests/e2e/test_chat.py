@@ -330,7 +330,7 @@ def test_join_errors(t):
     a, b = t.users(srv, "alice", "bob")
     a.say("/join")
     a.expect("! usage: /join ROOM [KEY]")
-    a.say("/join a b")
+    a.say("/join a b c")
     a.expect("! usage: /join ROOM [KEY]")
     a.say("/join lobby")
     a.expect("! you are already in #lobby")
