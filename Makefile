@@ -59,7 +59,7 @@ $(BUILD)/parley-bench: $(BENCH_SRC) $(wildcard bench/*.h)
 $(BUILD)/room_floor: bench/room_floor.c
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
-$(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $(LIB_OBJ) | $(BUILD)/unit
+$(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_OBJ) | $(BUILD)/unit
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
 # Installs what building and testing need, if it is missing (Debian).
