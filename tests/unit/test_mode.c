@@ -446,6 +446,27 @@ TEST(invite_lets_in_once)
     cast_end(&k);
 }
 
+TEST(empty_invite_only_room_lets_its_next_operator_in)
+{
+    /* Kept for its topic with nobody inside, a +i room has nobody to
+     * invite anyone: the first to come is let in (and is its operator);
+     * the room stays invite-only for those after. */
+    struct chat_config c = cfg();
+    struct cast k;
+    cast_start(&k, &c);
+    CHECK_EQ(chat_set_topic(&k.alice.c, k.dev, "private", 7), CHAT_OK);
+    CHECK_EQ(mode1(&k.alice, k.dev, "+i", NULL), CHAT_OK);
+    chat_part(&k.alice.c, k.dev, NULL, 0);
+    chat_part(&k.bob.c, k.dev, NULL, 0);
+    chat_part(&k.carol.c, k.dev, NULL, 0);
+    REQUIRE(chat_find_room("dev", 3) == k.dev);
+    CHECK_EQ(try_join_key(&k.dave, "dev", NULL), CHAT_OK);
+    CHECK_EQ(status(&k.dave, k.dev), CHAT_OP);
+    CHECK(k.dev->modes & ROOM_INVITE_ONLY);
+    CHECK_EQ(try_join_key(&k.bob, "dev", NULL), CHAT_ERR_INVITE_ONLY);
+    cast_end(&k);
+}
+
 TEST(invite_list_is_bounded)
 {
     struct chat_config c = cfg();
