@@ -319,10 +319,20 @@ static bool text_nick_before(const void *a, const void *b)
     return strcasecmp(x->nick, y->nick) < 0;
 }
 
+/* Returns what /who shows before c's nick in r: "@" for an operator,
+ * "+" for a voiced person (no nick holds either), "" for the others. */
+static const char *text_who_mark(const struct client *c, const struct room *r)
+{
+    const struct chat_membership *m = chat_membership(c, r);
+    unsigned status = m ? m->status : 0;
+    return status & CHAT_OP ? "@" : status & CHAT_VOICE ? "+" : "";
+}
+
 /*
  * Lists the nicks in r, sorted, over as many lines as it takes (the first
- * TEXT_WHO_SHOWN of a bigger room, then how many more); a room kept only
- * for its history is said to be empty.
+ * TEXT_WHO_SHOWN of a bigger room, then how many more), operators marked
+ * "@" and voiced people "+"; a room kept without members is said to be
+ * empty.
  */
 static void text_who(struct text_session *s, const struct room *r)
 {
@@ -341,7 +351,7 @@ static void text_who(struct text_session *s, const struct room *r)
     for (size_t i = 0; i <= k; i++) {
         const struct client *c = i < k ? v[i] : NULL;
         bool flush = c == NULL ||
-                     (line.n > 0 && line.n + c->nick_len + 2 > TEXT_WHO_LINE);
+                     (line.n > 0 && line.n + c->nick_len + 3 > TEXT_WHO_LINE);
         if (flush) {
             if (first)
                 text_reply(s, "* #%s (%zu %s): %.*s", r->name, r->nmembers,
@@ -355,6 +365,7 @@ static void text_who(struct text_session *s, const struct room *r)
             break;
         if (line.n > 0)
             text_buf_put(&line, ", ", 2);
+        text_buf_str(&line, text_who_mark(c, r));
         text_buf_put(&line, c->nick, c->nick_len);
     }
     if (r->nmembers > k)
