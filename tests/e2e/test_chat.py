@@ -198,7 +198,10 @@ def test_help_lists_commands(t):
     for ln in lines:
         check(ln.startswith("* "), "/help line is not a notice: %r", ln)
     text = "\n".join(lines)
-    for cmd in ("/help", "/nick", "/join", "/rooms", "/list", "/who", "/msg", "/me", "/topic", "/quit"):
+    for cmd in ("/help", "/nick", "/join", "/rooms", "/list", "/who", "/msg", "/me", "/topic", "/quit") + (
+        # Moderation (test_moderation.py).
+        "/kick", "/ban", "/unban", "/bans", "/op", "/deop", "/voice", "/devoice", "/mute", "/unmute", "/invite", "/mode",
+    ):
         check(re.search(re.escape(cmd) + r"\b", text), "/help does not mention %s:\n%s", cmd, text)
     # Case-insensitive command name.
     a.say("/HELP")
