@@ -518,7 +518,9 @@ static enum chat_error chat_may_enter(const struct client *c,
     bool invited = false;
     for (size_t i = 0; i < r->ninvited && !invited; i++)
         invited = r->invited[i] == c->id;
-    if ((r->modes & ROOM_INVITE_ONLY) && !invited)
+    /* In a room nobody is in, nobody could invite: its first comer, who
+     * becomes its operator, gets past +i (as the room's maker would). */
+    if ((r->modes & ROOM_INVITE_ONLY) && !invited && r->nmembers > 0)
         return CHAT_ERR_INVITE_ONLY;
     if (chat_is_banned(c, r) && !invited)
         return CHAT_ERR_BANNED;

@@ -1,5 +1,6 @@
 /*
- * text_cmd: the command table of the text protocol and its handlers.
+ * text_cmd: the command table of the text protocol and its handlers (but
+ * for the moderation commands, in moderate.c).
  *
  * Each command is one table entry: its name, its handler, and the usage
  * and help text. Handlers get the arguments after the command word with
@@ -28,8 +29,7 @@ struct text_cmd {
     const char *help;
 };
 
-/* Splits the first space-separated word off *args; returns its length. */
-static size_t text_word(const char **args, size_t *len, const char **word)
+size_t text_word(const char **args, size_t *len, const char **word)
 {
     const char *p = *args, *end = *args + *len;
     *word = p;
@@ -43,8 +43,7 @@ static size_t text_word(const char **args, size_t *len, const char **word)
     return n;
 }
 
-/* Replies with the command's usage line. */
-static void text_usage(struct text_session *s, const char *usage)
+void text_usage(struct text_session *s, const char *usage)
 {
     log_debug("event=refused id=%llu reason=usage usage=%s",
               (unsigned long long)s->client.id, log_q(usage, strlen(usage)));
@@ -236,7 +235,14 @@ struct text_rooms {
     struct text_top top;
     const char *word; /* NULL: all */
     size_t word_len;
+    const struct client *asker; /* sees the secret rooms it is in */
 };
+
+/* Returns true if c may see r listed: r is not secret (+s), or c is in it. */
+static bool text_may_see(const struct client *c, const struct room *r)
+{
+    return !(r->modes & ROOM_SECRET) || chat_is_member(c, r);
+}
 
 /* Returns true if name contains word, ignoring case. */
 static bool text_name_has(const char *name, const char *word, size_t n)
@@ -251,6 +257,8 @@ static bool text_name_has(const char *name, const char *word, size_t n)
 static void text_collect_room(struct room *r, void *arg)
 {
     struct text_rooms *rs = arg;
+    if (!text_may_see(rs->asker, r))
+        return;
     if (rs->word == NULL || text_name_has(r->name, rs->word, rs->word_len))
         text_top_add(&rs->top, r);
 }
@@ -272,7 +280,8 @@ static void cmd_rooms(struct text_session *s, const char *args, size_t len)
 {
     const void *shown[TEXT_ROOMS_SHOWN];
     struct text_rooms rs = {
-        .top = {.v = shown, .k = TEXT_ROOMS_SHOWN, .before = text_room_before}};
+        .top = {.v = shown, .k = TEXT_ROOMS_SHOWN, .before = text_room_before},
+        .asker = &s->client};
     const char *word;
     size_t n = text_word(&args, &len, &word);
     if (len > 0) {
@@ -319,10 +328,20 @@ static bool text_nick_before(const void *a, const void *b)
     return strcasecmp(x->nick, y->nick) < 0;
 }
 
+/* Returns what /who shows before c's nick in r: "@" for an operator,
+ * "+" for a voiced person (no nick holds either), "" for the others. */
+static const char *text_who_mark(const struct client *c, const struct room *r)
+{
+    const struct chat_membership *m = chat_membership(c, r);
+    unsigned status = m ? m->status : 0;
+    return status & CHAT_OP ? "@" : status & CHAT_VOICE ? "+" : "";
+}
+
 /*
  * Lists the nicks in r, sorted, over as many lines as it takes (the first
- * TEXT_WHO_SHOWN of a bigger room, then how many more); a room kept only
- * for its history is said to be empty.
+ * TEXT_WHO_SHOWN of a bigger room, then how many more), operators marked
+ * "@" and voiced people "+"; a room kept without members is said to be
+ * empty.
  */
 static void text_who(struct text_session *s, const struct room *r)
 {
@@ -341,7 +360,7 @@ static void text_who(struct text_session *s, const struct room *r)
     for (size_t i = 0; i <= k; i++) {
         const struct client *c = i < k ? v[i] : NULL;
         bool flush = c == NULL ||
-                     (line.n > 0 && line.n + c->nick_len + 2 > TEXT_WHO_LINE);
+                     (line.n > 0 && line.n + c->nick_len + 3 > TEXT_WHO_LINE);
         if (flush) {
             if (first)
                 text_reply(s, "* #%s (%zu %s): %.*s", r->name, r->nmembers,
@@ -355,6 +374,7 @@ static void text_who(struct text_session *s, const struct room *r)
             break;
         if (line.n > 0)
             tbuf_put(&line, ", ", 2);
+        tbuf_str(&line, text_who_mark(c, r));
         tbuf_put(&line, c->nick, c->nick_len);
     }
     if (r->nmembers > k)
@@ -373,8 +393,9 @@ static void cmd_who(struct text_session *s, const char *args, size_t len)
         return;
     }
     if (n == 0) {
-        if (text_room(s))
-            text_who(s, text_room(s));
+        struct room *r = text_here(s);
+        if (r)
+            text_who(s, r);
         return;
     }
     text_room_name(&name, &n);
@@ -383,7 +404,7 @@ static void cmd_who(struct text_session *s, const char *args, size_t len)
         return;
     }
     struct room *r = chat_find_room(name, n);
-    if (r == NULL) {
+    if (r == NULL || !text_may_see(&s->client, r)) {
         log_debug("event=refused id=%llu cmd=who reason=no-such-room room=%s",
                   (unsigned long long)s->client.id, log_q(name, n));
         text_reply(s, "! no such room: #%.*s", (int)n, name);
@@ -416,6 +437,34 @@ static void cmd_msg(struct text_session *s, const char *args, size_t len)
         text_private_echo(s, to, args, len);
 }
 
+struct room *text_here(struct text_session *s)
+{
+    struct room *r = text_room(s);
+    if (r == NULL) {
+        log_debug("event=refused id=%llu reason=no-room",
+                  (unsigned long long)s->client.id);
+        text_reply(s, "! you are in no room: /join ROOM");
+    }
+    return r;
+}
+
+void text_speak_error(struct text_session *s, const struct room *r,
+                      enum chat_error e)
+{
+    bool banned = e == CHAT_ERR_MODERATED && chat_is_banned(&s->client, r);
+    log_debug("event=refused id=%llu reason=%s room=%s",
+              (unsigned long long)s->client.id, banned ? "banned" : "moderated",
+              log_q(r->name, r->name_len));
+    if (banned)
+        text_reply(s, "! you are banned from #%s and may not talk there",
+                   r->name);
+    else
+        text_reply(s,
+                   "! #%s is moderated: only its operators and voiced "
+                   "people may talk",
+                   r->name);
+}
+
 /* /me TEXT */
 static void cmd_me(struct text_session *s, const char *args, size_t len)
 {
@@ -423,18 +472,16 @@ static void cmd_me(struct text_session *s, const char *args, size_t len)
         text_usage(s, "/me TEXT");
         return;
     }
-    struct room *r = text_room(s);
-    if (r && chat_act(&s->client, r, args, len, NULL) != CHAT_OK)
-        text_reply(s,
-                   "! #%s is moderated: only its operators and voiced "
-                   "people may talk",
-                   r->name);
+    struct room *r = text_here(s);
+    enum chat_error e = r ? chat_act(&s->client, r, args, len, NULL) : CHAT_OK;
+    if (e != CHAT_OK)
+        text_speak_error(s, r, e);
 }
 
 /* /topic [TEXT]: show or set the topic of the current room. */
 static void cmd_topic(struct text_session *s, const char *args, size_t len)
 {
-    struct room *r = text_room(s);
+    struct room *r = text_here(s);
     if (r == NULL)
         return;
     if (len == 0) {
@@ -451,6 +498,9 @@ static void cmd_topic(struct text_session *s, const char *args, size_t len)
         text_reply(s, "! topic too long (max %zu bytes)",
                    chat_get_config()->topic_max);
     } else if (e == CHAT_ERR_NOT_OP) {
+        log_debug("event=refused id=%llu cmd=topic reason=not-op room=%s",
+                  (unsigned long long)s->client.id,
+                  log_q(r->name, r->name_len));
         text_reply(s, "! only operators of #%s may set its topic", r->name);
     }
 }
@@ -472,6 +522,23 @@ static const struct text_cmd text_cmds[] = {
     {"msg", cmd_msg, "/msg NICK TEXT", "send a private message (shown to you)"},
     {"me", cmd_me, "/me TEXT", "act: the room sees [* NICK] TEXT"},
     {"topic", cmd_topic, "/topic [TEXT]", "show or set the room's topic"},
+    {"invite", text_cmd_invite, "/invite NICK", "invite NICK into this room"},
+    {"bans", text_cmd_bans, "/bans", "list this room's bans"},
+    {"mode", text_cmd_mode, "/mode [+|-MODES ...]",
+     "show the room's modes, or (ops) change them: imnstklbov"},
+    {"kick", text_cmd_kick, "/kick NICK [REASON]",
+     "(ops) put NICK out of this room"},
+    {"ban", text_cmd_ban, "/ban NICK|MASK",
+     "(ops) keep NICK's host, or MASK, out of this room"},
+    {"unban", text_cmd_unban, "/unban NICK|MASK", "(ops) lift that ban"},
+    {"op", text_cmd_op, "/op NICK", "(ops) make NICK an operator here"},
+    {"deop", text_cmd_deop, "/deop NICK", "(ops) take that back"},
+    {"voice", text_cmd_voice, "/voice NICK",
+     "(ops) let NICK talk while the room is muted"},
+    {"devoice", text_cmd_devoice, "/devoice NICK", "(ops) take that back"},
+    {"mute", text_cmd_mute, "/mute",
+     "(ops) only operators and voiced people may talk (+m)"},
+    {"unmute", text_cmd_unmute, "/unmute", "(ops) everyone may talk (-m)"},
     {"quit", cmd_quit, "/quit [REASON]", "leave (also $exit)"},
 };
 
@@ -485,9 +552,9 @@ static void cmd_help(struct text_session *s, const char *args, size_t len)
     text_reply(s, "* commands:");
     for (size_t i = 0; i < TEXT_NCMDS; i++)
         if (text_cmds[i].help)
-            text_reply(s, "*   %-16s %s", text_cmds[i].usage,
+            text_reply(s, "*   %-20s %s", text_cmds[i].usage,
                        text_cmds[i].help);
-    text_reply(s, "*   %-16s %s", "//TEXT", "say TEXT starting with /");
+    text_reply(s, "*   %-20s %s", "//TEXT", "say TEXT starting with /");
 }
 
 void text_command(struct text_session *s, const char *line, size_t len)

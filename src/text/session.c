@@ -131,9 +131,9 @@ static void text_format_notice(const struct chat_event *ev, struct tbuf *b)
         text_buf_clean(b, ev->text, ev->text_len);
         tbuf_str(b, text ? ")" : "");
         break;
-    case CHAT_MODE:
+    case CHAT_MODE: /* an IRC user's ban mask may hold formatting */
         tbuf_str(b, " set mode ");
-        tbuf_put(b, ev->text, ev->text_len);
+        text_buf_clean(b, ev->text, ev->text_len);
         tbuf_str(b, " in #");
         tbuf_str(b, room);
         break;
@@ -276,6 +276,30 @@ struct room *text_room(struct text_session *s)
 }
 
 /*
+ * Tells s it is being put out of ev's room: "* NICK kicked you from #ROOM
+ * (REASON)". Its talking room, if that one, is picked anew once the kick
+ * is done (text_room): the room it joined before, if it is still there.
+ */
+static void text_kicked(struct text_session *s, const struct chat_event *ev)
+{
+    if (s->room == ev->room)
+        s->room = NULL;
+    struct tbuf *b = &text_line_buf;
+    b->n = 0;
+    tbuf_str(b, "* ");
+    tbuf_put(b, ev->nick, ev->nick_len);
+    tbuf_str(b, " kicked you from #");
+    tbuf_str(b, ev->room->name);
+    if (ev->text_len > 0) { /* an IRC user's reason may hold formatting */
+        tbuf_str(b, " (");
+        text_buf_clean(b, ev->text, ev->text_len);
+        tbuf_str(b, ")");
+    }
+    tbuf_put(b, "\r\n", 2);
+    conn_write(s->conn, b->p, b->n);
+}
+
+/*
  * Tells s about something it did or that was done to it, where it reads
  * differently than for everyone else. Returns false if ev is not such.
  */
@@ -283,12 +307,7 @@ static bool text_deliver_own(struct text_session *s, struct chat_event *ev)
 {
     struct client *me = &s->client;
     if (ev->kind == CHAT_KICK && ev->to == me) {
-        if (s->room == ev->room)
-            s->room = NULL; /* picked anew once the kick is done */
-        text_reply(s, "* %.*s kicked you from #%s%s%.*s%s", (int)ev->nick_len,
-                   ev->nick, ev->room->name, ev->text_len ? " (" : "",
-                   (int)ev->text_len, ev->text ? ev->text : "",
-                   ev->text_len ? ")" : "");
+        text_kicked(s, ev);
         return true;
     }
     if (ev->kind == CHAT_INVITE && ev->to == me) {
@@ -393,16 +412,15 @@ static size_t text_batch_fanout(void)
     return TEXT_BATCH_FANOUT;
 }
 
-/* Says lines in s's room; tells s if it may not. */
+/* Says lines in s's room; tells s if it may not, or is in none. */
 static void text_say(struct text_session *s, const struct chat_line *lines,
                      size_t n)
 {
-    struct room *r = text_room(s);
-    if (r && chat_say(&s->client, r, lines, n, false, NULL) != CHAT_OK)
-        text_reply(s,
-                   "! #%s is moderated: only its operators and voiced "
-                   "people may talk",
-                   r->name);
+    struct room *r = text_here(s);
+    enum chat_error e =
+        r ? chat_say(&s->client, r, lines, n, false, NULL) : CHAT_OK;
+    if (e != CHAT_OK)
+        text_speak_error(s, r, e);
 }
 
 /* Says the gathered messages, if any. */

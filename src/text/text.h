@@ -1,10 +1,11 @@
 /*
  * text: the telnet-friendly text protocol (docs/protocol.md).
  *
- * proto_text.c holds the session (a connection's person), formatting and
- * delivery of chat events; text_cmd.c holds the command table and the
- * command handlers. This header is what the two share, plus the protocol
- * object the server attaches to text:// listeners.
+ * session.c holds the session (a connection's person), formatting and
+ * delivery of chat events; cmd.c holds the command table and the command
+ * handlers, but for moderation's, which are in moderate.c. This header is
+ * what they share, plus the protocol object the server attaches to
+ * text:// listeners.
  */
 #ifndef PARLEY_TEXT_H
 #define PARLEY_TEXT_H
@@ -65,6 +66,47 @@ struct room *text_room(struct text_session *s);
 /* Replies why a join of the room name (len bytes) failed with e. */
 void text_join_error(struct text_session *s, enum chat_error e,
                      const char *name, size_t len);
+
+/*
+ * Returns the room s talks in (text_room), or NULL after replying
+ * "! you are in no room: /join ROOM".
+ */
+struct room *text_here(struct text_session *s);
+
+/*
+ * Replies why s may not talk in r, e being what chat_say or chat_act
+ * returned (MODERATED: r is +m, or bans s).
+ */
+void text_speak_error(struct text_session *s, const struct room *r,
+                      enum chat_error e);
+
+/*
+ * Splits the first space-separated word off the len bytes at *args: *word
+ * points at it, *args and *len move past it and the spaces after it.
+ * Returns the word's length (0 when there is none).
+ */
+size_t text_word(const char **args, size_t *len, const char **word);
+
+/* Replies with a command's usage line, "! usage: USAGE", and logs it. */
+void text_usage(struct text_session *s, const char *usage);
+
+/*
+ * The moderation commands (moderate.c), each a command table handler: it
+ * gets the arguments after the command word, and acts on the room its
+ * user talks in.
+ */
+void text_cmd_kick(struct text_session *s, const char *args, size_t len);
+void text_cmd_ban(struct text_session *s, const char *args, size_t len);
+void text_cmd_unban(struct text_session *s, const char *args, size_t len);
+void text_cmd_bans(struct text_session *s, const char *args, size_t len);
+void text_cmd_op(struct text_session *s, const char *args, size_t len);
+void text_cmd_deop(struct text_session *s, const char *args, size_t len);
+void text_cmd_voice(struct text_session *s, const char *args, size_t len);
+void text_cmd_devoice(struct text_session *s, const char *args, size_t len);
+void text_cmd_mute(struct text_session *s, const char *args, size_t len);
+void text_cmd_unmute(struct text_session *s, const char *args, size_t len);
+void text_cmd_invite(struct text_session *s, const char *args, size_t len);
+void text_cmd_mode(struct text_session *s, const char *args, size_t len);
 
 /* Handles a line that starts with '/', or $exit. */
 void text_command(struct text_session *s, const char *line, size_t len);

@@ -130,7 +130,7 @@ def test_double_slash_posts_literal_slash(t):
     b.expect("[alice]: /nick carol")
     t.barrier(a, b)  # alice is still alice and got no echo
     b.say("/who")
-    b.expect("* #lobby (2 people): alice, bob")
+    b.expect("* #lobby (2 people): @alice, bob")
 
 
 def test_me_action(t):
@@ -198,7 +198,10 @@ def test_help_lists_commands(t):
     for ln in lines:
         check(ln.startswith("* "), "/help line is not a notice: %r", ln)
     text = "\n".join(lines)
-    for cmd in ("/help", "/nick", "/join", "/rooms", "/list", "/who", "/msg", "/me", "/topic", "/quit"):
+    for cmd in ("/help", "/nick", "/join", "/rooms", "/list", "/who", "/msg", "/me", "/topic", "/quit") + (
+        # Moderation (test_moderation.py).
+        "/kick", "/ban", "/unban", "/bans", "/op", "/deop", "/voice", "/devoice", "/mute", "/unmute", "/invite", "/mode",
+    ):
         check(re.search(re.escape(cmd) + r"\b", text), "/help does not mention %s:\n%s", cmd, text)
     # Case-insensitive command name.
     a.say("/HELP")
@@ -230,7 +233,7 @@ def test_commands_case_insensitive(t):
     a.expect("* alice set the topic of #lobby: Loud")
     b.expect("* alice set the topic of #lobby: Loud")
     a.say("/WHO")
-    a.expect("* #lobby (2 people): alice, user2")
+    a.expect("* #lobby (2 people): @alice, user2")
     a.say("/LIST")
     a.expect("* #lobby: 2 people, topic: Loud")
     a.say("/ROOMS")
@@ -272,7 +275,7 @@ def test_nick_change_and_errors(t):
         expect_invalid_nick(a, bad)
     t.barrier(a, b)  # none of the failures was announced
     a.say("/who")
-    a.expect("* #lobby (2 people): alice, bob")
+    a.expect("* #lobby (2 people): @alice, bob")
 
 
 def test_nick_valid_edge_cases(t):
@@ -359,9 +362,9 @@ def test_room_names_case_insensitive_keep_spelling(t):
     b.expect("* you joined #Dev (2 people here)")
     a.expect("* bob joined #Dev")
     b.say("/who")
-    b.expect("* #Dev (2 people): alice, bob")
+    b.expect("* #Dev (2 people): @alice, bob")
     b.say("/who #dev")
-    b.expect("* #Dev (2 people): alice, bob")
+    b.expect("* #Dev (2 people): @alice, bob")
     t.barrier(a, b)
 
 
@@ -442,19 +445,19 @@ def test_who(t):
     srv = t.server()
     a, b, c = t.users(srv, "carol", "alice", "bob")
     a.say("/who")
-    a.expect("* #lobby (3 people): alice, bob, carol")
+    a.expect("* #lobby (3 people): alice, bob, @carol")  # carol came first
     c.say("/join dev")
     c.expect(re.compile(r"\* you joined #dev \(%s here\)" % people(1)))
     b.say("/join dev")
     b.read_until("* you joined #dev (2 people here)")
     a.say("/who dev")
-    a.read_until("* #dev (2 people): alice, bob")
+    a.read_until("* #dev (2 people): alice, @bob")
     a.say("/who #DEV")
-    a.expect("* #dev (2 people): alice, bob")
+    a.expect("* #dev (2 people): alice, @bob")
     a.say("/who nope")
     a.expect("! no such room: #nope")
     a.say("/who")
-    a.expect(re.compile(r"\* #lobby \(%s\): carol" % people(1)))
+    a.expect(re.compile(r"\* #lobby \(%s\): @carol" % people(1)))
     t.barrier(a)
 
 
@@ -499,7 +502,9 @@ def test_who_long_list_continues(t):
         m = re.fullmatch(r"\* #lobby: (.*)", ln)
         check(m, "unexpected /who continuation line %r", ln)
         got += m.group(1).split(", ")
-    check(got == sorted(names), "/who nicks not complete or not sorted: %s", got)
+    # Sorted by nick; the first to come is the lobby's operator.
+    want = [("@" if n == order[0] else "") + n for n in sorted(names)]
+    check(got == want, "/who nicks not complete or not sorted: %s", got)
     for c in clients:
         c.close()
 

@@ -175,7 +175,7 @@ def test_max_per_ip_loopback_exempt_by_default(t):
     cs = t.users(srv, None, None, None, None)
     check(len(cs) == 4, "loopback connections were limited")
     cs[0].say("/who")
-    cs[0].expect("* #lobby (4 people): user1, user2, user3, user4")
+    cs[0].expect("* #lobby (4 people): @user1, user2, user3, user4")
 
 
 def test_sendq_counts_what_the_kernel_refused(t):

@@ -35,7 +35,7 @@ def test_bare_cr_ends_line(t):
     r.expect("[user1]: second")
     s.send(b"/nick alice\r/who\r\n")
     s.expect("* you are now alice")
-    s.expect("* #lobby (2 people): alice, user2")
+    s.expect("* #lobby (2 people): @alice, user2")
     r.expect("* user1 is now alice")
     t.barrier(s, r)
 
@@ -51,7 +51,7 @@ def test_cr_at_end_of_read_then_lf(t):
     s.send(b"/who\r")
     time.sleep(0.05)
     s.send(b"\n")
-    s.expect("* #lobby (2 people): user1, user2")
+    s.expect("* #lobby (2 people): @user1, user2")
     s.send(b"three\r")
     time.sleep(0.05)
     s.send(b"\x00four\n")
@@ -83,7 +83,7 @@ def test_many_lines_in_one_send(t):
         r.expect("[user1]: line %d" % i)
     s.send(b"/nick alice\nhello\n/who\n")
     s.expect("* you are now alice")
-    s.expect("* #lobby (2 people): alice, user2")
+    s.expect("* #lobby (2 people): @alice, user2")
     r.expect("* user1 is now alice")
     r.expect("[alice]: hello")
     t.barrier(s, r)
@@ -173,7 +173,7 @@ def test_line_too_long_refused_before_line_end(t):
     r.expect("[user1]: ok")
     t.barrier(s, r)
     s.say("/who")
-    s.expect("* #lobby (2 people): user1, user2")
+    s.expect("* #lobby (2 people): @user1, user2")
 
 
 def test_line_too_long_default_limit(t):
@@ -318,7 +318,7 @@ def test_half_close_still_gets_reply(t):
     srv, s, r = pair(t)
     s.send(b"/who\n")
     s.shut_wr()
-    s.expect("* #lobby (2 people): user1, user2")
+    s.expect("* #lobby (2 people): @user1, user2")
     s.expect_end()
     r.expect("* user1 quit (connection closed)")
     # Also with a final command without a line end and much pending output.

@@ -185,7 +185,7 @@ def vanished_peer(t, how, talk):
             again = t.client(srv)
         join_lobby(again, "ghost", [alice, sleeper])
         again.say("/who")
-        again.expect("* #lobby (3 people): alice, ghost, sleeper")
+        again.expect("* #lobby (3 people): @alice, ghost, sleeper")
 
 
 def test_vanished_idle_peer_dropped(t):

@@ -76,7 +76,7 @@ def test_netcat_pipes_commands_and_gets_replies(t):
     for want in (
         "* you are now carol",
         "* you joined #dev (1 person here)",
-        "* #dev (1 person): carol",
+        "* #dev (1 person): @carol",
         "* #dev: 1 person",
         "* #lobby: 1 person",
     ):
@@ -148,7 +148,7 @@ def test_telnet_ctrl_c_then_who(t):
     try:
         p.type("\x03")
         p.type("/who\r\n")
-        p.wait_for("* #lobby (1 person): user1")
+        p.wait_for("* #lobby (1 person): @user1")
         # Twice: every timing mark is answered, not only the first.
         p.type("\x03")
         p.type("/nick alice\r\n")
@@ -177,7 +177,7 @@ def test_telnet_8bit_text_then_who(t):
         p.type(TYPED_8BIT + "\r\n")
         w.expect("[user2]: " + SEEN_8BIT)
         p.type("/who\r\n")
-        p.wait_for("* #lobby (2 people): user2, watcher")
+        p.wait_for("* #lobby (2 people): user2, @watcher")
         w.say("hello telnet")
         p.wait_for("[watcher]: hello telnet")
         w.barrier()

@@ -35,7 +35,7 @@ def test_do_timing_mark_answered_with_will(t):
     # Each DO TM is answered, not only the first.
     s.send(cmd(IAC, IP, IAC, DO, TM) + b"/who\r\n" + cmd(IAC, DO, TM))
     check(s.read_bytes(3) == cmd(IAC, WILL, TM), "no answer to the second DO TM")
-    s.expect("* #lobby (2 people): user1, user2")
+    s.expect("* #lobby (2 people): @user1, user2")
     check(s.read_bytes(3) == cmd(IAC, WILL, TM), "no answer to the third DO TM")
     t.barrier(s, r)
 
@@ -86,7 +86,7 @@ def test_option_answers_free_ayt_costs_a_line(t):
     s.send(cmd(IAC, DO, ECHO) * 500 + b"/who\n")
     got = s.read_bytes(1500)
     check(got == cmd(IAC, WONT, ECHO) * 500, "wrong answers: %r", got[:30])
-    s.expect("* #lobby (2 people): user1, user2")
+    s.expect("* #lobby (2 people): @user1, user2")
     free = time.monotonic() - t0
     check(free < 1.0, "500 refused options delayed the next line by %.2fs", free)
     # Four AYTs and /who are five lines: at 4 per second, at least a
@@ -96,7 +96,7 @@ def test_option_answers_free_ayt_costs_a_line(t):
     s.send(cmd(IAC, AYT) * 4 + b"/who\n")
     for _ in range(4):
         s.expect(AYT_LINE)
-    s.expect("* #lobby (2 people): user1, user2")
+    s.expect("* #lobby (2 people): @user1, user2")
     paced = time.monotonic() - t0
     check(paced > 0.75, "four AYT answers and /who took only %.2fs: AYT is free", paced)
 
@@ -119,7 +119,7 @@ def test_iac_then_line_end_does_not_glue_lines(t):
     s.send(b"six" + cmd(IAC, DO) + b"\nseven" + cmd(IAC, WILL) + b"\r\n/who\n")
     r.expect("[user1]: six")
     r.expect("[user1]: seven")
-    s.expect("* #lobby (2 people): user1, user2")
+    s.expect("* #lobby (2 people): @user1, user2")
     t.barrier(s, r)
 
 

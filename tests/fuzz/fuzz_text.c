@@ -308,14 +308,18 @@ static void check_room(struct room *r, void *arg)
         fuzz_fail("bad topic", r->name, r->name_len);
     if (r->hist_count > r->hist_cap || r->hist_cap != cfg->history_keep)
         fuzz_fail("bad history ring", r->name, r->name_len);
-    if (r->nmembers == 0 && r->hist_count == 0 && strcmp(r->name, "lobby") != 0)
-        fuzz_fail("empty room without history kept", r->name, r->name_len);
+    if (r->nmembers == 0 && r->hist_count == 0 && r->nbans == 0 &&
+        r->topic == NULL && strcmp(r->name, "lobby") != 0)
+        fuzz_fail("empty room without history, bans or topic kept", r->name,
+                  r->name_len);
+    if (r->nbans > cfg->max_bans || r->ninvited > cfg->max_bans)
+        fuzz_fail("ban or invite list over max_bans", r->name, r->name_len);
     if (r->idle != (r->nmembers == 0 && strcmp(r->name, "lobby") != 0))
         fuzz_fail("idle list and members disagree", r->name, r->name_len);
     size_t bytes = r->hist ? r->hist_cap * sizeof *r->hist : 0;
     for (size_t i = 0; i < r->hist_count; i++) {
         const struct room_msg *m = room_history(r, i);
-        bytes += room_msg_cost(m->nick_len, m->text_len);
+        bytes += room_msg_cost(m->src_len, m->text_len);
     }
     if (bytes != r->hist_bytes)
         fuzz_fail("history bytes miscounted", r->name, r->name_len);
@@ -329,6 +333,11 @@ static void check_room(struct room *r, void *arg)
                 if (m->rooms[k].slot != i)
                     fuzz_fail("member's slot record is wrong", r->name,
                               r->name_len);
+                if (chat_membership(m, r) != &m->rooms[k])
+                    fuzz_fail("membership table disagrees", r->name,
+                              r->name_len);
+                if (m->rooms[k].status & ~(unsigned)(CHAT_OP | CHAT_VOICE))
+                    fuzz_fail("bad member status", r->name, r->name_len);
             }
         if (found != 1)
             fuzz_fail("member does not know its room once", r->name,
@@ -367,7 +376,7 @@ static void check_state(void)
         if (chat_find_nick(cl->nick, cl->nick_len) != cl)
             fuzz_fail("nick not registered to its person", cl->nick,
                       cl->nick_len);
-        if (cl->room && !chat_is_member(cl, cl->room))
+        if (s->room && !chat_is_member(cl, s->room))
             fuzz_fail("current room is not a membership", cl->nick,
                       cl->nick_len);
         for (size_t k = 0; k < cl->nrooms; k++)
@@ -398,14 +407,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > FUZZ_MAX_INPUT)
         return 0;
     const struct chat_config cfg = {
-        .history_replay = 3,
         .history_keep = 4,
-        .quiet_above = 2,
         .topic_max = 40,
         .max_rooms = 4,
         .history_mem = 6000, /* a few long lines: rooms give way */
+        .max_bans = 3,       /* full lists are reached */
     };
     chat_init(&cfg);
+    const struct text_config tcfg = {.history_replay = 3, .quiet_above = 2};
+    text_configure(&tcfg);
     fuzz_next_id = 0;
     for (size_t i = 0; i < NSESS; i++)
         fuzz_conns[i] = fuzz_open();

@@ -1,157 +1,27 @@
 /*
  * Unit tests for chat.c, the core: people, nicks, rooms, and who hears what.
  *
- * Clients here are fakes whose deliver function writes each event it gets
- * as one readable record ("MSG alice #dev: hi|") into a per-client log, so
- * a test states exactly who heard what, and that nobody else heard it.
+ * The clients are fakes (fake.h) that log every event they get, so a test
+ * states exactly who heard what, and that nobody else heard it. Moderation
+ * (core/mode.c) is tested in test_mode.c, the (client, room) table in
+ * test_member.c. What left the core for the text protocol (the room a text
+ * user talks in, --quiet-above) is tested from outside, in
+ * tests/e2e/test_chat.py (quiet_above, join_and_leave_notices) and
+ * tests/e2e/test_moderation.py (the room of a kicked user).
  */
 #include "core/chat.h"
 
-#include <stdarg.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/room.h"
+#include "fake.h"
 #include "unit.h"
-
-/* ------------------------------------------------------------------------
- * Fake clients
- * ------------------------------------------------------------------------ */
-
-struct fake {
-    struct client c; /* first, so a struct client * is a struct fake * */
-    char log[4096];
-    size_t n;
-};
-
-static size_t formats; /* events formatted (the wire slot was empty) */
-
-/* Appends printf-formatted text to f's log (silently truncating). */
-__attribute__((format(printf, 2, 3))) static void fake_log(struct fake *f,
-                                                           const char *fmt,
-                                                           ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(f->log + f->n, sizeof f->log - f->n, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        f->n += (size_t)n < sizeof f->log - f->n ? (size_t)n
-                                                 : sizeof f->log - f->n - 1;
-}
-
-/* Records one event as "KIND fields|". */
-static void fake_deliver(struct client *to, struct chat_event *ev)
-{
-    struct fake *f = (struct fake *)to;
-    int nl = (int)ev->nick_len, tl = (int)ev->text_len;
-    const char *room = ev->room ? ev->room->name : "?";
-    /* The event is shared by all recipients: format it once. */
-    if (ev->wire[1].p == NULL) {
-        formats++;
-        ev->wire[1].p = "formatted";
-        ev->wire[1].n = 9;
-    }
-    CHECK(ev->from != NULL);
-    CHECK(ev->text_len == 0 || ev->text != NULL);
-    switch (ev->kind) {
-    case CHAT_MESSAGE:
-        for (size_t i = 0; i < ev->nlines; i++)
-            fake_log(f, "MSG %.*s #%s: %.*s|", nl, ev->nick, room,
-                     (int)ev->lines[i].len, ev->lines[i].text);
-        break;
-    case CHAT_ACTION:
-        fake_log(f, "ACT %.*s #%s: %.*s|", nl, ev->nick, room, tl, ev->text);
-        break;
-    case CHAT_PRIVATE:
-        fake_log(f, "PRIV %.*s->%s: %.*s|", nl, ev->nick,
-                 ev->to ? ev->to->nick : "?", tl, ev->text);
-        CHECK(ev->to == to);
-        break;
-    case CHAT_JOIN:
-        fake_log(f, "JOIN %.*s #%s|", nl, ev->nick, room);
-        break;
-    case CHAT_PART:
-        fake_log(f, "PART %.*s #%s|", nl, ev->nick, room);
-        break;
-    case CHAT_QUIT:
-        fake_log(f, "QUIT %.*s (%.*s)|", nl, ev->nick, tl, ev->text);
-        break;
-    case CHAT_NICK:
-        fake_log(f, "NICK %.*s -> %.*s|", nl, ev->nick, tl, ev->text);
-        break;
-    case CHAT_TOPIC:
-        fake_log(f, "TOPIC %.*s #%s: %.*s|", nl, ev->nick, room, tl,
-                 ev->text);
-        break;
-    }
-}
-
-static const struct client_ops fake_ops = {.proto = 1,
-                                           .deliver = fake_deliver};
-
-/* Registers f as person id. */
-static void reg(struct fake *f, uint64_t id)
-{
-    chat_register(&f->c, id, &fake_ops, f);
-    f->n = 0;
-    f->log[0] = '\0';
-}
-
-/* Empties f's log. */
-static void clear(struct fake *f)
-{
-    f->n = 0;
-    f->log[0] = '\0';
-}
-
-/* Empties the logs of a NULL-terminated list of fakes. */
-static void clear_all(struct fake *const *fs)
-{
-    for (; *fs; fs++)
-        clear(*fs);
-}
-
-/* Joins the room called name; returns it (NULL on error). */
-static struct room *join(struct fake *f, const char *name)
-{
-    struct room *r = NULL;
-    enum chat_error e = chat_join(&f->c, name, strlen(name), &r);
-    CHECK_EQ(e, CHAT_OK);
-    return e == CHAT_OK ? r : NULL;
-}
 
 /* Changes f's nick; returns the result. */
 static enum chat_error nick(struct fake *f, const char *name)
 {
     return chat_set_nick(&f->c, name, strlen(name));
-}
-
-/* Says text in f's current room. */
-static void say(struct fake *f, const char *text)
-{
-    struct chat_line line = {text, strlen(text)};
-    chat_say(&f->c, f->c.room, &line, 1);
-}
-
-/* The default configuration of the tests. */
-static struct chat_config cfg(void)
-{
-    return (struct chat_config){
-        .history_replay = 20,
-        .history_keep = 100,
-        .quiet_above = 64,
-        .topic_max = 300,
-        .max_rooms = 100,
-    };
-}
-
-/* Unregisters everyone in a NULL-terminated list, then ends the core. */
-static void fini(struct fake *const *fs)
-{
-    for (; *fs; fs++)
-        chat_unregister(&(*fs)->c, NULL, 0, false);
-    chat_fini();
 }
 
 /* Checks that r's member array and each member's slot record agree. */
@@ -200,7 +70,6 @@ TEST(register_gives_default_nick)
     CHECK_EQ(a.c.id, 1);
     CHECK(a.c.ops == &fake_ops);
     CHECK(a.c.owner == &a);
-    CHECK(a.c.room == NULL);
     CHECK_EQ(a.c.nrooms, 0);
     CHECK(chat_find_nick("user1", 5) == &a.c);
     CHECK(chat_find_nick("USER4242", 8) == &b.c);
@@ -218,7 +87,10 @@ TEST(register_zeroes_the_client)
     reg(&a, 3);
     CHECK(a.c.rooms == NULL);
     CHECK_EQ(a.c.nrooms, 0);
-    CHECK(a.c.room == NULL);
+    CHECK(a.c.realname == NULL);
+    CHECK(a.c.away == NULL);
+    CHECK_STR(a.c.user, "");
+    CHECK_STR(a.c.host, "");
     struct room *r = join(&a, "lobby");
     CHECK(r != NULL);
     fini((struct fake *[]){&a, NULL});
@@ -237,6 +109,61 @@ TEST(unregister_frees_nick)
     chat_fini();
 }
 
+TEST(register_with_chosen_nick)
+{
+    struct chat_config c = cfg();
+    chat_init(&c);
+    struct fake a, b;
+    reg_nick(&a, 1, "alice");
+    CHECK_STR(a.c.nick, "alice");
+    CHECK_EQ(a.c.nick_len, 5);
+    CHECK(chat_find_nick("ALICE", 5) == &a.c);
+    CHECK(chat_find_nick("user1", 5) == NULL);
+    CHECK_EQ(chat_client_count(), 1);
+    /* Refused: b stays unregistered, and nothing is left behind. */
+    CHECK_EQ(chat_register(&b.c, 2, &fake_ops, &b, "Alice", 5), CHAT_ERR_TAKEN);
+    CHECK_EQ(chat_register(&b.c, 2, &fake_ops, &b, "user7", 5),
+             CHAT_ERR_RESERVED);
+    CHECK_EQ(chat_register(&b.c, 2, &fake_ops, &b, "9lives", 6),
+             CHAT_ERR_INVALID);
+    CHECK_EQ(chat_register(&b.c, 2, &fake_ops, &b, "", 0), CHAT_ERR_INVALID);
+    CHECK_EQ(chat_client_count(), 1);
+    /* One's own default nick, spelled out, is fine; only bytes of the
+     * slice count ("user2x" cut to 5 bytes is "user2"). */
+    CHECK_EQ(chat_register(&b.c, 2, &fake_ops, &b, "user2x", 5), CHAT_OK);
+    CHECK_STR(b.c.nick, "user2");
+    CHECK_EQ(chat_client_count(), 2);
+    fini((struct fake *[]){&a, &b, NULL});
+}
+
+TEST(user_host_and_prefix)
+{
+    struct chat_config c = cfg();
+    chat_init(&c);
+    struct fake a;
+    reg_nick(&a, 1, "alice");
+    char p[CHAT_PREFIX_MAX + 1];
+    CHECK_EQ(chat_prefix(&a.c, p, sizeof p), 7);
+    CHECK_STR(p, "alice!@");
+    chat_set_user_host(&a.c, "~text", "192.0.2.1");
+    CHECK_EQ(chat_prefix(&a.c, p, sizeof p), 21);
+    CHECK_STR(p, "alice!~text@192.0.2.1");
+    /* Both are cut to their maximum; the prefix to the space given. */
+    char user[64], host[128];
+    memset(user, 'u', sizeof user - 1);
+    user[sizeof user - 1] = '\0';
+    memset(host, 'h', sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    chat_set_user_host(&a.c, user, host);
+    CHECK_EQ(strlen(a.c.user), CHAT_USER_MAX);
+    CHECK_EQ(strlen(a.c.host), CHAT_HOST_MAX);
+    CHECK_EQ(chat_prefix(&a.c, p, sizeof p),
+             5 + 2 + CHAT_USER_MAX + CHAT_HOST_MAX);
+    CHECK_EQ(chat_prefix(&a.c, p, 6), 5);
+    CHECK_STR(p, "alice");
+    fini((struct fake *[]){&a, NULL});
+}
+
 /* ------------------------------------------------------------------------
  * Joining and leaving
  * ------------------------------------------------------------------------ */
@@ -252,7 +179,6 @@ TEST(join_tells_joiner_then_room)
     struct room *lobby = join(&a, "lobby");
     join(&x, "elsewhere");
     CHECK_STR(a.log, "JOIN user1 #lobby|");
-    CHECK(a.c.room == lobby);
     CHECK(chat_is_member(&a.c, lobby));
     CHECK_EQ(lobby->nmembers, 1);
     clear(&a);
@@ -274,17 +200,18 @@ TEST(join_errors)
     struct fake a;
     reg(&a, 1);
     struct room *r = NULL;
-    CHECK_EQ(chat_join(&a.c, "", 0, &r), CHAT_ERR_INVALID);
-    CHECK_EQ(chat_join(&a.c, "#dev", 4, &r), CHAT_ERR_INVALID);
-    CHECK_EQ(chat_join(&a.c, "a b", 3, &r), CHAT_ERR_INVALID);
-    CHECK_EQ(chat_join(&a.c, "abcdefghijklmnopqrstuvwxyz0123456", 33, &r),
-             CHAT_ERR_INVALID);
+    CHECK_EQ(chat_join(&a.c, "", 0, NULL, 0, &r), CHAT_ERR_INVALID);
+    CHECK_EQ(chat_join(&a.c, "#dev", 4, NULL, 0, &r), CHAT_ERR_INVALID);
+    CHECK_EQ(chat_join(&a.c, "a b", 3, NULL, 0, &r), CHAT_ERR_INVALID);
+    CHECK_EQ(
+        chat_join(&a.c, "abcdefghijklmnopqrstuvwxyz0123456", 33, NULL, 0, &r),
+        CHAT_ERR_INVALID);
     CHECK_STR(a.log, "");
     join(&a, "lobby");
-    CHECK_EQ(chat_join(&a.c, "Lobby", 5, &r), CHAT_ERR_ALREADY);
+    CHECK_EQ(chat_join(&a.c, "Lobby", 5, NULL, 0, &r), CHAT_ERR_ALREADY);
     join(&a, "dev");
     CHECK_EQ(chat_room_count(), 2);
-    CHECK_EQ(chat_join(&a.c, "ops", 3, &r), CHAT_ERR_TOO_MANY);
+    CHECK_EQ(chat_join(&a.c, "ops", 3, NULL, 0, &r), CHAT_ERR_TOO_MANY);
     CHECK(chat_find_room("ops", 3) == NULL);
     CHECK_EQ(chat_room_count(), 2);
     fini((struct fake *[]){&a, NULL});
@@ -300,7 +227,7 @@ TEST(join_existing_room_at_room_limit)
     reg(&b, 2);
     join(&a, "dev");
     struct room *r = NULL;
-    CHECK_EQ(chat_join(&b.c, "DEV", 3, &r), CHAT_OK);
+    CHECK_EQ(chat_join(&b.c, "DEV", 3, NULL, 0, &r), CHAT_OK);
     fini((struct fake *[]){&a, &b, NULL});
 }
 
@@ -331,7 +258,6 @@ TEST(part_tells_room_and_leaver)
     struct room *dev = join(&a, "dev");
     join(&b, "dev");
     join(&x, "lobby");
-    CHECK(a.c.room == dev);
     clear_all((struct fake *[]){&a, &b, &x, NULL});
     chat_part(&a.c, dev, NULL, 0);
     CHECK_STR(a.log, "PART user1 #dev|");
@@ -339,7 +265,6 @@ TEST(part_tells_room_and_leaver)
     CHECK_STR(x.log, "");
     CHECK(!chat_is_member(&a.c, dev));
     CHECK(chat_is_member(&a.c, lobby));
-    CHECK(a.c.room == lobby); /* back to the room joined before */
     CHECK_EQ(dev->nmembers, 1);
     check_slots(dev);
     fini((struct fake *[]){&a, &b, &x, NULL});
@@ -353,7 +278,6 @@ TEST(part_last_room_leaves_no_room)
     reg(&a, 1);
     struct room *dev = join(&a, "dev");
     chat_part(&a.c, dev, NULL, 0);
-    CHECK(a.c.room == NULL);
     CHECK_EQ(a.c.nrooms, 0);
     CHECK(a.c.rooms == NULL); /* the membership array is freed */
     fini((struct fake *[]){&a, NULL});
@@ -414,11 +338,18 @@ TEST(room_with_history_stays)
     REQUIRE(chat_find_room("kept", 4) == r);
     CHECK_EQ(r->nmembers, 0);
     CHECK_EQ(r->hist_count, 1);
-    /* An action leaves no history: that room goes. */
-    struct room *q = join(&a, "quiet");
-    chat_act(&a.c, q, "waves", 5);
+    /* An action is history too: that room stays. */
+    struct room *q = join(&a, "acted");
+    CHECK_EQ(chat_act(&a.c, q, "waves", 5, NULL), CHAT_OK);
     chat_part(&a.c, q, NULL, 0);
-    CHECK(chat_find_room("quiet", 5) == NULL);
+    REQUIRE(chat_find_room("acted", 5) == q);
+    CHECK_EQ(q->hist_count, 1);
+    /* So does one with a topic and no history. */
+    struct room *t = join(&a, "topical");
+    CHECK_EQ(chat_set_topic(&a.c, t, "kept", 4), CHAT_OK);
+    chat_part(&a.c, t, NULL, 0);
+    REQUIRE(chat_find_room("topical", 7) == t);
+    CHECK_STR(t->topic, "kept");
     fini((struct fake *[]){&a, NULL});
 }
 
@@ -495,13 +426,13 @@ TEST(say_goes_to_others_in_room_only)
     join(&d, "lobby");
     join(&x, "dev");
     clear_all((struct fake *[]){&a, &b, &d, &x, NULL});
-    formats = 0;
+    fake_formats = 0;
     say(&a, "hello all");
     CHECK_STR(a.log, ""); /* nothing a user types is echoed */
     CHECK_STR(b.log, "MSG user1 #lobby: hello all|");
     CHECK_STR(d.log, "MSG user1 #lobby: hello all|");
     CHECK_STR(x.log, "");
-    CHECK_EQ(formats, 1); /* one event, shared by both recipients */
+    CHECK_EQ(fake_formats, 1); /* one event, shared by both recipients */
     fini((struct fake *[]){&a, &b, &d, &x, NULL});
 }
 
@@ -517,11 +448,12 @@ TEST(act_goes_to_others_in_room_only)
     join(&b, "lobby");
     join(&x, "dev");
     clear_all((struct fake *[]){&a, &b, &x, NULL});
-    chat_act(&a.c, lobby, "waves", 5);
+    CHECK_EQ(chat_act(&a.c, lobby, "waves", 5, NULL), CHAT_OK);
     CHECK_STR(a.log, "");
     CHECK_STR(b.log, "ACT user1 #lobby: waves|");
     CHECK_STR(x.log, "");
-    CHECK_EQ(lobby->hist_count, 0); /* actions are not history */
+    REQUIRE(lobby->hist_count == 1); /* actions are history too */
+    CHECK_EQ(room_history(lobby, 0)->kind, ROOM_MSG_ACTION);
     fini((struct fake *[]){&a, &b, &x, NULL});
 }
 
@@ -537,16 +469,23 @@ TEST(privmsg_to_one_person)
     join(&b, "dev");
     join(&d, "lobby");
     clear_all((struct fake *[]){&a, &b, &d, NULL});
-    CHECK_EQ(chat_privmsg(&a.c, "USER2", 5, "psst", 4), CHAT_OK);
+    struct client *to = chat_find_nick("USER2", 5);
+    REQUIRE(to == &b.c);
+    CHECK_EQ(chat_privmsg(&a.c, to, "psst", 4, false, false, NULL), CHAT_OK);
     CHECK_STR(b.log, "PRIV user1->user2: psst|");
     CHECK_STR(a.log, "");
     CHECK_STR(d.log, "");
-    CHECK_EQ(chat_privmsg(&a.c, "nobody", 6, "x", 1), CHAT_ERR_NO_NICK);
-    CHECK_STR(a.log, "");
+    /* Finding the recipient is the protocol's: the core takes a person. */
+    CHECK(chat_find_nick("nobody", 6) == NULL);
+    /* Actions and notices are flagged as such. */
+    clear(&b);
+    CHECK_EQ(chat_privmsg(&a.c, to, "waves", 5, true, false, NULL), CHAT_OK);
+    CHECK_EQ(chat_privmsg(&a.c, to, "fyi", 3, false, true, NULL), CHAT_OK);
+    CHECK_STR(b.log, "PACT user1->user2: waves|NOTICE user1->user2: fyi|");
     /* Private messages need no shared room, nor any room. */
     struct fake e;
     reg(&e, 9);
-    CHECK_EQ(chat_privmsg(&e.c, "user1", 5, "hi", 2), CHAT_OK);
+    CHECK_EQ(chat_privmsg(&e.c, &a.c, "hi", 2, false, false, NULL), CHAT_OK);
     CHECK_STR(a.log, "PRIV user9->user1: hi|");
     fini((struct fake *[]){&a, &b, &d, &e, NULL});
 }
@@ -572,12 +511,215 @@ TEST(history_kept_in_order)
         {"alice", "three"}, {"user2", "four"}, {"alice", "five"}};
     for (size_t i = 0; i < 3; i++) {
         const struct room_msg *m = room_history(r, i);
+        /* The source is "nick!user@host"; fakes have no user or host. */
+        CHECK_EQ(m->src_len, strlen(want[i][0]) + 2);
         CHECK_EQ_MEM(m->data, m->nick_len, want[i][0], strlen(want[i][0]));
-        CHECK_EQ_MEM(m->data + m->nick_len, m->text_len, want[i][1],
+        CHECK_EQ_MEM(m->data + m->nick_len, 2, "!@", 2);
+        CHECK_EQ_MEM(m->data + m->src_len, m->text_len, want[i][1],
                      strlen(want[i][1]));
-        CHECK(m->when > 0);
+        CHECK_EQ(m->kind, ROOM_MSG_SAY);
+        CHECK(m->time_ms > 0);
     }
     fini((struct fake *[]){&a, &b, NULL});
+}
+
+/* Says the NULL-terminated lines at once in f's room; returns the id. */
+static uint64_t say_lines(struct fake *f, const char *const *texts)
+{
+    struct chat_line lines[8];
+    size_t n = 0;
+    for (; texts[n]; n++)
+        lines[n] = (struct chat_line){texts[n], strlen(texts[n])};
+    uint64_t id = 0;
+    CHECK_EQ(chat_say(&f->c, f->room, lines, n, false, &id), CHAT_OK);
+    return id;
+}
+
+TEST(event_ids_rise_one_per_line)
+{
+    struct chat_config c = cfg();
+    struct fake a, b;
+    start(&c, (struct fake *[]){&a, &b, NULL});
+    struct room *r = join(&a, "dev");
+    join(&b, "dev");
+    clear_all((struct fake *[]){&a, &b, NULL});
+    int64_t before = chat_wall_ms();
+    uint64_t id = say_lines(&a, (const char *const[]){"1", "2", "3", NULL});
+    CHECK_STR(b.log, "MSG user1 #dev: 1|MSG user1 #dev: 2|MSG user1 #dev: 3|");
+    REQUIRE(b.nids == 1); /* one event for the three lines */
+    CHECK_EQ(b.ids[0], id);
+    /* Each line has its own id, as history shows. */
+    REQUIRE(r->hist_count == 3);
+    for (size_t i = 0; i < 3; i++) {
+        CHECK_EQ(room_history(r, i)->id, id + i);
+        CHECK(room_history(r, i)->time_ms >= before);
+        CHECK(room_history(r, i)->time_ms <= chat_wall_ms());
+    }
+    /* The next event, whatever it is, comes after the last line. */
+    uint64_t next = 0;
+    CHECK_EQ(chat_act(&a.c, r, "waves", 5, &next), CHAT_OK);
+    CHECK_EQ(next, id + 3);
+    CHECK_EQ(room_history(r, 3)->id, next);
+    CHECK_EQ(chat_set_topic(&a.c, r, "t", 1), CHAT_OK);
+    CHECK_EQ(chat_privmsg(&b.c, &a.c, "x", 1, false, false, &id), CHAT_OK);
+    REQUIRE(b.nids == 3);
+    CHECK_EQ(b.ids[1], next);
+    CHECK(b.ids[2] > next);
+    CHECK(id > b.ids[2]);
+    CHECK_EQ(a.nids, 2); /* the topic, then the private message */
+    CHECK_EQ(a.ids[1], id);
+    /* A notice is said and kept as one. */
+    clear(&b);
+    struct chat_line line = {"note", 4};
+    CHECK_EQ(chat_say(&a.c, r, &line, 1, true, NULL), CHAT_OK);
+    CHECK_STR(b.log, "NOTE user1 #dev: note|");
+    CHECK_EQ(room_history(r, r->hist_count - 1)->kind, ROOM_MSG_NOTICE);
+    fini((struct fake *[]){&a, &b, NULL});
+}
+
+TEST(away_and_realname_told_to_neighbours)
+{
+    struct chat_config c = cfg();
+    struct fake a, b, x;
+    start(&c, (struct fake *[]){&a, &b, &x, NULL});
+    join(&a, "dev");
+    join(&b, "dev");
+    join(&x, "lobby");
+    clear_all((struct fake *[]){&a, &b, &x, NULL});
+    chat_set_away(&a.c, "lunch", 5);
+    CHECK_STR(a.c.away, "lunch");
+    chat_set_away(&a.c, NULL, 0);
+    CHECK(a.c.away == NULL);
+    chat_set_realname(&a.c, "Alice Liddell", 13);
+    CHECK_STR(a.c.realname, "Alice Liddell");
+    const char *want = "AWAY user1: lunch|AWAY user1: |"
+                       "SETNAME user1: Alice Liddell|";
+    CHECK_STR(a.log, want);
+    CHECK_STR(b.log, want);
+    CHECK_STR(x.log, "");
+    /* A real name is cut to its maximum. */
+    char longname[CHAT_REALNAME_MAX + 10];
+    memset(longname, 'n', sizeof longname);
+    chat_set_realname(&a.c, longname, sizeof longname);
+    CHECK_EQ(strlen(a.c.realname), CHAT_REALNAME_MAX);
+    fini((struct fake *[]){&a, &b, &x, NULL});
+}
+
+/* ------------------------------------------------------------------------
+ * Membership: status per room, found from the pair
+ * ------------------------------------------------------------------------ */
+
+/* Checks that chat_membership agrees with c's own list of rooms. */
+static void check_memberships(const struct client *c)
+{
+    for (size_t i = 0; i < c->nrooms; i++) {
+        const struct chat_membership *m = &c->rooms[i];
+        CHECK(chat_membership(c, m->room) == m);
+        CHECK(chat_is_member(c, m->room));
+    }
+}
+
+TEST(membership_status_follows_its_room)
+{
+    enum { N = 300 };
+    struct chat_config c = cfg();
+    c.max_rooms = N + 1;
+    struct fake a, b;
+    start(&c, (struct fake *[]){&a, &b, NULL});
+    static struct room *rooms[N];
+    for (size_t i = 0; i < N; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "r%zu", i);
+        rooms[i] = join(&a, name); /* a made each: its operator */
+        join(&b, name);
+        REQUIRE(rooms[i] != NULL);
+        /* b is voiced where i is a multiple of 3. */
+        if (i % 3 == 0)
+            chat_membership(&b.c, rooms[i])->status = CHAT_VOICE;
+    }
+    /* Leaving moves the last membership into the hole: every status must
+     * stay with its room, and every lookup find the moved one. */
+    for (size_t i = 0; i < N; i += 2)
+        chat_part(&b.c, rooms[(i * 7) % N], NULL, 0);
+    check_memberships(&b.c);
+    check_memberships(&a.c);
+    size_t left = 0;
+    for (size_t i = 0; i < N; i++) {
+        const struct chat_membership *ma = chat_membership(&a.c, rooms[i]);
+        const struct chat_membership *mb = chat_membership(&b.c, rooms[i]);
+        REQUIRE(ma != NULL);
+        CHECK(ma->room == rooms[i]);
+        CHECK_EQ(ma->status, CHAT_OP);
+        if (mb == NULL)
+            continue;
+        left++;
+        CHECK(mb->room == rooms[i]);
+        CHECK_EQ(mb->status, i % 3 == 0 ? CHAT_VOICE : 0u);
+        CHECK_EQ(mb->slot, 1);
+    }
+    CHECK_EQ(left, b.c.nrooms);
+    CHECK(chat_membership(&b.c, chat_find_room("lobby", 5)) == NULL);
+    /* Leaving everything leaves no trace. */
+    chat_unregister(&b.c, NULL, 0, false);
+    for (size_t i = 0; i < N; i++)
+        CHECK(!chat_is_member(&b.c, rooms[i]));
+    fini((struct fake *[]){&a, NULL});
+}
+
+/* ------------------------------------------------------------------------
+ * WHOWAS: who had a nick before
+ * ------------------------------------------------------------------------ */
+
+/* chat_whowas helper: appends "nick!user@host (realname)|" to a fake. */
+static void log_was(const struct chat_was *w, void *arg)
+{
+    fake_log(arg, "%s!%s@%s (%s)|", w->nick, w->user, w->host, w->realname);
+    CHECK(w->when > 0);
+}
+
+TEST(whowas_remembers_left_and_renamed)
+{
+    struct chat_config c = cfg();
+    struct fake a, b, out;
+    start(&c, (struct fake *[]){&a, &b, NULL});
+    clear(&out);
+    CHECK_EQ(chat_whowas("alice", 5, 10, log_was, &out), 0);
+    CHECK_EQ(nick(&a, "alice"), CHAT_OK);
+    chat_set_user_host(&a.c, "~a", "192.0.2.1");
+    chat_set_realname(&a.c, "Alice", 5);
+    CHECK_EQ(nick(&a, "al"), CHAT_OK); /* alice was a */
+    chat_set_user_host(&b.c, "~b", "192.0.2.2");
+    CHECK_EQ(nick(&b, "ALICE"), CHAT_OK);
+    chat_unregister(&b.c, NULL, 0, true); /* then b */
+    /* Newest first, any case; user1 was a too, before "alice". */
+    CHECK_EQ(chat_whowas("Alice", 5, 10, log_was, &out), 2);
+    CHECK_STR(out.log, "ALICE!~b@192.0.2.2 ()|alice!~a@192.0.2.1 (Alice)|");
+    clear(&out);
+    CHECK_EQ(chat_whowas("alice", 5, 1, log_was, &out), 1);
+    CHECK_STR(out.log, "ALICE!~b@192.0.2.2 ()|");
+    clear(&out);
+    CHECK_EQ(chat_whowas("user1", 5, 10, log_was, &out), 1);
+    CHECK_EQ(chat_whowas("al", 2, 10, log_was, &out), 0); /* still here */
+    CHECK_EQ(chat_whowas("alic", 4, 10, log_was, &out), 0);
+    fini((struct fake *[]){&a, NULL});
+}
+
+TEST(whowas_keeps_the_newest)
+{
+    struct chat_config c = cfg();
+    struct fake a, out;
+    start(&c, (struct fake *[]){&a, NULL});
+    clear(&out);
+    /* Far more renames than are remembered: the oldest are forgotten. */
+    for (int i = 0; i < 1000; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "n%d", i);
+        CHECK_EQ(nick(&a, name), CHAT_OK);
+    }
+    CHECK_EQ(chat_whowas("n998", 4, 10, log_was, &out), 1);
+    CHECK_EQ(chat_whowas("n0", 2, 10, log_was, &out), 0);
+    CHECK_EQ(chat_whowas("user1", 5, 10, log_was, &out), 0);
+    fini((struct fake *[]){&a, NULL});
 }
 
 /* ------------------------------------------------------------------------
@@ -866,105 +1008,54 @@ TEST(quit_leaves_every_room)
     CHECK_EQ(chat_room_count(), 3);
     chat_unregister(&a.c, "", 0, true);
     CHECK_EQ(a.c.nrooms, 0);
-    CHECK(a.c.room == NULL);
     CHECK_EQ(chat_room_count(), 1);
     chat_fini();
 }
 
 /* ------------------------------------------------------------------------
- * Quiet rooms: no join/part/quit/nick notices above quiet_above people
+ * Refused deliveries: a protocol may decline an event it reached a person
+ * through (text does, for notices of rooms over --quiet-above); the same
+ * event may then still reach that person through another room.
  * ------------------------------------------------------------------------ */
 
-TEST(quiet_above_join_and_part)
+TEST(refused_event_arrives_through_another_room)
 {
     struct chat_config c = cfg();
-    c.quiet_above = 2;
-    chat_init(&c);
     struct fake a, b, d;
-    reg(&a, 1);
-    reg(&b, 2);
-    reg(&d, 3);
-    struct room *dev = join(&a, "dev");
-    join(&b, "dev"); /* 2 people: still told */
-    CHECK_STR(a.log, "JOIN user1 #dev|JOIN user2 #dev|");
+    start(&c, (struct fake *[]){&a, &b, &d, NULL});
+    join(&a, "one");
+    join(&a, "two");
+    join(&b, "one");
+    join(&b, "two");
+    join(&d, "one");
+    /* Whichever of a's rooms the event comes through first, b gets it
+     * once, through the room it does not refuse. */
+    for (size_t k = 0; k < 2; k++) {
+        b.refuse = a.c.rooms[k].room;
+        clear_all((struct fake *[]){&a, &b, &d, NULL});
+        CHECK_EQ(nick(&a, k ? "alice" : "al"), CHAT_OK);
+        CHECK_STR(b.log, k ? "NICK al -> alice|" : "NICK user1 -> al|");
+        CHECK_EQ(b.nids, 1);
+    }
+    /* Refused in the only room they share: d never hears it, and b, who
+     * refuses #one, hears the quit through #two. */
+    d.refuse = chat_find_room("one", 3);
+    b.refuse = d.refuse;
     clear_all((struct fake *[]){&a, &b, &d, NULL});
-    join(&d, "dev"); /* 3 people: only the joiner hears of it */
-    CHECK_STR(d.log, "JOIN user3 #dev|");
-    CHECK_STR(a.log, "");
-    CHECK_STR(b.log, "");
-    clear(&d);
-    /* Messages are not notices: they go to everyone. */
-    say(&a, "hi");
-    CHECK_STR(b.log, "MSG user1 #dev: hi|");
-    CHECK_STR(d.log, "MSG user1 #dev: hi|");
-    clear_all((struct fake *[]){&a, &b, &d, NULL});
-    chat_part(&d.c, dev, NULL, 0); /* 3 people counting d: quiet */
-    CHECK_STR(d.log, "PART user3 #dev|");
-    CHECK_STR(a.log, "");
-    CHECK_STR(b.log, "");
-    chat_part(&b.c, dev, NULL, 0); /* 2 people counting b: told */
-    CHECK_STR(a.log, "PART user2 #dev|");
-    CHECK_STR(b.log, "PART user2 #dev|");
-    fini((struct fake *[]){&a, &b, &d, NULL});
-}
-
-TEST(quiet_above_quit_and_nick)
-{
-    struct chat_config c = cfg();
-    c.quiet_above = 2;
-    chat_init(&c);
-    struct fake a, b, d, e;
-    reg(&a, 1);
-    reg(&b, 2);
-    reg(&d, 3);
-    reg(&e, 4);
-    join(&a, "big");
-    join(&b, "big");
-    join(&d, "big");
-    join(&d, "small");
-    join(&e, "small");
-    clear_all((struct fake *[]){&a, &b, &d, &e, NULL});
-    CHECK_EQ(nick(&d, "dave"), CHAT_OK);
-    CHECK_STR(d.log, "NICK user3 -> dave|");
-    CHECK_STR(a.log, "");
-    CHECK_STR(b.log, "");
-    CHECK_STR(e.log, "NICK user3 -> dave|"); /* the small room hears it */
-    clear_all((struct fake *[]){&a, &b, &d, &e, NULL});
-    chat_unregister(&d.c, "bye", 3, true);
-    CHECK_STR(a.log, "");
-    CHECK_STR(b.log, "");
-    CHECK_STR(e.log, "QUIT dave (bye)|");
-    /* Topics are not in the quiet list: the big room hears them. */
-    CHECK_EQ(chat_set_topic(&a.c, chat_find_room("big", 3), "t", 1), CHAT_OK);
-    CHECK_STR(b.log, "TOPIC user1 #big: t|");
-    fini((struct fake *[]){&a, &b, &e, NULL});
-}
-
-TEST(quiet_above_zero_silences_all_notices)
-{
-    struct chat_config c = cfg();
-    c.quiet_above = 0;
-    chat_init(&c);
-    struct fake a, b;
-    reg(&a, 1);
-    reg(&b, 2);
-    join(&a, "lobby");
-    join(&b, "lobby");
-    CHECK_STR(a.log, "JOIN user1 #lobby|");
-    fini((struct fake *[]){&a, &b, NULL});
+    chat_unregister(&a.c, "bye", 3, true);
+    CHECK_STR(d.log, "");
+    CHECK_STR(b.log, "QUIT alice (bye)|");
+    /* A refusal leaves nothing behind: the next event is shown. */
+    d.refuse = NULL;
+    b.room = chat_find_room("one", 3);
+    CHECK_EQ(say(&b, "hi"), CHAT_OK);
+    CHECK_STR(d.log, "MSG user2 #one: hi|");
+    fini((struct fake *[]){&b, &d, NULL});
 }
 
 /* ------------------------------------------------------------------------
  * Rooms nobody is in, history memory, and the rate of new rooms
  * ------------------------------------------------------------------------ */
-
-/* Starts the core with c and registers the NULL-terminated fakes, ids 1... */
-static void start(const struct chat_config *c, struct fake *const *fs)
-{
-    chat_init(c);
-    for (uint64_t id = 1; *fs; fs++, id++)
-        reg(*fs, id);
-}
 
 /* Creates room name with one message said in it, then leaves it. */
 static struct room *leave_behind(struct fake *f, const char *name)
@@ -989,12 +1080,18 @@ static void check_history_bytes(void)
     CHECK_EQ(chat_history_bytes(), sum);
 }
 
+/* The bytes one message of a fake holds: its source is "nick!@". */
+static size_t msg_cost(size_t nick_len, size_t text_len)
+{
+    return room_msg_cost(nick_len + 2, text_len);
+}
+
 /* The bytes a room of history_keep slots with messages of text holds. */
 static size_t hist_cost(size_t keep, size_t nmsgs, size_t nick_len,
                         size_t text_len)
 {
     return keep * sizeof(struct room_msg *) +
-           nmsgs * room_msg_cost(nick_len, text_len);
+           nmsgs * msg_cost(nick_len, text_len);
 }
 
 TEST(rooms_nobody_is_in_give_way_at_max_rooms)
@@ -1017,7 +1114,7 @@ TEST(rooms_nobody_is_in_give_way_at_max_rooms)
     check_history_bytes();
     /* Someone is in every room now: the limit holds. */
     struct room *r = NULL;
-    CHECK_EQ(chat_join(&a.c, "r5", 2, &r), CHAT_ERR_TOO_MANY);
+    CHECK_EQ(chat_join(&a.c, "r5", 2, NULL, 0, &r), CHAT_ERR_TOO_MANY);
     CHECK_EQ(chat_room_count(), 3);
     fini((struct fake *[]){&a, NULL});
 }
@@ -1048,7 +1145,7 @@ TEST(history_budget_frees_the_room_left_longest_ago_first)
 {
     struct chat_config c = cfg();
     const size_t old = hist_cost(100, 1, 5, 4); /* one "kept" by user1 */
-    const size_t line = room_msg_cost(5, 100);
+    const size_t line = msg_cost(5, 100);
     /* Room for old1, old2, and the ring of a third room with one line. */
     c.history_mem = 2 * old + hist_cost(100, 1, 5, 100);
     struct fake a;
@@ -1093,15 +1190,15 @@ TEST(history_budget_trims_the_written_room_to_its_newest)
     /* Two rings, and the lobby's message leaves room for 10 - 1. */
     CHECK_EQ(r->hist_count, 9);
     const struct room_msg *m = room_history(r, r->hist_count - 1);
-    CHECK_EQ_MEM(m->data + m->nick_len, m->text_len, "049", 3);
+    CHECK_EQ_MEM(m->data + m->src_len, m->text_len, "049", 3);
     m = room_history(r, 0);
-    CHECK_EQ_MEM(m->data + m->nick_len, m->text_len, "041", 3);
+    CHECK_EQ_MEM(m->data + m->src_len, m->text_len, "041", 3);
     check_history_bytes();
     /* A message bigger than the budget is still kept, alone. */
     static char huge[4096];
     memset(huge, 'h', sizeof huge);
     struct chat_line line = {huge, sizeof huge};
-    chat_say(&a.c, r, &line, 1);
+    CHECK_EQ(chat_say(&a.c, r, &line, 1, false, NULL), CHAT_OK);
     CHECK_EQ(r->hist_count, 1);
     CHECK_EQ(room_history(r, 0)->text_len, sizeof huge);
     check_history_bytes();
@@ -1150,8 +1247,7 @@ static struct chat_config rate_cfg(unsigned burst, unsigned rate,
 /* Tries to join name; returns the result (leaving nothing to clean up). */
 static enum chat_error try_join(struct fake *f, const char *name)
 {
-    struct room *r = NULL;
-    return chat_join(&f->c, name, strlen(name), &r);
+    return try_join_key(f, name, NULL);
 }
 
 TEST(new_rooms_per_client)

@@ -117,13 +117,21 @@ TEST(defaults)
     CHECK_EQ(cfg.shutdown_timeout, 3);
     CHECK_EQ(cfg.keepalive, 60);
     CHECK_EQ(cfg.log_level, LOG_INFO);
-    REQUIRE(cfg.nlisten == 2);
+    CHECK_EQ(cfg.ping_interval, 120);
+    CHECK_EQ(cfg.max_bans, 100);
+    REQUIRE(cfg.nlisten == 4);
     CHECK_STR(cfg.listen[0].scheme, "text");
     CHECK_STR(cfg.listen[0].host, "0.0.0.0");
     CHECK_STR(cfg.listen[0].port, "3030");
     CHECK_STR(cfg.listen[1].scheme, "text");
     CHECK_STR(cfg.listen[1].host, "::");
     CHECK_STR(cfg.listen[1].port, "3030");
+    CHECK_STR(cfg.listen[2].scheme, "irc");
+    CHECK_STR(cfg.listen[2].host, "0.0.0.0");
+    CHECK_STR(cfg.listen[2].port, "6667");
+    CHECK_STR(cfg.listen[3].scheme, "irc");
+    CHECK_STR(cfg.listen[3].host, "::");
+    CHECK_STR(cfg.listen[3].port, "6667");
 }
 
 TEST(each_numeric_flag)
@@ -159,7 +167,7 @@ TEST(each_numeric_flag)
     CHECK_EQ(cfg.room_rate, 3);
     CHECK_EQ(cfg.room_burst_ip, 4);
     CHECK_EQ(cfg.room_rate_ip, 0);
-    CHECK_EQ(cfg.nlisten, 2); /* the default listeners */
+    CHECK_EQ(cfg.nlisten, 4); /* the default listeners */
 }
 
 TEST(equals_form_and_bounds)
@@ -339,8 +347,8 @@ TEST(bad_listen)
     struct parsed p;
     parse(&cfg, &p, "--listen", "127.0.0.1:3030", NULL);
     check_error(&p, "127.0.0.1:3030");
-    parse(&cfg, &p, "--listen", "irc://127.0.0.1:6667", NULL);
-    check_error(&p, "irc");
+    parse(&cfg, &p, "--listen", "gopher://127.0.0.1:70", NULL);
+    check_error(&p, "gopher");
     parse(&cfg, &p, "--listen", "text://127.0.0.1:70000", NULL);
     check_error(&p, "70000");
 }

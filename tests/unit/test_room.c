@@ -74,25 +74,30 @@ TEST(remove_swaps_last_into_hole)
 TEST(topic_set_replace_clear)
 {
     struct room *r = room_new("a", 1, 0);
-    room_set_topic(r, "hello there", 5);
+    room_set_topic(r, "hello there", 5, "alice!~a@h", 100);
     REQUIRE(r->topic != NULL);
     CHECK_STR(r->topic, "hello");
     CHECK_EQ(r->topic_len, 5);
-    room_set_topic(r, "second topic", 12);
+    CHECK_STR(r->topic_by, "alice!~a@h");
+    CHECK_EQ(r->topic_at, 100);
+    room_set_topic(r, "second topic", 12, "bob!~b@h", 200);
     CHECK_STR(r->topic, "second topic");
-    room_set_topic(r, "", 0);
+    CHECK_STR(r->topic_by, "bob!~b@h");
+    CHECK_EQ(r->topic_at, 200);
+    room_set_topic(r, "", 0, "carol!~c@h", 300);
     CHECK(r->topic == NULL);
     CHECK_EQ(r->topic_len, 0);
     room_free(r);
 }
 
-/* Remembers message i ("m<i>" by "n<i>") at time i. */
+/* Remembers message i ("m<i>" by "n<i>", id i) at time i ms. */
 static void remember(struct room *r, int i)
 {
     char nick[16], text[16];
     int nl = snprintf(nick, sizeof nick, "n%d", i);
     int tl = snprintf(text, sizeof text, "m%d", i);
-    room_remember(r, (time_t)i, nick, (size_t)nl, text, (size_t)tl);
+    room_remember(r, (uint64_t)i, i, ROOM_MSG_SAY, nick, (size_t)nl, (size_t)nl,
+                  text, (size_t)tl);
 }
 
 /* Checks that message k of r is message number want. */
@@ -102,9 +107,11 @@ static void check_msg(const struct room *r, size_t k, int want)
     char nick[16], text[16];
     int nl = snprintf(nick, sizeof nick, "n%d", want);
     int tl = snprintf(text, sizeof text, "m%d", want);
-    CHECK_EQ(m->when, want);
+    CHECK_EQ(m->id, want);
+    CHECK_EQ(m->time_ms, want);
+    CHECK_EQ(m->kind, ROOM_MSG_SAY);
     CHECK_EQ_MEM(m->data, m->nick_len, nick, (size_t)nl);
-    CHECK_EQ_MEM(m->data + m->nick_len, m->text_len, text, (size_t)tl);
+    CHECK_EQ_MEM(m->data + m->src_len, m->text_len, text, (size_t)tl);
 }
 
 TEST(history_keeps_messages_in_order)
@@ -156,14 +163,17 @@ TEST(history_keeps_empty_and_long_text)
     struct room *r = room_new("a", 1, 3);
     static char text[5000];
     memset(text, 'z', sizeof text);
-    room_remember(r, 7, "nick", 4, "", 0);
-    room_remember(r, 8, "abcdefghijklmnopqrstuvwxyz012345", 32, text,
-                  sizeof text);
+    room_remember(r, 7, 7, ROOM_MSG_ACTION, "nick!~u@h", 9, 4, "", 0);
+    room_remember(r, 8, 8, ROOM_MSG_NOTICE, "abcdefghijklmnopqrstuvwxyz012345",
+                  32, 32, text, sizeof text);
     const struct room_msg *m = room_history(r, 0);
     CHECK_EQ(m->text_len, 0);
+    CHECK_EQ(m->kind, ROOM_MSG_ACTION);
     CHECK_EQ_MEM(m->data, m->nick_len, "nick", 4);
+    CHECK_EQ_MEM(m->data, m->src_len, "nick!~u@h", 9);
     m = room_history(r, 1);
     CHECK_EQ(m->nick_len, 32);
+    CHECK_EQ(m->kind, ROOM_MSG_NOTICE);
     CHECK_EQ(m->text_len, sizeof text);
     CHECK_EQ_MEM(m->data + 32, m->text_len, text, sizeof text);
     room_free(r);

@@ -86,13 +86,14 @@ static void setup(void)
     conn_init(loop, &lim, NULL);
     ev_set_before_sleep(loop, before_sleep, NULL);
     const struct chat_config cfg = {
-        .history_replay = 20,
         .history_keep = 100,
-        .quiet_above = 64,
         .topic_max = 300,
         .max_rooms = 10000,
+        .max_bans = 100,
     };
     chat_init(&cfg);
+    const struct text_config tcfg = {.history_replay = 20, .quiet_above = 64};
+    text_configure(&tcfg);
     npeers = 0;
 }
 
@@ -338,8 +339,8 @@ TEST(command_errors)
                           "or _-[]\\^{}|`, not starting with a digit, - or ["},
         {"/nick user2", "! nick \"user2\" is taken"},
         {"/nick user7", "! nick \"user7\" is reserved"},
-        {"/join", "! usage: /join ROOM"},
-        {"/join a b", "! usage: /join ROOM"},
+        {"/join", "! usage: /join ROOM [KEY]"},
+        {"/join a b c", "! usage: /join ROOM [KEY]"},
         {"/join #no.dots", "! invalid room name \"no.dots\": 1-32 letters, "
                            "digits, _ or -"},
         {"/join #LOBBY", "! you are already in #lobby"},
@@ -380,29 +381,29 @@ TEST(join_history_and_leave)
     CHECK_STR(take(a), "* you joined #dev (1 person here)\r\n");
     CHECK_STR(take(b), "* user1 left #lobby\r\n");
     say(a, "one");
-    say(a, "/me acts"); /* not history */
+    say(a, "/me acts"); /* history too */
     say(a, "two");
     say(b, "/join DEV");
     const char *got = take(b);
     /* The time of day is the only variable part: "HH:MM ". */
     char want[512];
-    char hhmm1[6] = "", hhmm2[6] = "";
+    char hhmm[3][6] = {"", "", ""};
     const char *p = strstr(got, "---\r\n");
-    if (p && strlen(p) > 10) {
-        memcpy(hhmm1, p + 5, 5);
-        const char *q = strstr(p + 5, "\r\n");
-        if (q && strlen(q) > 7)
-            memcpy(hhmm2, q + 2, 5);
+    for (size_t i = 0; i < 3 && p && strlen(p) > 10; i++) {
+        p += i == 0 ? 5 : 2;
+        memcpy(hhmm[i], p, 5);
+        p = strstr(p, "\r\n");
     }
     snprintf(want, sizeof want,
              "* you joined #dev (2 people here)\r\n"
-             "* --- last 2 messages in #dev (times in UTC) ---\r\n"
+             "* --- last 3 messages in #dev (times in UTC) ---\r\n"
              "%s [user1]: one\r\n"
+             "%s [* user1] acts\r\n"
              "%s [user1]: two\r\n"
              "* --- end of history ---\r\n",
-             hhmm1, hhmm2);
+             hhmm[0], hhmm[1], hhmm[2]);
     CHECK_STR(got, want);
-    CHECK(hhmm1[2] == ':' && hhmm1[0] >= '0' && hhmm1[0] <= '2');
+    CHECK(hhmm[0][2] == ':' && hhmm[0][0] >= '0' && hhmm[0][0] <= '2');
     CHECK_STR(take(a), "* user2 joined #dev\r\n");
     teardown();
 }
@@ -428,10 +429,10 @@ TEST(topic_rooms_who)
     say(a, "/list");
     CHECK_STR(take(a), "* #lobby: 1 person, topic: ship it\r\n"
                        "* #zz: 1 person\r\n");
-    say(a, "/who #ZZ");
-    CHECK_STR(take(a), "* #zz (1 person): user2\r\n");
+    say(a, "/who #ZZ"); /* operators are marked: each made the room */
+    CHECK_STR(take(a), "* #zz (1 person): @user2\r\n");
     say(a, "/who");
-    CHECK_STR(take(a), "* #lobby (1 person): user1\r\n");
+    CHECK_STR(take(a), "* #lobby (1 person): @user1\r\n");
     static char longtopic[7 + 301 + 1];
     memset(longtopic, 't', sizeof longtopic - 1);
     memcpy(longtopic, "/topic ", 7);
@@ -461,8 +462,8 @@ TEST(longest_notice_whole)
     memcpy(topic, "/topic ", 7);
     say(a, topic);
     static char want[512];
-    snprintf(want, sizeof want, "* %s set the topic of #%s: %s\r\n", nick,
-             room, topic + 7);
+    snprintf(want, sizeof want, "* %s set the topic of #%s: %s\r\n", nick, room,
+             topic + 7);
     CHECK_STR(take(b), want);
     CHECK_STR(take(a), want);
     teardown();
