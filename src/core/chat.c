@@ -67,6 +67,7 @@ void chat_init(const struct chat_config *cfg)
     chat_was_next = 0;
     chat_most_clients = 0;
     chat_lobby = room_new(CHAT_LOBBY, strlen(CHAT_LOBBY), cfg->history_keep);
+    chat_lobby->modes = ROOM_NO_OUTSIDE;
     dict_set(chat_rooms, chat_lobby->name, chat_lobby->name_len, chat_lobby);
 }
 
@@ -315,6 +316,7 @@ static enum chat_error chat_new_room(struct client *c, const char *name,
     if (full)
         chat_drop_room(chat_idle_first);
     struct room *r = room_new(name, len, chat_cfg.history_keep);
+    r->modes = ROOM_NO_OUTSIDE;
     dict_set(chat_rooms, r->name, r->name_len, r);
     *out = r;
     return CHAT_OK;
@@ -598,9 +600,9 @@ void chat_part(struct client *c, struct room *r, const char *reason, size_t len)
 enum chat_error chat_may_speak(const struct client *c, const struct room *r)
 {
     const struct chat_membership *m = chat_membership(c, r);
-    if (m == NULL)
+    if (m == NULL && (r->modes & ROOM_NO_OUTSIDE))
         return CHAT_ERR_NOT_MEMBER;
-    if (m->status != 0)
+    if (m && m->status != 0)
         return CHAT_OK;
     if ((r->modes & ROOM_MODERATED) || chat_is_banned(c, r))
         return CHAT_ERR_MODERATED;

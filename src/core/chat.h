@@ -228,8 +228,9 @@ void chat_part(struct client *c, struct room *r, const char *reason,
                size_t len);
 
 /*
- * Returns CHAT_OK if c may talk in r now, NOT_MEMBER if c is not in it, or
- * MODERATED if r is +m and c neither op nor voiced, or a ban matches c.
+ * Returns CHAT_OK if c may talk in r now, NOT_MEMBER if c is not in it and
+ * r is +n (as rooms are when made), or MODERATED if r is +m and c neither
+ * op nor voiced, or a ban matches c.
  */
 enum chat_error chat_may_speak(const struct client *c, const struct room *r);
 
@@ -277,8 +278,9 @@ enum chat_error chat_kick(struct client *c, struct room *r,
                           size_t len);
 
 /*
- * Invites target into r, which lets it past +i once: target gets CHAT_INVITE,
- * and so do r's operators. Returns OK, NOT_MEMBER, NOT_OP (r is +i and c not an
+ * Invites target into r: target gets CHAT_INVITE, and so do r's operators.
+ * Into a +i room the invitation is kept and lets target in once, past +i
+ * and bans. Returns OK, NOT_MEMBER, NOT_OP (r is +i and c not an
  * operator), ALREADY (target is in r) or LIST_FULL.
  */
 enum chat_error chat_invite(struct client *c, struct room *r,

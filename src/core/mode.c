@@ -104,7 +104,11 @@ enum chat_error chat_invite(struct client *c, struct room *r,
         return CHAT_ERR_NOT_OP;
     if (chat_is_member(target, r))
         return CHAT_ERR_ALREADY;
-    if (!room_invite_add(r, target->id, chat_cfg.max_bans))
+    /* Only an invitation into a +i room is kept (it lets the person in
+     * once, past +i and bans): in an open room it is only a notice, so
+     * members cannot fill the list or let a banned person back in. */
+    if ((r->modes & ROOM_INVITE_ONLY) &&
+        !room_invite_add(r, target->id, chat_cfg.max_bans))
         return CHAT_ERR_LIST_FULL;
     struct chat_event ev;
     chat_event_init(&ev, CHAT_INVITE, c);

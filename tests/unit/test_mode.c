@@ -150,9 +150,10 @@ TEST(mode_event_text_gathers_the_changes)
         {.add = true, .mode = 'l', .arg = "10", .arg_len = 2},
         {.add = true, .mode = 'b', .arg = "spam", .arg_len = 4},
     };
-    CHECK_EQ(chat_set_modes(&k.alice.c, k.dev, ch, 8), 7);
+    CHECK_EQ(chat_set_modes(&k.alice.c, k.dev, ch, 8), 6);
     CHECK_EQ(ch[2].err, CHAT_ERR_UNKNOWN_MODE);
-    const char *want = "MODE alice #dev +o-v+ntklb bob carol sesame 10 "
+    CHECK_EQ(ch[3].err, CHAT_ERR_ALREADY); /* rooms are made +n */
+    const char *want = "MODE alice #dev +o-v+tklb bob carol sesame 10 "
                        "spam!*@*|";
     CHECK_STR(k.bob.log, want);
     CHECK_STR(k.alice.log, want);
@@ -188,6 +189,8 @@ TEST(flag_modes_each)
                  {'n', ROOM_NO_OUTSIDE},
                  {'s', ROOM_SECRET},
                  {'t', ROOM_TOPIC_LOCK}};
+    CHECK_EQ(k.dev->modes, ROOM_NO_OUTSIDE); /* as rooms are made */
+    CHECK_EQ(mode1(&k.alice, k.dev, "-n", NULL), CHAT_OK);
     for (size_t i = 0; i < 5; i++) {
         char plus[3] = {'+', flags[i].mode, 0},
              minus[3] = {'-', flags[i].mode, 0};
@@ -247,7 +250,7 @@ TEST(mode_errors)
     huge[sizeof huge - 1] = '\0';
     CHECK_EQ(mode1(&k.alice, dev, "+b", huge), CHAT_ERR_BAD_ARG);
     /* Nothing that failed changed anything or told anyone. */
-    CHECK_EQ(dev->modes, 0);
+    CHECK_EQ(dev->modes, ROOM_NO_OUTSIDE);
     CHECK_EQ(dev->nbans, 0);
     CHECK_EQ(dev->limit, 0);
     CHECK_STR(k.bob.log,
@@ -434,15 +437,20 @@ TEST(invite_lets_in_once)
     CHECK_EQ(k.dev->ninvited, 0);
     chat_part(&k.dave.c, k.dev, NULL, 0);
     CHECK_EQ(try_join_key(&k.dave, "dev", NULL), CHAT_ERR_INVITE_ONLY);
-    /* Without +i anyone inside may invite; the invitation gets past a
-     * ban too, but not past a key or a limit. */
-    CHECK_EQ(mode1(&k.alice, k.dev, "-i", NULL), CHAT_OK);
+    /* An operator's invitation into a +i room gets past a ban too, but
+     * not past a key. */
     CHECK_EQ(mode1(&k.alice, k.dev, "+b", "dave"), CHAT_OK);
-    CHECK_EQ(try_join_key(&k.dave, "dev", NULL), CHAT_ERR_BANNED);
-    CHECK_EQ(chat_invite(&k.bob.c, k.dev, &k.dave.c), CHAT_OK);
+    CHECK_EQ(chat_invite(&k.alice.c, k.dev, &k.dave.c), CHAT_OK);
     CHECK_EQ(mode1(&k.alice, k.dev, "+k", "key"), CHAT_OK);
     CHECK_EQ(try_join_key(&k.dave, "dev", NULL), CHAT_ERR_BAD_KEY);
     CHECK_EQ(try_join_key(&k.dave, "dev", "key"), CHAT_OK);
+    chat_part(&k.dave.c, k.dev, NULL, 0);
+    /* Without +i anyone inside may invite, but that is only a notice: it
+     * keeps nothing, so it lets no banned person back in. */
+    CHECK_EQ(mode1(&k.alice, k.dev, "-i", NULL), CHAT_OK);
+    CHECK_EQ(chat_invite(&k.bob.c, k.dev, &k.dave.c), CHAT_OK);
+    CHECK_EQ(k.dev->ninvited, 0);
+    CHECK_EQ(try_join_key(&k.dave, "dev", "key"), CHAT_ERR_BANNED);
     cast_end(&k);
 }
 
@@ -474,6 +482,7 @@ TEST(invite_list_is_bounded)
     struct cast k;
     cast_start(&k, &c);
     chat_part(&k.carol.c, k.dev, NULL, 0);
+    CHECK_EQ(mode1(&k.alice, k.dev, "+i", NULL), CHAT_OK);
     CHECK_EQ(chat_invite(&k.alice.c, k.dev, &k.dave.c), CHAT_OK);
     CHECK_EQ(chat_invite(&k.alice.c, k.dev, &k.carol.c), CHAT_ERR_LIST_FULL);
     CHECK_EQ(try_join_key(&k.dave, "dev", NULL), CHAT_OK); /* used up */
