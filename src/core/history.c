@@ -6,8 +6,7 @@
  */
 #include "core/history.h"
 
-#include <stdbool.h>
-
+#include "core/chat.h"
 #include "core/room.h"
 
 /* Returns true if m comes before ref (past: or is at ref). */
@@ -94,4 +93,12 @@ size_t chat_history(const struct room *r, enum chat_hist_dir dir,
     if (fa <= fb)
         return hist_emit(r, hist_pos(r, a, true, 0), fb, limit, false, fn, arg);
     return hist_emit(r, hist_pos(r, b, true, 0), fa, limit, true, fn, arg);
+}
+
+bool chat_history_may_read(const struct client *c, const struct room *r)
+{
+    if (chat_is_member(c, r))
+        return true;
+    return !(r->modes & (ROOM_SECRET | ROOM_INVITE_ONLY)) && r->key == NULL &&
+           !chat_is_banned(c, r);
 }

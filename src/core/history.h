@@ -14,9 +14,11 @@
 #ifndef PARLEY_HISTORY_H
 #define PARLEY_HISTORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+struct client;
 struct room;
 struct room_msg;
 
@@ -59,5 +61,13 @@ size_t chat_history(const struct room *r, enum chat_hist_dir dir,
                     const struct chat_hist_ref *a,
                     const struct chat_hist_ref *b, size_t limit,
                     chat_hist_fn fn, void *arg);
+
+/*
+ * Returns true if c may read r's history: a member may; anyone else only
+ * if r is not secret (+s), invite-only (+i) or keyed (+k), and no ban of r
+ * matches c. (What is said in such a room is not private: anyone could
+ * join and read along.)
+ */
+bool chat_history_may_read(const struct client *c, const struct room *r);
 
 #endif

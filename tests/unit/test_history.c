@@ -1,12 +1,14 @@
 /*
  * Unit tests for history.c: chat_history's directions, references by id
  * and by time (excluded, found by place even when not in the room), limits
- * that keep the messages nearest the reference, and a ring that wrapped.
+ * that keep the messages nearest the reference, and a ring that wrapped;
+ * who may read a room's history.
  */
 #include "core/history.h"
 
 #include <stdio.h>
 
+#include "core/chat.h"
 #include "core/room.h"
 #include "unit.h"
 
@@ -170,6 +172,50 @@ TEST(empty_room)
     CHECK_STR(q(r, CHAT_HIST_AROUND, id(5), none, 10), "");
     CHECK_STR(q(r, CHAT_HIST_BETWEEN, id(1), id(9), 10), "");
     room_free(r);
+}
+
+/* The chat core's clients here hear nothing. */
+static bool deaf(struct client *to, struct chat_event *ev)
+{
+    (void)to;
+    (void)ev;
+    return true;
+}
+
+static const struct client_ops deaf_ops = {.deliver = deaf};
+
+TEST(members_read_always_others_only_open_rooms)
+{
+    struct chat_config cfg = {.history_keep = 8, .topic_max = 100,
+                              .max_rooms = 10, .max_bans = 10};
+    chat_init(&cfg);
+    struct client a, b;
+    REQUIRE(chat_register(&a, 1, &deaf_ops, NULL, "alice", 5) == CHAT_OK);
+    REQUIRE(chat_register(&b, 2, &deaf_ops, NULL, "bob", 3) == CHAT_OK);
+    chat_set_user_host(&a, "~a", "h");
+    chat_set_user_host(&b, "~b", "h");
+    struct room *r;
+    REQUIRE(chat_join(&a, "dev", 3, NULL, 0, &r) == CHAT_OK);
+    CHECK(chat_history_may_read(&a, r));
+    CHECK(chat_history_may_read(&b, r));
+    unsigned closed[] = {ROOM_SECRET, ROOM_INVITE_ONLY};
+    for (size_t i = 0; i < 2; i++) {
+        r->modes = closed[i];
+        CHECK(chat_history_may_read(&a, r));
+        CHECK(!chat_history_may_read(&b, r));
+    }
+    r->modes = ROOM_MODERATED | ROOM_TOPIC_LOCK | ROOM_NO_OUTSIDE;
+    CHECK(chat_history_may_read(&b, r));
+    room_set_key(r, "sesame", 6);
+    CHECK(!chat_history_may_read(&b, r));
+    CHECK(chat_history_may_read(&a, r));
+    room_set_key(r, NULL, 0);
+    room_ban_add(r, "BOB!*@*", 7, "alice", 0);
+    CHECK(!chat_history_may_read(&b, r));
+    CHECK(chat_history_may_read(&a, r));
+    chat_unregister(&a, NULL, 0, false);
+    chat_unregister(&b, NULL, 0, false);
+    chat_fini();
 }
 
 UNIT_MAIN()
