@@ -186,10 +186,10 @@ static void irc_to_channel(struct irc_session *s, const char *chan, bool notice,
     uint64_t id;
     enum chat_error e;
     if (irc_is_action(text, len, &body, &blen)) {
-        e = chat_act(&s->client, r, body, blen, &id);
+        e = chat_act(&s->client, r, body, blen, &id, NULL);
     } else {
         struct chat_line line = {text, len};
-        e = chat_say(&s->client, r, &line, 1, notice, &id);
+        e = chat_say(&s->client, r, &line, 1, notice, &id, NULL);
     }
     if (e != CHAT_OK) {
         if (!notice)
@@ -214,7 +214,7 @@ static void irc_to_nick(struct irc_session *s, const char *nick, bool notice,
     uint64_t id;
     bool action = irc_is_action(text, len, &body, &blen);
     chat_privmsg(&s->client, to, action ? body : text, action ? blen : len,
-                 action, notice, &id);
+                 action, notice, &id, NULL);
     if (!notice && to->away)
         irc_num(s, "301", "%s :%s", to->nick, to->away);
     irc_echo(s, id, notice, to->nick, text, len);

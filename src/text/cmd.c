@@ -411,7 +411,7 @@ static void cmd_msg(struct text_session *s, const char *args, size_t len)
         text_reply(s, "! no such nick: %.*s", (int)n, nick);
         return;
     }
-    chat_privmsg(&s->client, to, args, len, false, false, NULL);
+    chat_privmsg(&s->client, to, args, len, false, false, NULL, NULL);
     if (to != &s->client)
         text_private_echo(s, to, args, len);
 }
@@ -424,7 +424,7 @@ static void cmd_me(struct text_session *s, const char *args, size_t len)
         return;
     }
     struct room *r = text_room(s);
-    if (r && chat_act(&s->client, r, args, len, NULL) != CHAT_OK)
+    if (r && chat_act(&s->client, r, args, len, NULL, NULL) != CHAT_OK)
         text_reply(s,
                    "! #%s is moderated: only its operators and voiced "
                    "people may talk",

@@ -398,7 +398,7 @@ static void text_say(struct text_session *s, const struct chat_line *lines,
                      size_t n)
 {
     struct room *r = text_room(s);
-    if (r && chat_say(&s->client, r, lines, n, false, NULL) != CHAT_OK)
+    if (r && chat_say(&s->client, r, lines, n, false, NULL, NULL) != CHAT_OK)
         text_reply(s,
                    "! #%s is moderated: only its operators and voiced "
                    "people may talk",
