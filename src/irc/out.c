@@ -110,47 +110,47 @@ size_t irc_msgid(uint64_t id, unsigned k, char *out, size_t cap)
     return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
-/* Writes the server-time value of ms ("2026-11-30T06:00:00.123Z"). */
-static size_t irc_time(int64_t ms, char *out, size_t cap)
+size_t irc_time(int64_t ms, char *out, size_t cap)
 {
     time_t sec = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&sec, &tm);
     size_t n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
     int k = snprintf(out + n, cap - n, ".%03dZ", (int)(ms % 1000));
-    return k < 0 ? n : n + (size_t)k;
+    return k < 0 ? n : n + (size_t)k < cap ? n + (size_t)k : cap - 1;
 }
 
-/* Writes the tags of one variant (IRC_WIRE_*) with part k's msgid. */
-static size_t irc_variant_tags(unsigned variant, uint64_t id, unsigned k,
-                               int64_t ms, const char *extra, char *out)
+/*
+ * Appends the tags of one variant (IRC_WIRE_*) to b: extra (a tag list
+ * without '@', e.g. "batch=b1"; may be NULL), then time, msgid (part k's)
+ * and the client-only tags ctags (clen bytes) as the variant allows. The
+ * server's tags come first, as message-tags asks. Appends nothing if no
+ * tag is left, else "@...;... ".
+ */
+static void irc_put_tags(struct tbuf *b, unsigned variant, const char *extra,
+                         uint64_t id, unsigned k, int64_t ms, const char *ctags,
+                         size_t clen)
 {
-    if (variant == IRC_WIRE_PLAIN && extra == NULL)
-        return 0;
-    size_t n = 0;
-    out[n++] = '@';
+    size_t start = b->n;
+    char v[64];
+    if (extra && extra[0]) {
+        tbuf_put(b, "@", 1);
+        tbuf_str(b, extra);
+    }
     if (variant != IRC_WIRE_PLAIN) {
-        memcpy(out + n, "time=", 5);
-        n += 5;
-        n += irc_time(ms, out + n, IRC_TAGS_OUT - n);
+        tbuf_str(b, b->n > start ? ";time=" : "@time=");
+        tbuf_put(b, v, irc_time(ms, v, sizeof v));
     }
     if (variant == IRC_WIRE_TAGS && id) {
-        memcpy(out + n, ";msgid=", 7);
-        n += 7;
-        n += irc_msgid(id, k, out + n, IRC_TAGS_OUT - n);
+        tbuf_str(b, b->n > start ? ";msgid=" : "@msgid=");
+        tbuf_put(b, v, irc_msgid(id, k, v, sizeof v));
     }
-    if (extra) {
-        size_t e = strlen(extra);
-        if (n > 1)
-            out[n++] = ';';
-        if (e < IRC_TAGS_OUT - n - 2) {
-            memcpy(out + n, extra, e);
-            n += e;
-        }
+    if (variant == IRC_WIRE_TAGS && clen > 0) {
+        tbuf_put(b, b->n > start ? ";" : "@", 1);
+        tbuf_put(b, ctags, clen);
     }
-    out[n++] = ' ';
-    out[n] = '\0';
-    return n;
+    if (b->n > start)
+        tbuf_put(b, " ", 1);
 }
 
 /* Returns the variant of tags s takes. */
@@ -164,8 +164,13 @@ static unsigned irc_variant(const struct irc_session *s)
 size_t irc_tags(const struct irc_session *s, uint64_t id, int64_t time_ms,
                 const char *extra, char *out)
 {
-    out[0] = '\0';
-    return irc_variant_tags(irc_variant(s), id, 0, time_ms, extra, out);
+    struct tbuf *b = &irc_msgbuf;
+    b->n = 0;
+    irc_put_tags(b, irc_variant(s), extra, id, 0, time_ms, NULL, 0);
+    size_t n = b->n < IRC_TAGS_OUT ? b->n : 0; /* never half a tag */
+    memcpy(out, b->p ? b->p : "", n);
+    out[n] = '\0';
+    return n;
 }
 
 void irc_batch_ref(char out[16])
@@ -250,7 +255,7 @@ void irc_label_end(void)
 
 /*
  * Returns how many of the n bytes at p fit in max bytes without cutting a
- * UTF-8 character (or a CTCP frame's text) in two.
+ * UTF-8 character in two.
  */
 static size_t irc_cut(const char *p, size_t n, size_t max)
 {
@@ -263,48 +268,53 @@ static size_t irc_cut(const char *p, size_t n, size_t max)
 }
 
 /*
- * Appends one message (PRIVMSG or NOTICE) to b as IRC lines: split so that
- * each line fits 512 bytes (tags apart), each part with its own msgid.
+ * Appends m to b as IRC lines in variant v: split so that each line fits
+ * 512 bytes (tags apart), each part with its own msgid ("id", "id.1", ...)
+ * and the same tags otherwise.
  */
-static void irc_format_message(struct tbuf *b, unsigned variant,
-                               const char *extra, uint64_t id, int64_t ms,
-                               bool notice, bool action, const char *from,
-                               const char *target, const char *text, size_t len)
+static void irc_format_message(struct tbuf *b, unsigned v,
+                               const struct irc_message *m)
 {
-    const char *cmd = notice ? "NOTICE" : "PRIVMSG";
-    /* ":" from " " cmd " " target " :" [\x01ACTION ... \x01] "\r\n" */
-    size_t head = 1 + strlen(from) + 1 + strlen(cmd) + 1 + strlen(target) + 2;
-    size_t room = IRC_BODY_MAX - head - (action ? 9 : 0);
+    char extra[32];
+    if (m->batch)
+        snprintf(extra, sizeof extra, "batch=%s", m->batch);
+    const char *x = m->batch ? extra : NULL;
+    if (m->text == NULL) { /* TAGMSG */
+        irc_put_tags(b, v, x, m->id, 0, m->time_ms, m->client_tags,
+                     m->client_tags_len);
+        tbuf_printf(b, ":%s %s %s\r\n", m->from, m->cmd, m->target);
+        return;
+    }
+    /* ":" from " " cmd " " target " :" [\x01ACTION ... \x01] */
+    size_t head = 1 + strlen(m->from) + 1 + strlen(m->cmd) + 1 +
+                  strlen(m->target) + 2 + (m->action ? 9 : 0);
+    size_t room = IRC_BODY_MAX - head;
+    const char *text = m->text;
+    size_t len = m->len;
     unsigned part = 0;
     do {
         size_t k = irc_cut(text, len, room);
-        char tags[IRC_TAGS_OUT];
-        tags[0] = '\0';
-        size_t t = irc_variant_tags(variant, id, part, ms, extra, tags);
-        tbuf_put(b, tags, t);
-        tbuf_printf(b, ":%s %s %s :%s", from, cmd, target,
-                    action ? "\x01"
-                             "ACTION "
-                           : "");
+        irc_put_tags(b, v, x, m->id, part, m->time_ms, m->client_tags,
+                     m->client_tags_len);
+        tbuf_printf(b, ":%s %s %s :%s", m->from, m->cmd, m->target,
+                    m->action ? "\x01"
+                                "ACTION "
+                              : "");
         tbuf_put(b, text, k);
-        tbuf_str(b, action ? "\x01\r\n" : "\r\n");
+        tbuf_str(b, m->action ? "\x01\r\n" : "\r\n");
         text += k;
         len -= k;
         part++;
     } while (len > 0);
 }
 
-void irc_send_message(struct irc_session *s, const char *batch, uint64_t id,
-                      int64_t time_ms, bool notice, const char *from,
-                      const char *target, const char *text, size_t len)
+void irc_send_message(struct irc_session *s, const struct irc_message *m)
 {
-    char extra[32];
-    if (batch)
-        snprintf(extra, sizeof extra, "batch=%s", batch);
+    if (m->text == NULL && !(s->caps & IRC_CAP_MESSAGE_TAGS))
+        return; /* TAGMSG only to those who took message-tags */
     struct tbuf *b = &irc_msgbuf;
     b->n = 0;
-    irc_format_message(b, irc_variant(s), batch ? extra : NULL, id, time_ms,
-                       notice, false, from, target, text, len);
+    irc_format_message(b, irc_variant(s), m);
     irc_write(s, b->p, b->n);
 }
 
@@ -321,24 +331,38 @@ static const struct chat_wire *irc_message_wire(struct chat_event *ev,
     struct chat_wire *w = &ev->wire[v];
     if (w->p != NULL)
         return w;
-    char from[CHAT_PREFIX_MAX + 1], target[NICK_MAX + 2];
+    char from[CHAT_PREFIX_MAX + 1], target[ROOM_NAME_MAX + NICK_MAX + 2];
     chat_prefix(ev->from, from, sizeof from);
-    if (ev->kind == CHAT_PRIVATE)
-        snprintf(target, sizeof target, "%s", ev->to->nick);
-    else
+    if (ev->room)
         snprintf(target, sizeof target, "#%s", ev->room->name);
+    else
+        snprintf(target, sizeof target, "%s", ev->to->nick);
+    struct irc_message m = {
+        .cmd = ev->kind == CHAT_TAGMSG ? "TAGMSG"
+               : ev->notice            ? "NOTICE"
+                                       : "PRIVMSG",
+        .id = ev->id,
+        .time_ms = ev->time_ms,
+        .from = from,
+        .target = target,
+        .text = ev->text ? ev->text : "",
+        .len = ev->text_len,
+        .action = ev->kind == CHAT_ACTION || ev->action,
+        .client_tags = ev->client_tags,
+        .client_tags_len = ev->client_tags_len,
+    };
     struct tbuf *b = &irc_wirebuf[v];
     b->n = 0;
-    bool action = ev->kind == CHAT_ACTION || ev->action;
-    if (ev->kind == CHAT_MESSAGE) {
-        for (size_t i = 0; i < ev->nlines; i++)
-            irc_format_message(b, v, NULL, ev->id + i, ev->time_ms, ev->notice,
-                               false, from, target, ev->lines[i].text,
-                               ev->lines[i].len);
-    } else {
-        irc_format_message(b, v, NULL, ev->id, ev->time_ms, ev->notice, action,
-                           from, target, ev->text, ev->text_len);
+    if (ev->kind == CHAT_TAGMSG)
+        m.text = NULL;
+    for (size_t i = 0; ev->kind == CHAT_MESSAGE && i < ev->nlines; i++) {
+        m.id = ev->id + i;
+        m.text = ev->lines[i].text;
+        m.len = ev->lines[i].len;
+        irc_format_message(b, v, &m);
     }
+    if (ev->kind != CHAT_MESSAGE)
+        irc_format_message(b, v, &m);
     w->p = b->p;
     w->n = b->n;
     if (w->n >= CONN_SHARE_MIN) {
@@ -422,8 +446,7 @@ static bool irc_event_line(struct irc_session *s, const struct chat_event *ev)
 {
     struct tbuf *b = &irc_line;
     b->n = 0;
-    char tags[IRC_TAGS_OUT];
-    tbuf_put(b, tags, irc_tags(s, ev->id, ev->time_ms, NULL, tags));
+    irc_put_tags(b, irc_variant(s), NULL, ev->id, 0, ev->time_ms, NULL, 0);
     const struct client *f = ev->from;
     tbuf_printf(b, ":%.*s!%s@%s ", (int)ev->nick_len, ev->nick, f->user,
                 f->host);
@@ -482,6 +505,11 @@ bool irc_deliver(struct client *to, struct chat_event *ev)
 {
     struct irc_session *s = (struct irc_session *)to;
     switch (ev->kind) {
+    case CHAT_TAGMSG:
+        if (!(s->caps & IRC_CAP_MESSAGE_TAGS))
+            return false;
+        irc_deliver_message(s, ev);
+        return true;
     case CHAT_MESSAGE:
     case CHAT_ACTION:
     case CHAT_PRIVATE:

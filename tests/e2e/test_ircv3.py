@@ -1,0 +1,229 @@
+"""IRCv3: message-tags (msgid, time, client-only tags, TAGMSG),
+server-time and echo-message, against IRC and text users (docs/irc/ircv3.md)."""
+import calendar
+import re
+import time
+
+from harness import check
+from irc import SERVER_NAME, IrcMsg, irc_client, irc_user, mixed_server
+
+TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def join(c, chan):
+    """JOINs chan and reads through the end of NAMES."""
+    c.send_line("JOIN " + chan)
+    c.until_cmd("366")
+
+
+def joins(c, n):
+    """Reads the JOINs of n others."""
+    for _ in range(n):
+        c.until_cmd("JOIN")
+
+
+def users_in(t, srv, chan, *specs):
+    """IRC users (nick, caps) in chan, joined in order, every JOIN read."""
+    users = []
+    for nick, caps in specs:
+        c = irc_user(t, srv, nick, caps=caps)
+        join(c, chan)
+        for earlier in users:
+            earlier.until_cmd("JOIN")
+        users.append(c)
+    return users
+
+
+def four_in(t, srv, chan, caps):
+    """alice (with caps), tags (message-tags), st (server-time) and plain
+    (no caps), in chan."""
+    return users_in(t, srv, chan, ("alice", caps), ("tags", ("message-tags",)), ("st", ("server-time",)), ("plain", ()))
+
+
+def read_batch(c, type_=None):
+    """Reads one batch: BATCH +REF TYPE ..., the lines tagged batch=REF,
+    BATCH -REF. Returns (start, inner)."""
+    start = c.expect_cmd("BATCH")
+    check(start.params[0].startswith("+"), "not a batch start: %r", start.line)
+    ref = start.params[0][1:]
+    check(re.match(r"^[A-Za-z0-9-]+$", ref), "batch reference %r", ref)
+    if type_ is not None:
+        check(start.params[1] == type_, "batch type: %r", start.line)
+    inner = []
+    while True:
+        m = c.msg()
+        if m.command == "BATCH":
+            check(m.params == ["-" + ref] and "batch" not in m.tags, "batch end: %r", m.line)
+            return start, inner
+        check(m.tags.get("batch") == ref, "line outside batch %s: %r", ref, m.line)
+        inner.append(m)
+
+
+# --------------------------------------------------------------------------
+# Tags: server-time, msgid, client-only tags, TAGMSG
+# --------------------------------------------------------------------------
+
+
+def test_server_time_and_msgid_by_capability(t):
+    """message-tags gets time and msgid, server-time only time, no cap no
+    tags; time is UTC with milliseconds, now."""
+    srv = mixed_server(t)
+    a, tags, st, plain = four_in(t, srv, "#dev", ())
+    before = time.time()
+    a.send_line("PRIVMSG #dev :hi")
+    m = tags.expect_cmd("PRIVMSG", "#dev", "hi")
+    check(set(m.tags) == {"time", "msgid"} and TIME.match(m.tags["time"]), "tags: %r", m.line)
+    when = calendar.timegm(time.strptime(m.tags["time"][:19], "%Y-%m-%dT%H:%M:%S"))
+    check(abs(when - before) < 5, "time %s is not now", m.tags["time"])
+    m = st.expect_cmd("PRIVMSG", "#dev", "hi")
+    check(set(m.tags) == {"time"} and TIME.match(m.tags["time"]), "server-time only: %r", m.line)
+    plain.expect(":alice!~alice@127.0.0.1 PRIVMSG #dev :hi")
+
+
+def test_msgids_unique_per_line_and_per_part(t):
+    """Every message gets its own msgid; a text line too long for one IRC
+    line is split, each part with a msgid of its own."""
+    srv = mixed_server(t)
+    (bob,) = t.users(srv, "bob")
+    a = irc_user(t, srv, "alice", caps=("message-tags",))
+    join(a, "#lobby")
+    bob.read_until("* alice joined #lobby")
+    bob.say("one")
+    bob.say("two")
+    bob.say("x" * 1500)
+    ids = [a.expect_cmd("PRIVMSG").tags["msgid"] for _ in range(2)]
+    parts = []
+    got = ""
+    while len(got) < 1500:
+        m = a.expect_cmd("PRIVMSG", "#lobby")
+        parts.append(m.tags["msgid"])
+        got += m.params[1]
+    check(len(parts) >= 3, "1500 bytes in %d parts", len(parts))
+    check(len(set(ids + parts)) == len(ids) + len(parts), "msgids repeat: %s %s", ids, parts)
+    check(all(p.startswith(parts[0]) for p in parts[1:]), "parts of one line: %s", parts)
+    a.barrier()
+
+
+def test_client_tags_reach_message_tags_users_only(t):
+    """Client-only tags ride on PRIVMSG and NOTICE, escaped as sent, to
+    those who took message-tags; other tags are dropped; others get the
+    message without them; text users get the text."""
+    srv = mixed_server(t)
+    (bob,) = t.users(srv, "bob")
+    a, tags, st, plain = four_in(t, srv, "#lobby", ("message-tags",))
+    bob.read_until("* plain joined #lobby")
+    a.send_line(r"@+draft/react=l\sol;fizz=buzz;+typing=active PRIVMSG #lobby :hi")
+    m = tags.expect_cmd("PRIVMSG", "#lobby", "hi")
+    check(m.line.startswith("@time=") and m.line.endswith(r";+draft/react=l\sol;+typing=active :alice!~alice@127.0.0.1 PRIVMSG #lobby :hi"), "relay: %r", m.line)
+    check("fizz" not in m.tags and m.tags["+draft/react"] == "l ol", "tags: %r", m.tags)
+    m = st.expect_cmd("PRIVMSG", "#lobby", "hi")
+    check(set(m.tags) == {"time"}, "server-time only: %r", m.line)
+    plain.expect(":alice!~alice@127.0.0.1 PRIVMSG #lobby :hi")
+    bob.expect("[alice]: hi")
+    a.send_line("@+x=1 NOTICE tags :psst")
+    m = tags.expect_cmd("NOTICE", "tags", "psst")
+    check(m.tags.get("+x") == "1", "notice tags: %r", m.line)
+    a.send_line("@+x=1 PRIVMSG plain :psst")
+    plain.expect(":alice!~alice@127.0.0.1 PRIVMSG plain :psst")
+    t.barrier(bob)
+    for c in (a, tags, st, plain):
+        c.barrier()
+
+
+def test_tagmsg_to_channel_and_nick(t):
+    """TAGMSG goes to channel members and to nicks that took message-tags,
+    never to others or to text users; its errors are PRIVMSG's."""
+    srv = mixed_server(t)
+    (bob,) = t.users(srv, "bob")
+    a = irc_user(t, srv, "alice", caps=("message-tags",))
+    tags = irc_user(t, srv, "tags", caps=("message-tags",))
+    plain = irc_user(t, srv, "plain", caps=("server-time",))
+    for c in (a, tags, plain):
+        join(c, "#lobby")
+    joins(a, 2)
+    joins(tags, 1)
+    bob.read_until("* plain joined #lobby")
+    a.send_line("@+typing=active;label=nope TAGMSG #lobby")
+    m = tags.expect_cmd("TAGMSG", "#lobby", source="alice")
+    check(set(m.tags) == {"time", "msgid", "+typing"} and m.tags["+typing"] == "active", "TAGMSG: %r", m.line)
+    a.send_line("@+typing=paused TAGMSG tags")
+    m = tags.expect_cmd("TAGMSG", "tags", source="alice")
+    check(m.tags["+typing"] == "paused", "TAGMSG to nick: %r", m.line)
+    a.send_line("@+typing=paused TAGMSG plain")
+    a.send_line("@+typing=paused TAGMSG bob")
+    a.send_line("TAGMSG #nowhere")
+    a.expect_num("403", "#nowhere")
+    a.send_line("TAGMSG nobody")
+    a.expect_num("401", "nobody")
+    a.send_line("TAGMSG")
+    a.expect_num("411")
+    t.barrier(bob)
+    for c in (a, tags, plain):
+        c.barrier()
+    tags.send_line("PART #lobby")
+    tags.expect_cmd("PART")
+    tags.send_line("TAGMSG #lobby")
+    tags.expect_num("404", "#lobby")
+
+
+def test_client_tag_data_over_4094_bytes_gets_417(t):
+    """4094 bytes of tag data pass intact; one more is refused with 417
+    and nothing is relayed."""
+    srv = mixed_server(t)
+    a, b = users_in(t, srv, "#dev", ("alice", ("message-tags", "echo-message")), ("bob", ("message-tags",)))
+    big = "a" * 4081
+    line = "@foo=bar;+baz=%s TAGMSG #dev" % big
+    check(line.index("TAGMSG") == 4096, "setup")
+    a.send_line(line)
+    echo, relay = a.expect_cmd("TAGMSG", "#dev"), b.expect_cmd("TAGMSG", "#dev")
+    for m in (echo, relay):
+        check(m.tags.get("+baz") == big and "foo" not in m.tags, "tags cut: %r", m.line[:80])
+    check(echo.tags["msgid"] == relay.tags["msgid"], "echo and relay differ")
+    a.send_line("@foo=bar;+baz=%s TAGMSG #dev" % (big + "a"))
+    a.expect_num("417")
+    a.send_line("@+baz=%s PRIVMSG #dev :hi" % ("a" * 4090))
+    a.expect_num("417")
+    b.barrier()
+    a.barrier()
+
+
+# --------------------------------------------------------------------------
+# echo-message
+# --------------------------------------------------------------------------
+
+
+def test_echo_message_privmsg_notice_tagmsg(t):
+    """The sender gets back exactly what recipients got (same msgid, time
+    and client tags) for PRIVMSG, NOTICE and TAGMSG, to a channel and to a
+    nick; TAGMSG echoes only with message-tags."""
+    srv = mixed_server(t)
+    a, b = users_in(t, srv, "#dev", ("alice", ("message-tags", "echo-message")), ("bob", ("message-tags",)))
+    for cmd, target, text in (
+        ("PRIVMSG", "#dev", " :hello"),
+        ("NOTICE", "#dev", " :note"),
+        ("TAGMSG", "#dev", ""),
+        ("PRIVMSG", "bob", " :psst"),
+        ("NOTICE", "bob", " :psst"),
+        ("TAGMSG", "bob", ""),
+        ("PRIVMSG", "#DEV", " :\x01ACTION waves\x01"),
+    ):
+        a.send_line("@+r=%s %s %s%s" % (cmd, cmd, target, text))
+        echo, got = a.msg(), b.msg()
+        check(echo.line == got.line, "%s %s: echo %r, delivery %r", cmd, target, echo.line, got.line)
+        check(echo.command == cmd and echo.tags["+r"] == cmd and echo.nick == "alice", "echo %r", echo.line)
+    a.send_line("PRIVMSG #dev :\x01ACTION waves")  # the final form comes back
+    check(a.msg().params[1] == "\x01ACTION waves\x01", "action echo")
+    b.msg()
+    c = irc_user(t, srv, "carol", caps=("echo-message",))
+    join(c, "#dev")
+    a.until_cmd("JOIN")
+    b.until_cmd("JOIN")
+    c.send_line("@+r=1 TAGMSG #dev")  # no message-tags: no echo of TAGMSG
+    a.expect_cmd("TAGMSG", "#dev", source="carol")
+    b.expect_cmd("TAGMSG", "#dev", source="carol")
+    c.send_line("@+r=1 PRIVMSG #dev :x")
+    c.expect(":carol!~carol@127.0.0.1 PRIVMSG #dev :x")
+    a.expect_cmd("PRIVMSG", "#dev", "x", source="carol")
+    b.expect_cmd("PRIVMSG", "#dev", "x", source="carol")
+    for u in (a, b, c):
+        u.barrier()
