@@ -211,41 +211,107 @@ static void irc_write_tagged(struct irc_session *s, const char *tag,
     conn_write(s->conn, b->p, b->n);
 }
 
+/* Returns the length of the line at p (end at most), CRLF included. */
+static size_t irc_line_len(const char *p, const char *end)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    return (size_t)((nl ? nl + 1 : end) - p);
+}
+
+/* Returns true if the line (n bytes) has a batch tag: it is in a batch. */
+static bool irc_in_batch(const char *line, size_t n)
+{
+    if (n == 0 || line[0] != '@')
+        return false;
+    const char *end = memchr(line, ' ', n);
+    for (const char *p = line + 1; end && p < end;) {
+        if (end - p > 6 && memcmp(p, "batch=", 6) == 0)
+            return true;
+        const char *semi = memchr(p, ';', (size_t)(end - p));
+        p = semi ? semi + 1 : end;
+    }
+    return false;
+}
+
+/*
+ * Returns the length of the first of the n bytes of lines at p if they are
+ * one batch of ours from its start to its end (":SERVER BATCH +REF ...",
+ * lines in a batch, ":SERVER BATCH -REF"), else 0.
+ */
+static size_t irc_one_batch(const char *p, size_t n)
+{
+    char head[128], ref[32];
+    int h = snprintf(head, sizeof head, ":%s BATCH +", irc_conf.server_name);
+    size_t first = irc_line_len(p, p + n), r = 0;
+    if (h < 0 || first < (size_t)h || memcmp(p, head, (size_t)h) != 0)
+        return 0;
+    while (h + r < first && r < sizeof ref - 1 && p[h + r] != ' ')
+        r++;
+    memcpy(ref, p + h, r);
+    ref[r] = '\0';
+    snprintf(head, sizeof head, ":%s BATCH -%s\r\n", irc_conf.server_name, ref);
+    size_t k = strlen(head);
+    if (n < first + k || memcmp(p + n - k, head, k) != 0)
+        return 0;
+    for (const char *q = p + first, *end = p + n - k; q < end;) {
+        size_t len = irc_line_len(q, end);
+        if (!irc_in_batch(q, len))
+            return 0;
+        q += len;
+    }
+    return first;
+}
+
+/*
+ * Sends the lines at p (n bytes) to s inside a labeled-response batch
+ * whose start carries tag: each line not yet in a batch (a nested batch's
+ * own lines are) gets the new batch's tag.
+ */
+static void irc_label_batch(struct irc_session *s, const char *tag,
+                            const char *p, size_t n)
+{
+    char ref[16], open[64], btag[32];
+    irc_batch_ref(ref);
+    int k = snprintf(open, sizeof open, ":%s BATCH +%s labeled-response\r\n",
+                     irc_conf.server_name, ref);
+    irc_write_tagged(s, tag, open, (size_t)k);
+    snprintf(btag, sizeof btag, "batch=%s", ref);
+    for (const char *end = p + n; p < end;) {
+        size_t len = irc_line_len(p, end);
+        if (irc_in_batch(p, len))
+            conn_write(s->conn, p, len);
+        else
+            irc_write_tagged(s, btag, p, len);
+        p += len;
+    }
+    irc_send(s, ":%s BATCH -%s", irc_conf.server_name, ref);
+}
+
 void irc_label_end(void)
 {
     struct irc_session *s = irc_lab.s;
     if (s == NULL)
         return;
     irc_lab.s = NULL;
-    char tag[IRC_LABEL_MAX + 16];
+    char tag[IRC_LABEL_MAX * 2 + 16];
     char escaped[2 * IRC_LABEL_MAX + 1];
     size_t e = irc_tag_escape(irc_lab.label, strlen(irc_lab.label), escaped);
     snprintf(tag, sizeof tag, "label=%.*s", (int)e, escaped);
-    const char *p = irc_lab.out.p, *end = p + irc_lab.out.n;
+    const char *p = irc_lab.out.p;
+    size_t n = irc_lab.out.n, first;
     if (irc_lab.lines == 0) {
         char ack[IRC_LABEL_MAX * 2 + 64];
-        int n = snprintf(ack, sizeof ack, ":%s ACK\r\n", irc_conf.server_name);
-        irc_write_tagged(s, tag, ack, (size_t)n);
-    } else if (irc_lab.lines == 1 || !(s->caps & IRC_CAP_BATCH)) {
-        if (irc_lab.lines == 1)
-            irc_write_tagged(s, tag, p, (size_t)(end - p));
-        else
-            conn_write(s->conn, p, (size_t)(end - p));
+        int k = snprintf(ack, sizeof ack, ":%s ACK\r\n", irc_conf.server_name);
+        irc_write_tagged(s, tag, ack, (size_t)k);
+    } else if (irc_lab.lines == 1) {
+        irc_write_tagged(s, tag, p, n);
+    } else if (!(s->caps & IRC_CAP_BATCH)) {
+        conn_write(s->conn, p, n); /* no batch: no label either */
+    } else if ((first = irc_one_batch(p, n)) > 0) {
+        irc_write_tagged(s, tag, p, first); /* the batch is the response */
+        conn_write(s->conn, p + first, n - first);
     } else {
-        char ref[16], open[64], btag[32];
-        irc_batch_ref(ref);
-        int n =
-            snprintf(open, sizeof open, ":%s BATCH +%s labeled-response\r\n",
-                     irc_conf.server_name, ref);
-        irc_write_tagged(s, tag, open, (size_t)n);
-        snprintf(btag, sizeof btag, "batch=%s", ref);
-        while (p < end) {
-            const char *nl = memchr(p, '\n', (size_t)(end - p));
-            const char *stop = nl ? nl + 1 : end;
-            irc_write_tagged(s, btag, p, (size_t)(stop - p));
-            p = stop;
-        }
-        irc_send(s, ":%s BATCH -%s", irc_conf.server_name, ref);
+        irc_label_batch(s, tag, p, n);
     }
 }
 
@@ -372,14 +438,17 @@ static const struct chat_wire *irc_message_wire(struct chat_event *ev,
     return w;
 }
 
-/* Delivers a message event to s from the cache. */
+/*
+ * Delivers a message event to s from the cache. Never part of a labeled
+ * response: what s sends itself comes back labeled as its echo only.
+ */
 static void irc_deliver_message(struct irc_session *s, struct chat_event *ev)
 {
     const struct chat_wire *w = irc_message_wire(ev, irc_variant(s));
-    if (w->ref && irc_lab.s != s)
+    if (w->ref)
         conn_write_block(s->conn, w->ref);
     else
-        irc_write(s, w->p, w->n);
+        conn_write(s->conn, w->p, w->n);
 }
 
 /* ------------------------------------------------------------------------

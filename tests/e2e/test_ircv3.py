@@ -1,5 +1,5 @@
 """IRCv3: message-tags (msgid, time, client-only tags, TAGMSG),
-server-time and echo-message, against IRC and text users (docs/irc/ircv3.md)."""
+server-time, echo-message, batch and labeled-response, against IRC and text users (docs/irc/ircv3.md)."""
 import calendar
 import re
 import time
@@ -227,3 +227,77 @@ def test_echo_message_privmsg_notice_tagmsg(t):
     b.expect_cmd("PRIVMSG", "#dev", "x", source="carol")
     for u in (a, b, c):
         u.barrier()
+
+
+# --------------------------------------------------------------------------
+# labeled-response and batch
+# --------------------------------------------------------------------------
+
+
+def test_labeled_join_is_one_batch(t):
+    """A labeled JOIN: JOIN, 353 and 366 in one labeled-response batch
+    whose start carries the label."""
+    srv = mixed_server(t)
+    a = irc_user(t, srv, "alice", caps=("batch", "labeled-response"))
+    a.send_line("@label=j1 JOIN #dev")
+    start, inner = read_batch(a, "labeled-response")
+    check(start.tags == {"label": "j1"} and start.source == SERVER_NAME, "start: %r", start.line)
+    check([m.command for m in inner] == ["JOIN", "353", "366"], "inner: %r", [m.line for m in inner])
+    check(inner[0].line.endswith(" :alice!~alice@127.0.0.1 JOIN #dev"), "JOIN: %r", inner[0].line)
+    check(all("label" not in m.tags for m in inner), "label inside the batch")
+    a.barrier()
+
+
+def test_labeled_single_line_ack_and_errors(t):
+    """One reply line carries the label; none gives a labeled ACK; an
+    unknown command's 421 is labeled; a label with odd bytes comes back
+    escaped as sent."""
+    srv = mixed_server(t)
+    a = irc_user(t, srv, "alice", caps=("batch", "labeled-response"))
+    a.send_line("@label=p1 PING tok")
+    a.expect("@label=p1 :%s PONG %s :tok" % (SERVER_NAME, SERVER_NAME))
+    a.send_line("@label=p2 PONG tok")
+    a.expect("@label=p2 :%s ACK" % SERVER_NAME)
+    a.send_line("@label=p3 FROBNICATE")
+    a.expect("@label=p3 :%s 421 alice FROBNICATE :Unknown command" % SERVER_NAME)
+    a.send_line(r"@label=a\sb\:c PING x")
+    a.expect(r"@label=a\sb\:c :%s PONG %s :x" % (SERVER_NAME, SERVER_NAME))
+    b = irc_user(t, srv, "bob")  # no labeled-response: labels are ignored
+    b.send_line("@label=p1 PING tok")
+    b.expect(":%s PONG %s :tok" % (SERVER_NAME, SERVER_NAME))
+
+
+def test_labeled_echo_and_messages_to_self(t):
+    """A labeled PRIVMSG's echo carries the label, the recipients' copies
+    do not; to oneself, the delivered copy comes unlabeled and the echo
+    labeled; without echo-message, ACK."""
+    srv = mixed_server(t)
+    caps = ("batch", "labeled-response", "echo-message", "message-tags")
+    a, b = users_in(t, srv, "#dev", ("alice", caps), ("bob", caps))
+    a.send_line("@label=m1 PRIVMSG #dev :hi")
+    echo, got = a.expect_cmd("PRIVMSG"), b.expect_cmd("PRIVMSG")
+    check(echo.tags.get("label") == "m1" and "label" not in got.tags, "echo %r / %r", echo.line, got.line)
+    for cmd in ("PRIVMSG", "NOTICE", "TAGMSG"):
+        a.send_line("@label=s1 %s alice%s" % (cmd, "" if cmd == "TAGMSG" else " :me"))
+        first, second = a.expect_cmd(cmd, "alice"), a.expect_cmd(cmd, "alice")
+        check("label" not in first.tags and second.tags.get("label") == "s1", "%s to self: %r %r", cmd, first.line, second.line)
+        check(first.tags["msgid"] == second.tags["msgid"], "one message")
+    c = irc_user(t, srv, "carol", caps=("batch", "labeled-response"))
+    c.send_line("@label=c1 PRIVMSG bob :x")
+    c.expect("@label=c1 :%s ACK" % SERVER_NAME)
+    b.expect_cmd("PRIVMSG", "bob", "x")
+    a.barrier()
+    b.barrier()
+
+
+def test_long_labeled_echo_is_a_batch(t):
+    """An echo split into several lines is one labeled-response batch."""
+    srv = mixed_server(t)
+    a = irc_user(t, srv, "alice", caps=("batch", "labeled-response", "echo-message"))
+    join(a, "#dev")
+    text = "y" * 490
+    a.send_line("@label=L PRIVMSG #dev :" + text)
+    start, inner = read_batch(a, "labeled-response")
+    check(start.tags == {"label": "L"}, "start %r", start.line)
+    check([m.command for m in inner] == ["PRIVMSG", "PRIVMSG"], "inner %r", [m.line for m in inner])
+    check("".join(m.params[1] for m in inner) == text, "text split wrongly")
