@@ -1,5 +1,6 @@
-"""IRCv3: message-tags (msgid, time, client-only tags, TAGMSG),
-server-time, echo-message, batch and labeled-response, against IRC and text users (docs/irc/ircv3.md)."""
+"""IRCv3: capability negotiation, message-tags (msgid, time,
+client-only tags, TAGMSG), server-time, echo-message, batch and
+labeled-response, against IRC and text users (docs/irc/ircv3.md)."""
 import calendar
 import re
 import time
@@ -57,6 +58,102 @@ def read_batch(c, type_=None):
             return start, inner
         check(m.tags.get("batch") == ref, "line outside batch %s: %r", ref, m.line)
         inner.append(m)
+
+
+# --------------------------------------------------------------------------
+# CAP
+# --------------------------------------------------------------------------
+
+# Every capability parleyd offers; each is implemented and tested here or
+# in test_irc.py. Nothing else may be advertised.
+CAPS = {
+    "away-notify",
+    "batch",
+    "cap-notify",
+    "draft/chathistory",
+    "echo-message",
+    "extended-join",
+    "invite-notify",
+    "labeled-response",
+    "message-tags",
+    "multi-prefix",
+    "server-time",
+    "setname",
+    "standard-replies",
+    "userhost-in-names",
+}
+
+
+
+def test_cap_ls_offers_exactly_what_is_implemented(t):
+    """CAP LS 302 and plain CAP LS list the same caps, without values, on
+    one line (short enough): exactly the implemented set, standard-replies
+    included; ISUPPORT states CHATHISTORY=100 and both MSGREFTYPES."""
+    srv = mixed_server(t)
+    a = irc_client(t, srv)
+    a.send_line("CAP LS 302")
+    m = a.expect_cmd("CAP", "*", "LS")
+    check(len(m.params) == 3, "302 list on one line without '*': %r", m.line)
+    check(set(m.params[2].split()) == CAPS, "offered %s", sorted(m.params[2].split()))
+    check("=" not in m.params[2], "no cap has a value: %r", m.line)
+    a.send_line("CAP LS")
+    m = a.expect_cmd("CAP", "*", "LS")
+    check(set(m.params[2].split()) == CAPS, "offered %s", sorted(m.params[2].split()))
+    a.send_line("CAP END")
+    msgs = a.register("alice")
+    tokens = set()
+    for m in msgs:
+        if m.command == "005":
+            tokens.update(m.params[1:-1])
+    check({"CHATHISTORY=100", "MSGREFTYPES=msgid,timestamp"} <= tokens, "ISUPPORT: %s", sorted(tokens))
+
+
+def test_cap_req_ack_nak_list(t):
+    """REQ is all or nothing and case-sensitive; '-' disables; LIST shows
+    what is on; a CAP version from 302 up implies cap-notify, which then
+    cannot be turned off."""
+    srv = mixed_server(t)
+    a = irc_client(t, srv)
+    a.send_line("CAP LS 303")
+    a.expect_cmd("CAP", "*", "LS")
+    a.send_line("CAP REQ :multi-prefix server-time")
+    a.expect(":%s CAP * ACK :multi-prefix server-time" % SERVER_NAME)
+    a.send_line("CAP REQ :echo-message bogus")
+    a.expect(":%s CAP * NAK :echo-message bogus" % SERVER_NAME)
+    a.send_line("CAP REQ :MULTI-PREFIX")
+    a.expect(":%s CAP * NAK :MULTI-PREFIX" % SERVER_NAME)
+    a.send_line("CAP REQ :-cap-notify")
+    a.expect(":%s CAP * NAK :-cap-notify" % SERVER_NAME)
+    a.send_line("CAP LIST")
+    m = a.expect_cmd("CAP", "*", "LIST")
+    check(set(m.params[2].split()) == {"cap-notify", "multi-prefix", "server-time"}, "LIST: %r", m.line)
+    a.send_line("CAP REQ :-server-time")
+    a.expect(":%s CAP * ACK :-server-time" % SERVER_NAME)
+    a.send_line("CAP FOO")
+    a.expect(":%s 410 * FOO :Invalid CAP command" % SERVER_NAME)
+    a.send_line("CAP END")
+    a.register("alice")  # CAP END let registration through
+    a.send_line("CAP LIST")
+    a.expect(":%s CAP alice LIST :cap-notify multi-prefix" % SERVER_NAME)
+    b = irc_client(t, srv)
+    b.send_line("CAP LS")  # no version: cap-notify is not implied
+    b.expect_cmd("CAP", "*", "LS")
+    b.send_line("CAP LIST")
+    b.expect(":%s CAP * LIST :" % SERVER_NAME)
+
+
+def test_cap_negotiation_holds_registration(t):
+    """After CAP LS, NICK and USER do not register until CAP END."""
+    srv = mixed_server(t)
+    a = irc_client(t, srv)
+    a.send_line("CAP LS 302")
+    a.send_line("NICK alice")
+    a.send_line("USER alice 0 * :A")
+    a.expect_cmd("CAP", "*", "LS")
+    a.send_line("PING held")
+    a.expect(":%s PONG %s :held" % (SERVER_NAME, SERVER_NAME))
+    a.send_line("CAP END")
+    a.expect_num("001")
 
 
 # --------------------------------------------------------------------------
