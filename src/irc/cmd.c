@@ -350,6 +350,7 @@ static void irc_cmd_time(struct irc_session *s, struct irc_msg *m)
 
 static const struct irc_cmd irc_cmds[] = {
     {"CAP", irc_cmd_cap, 1, true},
+    {"CHATHISTORY", irc_cmd_chathistory, 1, false},
     {"JOIN", irc_cmd_join, 1, false},
     {"LUSERS", irc_cmd_lusers, 0, false},
     {"MOTD", irc_cmd_motd, 0, false},

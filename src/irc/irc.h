@@ -128,6 +128,15 @@ void irc_num(struct irc_session *s, const char *num, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /*
+ * Queues an IRCv3 standard reply ":SERVER TYPE CMD CODE [context] :text"
+ * (type "FAIL", "WARN" or "NOTE"; context, may be NULL, is one or more
+ * parameters joined by spaces), whatever s negotiated: for features whose
+ * spec calls for standard replies (CHATHISTORY).
+ */
+void irc_reply(struct irc_session *s, const char *type, const char *cmd,
+               const char *code, const char *context, const char *text);
+
+/*
  * Queues an IRCv3 standard reply ("FAIL CMD CODE :text") if s took
  * standard-replies, else the numeric fallback NUM (NULL: a NOTICE).
  */
@@ -231,7 +240,8 @@ void irc_cmd_notice(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_names(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_topic(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_cap(struct irc_session *s, struct irc_msg *m);
-/* IRCv3: TAGMSG (cmd.c, beside PRIVMSG). */
+/* IRCv3: TAGMSG (cmd.c, beside PRIVMSG), CHATHISTORY (history.c). */
 void irc_cmd_tagmsg(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_chathistory(struct irc_session *s, struct irc_msg *m);
 
 #endif

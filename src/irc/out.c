@@ -90,8 +90,7 @@ void irc_fail(struct irc_session *s, const char *cmd, const char *code,
               const char *num, const char *text)
 {
     if (s->caps & IRC_CAP_STANDARD_REPLIES)
-        irc_send(s, ":%s FAIL %s %s :%s", irc_conf.server_name, cmd, code,
-                 text);
+        irc_reply(s, "FAIL", cmd, code, NULL, text);
     else if (num)
         irc_num(s, num, "%s :%s", cmd, text);
     else
@@ -176,6 +175,13 @@ size_t irc_tags(const struct irc_session *s, uint64_t id, int64_t time_ms,
 void irc_batch_ref(char out[16])
 {
     snprintf(out, 16, "b%lu", ++irc_batches % 100000000ul);
+}
+
+void irc_reply(struct irc_session *s, const char *type, const char *cmd,
+               const char *code, const char *context, const char *text)
+{
+    irc_send(s, ":%s %s %s %s %s%s:%s", irc_conf.server_name, type, cmd, code,
+             context ? context : "", context ? " " : "", text);
 }
 
 /* ------------------------------------------------------------------------

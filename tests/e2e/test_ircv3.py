@@ -1,6 +1,7 @@
-"""IRCv3: capability negotiation, message-tags (msgid, time,
-client-only tags, TAGMSG), server-time, echo-message, batch and
-labeled-response, against IRC and text users (docs/irc/ircv3.md)."""
+"""IRCv3: capability negotiation, message-tags (msgid, time, client-only
+tags, TAGMSG), server-time, echo-message, batch, labeled-response,
+standard replies and draft/chathistory, against IRC and text users
+(docs/irc/ircv3.md)."""
 import calendar
 import re
 import time
@@ -398,3 +399,232 @@ def test_long_labeled_echo_is_a_batch(t):
     check(start.tags == {"label": "L"}, "start %r", start.line)
     check([m.command for m in inner] == ["PRIVMSG", "PRIVMSG"], "inner %r", [m.line for m in inner])
     check("".join(m.params[1] for m in inner) == text, "text split wrongly")
+
+
+# --------------------------------------------------------------------------
+# draft/chathistory
+# --------------------------------------------------------------------------
+
+ALL = ("message-tags", "server-time", "echo-message", "batch", "labeled-response", "draft/chathistory")
+
+
+def history(c, query, target):
+    """Sends CHATHISTORY query; returns the messages of its batch."""
+    c.send_line("CHATHISTORY " + query)
+    start, inner = read_batch(c, "chathistory")
+    check(start.params[2:] == [target], "batch params: %r", start.line)
+    return inner
+
+
+
+def history_room(t):
+    """#lobby with ten messages: alice (IRC, all caps) and bob (text) in
+    turn, bob's fourth an action and alice's last a NOTICE. Returns the
+    server, alice, bob, and what alice saw of the ten (her echoes and bob's
+    lines), oldest first."""
+    srv = mixed_server(t)
+    (bob,) = t.users(srv, "bob")
+    a = irc_user(t, srv, "alice", caps=ALL)
+    join(a, "#lobby")
+    bob.read_until("* alice joined #lobby")
+    seen = []
+    for i in range(5):
+        bob.say("/me waves %d" % i if i == 3 else "bob %d" % i)
+        seen.append(a.expect_cmd("PRIVMSG", "#lobby", source="bob"))
+        a.send_line("%s #lobby :alice %d" % ("NOTICE" if i == 4 else "PRIVMSG", i))
+        seen.append(a.expect_cmd("NOTICE" if i == 4 else "PRIVMSG", "#lobby", source="alice"))
+        bob.read_until("[alice]: alice %d" % i)
+    return srv, a, bob, seen
+
+
+def same(got, want):
+    """Checks that history lines are the lines first seen, tags and all."""
+    check([m.line for m in got] == [m.line for m in want], "history:\n  %s\nwant:\n  %s",
+          "\n  ".join(m.line for m in got), "\n  ".join(m.line for m in want))
+
+
+def strip_batch(msgs):
+    """The lines as they would be outside a batch (batch tag removed)."""
+    out = []
+    for m in msgs:
+        line = re.sub(r"^@batch=[^; ]+;", "@", m.line)
+        out.append(IrcMsg(line))
+    return out
+
+
+def test_chathistory_latest_before_after(t):
+    """LATEST, BEFORE and AFTER by msgid and by timestamp give back the
+    messages of IRC and text users exactly as first seen: msgid, time,
+    source, NOTICE as NOTICE, a text user's /me as CTCP ACTION."""
+    srv, a, bob, seen = history_room(t)
+    check(seen[6].params[1] == "\x01ACTION waves 3\x01", "bob's action: %r", seen[6].line)
+    check(seen[9].command == "NOTICE", "alice's notice: %r", seen[9].line)
+    same(strip_batch(history(a, "LATEST #lobby * 100", "#lobby")), seen)
+    same(strip_batch(history(a, "LATEST #lobby * 3", "#lobby")), seen[-3:])
+    ids = [m.tags["msgid"] for m in seen]
+    times = [m.tags["time"] for m in seen]
+    same(strip_batch(history(a, "LATEST #lobby msgid=%s 100" % ids[4], "#lobby")), seen[5:])
+    same(strip_batch(history(a, "BEFORE #lobby msgid=%s 100" % ids[6], "#lobby")), seen[:6])
+    same(strip_batch(history(a, "BEFORE #lobby msgid=%s 2" % ids[6], "#lobby")), seen[4:6])
+    same(strip_batch(history(a, "AFTER #lobby msgid=%s 3" % ids[3], "#lobby")), seen[4:7])
+    # By time: the expected set follows from the times seen (two messages
+    # may share a millisecond).
+    t5 = times[5]
+    same(strip_batch(history(a, "AFTER #lobby timestamp=%s 100" % t5, "#lobby")), [m for m in seen if m.tags["time"] > t5])
+    same(strip_batch(history(a, "BEFORE #lobby timestamp=%s 100" % t5, "#lobby")), [m for m in seen if m.tags["time"] < t5])
+    same(strip_batch(history(a, "LATEST #LOBBY timestamp=%s 100" % t5, "#lobby")), [m for m in seen if m.tags["time"] > t5])
+    # Text users' lines are kept the same way: bob sees the same through
+    # IRC as alice does.
+    b2 = irc_user(t, srv, "bob2", caps=("batch", "server-time", "message-tags"))
+    same(strip_batch(history(b2, "LATEST #lobby * 100", "#lobby")), seen)
+
+
+def test_chathistory_around_between(t):
+    """AROUND centres on a message; BETWEEN counts from its first bound,
+    forwards or backwards, the bounds themselves excluded."""
+    srv, a, bob, seen = history_room(t)
+    ids = [m.tags["msgid"] for m in seen]
+    same(strip_batch(history(a, "AROUND #lobby msgid=%s 1" % ids[7], "#lobby")), seen[7:8])
+    same(strip_batch(history(a, "AROUND #lobby msgid=%s 3" % ids[7], "#lobby")), seen[6:9])
+    # By time, the first message of that time is the centre (times may be
+    # shared by messages said within a millisecond): one before it if there
+    # is one, and the rest from it on.
+    t7 = seen[7].tags["time"]
+    p = [m.tags["time"] >= t7 for m in seen].index(True)
+    first = max(0, min(p - 1, len(seen) - 3))
+    same(strip_batch(history(a, "AROUND #lobby timestamp=%s 3" % t7, "#lobby")), seen[first : first + 3])
+    same(strip_batch(history(a, "BETWEEN #lobby msgid=%s msgid=%s 100" % (ids[0], ids[-1]), "#lobby")), seen[1:-1])
+    same(strip_batch(history(a, "BETWEEN #lobby msgid=%s msgid=%s 100" % (ids[-1], ids[0]), "#lobby")), seen[1:-1])
+    same(strip_batch(history(a, "BETWEEN #lobby msgid=%s msgid=%s 3" % (ids[0], ids[-1]), "#lobby")), seen[1:4])
+    same(strip_batch(history(a, "BETWEEN #lobby msgid=%s msgid=%s 3" % (ids[-1], ids[0]), "#lobby")), seen[-4:-1])
+    t0, t9 = seen[0].tags["time"], seen[-1].tags["time"]
+    want = [m for m in seen if t0 < m.tags["time"] < t9]
+    same(strip_batch(history(a, "BETWEEN #lobby timestamp=%s timestamp=%s 100" % (t9, t0), "#lobby")), want)
+
+
+def test_chathistory_split_lines_keep_their_msgids(t):
+    """A text line split for IRC comes back from history in the same parts
+    with the same msgids."""
+    srv = mixed_server(t)
+    (bob,) = t.users(srv, "bob")
+    a = irc_user(t, srv, "alice", caps=ALL)
+    join(a, "#lobby")
+    bob.read_until("* alice joined #lobby")
+    bob.say("z" * 1200)
+    seen = []
+    while sum(len(m.params[1]) for m in seen) < 1200:
+        seen.append(a.expect_cmd("PRIVMSG", "#lobby"))
+    same(strip_batch(history(a, "LATEST #lobby * 1", "#lobby")), seen)
+    same(strip_batch(history(a, "AFTER #lobby msgid=%s 5" % seen[1].tags["msgid"], "#lobby")), [])
+
+
+def test_chathistory_targets(t):
+    """TARGETS lists the channels one is in whose latest message falls
+    between the two times, oldest first, up to the limit."""
+    srv = mixed_server(t)
+    a = irc_user(t, srv, "alice", caps=ALL)
+    times = {}
+    for chan in ("#one", "#two", "#three"):
+        join(a, chan)
+        a.send_line("PRIVMSG %s :in %s" % (chan, chan))
+        times[chan] = a.expect_cmd("PRIVMSG", chan).tags["time"]
+    join(a, "#empty")
+    lo, hi = "timestamp=2020-01-01T00:00:00.000Z", "timestamp=2262-01-01T00:00:00.000Z"
+
+    def targets(query):
+        a.send_line("CHATHISTORY TARGETS " + query)
+        start, inner = read_batch(a, "draft/chathistory-targets")
+        for m in inner:
+            check(m.source == SERVER_NAME and m.command == "CHATHISTORY" and m.params[0] == "TARGETS", "%r", m.line)
+        return [(m.params[1], m.params[2]) for m in inner]
+
+    order = sorted(times, key=lambda c: (times[c], c))
+    check(targets("%s %s 100" % (lo, hi)) == [(c, times[c]) for c in order], "all three")
+    check(targets("%s %s 100" % (hi, lo)) == [(c, times[c]) for c in order], "bounds either way")
+    check([c for c, _ in targets("%s %s 2" % (lo, hi))] == order[:2], "limit")
+    after = [c for c in order if times[c] > times[order[0]]]
+    check([c for c, _ in targets("timestamp=%s %s 100" % (times[order[0]], hi))] == after, "exclusive bound")
+    a.send_line("CHATHISTORY TARGETS msgid=1 %s 10" % hi)
+    a.expect_cmd("FAIL", "CHATHISTORY", "INVALID_PARAMS", "TARGETS", "msgid=1")
+
+
+def test_chathistory_errors(t):
+    """Standard replies for bad subcommands, parameters, references and
+    targets; history of a nick is empty (not stored)."""
+    srv = mixed_server(t)
+    a = irc_user(t, srv, "alice", caps=ALL)
+    irc_user(t, srv, "bob", caps=ALL)
+    fails = (
+        ("FROB #x * 10", ["INVALID_PARAMS", "FROB", "Unknown command"]),
+        ("LATEST #x *", ["INVALID_PARAMS", "LATEST", "Insufficient parameters"]),
+        ("BEFORE #x msgid=1 10 20", ["INVALID_PARAMS", "BEFORE", "Too many parameters"]),
+        ("BEFORE #lobby timestamp=2026-13-01T00:00:00.000Z 10", ["INVALID_PARAMS", "BEFORE", "timestamp=2026-13-01T00:00:00.000Z", "Invalid timestamp"]),
+        ("BEFORE #lobby * 10", ["INVALID_PARAMS", "BEFORE", "*", "Invalid reference"]),
+        ("LATEST #lobby * 0", ["INVALID_PARAMS", "LATEST", "0", "Invalid limit"]),
+        ("LATEST #lobby * :1 0", ["INVALID_PARAMS", "LATEST", "*", "Invalid limit"]),
+        ("AFTER #lobby msgid=abc 10", ["MESSAGE_ERROR", "AFTER", "#lobby", "Unknown message ID"]),
+        ("LATEST #nowhere * 10", ["INVALID_TARGET", "LATEST", "#nowhere", "Messages could not be retrieved"]),
+        ("LATEST nobody * 10", ["INVALID_TARGET", "LATEST", "nobody", "Messages could not be retrieved"]),
+    )
+    for query, want in fails:
+        a.send_line("CHATHISTORY " + query)
+        m = a.msg()
+        check(m.source == SERVER_NAME and m.command == "FAIL" and m.params == ["CHATHISTORY"] + want, "%s: %r", query, m.line)
+    check(history(a, "LATEST bob * 10", "bob") == [], "private history is not stored")
+    a.send_line("CHATHISTORY")
+    a.expect_num("461", "CHATHISTORY")
+    a.barrier()
+
+
+def test_chathistory_for_non_members(t):
+    """Anyone may read an open channel (the rule for +s, +i, +k and bans is
+    the core's, unit-tested in test_history.c); a channel nobody is in any
+    more keeps its history; no FAIL without standard-replies is needed."""
+    srv = mixed_server(t)
+    b = irc_user(t, srv, "bob", caps=ALL)
+    a = irc_user(t, srv, "alice", caps=("batch", "draft/chathistory"))
+    join(b, "#open")
+    b.send_line("PRIVMSG #open :in #open")
+    b.expect_cmd("PRIVMSG")
+    check([m.params for m in history(a, "LATEST #open * 10", "#open")] == [["#open", "in #open"]], "open channel")
+    b.send_line("PART #open")
+    b.expect_cmd("PART")
+    check(len(history(a, "LATEST #open * 10", "#open")) == 1, "kept after everyone left")
+    a.send_line("CHATHISTORY LATEST #nowhere * 10")
+    a.expect(":%s FAIL CHATHISTORY INVALID_TARGET LATEST #nowhere :Messages could not be retrieved" % SERVER_NAME)
+
+
+def test_chathistory_without_batch_and_limit(t):
+    """Without batch the messages come bare; a limit over CHATHISTORY=100
+    gives 100."""
+    srv = mixed_server(t)
+    a = irc_user(t, srv, "alice", caps=("draft/chathistory", "server-time", "echo-message"))
+    join(a, "#dev")
+    for i in range(105):
+        a.send_line("PRIVMSG #dev :m%d" % i)
+    for i in range(105):
+        a.expect_cmd("PRIVMSG", "#dev", "m%d" % i)
+    a.send_line("CHATHISTORY LATEST #dev * 500")
+    got = [a.msg() for _ in range(100)]
+    check([m.params[1] for m in got] == ["m%d" % i for i in range(5, 105)], "the newest 100")
+    check(all(set(m.tags) == {"time"} for m in got), "server-time only: %r", got[0].line)
+    a.barrier()
+
+
+def test_labeled_chathistory_labels_its_own_batch(t):
+    """A labeled CHATHISTORY: the chathistory batch is the response, its
+    start carries the label; an empty result is still a batch."""
+    srv = mixed_server(t)
+    a = irc_user(t, srv, "alice", caps=ALL)
+    join(a, "#dev")
+    a.send_line("PRIVMSG #dev :one")
+    a.expect_cmd("PRIVMSG")
+    a.send_line("@label=h1 CHATHISTORY LATEST #dev * 10")
+    start, inner = read_batch(a, "chathistory")
+    check(start.tags == {"label": "h1"} and start.params[2] == "#dev", "start: %r", start.line)
+    check([m.params for m in inner] == [["#dev", "one"]], "inner: %r", [m.line for m in inner])
+    a.send_line("@label=h2 CHATHISTORY LATEST #dev msgid=%s 10" % inner[0].tags["msgid"])
+    start, inner = read_batch(a, "chathistory")
+    check(start.tags == {"label": "h2"} and inner == [], "empty: %r", start.line)
+    a.send_line("@label=h3 CHATHISTORY LATEST #nowhere * 10")
+    a.expect("@label=h3 :%s FAIL CHATHISTORY INVALID_TARGET LATEST #nowhere :Messages could not be retrieved" % SERVER_NAME)
