@@ -195,7 +195,7 @@ void chat_event_done(struct chat_event *ev)
 
 void chat_deliver(struct client *c, struct chat_event *ev)
 {
-    if (c->mark == chat_epoch)
+    if (c->mark == chat_epoch || (ev->kind == CHAT_TAGMSG && !c->ops->tagmsg))
         return;
     if (c->ops->deliver(c, ev))
         c->mark = chat_epoch;
@@ -621,9 +621,28 @@ static void chat_remember(const struct client *c, struct room *r, uint64_t id,
     chat_hist_bytes = chat_hist_bytes - before + r->hist_bytes;
 }
 
+/* Gives ev what opts brings (client tags). */
+static void chat_opts_in(struct chat_event *ev, const struct chat_msg_opts *o)
+{
+    if (o) {
+        ev->client_tags = o->client_tags;
+        ev->client_tags_len = o->client_tags_len;
+    }
+}
+
+/* Tells opts and id what became of ev: its time and id. */
+static void chat_opts_out(const struct chat_event *ev, struct chat_msg_opts *o,
+                          uint64_t *id)
+{
+    if (o)
+        o->time_ms = ev->time_ms;
+    if (id)
+        *id = ev->id;
+}
+
 enum chat_error chat_say(struct client *c, struct room *r,
                          const struct chat_line *lines, size_t n, bool notice,
-                         uint64_t *id)
+                         uint64_t *id, struct chat_msg_opts *opts)
 {
     enum chat_error e = chat_may_speak(c, r);
     if (e != CHAT_OK || n == 0)
@@ -635,6 +654,7 @@ enum chat_error chat_say(struct client *c, struct room *r,
     ev.lines = lines;
     ev.nlines = n;
     ev.notice = notice;
+    chat_opts_in(&ev, opts);
     chat_broadcast(r, &ev, c);
     chat_event_done(&ev);
     for (size_t i = 0; i < n; i++)
@@ -642,13 +662,12 @@ enum chat_error chat_say(struct client *c, struct room *r,
                       notice ? ROOM_MSG_NOTICE : ROOM_MSG_SAY, lines[i].text,
                       lines[i].len);
     chat_trim_history(r);
-    if (id)
-        *id = ev.id;
+    chat_opts_out(&ev, opts, id);
     return CHAT_OK;
 }
 
 enum chat_error chat_act(struct client *c, struct room *r, const char *text,
-                         size_t len, uint64_t *id)
+                         size_t len, uint64_t *id, struct chat_msg_opts *opts)
 {
     enum chat_error e = chat_may_speak(c, r);
     if (e != CHAT_OK)
@@ -658,18 +677,19 @@ enum chat_error chat_act(struct client *c, struct room *r, const char *text,
     c->last_spoke = ev.time_ms / 1000;
     ev.text = text;
     ev.text_len = len;
+    chat_opts_in(&ev, opts);
     chat_broadcast(r, &ev, c);
     chat_event_done(&ev);
     chat_remember(c, r, ev.id, ev.time_ms, ROOM_MSG_ACTION, text, len);
     chat_trim_history(r);
-    if (id)
-        *id = ev.id;
+    chat_opts_out(&ev, opts, id);
     return CHAT_OK;
 }
 
 enum chat_error chat_privmsg(struct client *c, struct client *to,
                              const char *text, size_t len, bool action,
-                             bool notice, uint64_t *id)
+                             bool notice, uint64_t *id,
+                             struct chat_msg_opts *opts)
 {
     struct chat_event ev;
     chat_event_init(&ev, CHAT_PRIVATE, c);
@@ -679,10 +699,31 @@ enum chat_error chat_privmsg(struct client *c, struct client *to,
     ev.text_len = len;
     ev.action = action;
     ev.notice = notice;
+    chat_opts_in(&ev, opts);
     chat_deliver(to, &ev);
     chat_event_done(&ev);
-    if (id)
-        *id = ev.id;
+    chat_opts_out(&ev, opts, id);
+    return CHAT_OK;
+}
+
+enum chat_error chat_tagmsg(struct client *c, struct room *r, struct client *to,
+                            uint64_t *id, struct chat_msg_opts *opts)
+{
+    if (r) {
+        enum chat_error e = chat_may_speak(c, r);
+        if (e != CHAT_OK)
+            return e;
+    }
+    struct chat_event ev;
+    chat_event_init(&ev, CHAT_TAGMSG, c);
+    ev.to = r ? NULL : to;
+    chat_opts_in(&ev, opts);
+    if (r)
+        chat_broadcast(r, &ev, c);
+    else
+        chat_deliver(to, &ev);
+    chat_event_done(&ev);
+    chat_opts_out(&ev, opts, id);
     return CHAT_OK;
 }
 

@@ -36,6 +36,8 @@ enum chat_kind {
     CHAT_INVITE,  /* from invited `to` into room */
     CHAT_AWAY,    /* from went away (text: why) or came back (no text) */
     CHAT_SETNAME, /* from's real name is now text */
+    CHAT_TAGMSG,  /* tags alone (IRC's TAGMSG) to room, or to `to` if no
+                     room: only clients whose ops take tagmsg get it */
 };
 
 /* One line of a message; several may be said at once (see chat_say). */
@@ -78,6 +80,10 @@ struct chat_event {
     int64_t time_ms; /* when, in milliseconds since the Unix epoch (UTC) */
     bool notice;     /* MESSAGE, PRIVATE: a notice (never answered) */
     bool action;     /* PRIVATE: an action (/me) */
+    /* MESSAGE, ACTION, PRIVATE, TAGMSG: the sender's client-only tags,
+       "+a=b;+c" as IRC escapes them (len 0: none); relayed, never stored. */
+    const char *client_tags;
+    size_t client_tags_len;
     struct chat_wire wire[CHAT_PROTOS];
 };
 
@@ -92,6 +98,7 @@ struct client_ops {
      * same event may still reach the client through another room.
      */
     bool (*deliver)(struct client *to, struct chat_event *ev);
+    bool tagmsg; /* takes CHAT_TAGMSG (other protocols never see it) */
 };
 
 /* A member's status in a room. */
@@ -235,6 +242,17 @@ void chat_part(struct client *c, struct room *r, const char *reason,
 enum chat_error chat_may_speak(const struct client *c, const struct room *r);
 
 /*
+ * What a message may carry besides its text, for chat_say, chat_act,
+ * chat_privmsg and chat_tagmsg; they take NULL for nothing. Borrowed for
+ * the call.
+ */
+struct chat_msg_opts {
+    const char *client_tags; /* in: see chat_event.client_tags */
+    size_t client_tags_len;
+    int64_t time_ms; /* out: the time the message was stamped with */
+};
+
+/*
  * Says n lines in r, in order, as one event (notice: as notices): every
  * other member gets them (a protocol formats them once, into one block),
  * and r remembers each. Returns what chat_may_speak says (nothing is said
@@ -242,11 +260,11 @@ enum chat_error chat_may_speak(const struct client *c, const struct room *r);
  */
 enum chat_error chat_say(struct client *c, struct room *r,
                          const struct chat_line *lines, size_t n, bool notice,
-                         uint64_t *id);
+                         uint64_t *id, struct chat_msg_opts *opts);
 
 /* Acts (/me) in r: every other member gets it. Checks as chat_say does. */
 enum chat_error chat_act(struct client *c, struct room *r, const char *text,
-                         size_t len, uint64_t *id);
+                         size_t len, uint64_t *id, struct chat_msg_opts *opts);
 
 /*
  * Sends text to `to` (an action or a notice as flagged). Returns CHAT_OK;
@@ -254,7 +272,17 @@ enum chat_error chat_act(struct client *c, struct room *r, const char *text,
  */
 enum chat_error chat_privmsg(struct client *c, struct client *to,
                              const char *text, size_t len, bool action,
-                             bool notice, uint64_t *id);
+                             bool notice, uint64_t *id,
+                             struct chat_msg_opts *opts);
+
+/*
+ * Sends tags alone (CHAT_TAGMSG) to every other member of r, or, if r is
+ * NULL, to `to`; only clients whose ops take tagmsg get it, and nothing is
+ * remembered. Checks as chat_say does for a room; returns CHAT_OK for a
+ * person. id, if not NULL, gets its id.
+ */
+enum chat_error chat_tagmsg(struct client *c, struct room *r, struct client *to,
+                            uint64_t *id, struct chat_msg_opts *opts);
 
 /*
  * Changes c's nick. c and everyone who shares a room with it get CHAT_NICK.

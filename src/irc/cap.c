@@ -1,8 +1,11 @@
 /*
- * cap: IRCv3 capability negotiation (CAP LS, REQ, LIST, END).
+ * cap: IRCv3 capability negotiation (CAP LS, REQ, LIST, END), as
+ * extensions/capability-negotiation.md has it, version 302 included.
  *
- * Only what is implemented is offered. A client that starts negotiating
- * before registration holds registration until CAP END.
+ * Only what is implemented is offered, and none has a value. A client that
+ * starts negotiating before registration holds registration until CAP END.
+ * The set of capabilities never changes while the server runs, so
+ * cap-notify (implied by 302) never has a CAP NEW or DEL to send.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,34 +31,55 @@ static const struct {
     {"multi-prefix", IRC_CAP_MULTI_PREFIX},
     {"server-time", IRC_CAP_SERVER_TIME},
     {"setname", IRC_CAP_SETNAME},
+    {"standard-replies", IRC_CAP_STANDARD_REPLIES},
     {"userhost-in-names", IRC_CAP_USERHOST_IN_NAMES},
 };
 
 #define IRC_NCAPS (sizeof irc_caps / sizeof irc_caps[0])
 
-/* Returns the bit of the capability name (len bytes), or 0. */
+/* The longest list of capabilities on one line of a 302 reply. */
+#define IRC_CAP_LINE 400
+
+/* Returns the bit of the capability name (len bytes, case-sensitive), or 0. */
 static uint32_t irc_cap_bit(const char *name, size_t len)
 {
     for (size_t i = 0; i < IRC_NCAPS; i++)
         if (strlen(irc_caps[i].name) == len &&
-            strncasecmp(irc_caps[i].name, name, len) == 0)
+            memcmp(irc_caps[i].name, name, len) == 0)
             return irc_caps[i].bit;
     return 0;
 }
 
-/* Sends the capabilities whose bits are in mask, as sub-command sub. */
+/* Sends one reply line of sub-command sub; more: a 302 line with more to come.
+ */
+static void irc_cap_line(struct irc_session *s, const char *sub, bool more,
+                         const struct tbuf *b)
+{
+    irc_send(s, ":%s CAP %s %s %s:%.*s", irc_conf.server_name, irc_nick(s), sub,
+             more ? "* " : "", (int)b->n, b->p ? b->p : "");
+}
+
+/*
+ * Sends the capabilities whose bits are in mask, as sub-command sub: on
+ * several lines, all but the last marked "*", if they are long and s speaks
+ * 302; else on one line (an empty list too).
+ */
 static void irc_cap_list(struct irc_session *s, const char *sub, uint32_t mask)
 {
     struct tbuf b = {0};
     for (size_t i = 0; i < IRC_NCAPS; i++) {
         if (!(mask & irc_caps[i].bit))
             continue;
+        size_t len = strlen(irc_caps[i].name);
+        if (s->cap_version >= 302 && b.n > 0 && b.n + 1 + len > IRC_CAP_LINE) {
+            irc_cap_line(s, sub, true, &b);
+            b.n = 0;
+        }
         if (b.n)
             tbuf_put(&b, " ", 1);
-        tbuf_str(&b, irc_caps[i].name);
+        tbuf_put(&b, irc_caps[i].name, len);
     }
-    irc_send(s, ":%s CAP %s %s :%.*s", irc_conf.server_name, irc_nick(s), sub,
-             (int)b.n, b.p ? b.p : "");
+    irc_cap_line(s, sub, false, &b);
     free(b.p);
 }
 
@@ -97,9 +121,9 @@ void irc_cmd_cap(struct irc_session *s, struct irc_msg *m)
     if (strcasecmp(sub, "LS") == 0) {
         if (!s->registered)
             s->cap_wait = true;
-        if (m->nparams > 1 && m->params[1].n >= 3 &&
-            strncmp(m->params[1].p, "302", 3) == 0) {
-            s->cap_version = 302;
+        char v[16];
+        if (strtol(irc_arg(m, 1, v, sizeof v), NULL, 10) >= 302) {
+            s->cap_version = 302; /* the newest we know; kept from now on */
             s->caps |= IRC_CAP_CAP_NOTIFY; /* implied by 302 */
         }
         irc_cap_list(s, "LS", all);

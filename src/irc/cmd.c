@@ -16,6 +16,7 @@
 #include "core/room.h"
 #include "event/conn.h"
 #include "irc/irc.h"
+#include "irc/tags.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -166,109 +167,147 @@ static bool irc_is_action(const char *text, size_t n, const char **body,
     return true;
 }
 
-/* Shows s its own message, if it asked for echo-message. */
-static void irc_echo(struct irc_session *s, uint64_t id, bool notice,
-                     const char *target, const char *text, size_t len)
+/* One PRIVMSG, NOTICE or TAGMSG, as it goes to each of its targets. */
+struct irc_said {
+    const char *cmd;  /* "PRIVMSG", "NOTICE" or "TAGMSG" */
+    bool quiet;       /* NOTICE: errors are not answered */
+    bool action;      /* text is a CTCP ACTION's body */
+    const char *text; /* NULL for TAGMSG */
+    size_t len;
+    struct chat_msg_opts opts; /* the client-only tags */
+};
+
+/* Shows s its own message as it was sent to target, for echo-message. */
+static void irc_echo(struct irc_session *s, const struct irc_said *w,
+                     uint64_t id, const char *target)
 {
     if (!(s->caps & IRC_CAP_ECHO_MESSAGE))
         return;
     char from[CHAT_PREFIX_MAX + 1];
     chat_prefix(&s->client, from, sizeof from);
-    irc_send_message(s, NULL, id, chat_wall_ms(), notice, from, target, text,
-                     len);
+    struct irc_message m = {
+        .cmd = w->cmd,
+        .id = id,
+        .time_ms = w->opts.time_ms,
+        .from = from,
+        .target = target,
+        .text = w->text,
+        .len = w->len,
+        .action = w->action,
+        .client_tags = w->opts.client_tags,
+        .client_tags_len = w->opts.client_tags_len,
+    };
+    irc_send_message(s, &m);
 }
 
-/* Sends text to the channel chan (len bytes); errors unless a notice. */
-static void irc_to_channel(struct irc_session *s, const char *chan, bool notice,
-                           const char *text, size_t len)
+/* Sends w to the channel chan; errors unless quiet. */
+static void irc_to_channel(struct irc_session *s, const char *chan,
+                           struct irc_said *w)
 {
     struct room *r = irc_find_channel(chan, strlen(chan));
     if (r == NULL) {
-        if (!notice)
+        if (!w->quiet)
             irc_num(s, "403", "%s :No such channel", chan);
         return;
     }
-    const char *body;
-    size_t blen;
     uint64_t id;
     enum chat_error e;
-    if (irc_is_action(text, len, &body, &blen)) {
-        e = chat_act(&s->client, r, body, blen, &id);
+    struct client *c = &s->client;
+    if (w->text == NULL) {
+        e = chat_tagmsg(c, r, NULL, &id, &w->opts);
+    } else if (w->action) {
+        e = chat_act(c, r, w->text, w->len, &id, &w->opts);
     } else {
-        struct chat_line line = {text, len};
-        e = chat_say(&s->client, r, &line, 1, notice, &id);
+        struct chat_line line = {w->text, w->len};
+        e = chat_say(c, r, &line, 1, w->quiet, &id, &w->opts);
     }
     if (e != CHAT_OK) {
-        if (!notice)
+        if (!w->quiet)
             irc_num(s, "404", "#%s :Cannot send to channel", r->name);
         return;
     }
-    irc_echo(s, id, notice, chan, text, len);
+    char target[ROOM_NAME_MAX + 2];
+    snprintf(target, sizeof target, "#%s", r->name);
+    irc_echo(s, w, id, target);
 }
 
-/* Sends text to the person nick; errors unless a notice. */
-static void irc_to_nick(struct irc_session *s, const char *nick, bool notice,
-                        const char *text, size_t len)
+/* Sends w to the person nick; errors unless quiet. */
+static void irc_to_nick(struct irc_session *s, const char *nick,
+                        struct irc_said *w)
 {
     struct client *to = chat_find_nick(nick, strlen(nick));
     if (to == NULL) {
-        if (!notice)
+        if (!w->quiet)
             irc_num(s, "401", "%s :No such nick/channel", nick);
         return;
     }
-    const char *body;
-    size_t blen;
     uint64_t id;
-    bool action = irc_is_action(text, len, &body, &blen);
-    chat_privmsg(&s->client, to, action ? body : text, action ? blen : len,
-                 action, notice, &id);
-    if (!notice && to->away)
+    if (w->text == NULL)
+        chat_tagmsg(&s->client, NULL, to, &id, &w->opts);
+    else
+        chat_privmsg(&s->client, to, w->text, w->len, w->action, w->quiet, &id,
+                     &w->opts);
+    if (w->text && !w->quiet && to->away)
         irc_num(s, "301", "%s :%s", to->nick, to->away);
-    irc_echo(s, id, notice, to->nick, text, len);
+    irc_echo(s, w, id, to->nick);
 }
 
-/* PRIVMSG and NOTICE: TARGET[,TARGET...] :TEXT */
-static void irc_message(struct irc_session *s, struct irc_msg *m, bool notice)
+/* PRIVMSG, NOTICE (cmd) TARGET[,TARGET...] :TEXT and TAGMSG TARGET */
+static void irc_message(struct irc_session *s, struct irc_msg *m,
+                        const char *cmd)
 {
-    const char *cmd = notice ? "NOTICE" : "PRIVMSG";
+    struct irc_said w = {.cmd = cmd, .quiet = strcmp(cmd, "NOTICE") == 0};
+    bool tagmsg = strcmp(cmd, "TAGMSG") == 0;
     if (m->nparams == 0) {
-        if (!notice)
+        if (!w.quiet)
             irc_num(s, "411", ":No recipient given (%s)", cmd);
         return;
     }
-    if (m->nparams < 2 || m->params[1].n == 0) {
-        if (!notice)
+    if (!tagmsg && (m->nparams < 2 || m->params[1].n == 0)) {
+        if (!w.quiet)
             irc_num(s, "412", ":No text to send");
         return;
     }
+    char tags[IRC_TAGS_MAX];
+    w.opts.client_tags = tags;
+    w.opts.client_tags_len = irc_client_tags(&m->tags, tags);
+    if (!tagmsg) {
+        w.text = m->params[1].p;
+        w.len = m->params[1].n;
+    }
+    if (!tagmsg && !w.quiet) /* a NOTICE stays what it is */
+        w.action = irc_is_action(w.text, w.len, &w.text, &w.len);
     char targets[IRC_BODY_MAX + 1];
     irc_arg(m, 0, targets, sizeof targets);
-    const char *text = m->params[1].p;
-    size_t len = m->params[1].n;
     char *save = NULL;
     unsigned count = 0;
     for (char *t = strtok_r(targets, ",", &save); t;
          t = strtok_r(NULL, ",", &save)) {
         if (++count > IRC_TARGMAX) {
-            if (!notice)
+            if (!w.quiet)
                 irc_num(s, "407", "%s :Too many targets", t);
             break;
         }
         if (*t == '#')
-            irc_to_channel(s, t, notice, text, len);
+            irc_to_channel(s, t, &w);
         else
-            irc_to_nick(s, t, notice, text, len);
+            irc_to_nick(s, t, &w);
     }
 }
 
 void irc_cmd_privmsg(struct irc_session *s, struct irc_msg *m)
 {
-    irc_message(s, m, false);
+    irc_message(s, m, "PRIVMSG");
 }
 
 void irc_cmd_notice(struct irc_session *s, struct irc_msg *m)
 {
-    irc_message(s, m, true);
+    irc_message(s, m, "NOTICE");
+}
+
+void irc_cmd_tagmsg(struct irc_session *s, struct irc_msg *m)
+{
+    irc_message(s, m, "TAGMSG");
 }
 
 /* ------------------------------------------------------------------------
@@ -317,6 +356,7 @@ static const struct irc_cmd irc_cmds[] = {
     {"ADMIN", irc_cmd_admin, 0, false},
     {"AWAY", irc_cmd_away, 0, false},
     {"CAP", irc_cmd_cap, 1, true},
+    {"CHATHISTORY", irc_cmd_chathistory, 1, false},
     {"INFO", irc_cmd_info, 0, false},
     {"ISON", irc_cmd_ison, 1, false},
     {"JOIN", irc_cmd_join, 1, false},
@@ -333,6 +373,7 @@ static const struct irc_cmd irc_cmds[] = {
     {"QUIT", irc_cmd_quit, 0, true},
     {"SETNAME", irc_cmd_setname, 1, false},
     {"SUMMON", irc_cmd_summon, 0, false},
+    {"TAGMSG", irc_cmd_tagmsg, 0, false},
     {"TIME", irc_cmd_time, 0, false},
     {"TOPIC", irc_cmd_topic, 1, false},
     {"USER", irc_cmd_user, 4, true},

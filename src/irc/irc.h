@@ -36,6 +36,8 @@ extern const struct conn_proto irc_proto;
 #define IRC_AWAYLEN 300
 #define IRC_KICKLEN 300
 #define IRC_HISTORY_MAX 100 /* most messages one CHATHISTORY returns */
+/* The most tag data a client may send (message-tags): more gets 417. */
+#define IRC_CLIENT_TAGS_MAX 4094
 
 /* IRCv3 capabilities, as bits of irc_session.caps. */
 enum irc_cap {
@@ -133,7 +135,16 @@ void irc_num(struct irc_session *s, const char *num, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /*
- * Queues an IRCv3 standard reply ("FAIL CMD CODE [ctx] :text") if s took
+ * Queues an IRCv3 standard reply ":SERVER TYPE CMD CODE [context] :text"
+ * (type "FAIL", "WARN" or "NOTE"; context, may be NULL, is one or more
+ * parameters joined by spaces), whatever s negotiated: for features whose
+ * spec calls for standard replies (CHATHISTORY).
+ */
+void irc_reply(struct irc_session *s, const char *type, const char *cmd,
+               const char *code, const char *context, const char *text);
+
+/*
+ * Queues an IRCv3 standard reply ("FAIL CMD CODE :text") if s took
  * standard-replies, else the numeric fallback NUM (NULL: a NOTICE).
  */
 void irc_fail(struct irc_session *s, const char *cmd, const char *code,
@@ -141,7 +152,7 @@ void irc_fail(struct irc_session *s, const char *cmd, const char *code,
 
 /*
  * Writes the tags s gets on a message with this id and time (msgid and
- * time as its caps allow, plus extra, a tag list without '@', may be NULL)
+ * time as its caps allow, after extra, a tag list without '@', may be NULL)
  * into out (IRC_TAGS_OUT bytes): "@a=b;c=d " or "". Returns the length.
  */
 #define IRC_TAGS_OUT 256
@@ -150,6 +161,12 @@ size_t irc_tags(const struct irc_session *s, uint64_t id, int64_t time_ms,
 
 /* Formats the msgid of event id (part k of a split line if k > 0). */
 size_t irc_msgid(uint64_t id, unsigned k, char *out, size_t cap);
+
+/*
+ * Formats ms (milliseconds since the epoch) as server-time does,
+ * "2026-11-30T06:00:00.123Z", into out (cap bytes); returns the length.
+ */
+size_t irc_time(int64_t ms, char *out, size_t cap);
 
 /* The core's deliver hook for IRC clients. */
 bool irc_deliver(struct client *to, struct chat_event *ev);
@@ -165,16 +182,27 @@ void irc_label_end(void);
 /* Returns a fresh batch reference ("b1", "b2", ...) in out (16 bytes). */
 void irc_batch_ref(char out[16]);
 
+/* A message (PRIVMSG, NOTICE or TAGMSG) as IRC shows it. */
+struct irc_message {
+    const char *cmd;    /* "PRIVMSG", "NOTICE" or "TAGMSG" */
+    uint64_t id;        /* msgid; part k > 0 of a split line gets "id.k" */
+    int64_t time_ms;    /* server-time */
+    const char *from;   /* "nick!user@host" */
+    const char *target; /* "#room" or a nick */
+    const char *text;   /* NULL for TAGMSG */
+    size_t len;
+    bool action;             /* text is the body of a CTCP ACTION */
+    const char *client_tags; /* "+a=b;+c", escaped; to message-tags only */
+    size_t client_tags_len;
+    const char *batch; /* the reference of its batch, or NULL */
+};
+
 /*
- * Sends the ident of a channel message to s as it would arrive, for
- * echo-message and chathistory: kind PRIVMSG/NOTICE, from "nick!u@h",
- * target "#room" or a nick, text (an action is already wrapped in CTCP),
- * split as out.c says. batch, if not NULL, is added
- * as a batch tag.
+ * Sends m to s as it would arrive (echo-message, chathistory): with the
+ * tags s took, split as out.c says. A TAGMSG goes
+ * only to a session that took message-tags.
  */
-void irc_send_message(struct irc_session *s, const char *batch, uint64_t id,
-                      int64_t time_ms, bool notice, const char *from,
-                      const char *target, const char *text, size_t len);
+void irc_send_message(struct irc_session *s, const struct irc_message *m);
 
 /* Sends the RPL_NAMREPLY lines for room r to s. */
 void irc_names_replies(struct irc_session *s, const struct room *r);
@@ -222,6 +250,9 @@ void irc_cmd_notice(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_names(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_topic(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_cap(struct irc_session *s, struct irc_msg *m);
+/* IRCv3: TAGMSG (cmd.c, beside PRIVMSG), CHATHISTORY (history.c). */
+void irc_cmd_tagmsg(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_chathistory(struct irc_session *s, struct irc_msg *m);
 
 /* query.c: questions about people, and about the server. */
 void irc_cmd_admin(struct irc_session *s, struct irc_msg *m);

@@ -90,8 +90,7 @@ void irc_fail(struct irc_session *s, const char *cmd, const char *code,
               const char *num, const char *text)
 {
     if (s->caps & IRC_CAP_STANDARD_REPLIES)
-        irc_send(s, ":%s FAIL %s %s :%s", irc_conf.server_name, cmd, code,
-                 text);
+        irc_reply(s, "FAIL", cmd, code, NULL, text);
     else if (num)
         irc_num(s, num, "%s :%s", cmd, text);
     else
@@ -110,47 +109,47 @@ size_t irc_msgid(uint64_t id, unsigned k, char *out, size_t cap)
     return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
-/* Writes the server-time value of ms ("2026-11-30T06:00:00.123Z"). */
-static size_t irc_time(int64_t ms, char *out, size_t cap)
+size_t irc_time(int64_t ms, char *out, size_t cap)
 {
     time_t sec = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&sec, &tm);
     size_t n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
     int k = snprintf(out + n, cap - n, ".%03dZ", (int)(ms % 1000));
-    return k < 0 ? n : n + (size_t)k;
+    return k < 0 ? n : n + (size_t)k < cap ? n + (size_t)k : cap - 1;
 }
 
-/* Writes the tags of one variant (IRC_WIRE_*) with part k's msgid. */
-static size_t irc_variant_tags(unsigned variant, uint64_t id, unsigned k,
-                               int64_t ms, const char *extra, char *out)
+/*
+ * Appends the tags of one variant (IRC_WIRE_*) to b: extra (a tag list
+ * without '@', e.g. "batch=b1"; may be NULL), then time, msgid (part k's)
+ * and the client-only tags ctags (clen bytes) as the variant allows. The
+ * server's tags come first, as message-tags asks. Appends nothing if no
+ * tag is left, else "@...;... ".
+ */
+static void irc_put_tags(struct tbuf *b, unsigned variant, const char *extra,
+                         uint64_t id, unsigned k, int64_t ms, const char *ctags,
+                         size_t clen)
 {
-    if (variant == IRC_WIRE_PLAIN && extra == NULL)
-        return 0;
-    size_t n = 0;
-    out[n++] = '@';
+    size_t start = b->n;
+    char v[64];
+    if (extra && extra[0]) {
+        tbuf_put(b, "@", 1);
+        tbuf_str(b, extra);
+    }
     if (variant != IRC_WIRE_PLAIN) {
-        memcpy(out + n, "time=", 5);
-        n += 5;
-        n += irc_time(ms, out + n, IRC_TAGS_OUT - n);
+        tbuf_str(b, b->n > start ? ";time=" : "@time=");
+        tbuf_put(b, v, irc_time(ms, v, sizeof v));
     }
     if (variant == IRC_WIRE_TAGS && id) {
-        memcpy(out + n, ";msgid=", 7);
-        n += 7;
-        n += irc_msgid(id, k, out + n, IRC_TAGS_OUT - n);
+        tbuf_str(b, b->n > start ? ";msgid=" : "@msgid=");
+        tbuf_put(b, v, irc_msgid(id, k, v, sizeof v));
     }
-    if (extra) {
-        size_t e = strlen(extra);
-        if (n > 1)
-            out[n++] = ';';
-        if (e < IRC_TAGS_OUT - n - 2) {
-            memcpy(out + n, extra, e);
-            n += e;
-        }
+    if (variant == IRC_WIRE_TAGS && clen > 0) {
+        tbuf_put(b, b->n > start ? ";" : "@", 1);
+        tbuf_put(b, ctags, clen);
     }
-    out[n++] = ' ';
-    out[n] = '\0';
-    return n;
+    if (b->n > start)
+        tbuf_put(b, " ", 1);
 }
 
 /* Returns the variant of tags s takes. */
@@ -164,13 +163,25 @@ static unsigned irc_variant(const struct irc_session *s)
 size_t irc_tags(const struct irc_session *s, uint64_t id, int64_t time_ms,
                 const char *extra, char *out)
 {
-    out[0] = '\0';
-    return irc_variant_tags(irc_variant(s), id, 0, time_ms, extra, out);
+    struct tbuf *b = &irc_msgbuf;
+    b->n = 0;
+    irc_put_tags(b, irc_variant(s), extra, id, 0, time_ms, NULL, 0);
+    size_t n = b->n < IRC_TAGS_OUT ? b->n : 0; /* never half a tag */
+    memcpy(out, b->p ? b->p : "", n);
+    out[n] = '\0';
+    return n;
 }
 
 void irc_batch_ref(char out[16])
 {
     snprintf(out, 16, "b%lu", ++irc_batches % 100000000ul);
+}
+
+void irc_reply(struct irc_session *s, const char *type, const char *cmd,
+               const char *code, const char *context, const char *text)
+{
+    irc_send(s, ":%s %s %s %s %s%s:%s", irc_conf.server_name, type, cmd, code,
+             context ? context : "", context ? " " : "", text);
 }
 
 /* ------------------------------------------------------------------------
@@ -206,41 +217,107 @@ static void irc_write_tagged(struct irc_session *s, const char *tag,
     conn_write(s->conn, b->p, b->n);
 }
 
+/* Returns the length of the line at p (end at most), CRLF included. */
+static size_t irc_line_len(const char *p, const char *end)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    return (size_t)((nl ? nl + 1 : end) - p);
+}
+
+/* Returns true if the line (n bytes) has a batch tag: it is in a batch. */
+static bool irc_in_batch(const char *line, size_t n)
+{
+    if (n == 0 || line[0] != '@')
+        return false;
+    const char *end = memchr(line, ' ', n);
+    for (const char *p = line + 1; end && p < end;) {
+        if (end - p > 6 && memcmp(p, "batch=", 6) == 0)
+            return true;
+        const char *semi = memchr(p, ';', (size_t)(end - p));
+        p = semi ? semi + 1 : end;
+    }
+    return false;
+}
+
+/*
+ * Returns the length of the first of the n bytes of lines at p if they are
+ * one batch of ours from its start to its end (":SERVER BATCH +REF ...",
+ * lines in a batch, ":SERVER BATCH -REF"), else 0.
+ */
+static size_t irc_one_batch(const char *p, size_t n)
+{
+    char head[128], ref[32];
+    int h = snprintf(head, sizeof head, ":%s BATCH +", irc_conf.server_name);
+    size_t first = irc_line_len(p, p + n), r = 0;
+    if (h < 0 || first < (size_t)h || memcmp(p, head, (size_t)h) != 0)
+        return 0;
+    while (h + r < first && r < sizeof ref - 1 && p[h + r] != ' ')
+        r++;
+    memcpy(ref, p + h, r);
+    ref[r] = '\0';
+    snprintf(head, sizeof head, ":%s BATCH -%s\r\n", irc_conf.server_name, ref);
+    size_t k = strlen(head);
+    if (n < first + k || memcmp(p + n - k, head, k) != 0)
+        return 0;
+    for (const char *q = p + first, *end = p + n - k; q < end;) {
+        size_t len = irc_line_len(q, end);
+        if (!irc_in_batch(q, len))
+            return 0;
+        q += len;
+    }
+    return first;
+}
+
+/*
+ * Sends the lines at p (n bytes) to s inside a labeled-response batch
+ * whose start carries tag: each line not yet in a batch (a nested batch's
+ * own lines are) gets the new batch's tag.
+ */
+static void irc_label_batch(struct irc_session *s, const char *tag,
+                            const char *p, size_t n)
+{
+    char ref[16], open[64], btag[32];
+    irc_batch_ref(ref);
+    int k = snprintf(open, sizeof open, ":%s BATCH +%s labeled-response\r\n",
+                     irc_conf.server_name, ref);
+    irc_write_tagged(s, tag, open, (size_t)k);
+    snprintf(btag, sizeof btag, "batch=%s", ref);
+    for (const char *end = p + n; p < end;) {
+        size_t len = irc_line_len(p, end);
+        if (irc_in_batch(p, len))
+            conn_write(s->conn, p, len);
+        else
+            irc_write_tagged(s, btag, p, len);
+        p += len;
+    }
+    irc_send(s, ":%s BATCH -%s", irc_conf.server_name, ref);
+}
+
 void irc_label_end(void)
 {
     struct irc_session *s = irc_lab.s;
     if (s == NULL)
         return;
     irc_lab.s = NULL;
-    char tag[IRC_LABEL_MAX + 16];
+    char tag[IRC_LABEL_MAX * 2 + 16];
     char escaped[2 * IRC_LABEL_MAX + 1];
     size_t e = irc_tag_escape(irc_lab.label, strlen(irc_lab.label), escaped);
     snprintf(tag, sizeof tag, "label=%.*s", (int)e, escaped);
-    const char *p = irc_lab.out.p, *end = p + irc_lab.out.n;
+    const char *p = irc_lab.out.p;
+    size_t n = irc_lab.out.n, first;
     if (irc_lab.lines == 0) {
         char ack[IRC_LABEL_MAX * 2 + 64];
-        int n = snprintf(ack, sizeof ack, ":%s ACK\r\n", irc_conf.server_name);
-        irc_write_tagged(s, tag, ack, (size_t)n);
-    } else if (irc_lab.lines == 1 || !(s->caps & IRC_CAP_BATCH)) {
-        if (irc_lab.lines == 1)
-            irc_write_tagged(s, tag, p, (size_t)(end - p));
-        else
-            conn_write(s->conn, p, (size_t)(end - p));
+        int k = snprintf(ack, sizeof ack, ":%s ACK\r\n", irc_conf.server_name);
+        irc_write_tagged(s, tag, ack, (size_t)k);
+    } else if (irc_lab.lines == 1) {
+        irc_write_tagged(s, tag, p, n);
+    } else if (!(s->caps & IRC_CAP_BATCH)) {
+        conn_write(s->conn, p, n); /* no batch: no label either */
+    } else if ((first = irc_one_batch(p, n)) > 0) {
+        irc_write_tagged(s, tag, p, first); /* the batch is the response */
+        conn_write(s->conn, p + first, n - first);
     } else {
-        char ref[16], open[64], btag[32];
-        irc_batch_ref(ref);
-        int n =
-            snprintf(open, sizeof open, ":%s BATCH +%s labeled-response\r\n",
-                     irc_conf.server_name, ref);
-        irc_write_tagged(s, tag, open, (size_t)n);
-        snprintf(btag, sizeof btag, "batch=%s", ref);
-        while (p < end) {
-            const char *nl = memchr(p, '\n', (size_t)(end - p));
-            const char *stop = nl ? nl + 1 : end;
-            irc_write_tagged(s, btag, p, (size_t)(stop - p));
-            p = stop;
-        }
-        irc_send(s, ":%s BATCH -%s", irc_conf.server_name, ref);
+        irc_label_batch(s, tag, p, n);
     }
 }
 
@@ -250,7 +327,7 @@ void irc_label_end(void)
 
 /*
  * Returns how many of the n bytes at p fit in max bytes without cutting a
- * UTF-8 character (or a CTCP frame's text) in two.
+ * UTF-8 character in two.
  */
 static size_t irc_cut(const char *p, size_t n, size_t max)
 {
@@ -263,15 +340,22 @@ static size_t irc_cut(const char *p, size_t n, size_t max)
 }
 
 /*
- * Appends one message (PRIVMSG or NOTICE) to b as IRC lines, split as
- * below, each part with its own msgid.
+ * Appends m to b as IRC lines in variant v, split as below, each part with
+ * its own msgid ("id", "id.1", ...) and the same tags otherwise.
  */
-static void irc_format_message(struct tbuf *b, unsigned variant,
-                               const char *extra, uint64_t id, int64_t ms,
-                               bool notice, bool action, const char *from,
-                               const char *target, const char *text, size_t len)
+static void irc_format_message(struct tbuf *b, unsigned v,
+                               const struct irc_message *m)
 {
-    const char *cmd = notice ? "NOTICE" : "PRIVMSG";
+    char extra[32];
+    if (m->batch)
+        snprintf(extra, sizeof extra, "batch=%s", m->batch);
+    const char *x = m->batch ? extra : NULL;
+    if (m->text == NULL) { /* TAGMSG */
+        irc_put_tags(b, v, x, m->id, 0, m->time_ms, m->client_tags,
+                     m->client_tags_len);
+        tbuf_printf(b, ":%s %s %s\r\n", m->from, m->cmd, m->target);
+        return;
+    }
     /*
      * A part holds what an IRC client could have sent in one line to this
      * target ("PRIVMSG target " and the text within 510 bytes), so what
@@ -279,38 +363,34 @@ static void irc_format_message(struct tbuf *b, unsigned variant,
      * the source makes the line longer than 512; only longer text (a text
      * user's line may be 4096 bytes) is split.
      */
-    size_t head = strlen(cmd) + 1 + strlen(target) + 1;
-    size_t room = IRC_BODY_MAX - head - (action ? 9 : 0);
+    size_t head = strlen(m->cmd) + 1 + strlen(m->target) + 1;
+    size_t room = IRC_BODY_MAX - head - (m->action ? 9 : 0);
+    const char *text = m->text;
+    size_t len = m->len;
     unsigned part = 0;
     do {
         size_t k = irc_cut(text, len, room);
-        char tags[IRC_TAGS_OUT];
-        tags[0] = '\0';
-        size_t t = irc_variant_tags(variant, id, part, ms, extra, tags);
-        tbuf_put(b, tags, t);
-        tbuf_printf(b, ":%s %s %s :%s", from, cmd, target,
-                    action ? "\x01"
-                             "ACTION "
-                           : "");
+        irc_put_tags(b, v, x, m->id, part, m->time_ms, m->client_tags,
+                     m->client_tags_len);
+        tbuf_printf(b, ":%s %s %s :%s", m->from, m->cmd, m->target,
+                    m->action ? "\x01"
+                                "ACTION "
+                              : "");
         tbuf_put(b, text, k);
-        tbuf_str(b, action ? "\x01\r\n" : "\r\n");
+        tbuf_str(b, m->action ? "\x01\r\n" : "\r\n");
         text += k;
         len -= k;
         part++;
     } while (len > 0);
 }
 
-void irc_send_message(struct irc_session *s, const char *batch, uint64_t id,
-                      int64_t time_ms, bool notice, const char *from,
-                      const char *target, const char *text, size_t len)
+void irc_send_message(struct irc_session *s, const struct irc_message *m)
 {
-    char extra[32];
-    if (batch)
-        snprintf(extra, sizeof extra, "batch=%s", batch);
+    if (m->text == NULL && !(s->caps & IRC_CAP_MESSAGE_TAGS))
+        return; /* TAGMSG only to those who took message-tags */
     struct tbuf *b = &irc_msgbuf;
     b->n = 0;
-    irc_format_message(b, irc_variant(s), batch ? extra : NULL, id, time_ms,
-                       notice, false, from, target, text, len);
+    irc_format_message(b, irc_variant(s), m);
     irc_write(s, b->p, b->n);
 }
 
@@ -327,24 +407,38 @@ static const struct chat_wire *irc_message_wire(struct chat_event *ev,
     struct chat_wire *w = &ev->wire[v];
     if (w->p != NULL)
         return w;
-    char from[CHAT_PREFIX_MAX + 1], target[NICK_MAX + 2];
+    char from[CHAT_PREFIX_MAX + 1], target[ROOM_NAME_MAX + NICK_MAX + 2];
     chat_prefix(ev->from, from, sizeof from);
-    if (ev->kind == CHAT_PRIVATE)
-        snprintf(target, sizeof target, "%s", ev->to->nick);
-    else
+    if (ev->room)
         snprintf(target, sizeof target, "#%s", ev->room->name);
+    else
+        snprintf(target, sizeof target, "%s", ev->to->nick);
+    struct irc_message m = {
+        .cmd = ev->kind == CHAT_TAGMSG ? "TAGMSG"
+               : ev->notice            ? "NOTICE"
+                                       : "PRIVMSG",
+        .id = ev->id,
+        .time_ms = ev->time_ms,
+        .from = from,
+        .target = target,
+        .text = ev->text ? ev->text : "",
+        .len = ev->text_len,
+        .action = ev->kind == CHAT_ACTION || ev->action,
+        .client_tags = ev->client_tags,
+        .client_tags_len = ev->client_tags_len,
+    };
     struct tbuf *b = &irc_wirebuf[v];
     b->n = 0;
-    bool action = ev->kind == CHAT_ACTION || ev->action;
-    if (ev->kind == CHAT_MESSAGE) {
-        for (size_t i = 0; i < ev->nlines; i++)
-            irc_format_message(b, v, NULL, ev->id + i, ev->time_ms, ev->notice,
-                               false, from, target, ev->lines[i].text,
-                               ev->lines[i].len);
-    } else {
-        irc_format_message(b, v, NULL, ev->id, ev->time_ms, ev->notice, action,
-                           from, target, ev->text, ev->text_len);
+    if (ev->kind == CHAT_TAGMSG)
+        m.text = NULL;
+    for (size_t i = 0; ev->kind == CHAT_MESSAGE && i < ev->nlines; i++) {
+        m.id = ev->id + i;
+        m.text = ev->lines[i].text;
+        m.len = ev->lines[i].len;
+        irc_format_message(b, v, &m);
     }
+    if (ev->kind != CHAT_MESSAGE)
+        irc_format_message(b, v, &m);
     w->p = b->p;
     w->n = b->n;
     if (w->n >= CONN_SHARE_MIN) {
@@ -354,14 +448,17 @@ static const struct chat_wire *irc_message_wire(struct chat_event *ev,
     return w;
 }
 
-/* Delivers a message event to s from the cache. */
+/*
+ * Delivers a message event to s from the cache. Never part of a labeled
+ * response: what s sends itself comes back labeled as its echo only.
+ */
 static void irc_deliver_message(struct irc_session *s, struct chat_event *ev)
 {
     const struct chat_wire *w = irc_message_wire(ev, irc_variant(s));
-    if (w->ref && irc_lab.s != s)
+    if (w->ref)
         conn_write_block(s->conn, w->ref);
     else
-        irc_write(s, w->p, w->n);
+        conn_write(s->conn, w->p, w->n);
 }
 
 /* ------------------------------------------------------------------------
@@ -433,8 +530,7 @@ static bool irc_event_line(struct irc_session *s, const struct chat_event *ev)
 {
     struct tbuf *b = &irc_line;
     b->n = 0;
-    char tags[IRC_TAGS_OUT];
-    tbuf_put(b, tags, irc_tags(s, ev->id, ev->time_ms, NULL, tags));
+    irc_put_tags(b, irc_variant(s), NULL, ev->id, 0, ev->time_ms, NULL, 0);
     const struct client *f = ev->from;
     tbuf_printf(b, ":%.*s!%s@%s ", (int)ev->nick_len, ev->nick, f->user,
                 f->host);
@@ -493,6 +589,11 @@ bool irc_deliver(struct client *to, struct chat_event *ev)
 {
     struct irc_session *s = (struct irc_session *)to;
     switch (ev->kind) {
+    case CHAT_TAGMSG:
+        if (!(s->caps & IRC_CAP_MESSAGE_TAGS))
+            return false;
+        irc_deliver_message(s, ev);
+        return true;
     case CHAT_MESSAGE:
     case CHAT_ACTION:
     case CHAT_PRIVATE:

@@ -36,6 +36,7 @@ static struct tbuf irc_clean; /* a sanitized input line */
 static const struct client_ops irc_client_ops = {
     .proto = IRC_WIRE_PLAIN,
     .deliver = irc_deliver,
+    .tagmsg = true,
 };
 
 /* ------------------------------------------------------------------------
@@ -335,7 +336,10 @@ static void irc_line(struct conn *c, const char *line, size_t len)
                      ":%s WARN %.*s INVALID_UTF8 :Invalid UTF-8 was "
                      "replaced by U+FFFD",
                      irc_conf.server_name, (int)m.cmd.n, m.cmd.p);
-        irc_run(s, &m);
+        if (m.tags.n > IRC_CLIENT_TAGS_MAX) /* message-tags: never cut */
+            irc_num(s, "417", ":Input line was too long");
+        else
+            irc_run(s, &m);
         break;
     case IRC_PARSE_TOO_LONG:
     case IRC_PARSE_TAGS_TOO_LONG:

@@ -432,7 +432,7 @@ static void cmd_msg(struct text_session *s, const char *args, size_t len)
         text_reply(s, "! no such nick: %.*s", (int)n, nick);
         return;
     }
-    chat_privmsg(&s->client, to, args, len, false, false, NULL);
+    chat_privmsg(&s->client, to, args, len, false, false, NULL, NULL);
     if (to != &s->client)
         text_private_echo(s, to, args, len);
 }
@@ -473,7 +473,8 @@ static void cmd_me(struct text_session *s, const char *args, size_t len)
         return;
     }
     struct room *r = text_here(s);
-    enum chat_error e = r ? chat_act(&s->client, r, args, len, NULL) : CHAT_OK;
+    enum chat_error e =
+        r ? chat_act(&s->client, r, args, len, NULL, NULL) : CHAT_OK;
     if (e != CHAT_OK)
         text_speak_error(s, r, e);
 }

@@ -418,7 +418,7 @@ static void text_say(struct text_session *s, const struct chat_line *lines,
 {
     struct room *r = text_here(s);
     enum chat_error e =
-        r ? chat_say(&s->client, r, lines, n, false, NULL) : CHAT_OK;
+        r ? chat_say(&s->client, r, lines, n, false, NULL, NULL) : CHAT_OK;
     if (e != CHAT_OK)
         text_speak_error(s, r, e);
 }

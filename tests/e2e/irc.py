@@ -60,11 +60,11 @@ def unescape_tag(v):
     out, i = [], 0
     while i < len(v):
         c = v[i]
-        if c == "\\\\" and i + 1 < len(v):
+        if c == "\\" and i + 1 < len(v):
             n = v[i + 1]
-            out.append({":": ";", "s": " ", "\\\\": "\\\\", "r": "\\r", "n": "\\n"}.get(n, n))
+            out.append({":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}.get(n, n))
             i += 2
-        elif c == "\\\\":
+        elif c == "\\":
             i += 1
         else:
             out.append(c)

@@ -132,7 +132,7 @@ def test_non_op_is_refused(t):
     alice.say("/who")
     alice.expect("* #dev (2 people): @alice, bob")
     alice.say("/mode")
-    alice.expect("* #dev has no modes set")
+    alice.expect("* modes of #dev: +n")  # as every room is made
 
 
 # -- kicks -----------------------------------------------------------------
@@ -468,7 +468,7 @@ def test_key(t):
     dave.expect("* you joined #dev (3 people here)")
     everyone((alice, bob), "* dave joined #dev")
     dave.say("/mode")
-    dave.expect("* modes of #dev: +k sesame")
+    dave.expect("* modes of #dev: +nk sesame")
     alice.say("/mode +k a,b")
     alice.expect('! bad key "a,b": 1-32 characters, no spaces, commas or colons')
     alice.say("/mode -k")
@@ -562,6 +562,10 @@ def test_mode_general_form(t):
     /mode was an unknown command."""
     srv = t.server()
     alice, bob, carol = crew(t, srv, "alice", "bob", "carol")
+    alice.say("/mode")
+    alice.expect("* modes of #dev: +n")  # as every room is made
+    alice.say("/mode -n")
+    everyone((alice, bob, carol), "* alice set mode -n in #dev")
     alice.say("/mode")
     alice.expect("* #dev has no modes set")
     alice.say("/mode +nt-m+ov+lk bob carol 10 key")

@@ -126,6 +126,10 @@ static inline bool fake_deliver(struct client *to, struct chat_event *ev)
     case CHAT_SETNAME:
         fake_log(f, "SETNAME %.*s: %.*s|", nl, ev->nick, tl, ev->text);
         break;
+    case CHAT_TAGMSG:
+        fake_log(f, "TAGMSG %.*s: %.*s|", nl, ev->nick,
+                 (int)ev->client_tags_len, ev->client_tags);
+        break;
     }
     return true;
 }
@@ -189,7 +193,7 @@ static inline enum chat_error try_join_key(struct fake *f, const char *name,
 static inline enum chat_error say(struct fake *f, const char *text)
 {
     struct chat_line line = {text, strlen(text)};
-    return chat_say(&f->c, f->room, &line, 1, false, NULL);
+    return chat_say(&f->c, f->room, &line, 1, false, NULL, NULL);
 }
 
 /* The default configuration of the tests. */

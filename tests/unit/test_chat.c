@@ -340,7 +340,7 @@ TEST(room_with_history_stays)
     CHECK_EQ(r->hist_count, 1);
     /* An action is history too: that room stays. */
     struct room *q = join(&a, "acted");
-    CHECK_EQ(chat_act(&a.c, q, "waves", 5, NULL), CHAT_OK);
+    CHECK_EQ(chat_act(&a.c, q, "waves", 5, NULL, NULL), CHAT_OK);
     chat_part(&a.c, q, NULL, 0);
     REQUIRE(chat_find_room("acted", 5) == q);
     CHECK_EQ(q->hist_count, 1);
@@ -448,7 +448,7 @@ TEST(act_goes_to_others_in_room_only)
     join(&b, "lobby");
     join(&x, "dev");
     clear_all((struct fake *[]){&a, &b, &x, NULL});
-    CHECK_EQ(chat_act(&a.c, lobby, "waves", 5, NULL), CHAT_OK);
+    CHECK_EQ(chat_act(&a.c, lobby, "waves", 5, NULL, NULL), CHAT_OK);
     CHECK_STR(a.log, "");
     CHECK_STR(b.log, "ACT user1 #lobby: waves|");
     CHECK_STR(x.log, "");
@@ -471,7 +471,7 @@ TEST(privmsg_to_one_person)
     clear_all((struct fake *[]){&a, &b, &d, NULL});
     struct client *to = chat_find_nick("USER2", 5);
     REQUIRE(to == &b.c);
-    CHECK_EQ(chat_privmsg(&a.c, to, "psst", 4, false, false, NULL), CHAT_OK);
+    CHECK_EQ(chat_privmsg(&a.c, to, "psst", 4, false, false, NULL, NULL), CHAT_OK);
     CHECK_STR(b.log, "PRIV user1->user2: psst|");
     CHECK_STR(a.log, "");
     CHECK_STR(d.log, "");
@@ -479,13 +479,13 @@ TEST(privmsg_to_one_person)
     CHECK(chat_find_nick("nobody", 6) == NULL);
     /* Actions and notices are flagged as such. */
     clear(&b);
-    CHECK_EQ(chat_privmsg(&a.c, to, "waves", 5, true, false, NULL), CHAT_OK);
-    CHECK_EQ(chat_privmsg(&a.c, to, "fyi", 3, false, true, NULL), CHAT_OK);
+    CHECK_EQ(chat_privmsg(&a.c, to, "waves", 5, true, false, NULL, NULL), CHAT_OK);
+    CHECK_EQ(chat_privmsg(&a.c, to, "fyi", 3, false, true, NULL, NULL), CHAT_OK);
     CHECK_STR(b.log, "PACT user1->user2: waves|NOTICE user1->user2: fyi|");
     /* Private messages need no shared room, nor any room. */
     struct fake e;
     reg(&e, 9);
-    CHECK_EQ(chat_privmsg(&e.c, &a.c, "hi", 2, false, false, NULL), CHAT_OK);
+    CHECK_EQ(chat_privmsg(&e.c, &a.c, "hi", 2, false, false, NULL, NULL), CHAT_OK);
     CHECK_STR(a.log, "PRIV user9->user1: hi|");
     fini((struct fake *[]){&a, &b, &d, &e, NULL});
 }
@@ -531,7 +531,7 @@ static uint64_t say_lines(struct fake *f, const char *const *texts)
     for (; texts[n]; n++)
         lines[n] = (struct chat_line){texts[n], strlen(texts[n])};
     uint64_t id = 0;
-    CHECK_EQ(chat_say(&f->c, f->room, lines, n, false, &id), CHAT_OK);
+    CHECK_EQ(chat_say(&f->c, f->room, lines, n, false, &id, NULL), CHAT_OK);
     return id;
 }
 
@@ -557,11 +557,11 @@ TEST(event_ids_rise_one_per_line)
     }
     /* The next event, whatever it is, comes after the last line. */
     uint64_t next = 0;
-    CHECK_EQ(chat_act(&a.c, r, "waves", 5, &next), CHAT_OK);
+    CHECK_EQ(chat_act(&a.c, r, "waves", 5, &next, NULL), CHAT_OK);
     CHECK_EQ(next, id + 3);
     CHECK_EQ(room_history(r, 3)->id, next);
     CHECK_EQ(chat_set_topic(&a.c, r, "t", 1), CHAT_OK);
-    CHECK_EQ(chat_privmsg(&b.c, &a.c, "x", 1, false, false, &id), CHAT_OK);
+    CHECK_EQ(chat_privmsg(&b.c, &a.c, "x", 1, false, false, &id, NULL), CHAT_OK);
     REQUIRE(b.nids == 3);
     CHECK_EQ(b.ids[1], next);
     CHECK(b.ids[2] > next);
@@ -571,7 +571,7 @@ TEST(event_ids_rise_one_per_line)
     /* A notice is said and kept as one. */
     clear(&b);
     struct chat_line line = {"note", 4};
-    CHECK_EQ(chat_say(&a.c, r, &line, 1, true, NULL), CHAT_OK);
+    CHECK_EQ(chat_say(&a.c, r, &line, 1, true, NULL, NULL), CHAT_OK);
     CHECK_STR(b.log, "NOTE user1 #dev: note|");
     CHECK_EQ(room_history(r, r->hist_count - 1)->kind, ROOM_MSG_NOTICE);
     fini((struct fake *[]){&a, &b, NULL});
@@ -1198,7 +1198,7 @@ TEST(history_budget_trims_the_written_room_to_its_newest)
     static char huge[4096];
     memset(huge, 'h', sizeof huge);
     struct chat_line line = {huge, sizeof huge};
-    CHECK_EQ(chat_say(&a.c, r, &line, 1, false, NULL), CHAT_OK);
+    CHECK_EQ(chat_say(&a.c, r, &line, 1, false, NULL, NULL), CHAT_OK);
     CHECK_EQ(r->hist_count, 1);
     CHECK_EQ(room_history(r, 0)->text_len, sizeof huge);
     check_history_bytes();

@@ -278,7 +278,7 @@ TEST(ban_blocks_speech_and_join)
     clear_all((struct fake *[]){&k.alice, &k.carol, NULL});
     CHECK_EQ(chat_may_speak(&k.bob.c, k.dev), CHAT_ERR_MODERATED);
     CHECK_EQ(say(&k.bob, "spam"), CHAT_ERR_MODERATED);
-    CHECK_EQ(chat_act(&k.bob.c, k.dev, "spams", 5, NULL), CHAT_ERR_MODERATED);
+    CHECK_EQ(chat_act(&k.bob.c, k.dev, "spams", 5, NULL, NULL), CHAT_ERR_MODERATED);
     CHECK_STR(k.carol.log, "");
     CHECK_EQ(k.dev->hist_count, 0);
     CHECK_EQ(say(&k.carol, "fine"), CHAT_OK);
@@ -357,7 +357,7 @@ TEST(moderated_room_hears_ops_and_voiced_only)
     CHECK_EQ(say(&k.alice, "op"), CHAT_OK);
     CHECK_EQ(say(&k.bob, "voiced"), CHAT_OK);
     CHECK_EQ(say(&k.carol, "nobody"), CHAT_ERR_MODERATED);
-    CHECK_EQ(chat_act(&k.carol.c, k.dev, "waves", 5, NULL), CHAT_ERR_MODERATED);
+    CHECK_EQ(chat_act(&k.carol.c, k.dev, "waves", 5, NULL, NULL), CHAT_ERR_MODERATED);
     CHECK_STR(k.carol.log, "MSG alice #dev: op|MSG bob #dev: voiced|");
     CHECK_STR(k.alice.log, "MSG bob #dev: voiced|");
     CHECK_EQ(k.dev->hist_count, 2);

@@ -1,0 +1,333 @@
+/*
+ * history: CHATHISTORY, from IRCv3's draft/chathistory
+ * (extensions/chathistory.md). A room's remembered messages, read through
+ * the core's one history query (core/history.h), go back to the client as
+ * they first arrived: same msgid, same time, PRIVMSG or NOTICE, actions
+ * as CTCP ACTION, inside a chathistory batch if the client took batch.
+ *
+ * Who may read a channel's history is the core's rule
+ * (chat_history_may_read). Private messages are not stored yet: history
+ * with a nick is an empty batch, and TARGETS lists only channels.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/history.h"
+#include "core/room.h"
+#include "irc/irc.h"
+#include "irc/tags.h"
+#include "lib/xmalloc.h"
+
+/* The longest parameter quoted back in a FAIL. */
+#define IRC_HIST_QUOTE 64
+
+/* One CHATHISTORY being answered. */
+struct irc_hist {
+    struct irc_session *s;
+    char sub[16];                              /* the subcommand, upper case */
+    char target[ROOM_NAME_MAX + NICK_MAX + 2]; /* canonical */
+    char batch[16];                            /* "": not in a batch */
+};
+
+/* ------------------------------------------------------------------------
+ * Parameters
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Copies parameter p into out (IRC_HIST_QUOTE + 1 bytes) to be quoted as a
+ * middle parameter of a reply: "*" if it could not be one (empty, holding
+ * a space, starting with ':'), cut if long.
+ */
+static const char *irc_hist_quote(const struct irc_slice *p, char *out)
+{
+    size_t n = p->n < IRC_HIST_QUOTE ? p->n : IRC_HIST_QUOTE;
+    if (n == 0 || p->p[0] == ':' || memchr(p->p, ' ', n))
+        return "*";
+    memcpy(out, p->p, n);
+    out[n] = '\0';
+    return out;
+}
+
+/* FAIL CHATHISTORY code SUB [param] :text */
+static void irc_hist_fail(const struct irc_hist *h, const char *code,
+                          const struct irc_slice *param, const char *text)
+{
+    char ctx[16 + IRC_HIST_QUOTE + 2], q[IRC_HIST_QUOTE + 1];
+    snprintf(ctx, sizeof ctx, "%s%s%s", h->sub, param ? " " : "",
+             param ? irc_hist_quote(param, q) : "");
+    irc_reply(h->s, "FAIL", "CHATHISTORY", code, ctx, text);
+}
+
+/* What a reference parameter turned out to be. */
+enum irc_ref { IRC_REF_OK, IRC_REF_BAD, IRC_REF_FOREIGN };
+
+/*
+ * Reads a reference parameter: "timestamp=...", "msgid=..." (not if
+ * times_only) or "*" (if star). IRC_REF_FOREIGN: a msgid we never issued.
+ */
+static enum irc_ref irc_hist_ref(const struct irc_slice *p, bool star,
+                                 bool times_only, struct chat_hist_ref *ref)
+{
+    *ref = (struct chat_hist_ref){.kind = CHAT_REF_NONE};
+    if (star && p->n == 1 && p->p[0] == '*')
+        return IRC_REF_OK;
+    if (p->n > 10 && memcmp(p->p, "timestamp=", 10) == 0) {
+        ref->kind = CHAT_REF_TIME;
+        return irc_parse_time(p->p + 10, p->n - 10, &ref->time_ms)
+                   ? IRC_REF_OK
+                   : IRC_REF_BAD;
+    }
+    if (times_only || p->n <= 6 || memcmp(p->p, "msgid=", 6) != 0)
+        return IRC_REF_BAD;
+    ref->kind = CHAT_REF_ID;
+    return irc_parse_msgid(p->p + 6, p->n - 6, &ref->id) ? IRC_REF_OK
+                                                         : IRC_REF_FOREIGN;
+}
+
+/*
+ * Reads the nref references of h's subcommand, from parameter first on,
+ * into refs (times only for TARGETS). Answers FAIL and returns false if
+ * one is not valid.
+ */
+static bool irc_hist_refs(const struct irc_hist *h, const struct irc_msg *m,
+                          size_t first, size_t nref, struct chat_hist_ref *refs)
+{
+    bool targets = strcmp(h->sub, "TARGETS") == 0;
+    for (size_t i = 0; i < nref; i++) {
+        const struct irc_slice *p = &m->params[first + i];
+        bool star = i == 0 && strcmp(h->sub, "LATEST") == 0;
+        switch (irc_hist_ref(p, star, targets, &refs[i])) {
+        case IRC_REF_OK:
+            break;
+        case IRC_REF_FOREIGN:
+            irc_hist_fail(h, "MESSAGE_ERROR", &m->params[1],
+                          "Unknown message ID");
+            return false;
+        default:
+            irc_hist_fail(h, "INVALID_PARAMS", p,
+                          refs[i].kind == CHAT_REF_TIME ? "Invalid timestamp"
+                                                        : "Invalid reference");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Reads the limit parameter (1 or more; cut to CHATHISTORY=); 0 if bad. */
+static size_t irc_hist_limit(const struct irc_slice *p)
+{
+    size_t v = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->p[i] < '0' || p->p[i] > '9')
+            return 0;
+        if (v <= IRC_HISTORY_MAX) /* past it, the exact number is moot */
+            v = v * 10 + (size_t)(p->p[i] - '0');
+    }
+    return v > IRC_HISTORY_MAX ? IRC_HISTORY_MAX : v;
+}
+
+/* ------------------------------------------------------------------------
+ * Replies
+ * ------------------------------------------------------------------------ */
+
+/* Opens a batch of this type for h's reply, if h's client took batch. */
+static void irc_hist_open(struct irc_hist *h, const char *type,
+                          const char *param)
+{
+    h->batch[0] = '\0';
+    if (!(h->s->caps & IRC_CAP_BATCH))
+        return;
+    irc_batch_ref(h->batch);
+    irc_send(h->s, ":%s BATCH +%s %s%s%s", irc_conf.server_name, h->batch, type,
+             param ? " " : "", param ? param : "");
+}
+
+/* Closes h's batch, if it opened one. */
+static void irc_hist_close(const struct irc_hist *h)
+{
+    if (h->batch[0])
+        irc_send(h->s, ":%s BATCH -%s", irc_conf.server_name, h->batch);
+}
+
+/* chat_history callback: sends one remembered message as it arrived. */
+static void irc_hist_send(const struct room_msg *m, void *arg)
+{
+    const struct irc_hist *h = arg;
+    char from[256];
+    memcpy(from, m->data, m->src_len);
+    from[m->src_len] = '\0';
+    struct irc_message msg = {
+        .cmd = m->kind == ROOM_MSG_NOTICE ? "NOTICE" : "PRIVMSG",
+        .id = m->id,
+        .time_ms = m->time_ms,
+        .from = from,
+        .target = h->target,
+        .text = m->data + m->src_len,
+        .len = m->text_len,
+        .action = m->kind == ROOM_MSG_ACTION,
+        .batch = h->batch[0] ? h->batch : NULL,
+    };
+    irc_send_message(h->s, &msg);
+}
+
+/*
+ * Finds the target t of a history query: a channel s may read (*r set), or
+ * a person (*r NULL; their messages are not stored). Writes its canonical
+ * name into h. Returns false if there is no such target for s.
+ */
+static bool irc_hist_target(struct irc_hist *h, const struct irc_slice *t,
+                            struct room **r)
+{
+    *r = irc_find_channel(t->p, t->n);
+    if (*r) {
+        snprintf(h->target, sizeof h->target, "#%s", (*r)->name);
+        return chat_history_may_read(&h->s->client, *r);
+    }
+    const struct client *c =
+        t->n > 0 && t->p[0] != '#' ? chat_find_nick(t->p, t->n) : NULL;
+    if (c)
+        snprintf(h->target, sizeof h->target, "%s", c->nick);
+    return c != NULL;
+}
+
+/* LATEST, BEFORE, AFTER, AROUND, BETWEEN: the messages, in a batch. */
+static void irc_hist_messages(struct irc_hist *h, const struct irc_msg *m,
+                              enum chat_hist_dir dir)
+{
+    size_t nref = dir == CHAT_HIST_BETWEEN ? 2 : 1;
+    struct chat_hist_ref refs[2];
+    size_t limit = irc_hist_limit(&m->params[2 + nref]);
+    if (limit == 0) {
+        irc_hist_fail(h, "INVALID_PARAMS", &m->params[2 + nref],
+                      "Invalid limit");
+        return;
+    }
+    if (!irc_hist_refs(h, m, 2, nref, refs))
+        return;
+    struct room *r;
+    if (!irc_hist_target(h, &m->params[1], &r)) {
+        irc_hist_fail(h, "INVALID_TARGET", &m->params[1],
+                      "Messages could not be retrieved");
+        return;
+    }
+    irc_hist_open(h, "chathistory", h->target);
+    if (r)
+        chat_history(r, dir, &refs[0], &refs[1], limit, irc_hist_send, h);
+    irc_hist_close(h);
+}
+
+/* ------------------------------------------------------------------------
+ * TARGETS
+ * ------------------------------------------------------------------------ */
+
+/* A channel and the time of its latest message. */
+struct irc_hist_target {
+    int64_t time_ms;
+    const struct room *r;
+};
+
+/* chat_history callback: keeps the time of the one message it is given. */
+static void irc_hist_last(const struct room_msg *m, void *arg)
+{
+    *(int64_t *)arg = m->time_ms;
+}
+
+/* qsort: by time of the latest message, oldest first, then by name. */
+static int irc_hist_by_time(const void *a, const void *b)
+{
+    const struct irc_hist_target *x = a, *y = b;
+    if (x->time_ms != y->time_ms)
+        return (x->time_ms > y->time_ms) - (x->time_ms < y->time_ms);
+    return strcmp(x->r->name, y->r->name);
+}
+
+/*
+ * TARGETS timestamp=A timestamp=B LIMIT: the channels s is in whose latest
+ * message falls strictly between A and B (either order), oldest first.
+ */
+static void irc_hist_targets(struct irc_hist *h, const struct irc_msg *m)
+{
+    struct chat_hist_ref refs[2];
+    size_t limit = irc_hist_limit(&m->params[3]);
+    if (limit == 0) {
+        irc_hist_fail(h, "INVALID_PARAMS", &m->params[3], "Invalid limit");
+        return;
+    }
+    if (!irc_hist_refs(h, m, 1, 2, refs))
+        return;
+    int64_t lo = refs[0].time_ms, hi = refs[1].time_ms;
+    if (lo > hi) {
+        lo = refs[1].time_ms;
+        hi = refs[0].time_ms;
+    }
+    const struct client *c = &h->s->client;
+    struct irc_hist_target *t = xcalloc(c->nrooms + 1, sizeof *t);
+    size_t n = 0;
+    for (size_t i = 0; i < c->nrooms; i++) {
+        int64_t last;
+        const struct room *r = c->rooms[i].room;
+        if (chat_history(r, CHAT_HIST_LATEST, NULL, NULL, 1, irc_hist_last,
+                         &last) == 1 &&
+            last > lo && last < hi)
+            t[n++] = (struct irc_hist_target){last, r};
+    }
+    if (n > 1)
+        qsort(t, n, sizeof *t, irc_hist_by_time);
+    irc_hist_open(h, "draft/chathistory-targets", NULL);
+    char tag[32], when[40];
+    snprintf(tag, sizeof tag, "@batch=%s ", h->batch);
+    for (size_t i = 0; i < n && i < limit; i++) {
+        irc_time(t[i].time_ms, when, sizeof when);
+        irc_send(h->s, "%s:%s CHATHISTORY TARGETS #%s %s",
+                 h->batch[0] ? tag : "", irc_conf.server_name, t[i].r->name,
+                 when);
+    }
+    irc_hist_close(h);
+    free(t);
+}
+
+/* ------------------------------------------------------------------------
+ * The command
+ * ------------------------------------------------------------------------ */
+
+static const struct {
+    const char *name;
+    enum chat_hist_dir dir;
+    size_t nparams; /* the subcommand's included */
+} irc_hist_subs[] = {
+    {"AFTER", CHAT_HIST_AFTER, 4},   {"AROUND", CHAT_HIST_AROUND, 4},
+    {"BEFORE", CHAT_HIST_BEFORE, 4}, {"BETWEEN", CHAT_HIST_BETWEEN, 5},
+    {"LATEST", CHAT_HIST_LATEST, 4}, {"TARGETS", CHAT_HIST_LATEST, 4},
+};
+
+/* CHATHISTORY SUBCOMMAND ...: see extensions/chathistory.md. */
+void irc_cmd_chathistory(struct irc_session *s, struct irc_msg *m)
+{
+    struct irc_hist h = {.s = s};
+    const struct irc_slice *sub = &m->params[0];
+    size_t i = 0, nsubs = sizeof irc_hist_subs / sizeof irc_hist_subs[0];
+    while (i < nsubs &&
+           !(strlen(irc_hist_subs[i].name) == sub->n &&
+             strncasecmp(irc_hist_subs[i].name, sub->p, sub->n) == 0))
+        i++;
+    if (i == nsubs) {
+        char q[IRC_HIST_QUOTE + 1];
+        snprintf(h.sub, sizeof h.sub, "%s", irc_hist_quote(sub, q));
+        irc_hist_fail(&h, "INVALID_PARAMS", NULL, "Unknown command");
+        return;
+    }
+    snprintf(h.sub, sizeof h.sub, "%s", irc_hist_subs[i].name);
+    if (m->nparams != irc_hist_subs[i].nparams) {
+        irc_hist_fail(&h, "INVALID_PARAMS", NULL,
+                      m->nparams < irc_hist_subs[i].nparams
+                          ? "Insufficient parameters"
+                          : "Too many parameters");
+        return;
+    }
+    if (strcmp(h.sub, "TARGETS") == 0)
+        irc_hist_targets(&h, m);
+    else
+        irc_hist_messages(&h, m, irc_hist_subs[i].dir);
+}
