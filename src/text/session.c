@@ -12,6 +12,7 @@
 
 #include "event/conn.h"
 #include "event/outq.h"
+#include "core/history.h"
 #include "core/room.h"
 #include "lib/sanitize.h"
 #include "lib/xmalloc.h"
@@ -212,33 +213,37 @@ void text_private_echo(struct text_session *s, const struct client *to,
 }
 
 /* Replays the last messages of r, framed by notice lines. */
+/* chat_history callback: appends one message as "HH:MM [NICK]: TEXT". */
+static void text_replay_line(const struct room_msg *m, void *arg)
+{
+    struct tbuf *b = arg;
+    struct tm tm;
+    time_t when = (time_t)(m->time_ms / 1000);
+    gmtime_r(&when, &tm);
+    tbuf_printf(b, "%02d:%02d ", tm.tm_hour % 24, tm.tm_min % 60);
+    bool action = m->kind == ROOM_MSG_ACTION;
+    tbuf_put(b, action ? "[* " : "[", action ? 3 : 1);
+    tbuf_put(b, m->data, m->nick_len);
+    tbuf_put(b, action ? "] " : "]: ", action ? 2 : 3);
+    text_buf_clean(b, m->data + m->src_len, m->text_len);
+    tbuf_put(b, "\r\n", 2);
+}
+
+/*
+ * Replays the last messages of r, framed by notice lines, through the
+ * core's one history query (the same one IRC's CHATHISTORY uses).
+ */
 static void text_replay(struct text_session *s, const struct room *r)
 {
-    size_t want = text_cfg.history_replay;
-    size_t k = r->hist_count < want ? r->hist_count : want;
+    static struct tbuf lines;
+    lines.n = 0;
+    size_t k = chat_history(r, CHAT_HIST_LATEST, NULL, NULL,
+                            text_cfg.history_replay, text_replay_line, &lines);
     if (k == 0)
         return;
     text_reply(s, "* --- last %zu message%s in #%s (times in UTC) ---", k,
                k == 1 ? "" : "s", r->name);
-    struct tbuf *b = &text_line_buf;
-    for (size_t i = r->hist_count - k; i < r->hist_count; i++) {
-        const struct room_msg *m = room_history(r, i);
-        struct tm tm;
-        time_t when = (time_t)(m->time_ms / 1000);
-        gmtime_r(&when, &tm);
-        char hhmm[16];
-        snprintf(hhmm, sizeof hhmm, "%02d:%02d ", tm.tm_hour % 24,
-                 tm.tm_min % 60);
-        bool action = m->kind == ROOM_MSG_ACTION;
-        b->n = 0;
-        tbuf_str(b, hhmm);
-        tbuf_put(b, action ? "[* " : "[", action ? 3 : 1);
-        tbuf_put(b, m->data, m->nick_len);
-        tbuf_put(b, action ? "] " : "]: ", action ? 2 : 3);
-        text_buf_clean(b, m->data + m->src_len, m->text_len);
-        tbuf_put(b, "\r\n", 2);
-        conn_write(s->conn, b->p, b->n);
-    }
+    conn_write(s->conn, lines.p, lines.n);
     text_reply(s, "* --- end of history ---");
 }
 
