@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-"fuzz_frame fuzz_sanitize fuzz_sniff fuzz_text"}
+targets=${*:-"fuzz_frame fuzz_sanitize fuzz_sniff fuzz_text fuzz_chanarg"}
 
 cc=${FUZZ_CC:-clang}
 out=build/fuzz
@@ -32,6 +32,7 @@ warn="-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 objs_fuzz_frame="event/frame lib/xmalloc"
 objs_fuzz_sanitize="lib/sanitize"
 objs_fuzz_sniff="event/sniff"
+objs_fuzz_chanarg="irc/chanarg"
 objs_fuzz_text=$(for f in src/*.c src/*/*.c; do
     b=${f#src/}
     b=${b%.c}
@@ -40,6 +41,7 @@ done)
 maxlen_fuzz_frame=4096
 maxlen_fuzz_sanitize=4096
 maxlen_fuzz_sniff=256
+maxlen_fuzz_chanarg=1024
 maxlen_fuzz_text=4096
 
 if ! command -v "$cc" >/dev/null 2>&1; then
