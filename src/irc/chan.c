@@ -168,3 +168,12 @@ void irc_cmd_topic(struct irc_session *s, struct irc_msg *m)
         break;
     }
 }
+
+void irc_chan_denied(struct irc_session *s, const struct room *r,
+                     enum chat_error e)
+{
+    if (e == CHAT_ERR_NOT_MEMBER)
+        irc_num(s, "442", "#%s :You're not on that channel", r->name);
+    else if (e == CHAT_ERR_NOT_OP)
+        irc_num(s, "482", "#%s :You're not channel operator", r->name);
+}

@@ -313,6 +313,7 @@ static const struct irc_cmd irc_cmds[] = {
     {"CAP", irc_cmd_cap, 1, true},
     {"JOIN", irc_cmd_join, 1, false},
     {"LUSERS", irc_cmd_lusers, 0, false},
+    {"MODE", irc_cmd_mode, 1, false},
     {"MOTD", irc_cmd_motd, 0, false},
     {"NAMES", irc_cmd_names, 0, false},
     {"NICK", irc_cmd_nick, 0, true},

@@ -1,0 +1,238 @@
+"""IRC channel moderation: MODE (channel and user modes, the ban list)
+(docs/irc/channels.md)."""
+import re
+
+from harness import check
+from irc import SERVER_NAME, IrcMsg, irc_user, mixed_server
+
+S = ":" + SERVER_NAME
+
+
+def src(nick):
+    """The source of an IRC user's lines: nick!~nick@127.0.0.1."""
+    return "%s!~%s@127.0.0.1" % (nick, nick)
+
+
+def channel(t, srv, *nicks, chan="#dev", caps=()):
+    """Registers IRC users; the first creates chan (and is its operator),
+    the others join it in turn. Every JOIN is read by everyone already in,
+    so all start with nothing pending. Returns the clients."""
+    out = []
+    for nick in nicks:
+        c = irc_user(t, srv, nick, caps=caps)
+        c.send_line("JOIN " + chan)
+        c.until_cmd("366")
+        for p in out:
+            p.expect(":%s JOIN %s" % (src(nick), chan))
+        out.append(c)
+    return out
+
+
+def replies(*steps):
+    """Runs (client, line sent, numeric reply expected) steps in order; the
+    reply is given without the server name in front."""
+    for c, line, want in steps:
+        c.send_line(line)
+        c.expect(S + " " + want)
+
+
+def text_join(text, chan, irc_clients, nick):
+    """A text user moves into chan (it leaves #lobby); the IRC users there
+    see the JOIN."""
+    text.say("/join " + chan)
+    text.read_until(re.compile(r"\* you joined %s \(.*\)" % chan))
+    for c in irc_clients:
+        c.expect(":%s!~text@127.0.0.1 JOIN %s" % (nick, chan))
+
+
+# --------------------------------------------------------------------------
+# MODE #chan: showing, changing
+# --------------------------------------------------------------------------
+
+
+def test_mode_query_shows_modes_args_to_members_and_creation_time(t):
+    """MODE #chan: 324 with the key and limit for members only, then 329
+    with the creation time."""
+    srv = mixed_server(t)
+    a, b = channel(t, srv, "alice", "bob")
+    c = irc_user(t, srv, "carol")
+    a.send_line("MODE #dev +tkl sekrit 5")
+    for u in (a, b):
+        u.expect(":%s MODE #dev +tkl sekrit 5" % src("alice"))
+    b.send_line("MODE #dev")
+    b.expect(S + " 324 bob #dev +tkl sekrit 5")
+    m = b.expect_num("329", "#dev")
+    check(re.fullmatch(r"\d{10}", m.params[2]), "329: %r", m.line)
+    c.send_line("MODE #dev")
+    c.expect(S + " 324 carol #dev +tkl")
+    c.expect_num("329", "#dev", m.params[2])
+    c.send_line("MODE #nowhere")
+    c.expect(S + " 403 carol #nowhere :No such channel")
+    a.send_line("MODE #dev -tkl *")
+    a.expect(":%s MODE #dev -tkl *" % src("alice"))
+    a.send_line("MODE #dev")
+    a.expect(S + " 324 alice #dev +")
+    a.expect_num("329")
+    a.barrier()
+
+
+def test_mode_runs_and_parameters_as_servers_read_them(t):
+    """+ and - runs; o, v, b and k take a parameter, l only when set; the
+    applied changes reach every member as one MODE line, text users too."""
+    srv = mixed_server(t)
+    a, b = channel(t, srv, "alice", "bob")
+    (tx,) = t.users(srv, "tim")
+    text_join(tx, "#dev", (a, b), "tim")
+    a.send_line("MODE #dev +ov-o+im bob bob bob")
+    line = ":%s MODE #dev +ov-o+im bob bob bob" % src("alice")
+    a.expect(line)
+    b.expect(line)
+    tx.expect("* alice set mode +ov-o+im bob bob bob in #dev")
+    # -l takes no parameter: "bob" goes to +v. The voice bob has already
+    # changes nothing and is left out.
+    a.send_line("MODE #dev +l-l+v-v 3 bob bob")
+    line = ":%s MODE #dev +l-lv 3 bob" % src("alice")
+    a.expect(line)
+    b.expect(line)
+    tx.expect("* alice set mode +l-lv 3 bob in #dev")
+    # A change that changes nothing is not sent at all.
+    a.send_line("MODE #dev +i")
+    a.barrier()
+    b.barrier()
+    t.barrier(tx)
+
+
+def test_mode_unknown_letter_gets_472_and_the_rest_applies(t):
+    srv = mixed_server(t)
+    (a,) = channel(t, srv, "alice")
+    a.send_line("MODE #dev +xiy")
+    a.expect(S + " 472 alice x :is unknown mode char to me")
+    a.expect(S + " 472 alice y :is unknown mode char to me")
+    a.expect(":%s MODE #dev +i" % src("alice"))
+    a.send_line("MODE #dev +é")  # no letter: nothing to name
+    a.barrier()
+
+
+def test_mode_by_non_op_gets_482_once_and_non_member_442(t):
+    srv = mixed_server(t)
+    a, b = channel(t, srv, "alice", "bob")
+    c = irc_user(t, srv, "carol")
+    b.send_line("MODE #dev +imo bob")
+    b.expect(S + " 482 bob #dev :You're not channel operator")
+    b.barrier()
+    c.send_line("MODE #dev +i")
+    c.expect(S + " 442 carol #dev :You're not on that channel")
+    c.barrier()
+    a.barrier()  # nothing changed, nobody was told anything
+
+
+def test_mode_targets_401_and_441(t):
+    srv = mixed_server(t)
+    (a,) = channel(t, srv, "alice")
+    irc_user(t, srv, "carol")
+    a.send_line("MODE #dev +o nobody")
+    a.expect(S + " 401 alice nobody :No such nick/channel")
+    a.send_line("MODE #dev +v carol")
+    a.expect(S + " 441 alice carol #dev :They aren't on that channel")
+    a.barrier()
+
+
+def test_mode_missing_parameter_is_ignored_and_minus_k_needs_none(t):
+    """o, v, +k and +l without their parameter are dropped as servers do;
+    +b without one lists the bans; -k may come without the key."""
+    srv = mixed_server(t)
+    (a,) = channel(t, srv, "alice")
+    a.send_line("MODE #dev +o")
+    a.send_line("MODE #dev +k")
+    a.send_line("MODE #dev +l")
+    a.send_line("MODE #dev +v :")
+    a.send_line("MODE #dev +k :")
+    a.barrier()
+    a.send_line("MODE #dev +k key")
+    a.expect(":%s MODE #dev +k key" % src("alice"))
+    a.send_line("MODE #dev -k")
+    a.expect(":%s MODE #dev -k *" % src("alice"))
+    a.barrier()
+
+
+def test_mode_bad_parameters_get_696(t):
+    srv = mixed_server(t)
+    (a,) = channel(t, srv, "alice")
+    bad_key = "696 alice #dev k * :Invalid key: 1-32 characters, no spaces, commas or colons"
+    replies(
+        (a, "MODE #dev +k :two words", bad_key),
+        (a, "MODE #dev +k " + "k" * 33, bad_key),
+        (a, "MODE #dev +l abc", "696 alice #dev l abc :Invalid limit: a number from 1"),
+        (a, "MODE #dev +l 0", "696 alice #dev l 0 :Invalid limit: a number from 1"),
+        # A mask that could not be sent back as one parameter.
+        (a, "MODE #dev +b ::x!y@z", "696 alice #dev b * :Invalid ban mask"),
+        (a, "MODE #dev", "324 alice #dev +"),
+    )
+    a.expect_num("329")
+
+
+def test_mode_at_most_20_parameters_per_command(t):
+    """MODES=20: a 21st and 22nd mode with a parameter are dropped."""
+    srv = mixed_server(t)
+    (a,) = channel(t, srv, "alice")
+    masks = ["m%d" % i for i in range(22)]
+    a.send_line("MODE #dev +" + "b" * 22 + " " + " ".join(masks))
+    want = ["%s!*@*" % m for m in masks[:20]]
+    a.expect(":%s MODE #dev +%s %s" % (src("alice"), "b" * 20, " ".join(want)))
+    a.barrier()
+
+
+def test_ban_list_with_setter_and_time(t):
+    srv = mixed_server(t)
+    a, b = channel(t, srv, "alice", "bob")
+    a.send_line("MODE #dev +bb bob *!*@10.0.0.1")
+    line = ":%s MODE #dev +bb bob!*@* *!*@10.0.0.1" % src("alice")
+    a.expect(line)
+    b.expect(line)
+    for ask in ("MODE #dev +b", "MODE #dev b"):
+        b.send_line(ask)
+        m1 = b.expect_num("367", "#dev", "bob!*@*", src("alice"))
+        check(re.fullmatch(r"\d{10}", m1.params[4]), "367: %r", m1.line)
+        b.expect_num("367", "#dev", "*!*@10.0.0.1", src("alice"), m1.params[4])
+        b.expect(S + " 368 bob #dev :End of channel ban list")
+    a.send_line("MODE #dev -b BOB!*@*")  # case does not matter
+    a.expect(":%s MODE #dev -b BOB!*@*" % src("alice"))
+    a.send_line("MODE #dev +b")
+    a.expect_num("367", "#dev", "*!*@10.0.0.1")
+    a.expect_num("368", "#dev")
+
+
+def test_ban_list_full_gets_478(t):
+    """MAXLIST=b:100: the 101st ban is refused with 478."""
+    srv = mixed_server(t)
+    (a,) = channel(t, srv, "alice")
+    for k in range(5):
+        masks = ["m%d" % (20 * k + i) for i in range(20)]
+        a.send_line("MODE #dev +" + "b" * 20 + " " + " ".join(masks))
+        a.expect_cmd("MODE", "#dev", "+" + "b" * 20)
+    a.send_line("MODE #dev +bi late")
+    a.expect(":%s MODE #dev +i" % src("alice"))
+    a.expect(S + " 478 alice #dev late :Channel ban list is full")
+
+
+def test_user_modes(t):
+    """MODE nick: 221; +i and -i (the reply is a MODE line); unknown
+    letters 501; someone else's modes 502; no such nick 401."""
+    srv = mixed_server(t)
+    a = irc_user(t, srv, "alice")
+    irc_user(t, srv, "bob")
+    replies((a, "MODE alice", "221 alice +"))
+    a.send_line("MODE ALICE +i")
+    a.expect(":%s MODE alice +i" % src("alice"))
+    replies(
+        (a, "MODE alice", "221 alice +i"),
+        (a, "MODE alice +iw", "501 alice :Unknown MODE flag"),  # +i already
+    )
+    a.send_line("MODE alice -i")
+    a.expect(":%s MODE alice -i" % src("alice"))
+    replies(
+        (a, "MODE bob +i", "502 alice :Cant change mode for other users"),
+        (a, "MODE bob", "502 alice :Cant change mode for other users"),
+        (a, "MODE nobody", "401 alice nobody :No such nick/channel"),
+        (a, "MODE", "461 alice MODE :Not enough parameters"),
+    )
