@@ -311,7 +311,9 @@ static void irc_cmd_time(struct irc_session *s, struct irc_msg *m)
 
 static const struct irc_cmd irc_cmds[] = {
     {"CAP", irc_cmd_cap, 1, true},
+    {"INVITE", irc_cmd_invite, 0, false},
     {"JOIN", irc_cmd_join, 1, false},
+    {"KICK", irc_cmd_kick, 2, false},
     {"LUSERS", irc_cmd_lusers, 0, false},
     {"MODE", irc_cmd_mode, 1, false},
     {"MOTD", irc_cmd_motd, 0, false},

@@ -67,9 +67,9 @@ static void irc_isupport(struct irc_session *s)
     snprintf(t[n++], 64, "PREFIX=(ov)@+");
     snprintf(t[n++], 64, "STATUSMSG=@+");
     snprintf(t[n++], 64,
-             "TARGMAX=JOIN:,KICK:1,NAMES:,PART:,PRIVMSG:%d,NOTICE:%d,"
+             "TARGMAX=JOIN:,KICK:%d,NAMES:,PART:,PRIVMSG:%d,NOTICE:%d,"
              "WHOIS:1",
-             IRC_TARGMAX, IRC_TARGMAX);
+             IRC_TARGMAX, IRC_TARGMAX, IRC_TARGMAX);
     snprintf(t[n++], 64, "TOPICLEN=%zu", cc->topic_max);
     snprintf(t[n++], 64, "USERLEN=%d", CHAT_USER_MAX - 1);
     snprintf(t[n++], 64, "UTF8ONLY");

@@ -1,5 +1,5 @@
-"""IRC channel moderation: MODE (channel and user modes, the ban list)
-(docs/irc/channels.md)."""
+"""IRC channel moderation: MODE (channel and user modes, the ban list),
+KICK and INVITE (docs/irc/channels.md)."""
 import re
 
 from harness import check
@@ -236,3 +236,106 @@ def test_user_modes(t):
         (a, "MODE nobody", "401 alice nobody :No such nick/channel"),
         (a, "MODE", "461 alice MODE :Not enough parameters"),
     )
+
+
+# --------------------------------------------------------------------------
+# KICK
+# --------------------------------------------------------------------------
+
+
+def test_kick_with_reason_default_reason_and_several_nicks(t):
+    srv = mixed_server(t)
+    a, b, c, d = channel(t, srv, "alice", "bob", "carol", "dave")
+    a.send_line("KICK #dev bob :bye now")
+    line = ":%s KICK #dev bob :bye now" % src("alice")
+    for u in (a, b, c, d):
+        u.expect(line)
+    a.send_line("KICK #dev carol")
+    line = ":%s KICK #dev carol :alice" % src("alice")
+    for u in (a, c, d):
+        u.expect(line)
+    b.send_line("JOIN #dev")
+    b.until_cmd("366")
+    for u in (a, d):
+        u.expect(":%s JOIN #dev" % src("bob"))
+    a.send_line("KICK #dev bob,dave :both")
+    for u in (a, d):
+        u.expect(":%s KICK #dev bob :both" % src("alice"))
+        if u is a:
+            u.expect(":%s KICK #dev dave :both" % src("alice"))
+    b.expect(":%s KICK #dev bob :both" % src("alice"))
+    d.expect(":%s KICK #dev dave :both" % src("alice"))
+    a.send_line("NAMES #dev")
+    a.expect(S + " 353 alice = #dev :@alice")
+    a.expect(S + " 366 alice #dev :End of /NAMES list")
+    for u in (a, b, c, d):
+        u.barrier()
+
+
+def test_kick_errors(t):
+    srv = mixed_server(t)
+    a, b = channel(t, srv, "alice", "bob")
+    c = irc_user(t, srv, "carol")
+    replies(
+        (c, "KICK #nowhere bob", "403 carol #nowhere :No such channel"),
+        (c, "KICK #dev bob", "442 carol #dev :You're not on that channel"),
+        (b, "KICK #dev alice", "482 bob #dev :You're not channel operator"),
+        (a, "KICK #dev nobody", "401 alice nobody :No such nick/channel"),
+        (a, "KICK #dev carol", "441 alice carol #dev :They aren't on that channel"),
+        (a, "KICK #dev", "461 alice KICK :Not enough parameters"),
+    )
+    for u in (a, b, c):
+        u.barrier()
+
+
+def test_kick_reason_is_cut_to_kicklen(t):
+    """KICKLEN=300: a longer reason is cut there, between characters."""
+    srv = mixed_server(t)
+    a, b = channel(t, srv, "alice", "bob")
+    reason = "x" + "é" * 200  # 401 bytes
+    a.send_line("KICK #dev bob :" + reason)
+    m = b.expect_cmd("KICK", "#dev", "bob", source="alice")
+    check(m.params[2] == "x" + "é" * 149, "reason of %d bytes: %r", len(m.params[2].encode()), m.line)
+
+
+# --------------------------------------------------------------------------
+# INVITE
+# --------------------------------------------------------------------------
+
+
+def test_invite_lets_into_invite_only_channel(t):
+    srv = mixed_server(t)
+    (a,) = channel(t, srv, "alice")
+    b = irc_user(t, srv, "bob")
+    a.send_line("MODE #dev +i")
+    a.expect(":%s MODE #dev +i" % src("alice"))
+    b.send_line("JOIN #dev")
+    b.expect(S + " 473 bob #dev :Cannot join channel (+i)")
+    a.send_line("INVITE bob #dev")
+    a.expect(S + " 341 alice bob #dev")
+    b.expect(":%s INVITE bob #dev" % src("alice"))
+    b.send_line("JOIN #dev")
+    b.expect(":%s JOIN #dev" % src("bob"))
+    a.expect(":%s JOIN #dev" % src("bob"))
+
+
+def test_invite_errors_and_empty_list(t):
+    srv = mixed_server(t)
+    a, b = channel(t, srv, "alice", "bob")
+    c = irc_user(t, srv, "carol")
+    replies(
+        (a, "INVITE nobody #dev", "401 alice nobody :No such nick/channel"),
+        (a, "INVITE carol #nowhere", "403 alice #nowhere :No such channel"),
+        (a, "INVITE bob #dev", "443 alice bob #dev :is already on channel"),
+        (c, "INVITE bob #dev", "442 carol #dev :You're not on that channel"),
+    )
+    a.send_line("MODE #dev +i")
+    a.expect(":%s MODE #dev +i" % src("alice"))
+    b.expect(":%s MODE #dev +i" % src("alice"))
+    replies(
+        (b, "INVITE carol #dev", "482 bob #dev :You're not channel operator"),
+        (c, "INVITE", "337 carol :End of /INVITE list"),
+        (c, "INVITE carol", "461 carol INVITE :Not enough parameters"),
+    )
+    for u in (a, b, c):
+        u.barrier()
