@@ -1,6 +1,6 @@
 /*
- * chan: channel commands. JOIN, PART, NAMES and TOPIC; KICK and INVITE
- * (MODE is in mode.c).
+ * chan: channel commands. JOIN, PART, NAMES and TOPIC; KICK, INVITE and
+ * LIST (MODE is in mode.c).
  *
  * A channel "#name" is the core's room "name": text users in /join dev
  * and IRC users in JOIN #dev are in the same room.
@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/mask.h"
 #include "core/room.h"
+#include "irc/chanarg.h"
 #include "irc/irc.h"
 
 /* Splits the next comma-separated item off *list; NULL when done. */
@@ -300,4 +302,94 @@ void irc_cmd_invite(struct irc_session *s, struct irc_msg *m)
                  "The channel's invitation list is full");
         break;
     }
+}
+
+/* ------------------------------------------------------------------------
+ * LIST
+ * ------------------------------------------------------------------------ */
+
+/*
+ * The most channels one LIST shows: with 10,000 rooms, a LIST still costs
+ * one pass over them and its output stays far below the sendq.
+ */
+#define IRC_LIST_MAX 1000
+
+/* One LIST under way: what it asks for, and how far it got. */
+struct irc_list {
+    struct irc_session *s;
+    struct irc_list_terms q;
+    size_t shown, more;
+};
+
+/* Returns true if r is to be listed for l. */
+static bool irc_list_wants(const struct irc_list *l, const struct room *r)
+{
+    const struct irc_list_terms *q = &l->q;
+    if (r->nmembers < q->min_users || r->nmembers > q->max_users)
+        return false;
+    if ((r->modes & ROOM_SECRET) && !chat_is_member(&l->s->client, r))
+        return false;
+    char name[ROOM_NAME_MAX + 2];
+    int n = snprintf(name, sizeof name, "#%s", r->name);
+    bool matched = !q->positive;
+    for (size_t i = 0; i < q->nmasks; i++) {
+        bool hit = mask_match(q->mask[i], strlen(q->mask[i]), name, (size_t)n);
+        if (hit && q->negated[i])
+            return false;
+        matched |= hit && !q->negated[i];
+    }
+    return matched;
+}
+
+/* Sends RPL_LIST for r, its topic cut to fit the line. */
+static void irc_list_entry(struct irc_session *s, const struct room *r)
+{
+    char head[128];
+    int h = snprintf(head, sizeof head,
+                     ":%s 322 %s #%s %zu :", irc_conf.server_name, irc_nick(s),
+                     r->name, r->nmembers);
+    size_t room =
+        h > 0 && (size_t)h < IRC_BODY_MAX ? IRC_BODY_MAX - (size_t)h : 0;
+    size_t n = r->topic ? irc_fit(r->topic, r->topic_len, room) : 0;
+    irc_send(s, "%s%.*s", head, (int)n, r->topic ? r->topic : "");
+}
+
+/* chat_foreach_room helper: lists r if it is wanted and there is room. */
+static void irc_list_visit(struct room *r, void *arg)
+{
+    struct irc_list *l = arg;
+    if (!irc_list_wants(l, r))
+        return;
+    if (l->shown < IRC_LIST_MAX) {
+        irc_list_entry(l->s, r);
+        l->shown++;
+    } else {
+        l->more++;
+    }
+}
+
+/* LIST [#A,#B | >N,<N | MASK,!MASK]: channels that have people in them. */
+void irc_cmd_list(struct irc_session *s, struct irc_msg *m)
+{
+    char terms[IRC_BODY_MAX + 1];
+    irc_arg(m, 0, terms, sizeof terms);
+    struct irc_list l = {.s = s};
+    irc_list_read(terms[0] ? terms : NULL, &l.q);
+    irc_num(s, "321", "Channel :Users  Name");
+    if (l.q.exact && l.q.nmasks > 0) {
+        for (size_t i = 0; i < l.q.nmasks; i++) {
+            const char *name = l.q.mask[i];
+            struct room *r = irc_find_channel(name, strlen(name));
+            if (r && irc_list_wants(&l, r))
+                irc_list_entry(s, r);
+        }
+    } else {
+        chat_foreach_room(irc_list_visit, &l);
+    }
+    if (l.more > 0)
+        irc_send(s,
+                 ":%s NOTICE %s :LIST: %zu more not shown (at most %d per "
+                 "LIST); narrow it with a mask, >N or <N",
+                 irc_conf.server_name, irc_nick(s), l.more, IRC_LIST_MAX);
+    irc_num(s, "323", ":End of /LIST");
 }

@@ -314,6 +314,7 @@ static const struct irc_cmd irc_cmds[] = {
     {"INVITE", irc_cmd_invite, 0, false},
     {"JOIN", irc_cmd_join, 1, false},
     {"KICK", irc_cmd_kick, 2, false},
+    {"LIST", irc_cmd_list, 0, false},
     {"LUSERS", irc_cmd_lusers, 0, false},
     {"MODE", irc_cmd_mode, 1, false},
     {"MOTD", irc_cmd_motd, 0, false},

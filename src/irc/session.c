@@ -56,7 +56,7 @@ static void irc_isupport(struct irc_session *s)
     snprintf(t[n++], 64, "CHANNELLEN=%d", ROOM_NAME_MAX + 1);
     snprintf(t[n++], 64, "CHANTYPES=#");
     snprintf(t[n++], 64, "CHATHISTORY=%d", IRC_HISTORY_MAX);
-    snprintf(t[n++], 64, "ELIST=U");
+    snprintf(t[n++], 64, "ELIST=MNU");
     snprintf(t[n++], 64, "HOSTLEN=%d", CHAT_HOST_MAX);
     snprintf(t[n++], 64, "KICKLEN=%d", IRC_KICKLEN);
     snprintf(t[n++], 64, "MAXLIST=b:%zu", cc->max_bans);

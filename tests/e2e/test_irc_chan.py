@@ -1,5 +1,5 @@
-"""IRC channel moderation: MODE (channel and user modes, the ban list),
-KICK and INVITE (docs/irc/channels.md)."""
+"""IRC channel moderation and listing: MODE (channel and user modes,
+the ban list), KICK, INVITE and LIST (docs/irc/channels.md)."""
 import re
 
 from harness import check
@@ -339,3 +339,108 @@ def test_invite_errors_and_empty_list(t):
     )
     for u in (a, b, c):
         u.barrier()
+
+
+# --------------------------------------------------------------------------
+# LIST
+# --------------------------------------------------------------------------
+
+
+def list_of(c, ask):
+    """Sends ask; requires 321, then 322s, then 323; returns {chan: line}."""
+    c.send_line(ask)
+    c.expect(S + " 321 %s Channel :Users  Name" % c.nick)
+    got = {}
+    while True:
+        ln = c.line()
+        if ln == S + " 323 %s :End of /LIST" % c.nick:
+            return got
+        m = IrcMsg(ln)
+        check(m.command == "322" and m.params[0] == c.nick, "in LIST: %r", ln)
+        got[m.params[1]] = ln
+    return got
+
+
+def test_list_channels_with_people_and_topics(t):
+    """LIST: one 322 per channel that has people in it (not the empty
+    #lobby), with its user count and topic."""
+    srv = mixed_server(t)
+    a, b = channel(t, srv, "alice", "bob", chan="#two")
+    a.send_line("TOPIC #two :all about two")
+    a.until_cmd("TOPIC")
+    b.until_cmd("TOPIC")
+    channel(t, srv, "carol", chan="#one")
+    got = list_of(b, "LIST")
+    check(
+        got
+        == {
+            "#two": S + " 322 bob #two 2 :all about two",
+            "#one": S + " 322 bob #one 1 :",
+        },
+        "LIST: %r",
+        got,
+    )
+    check(list_of(b, "LIST #one,#nowhere") == {"#one": got["#one"]}, "LIST #one")
+
+
+def test_list_hides_secret_channels_from_non_members(t):
+    srv = mixed_server(t)
+    a, b = channel(t, srv, "alice", "bob", chan="#hush")
+    c = irc_user(t, srv, "carol")
+    a.send_line("MODE #hush +s")
+    a.until_cmd("MODE")
+    b.until_cmd("MODE")
+    check(list_of(c, "LIST") == {}, "carol sees the secret channel")
+    check(list_of(c, "LIST #hush") == {}, "carol sees the secret channel by name")
+    check(list(list_of(b, "LIST")) == ["#hush"], "bob does not see his channel")
+
+
+def test_list_filters_by_users_and_masks(t):
+    """ELIST=MNU: >N, <N, masks and !masks, combined."""
+    srv = mixed_server(t)
+    channel(t, srv, "a1", "a2", "a3", chan="#big")
+    channel(t, srv, "b1", "b2", chan="#mid")
+    (c,) = channel(t, srv, "c1", chan="#small")
+    cases = {
+        ">1": {"#big", "#mid"},
+        "<3": {"#mid", "#small"},
+        ">1,<3": {"#mid"},
+        "<1": set(),
+        ">0": {"#big", "#mid", "#small"},
+        "#m*": {"#mid"},
+        "*i*": {"#big", "#mid"},
+        "!*i*": {"#small"},
+        "*i*,!#b??,>0": {"#mid"},
+        "#BIG,#small": {"#big", "#small"},
+        "#b*,#s*": {"#big", "#small"},
+    }
+    for ask, want in cases.items():
+        got = set(list_of(c, "LIST " + ask))
+        check(got == want, "LIST %s: %r, want %r", ask, got, want)
+
+
+def test_list_is_capped_at_1000_with_a_notice(t):
+    """With 1005 channels, LIST shows 1000 and a NOTICE says how many more
+    there are."""
+    srv = mixed_server(t, "--room-rate", "0", "--room-rate-per-ip", "0", "--room-burst", "2000",
+                       "--room-burst-per-ip", "2000")
+    users = []
+    for k in range(11):
+        u = irc_user(t, srv, "u%d" % k)
+        names = ["#c%d" % (100 * k + i) for i in range(100 if k < 10 else 5)]
+        for i in range(0, len(names), 25):
+            u.send_line("JOIN " + ",".join(names[i:i + 25]))
+        for _ in names:
+            u.until_cmd("366")
+        users.append(u)
+    c = users[-1]
+    c.send_line("LIST")
+    c.expect(S + " 321 u10 Channel :Users  Name")
+    seen = set()
+    for _ in range(1000):
+        m = c.msg()
+        check(m.command == "322", "in LIST: %r", m.line)
+        seen.add(m.params[1])
+    check(len(seen) == 1000, "%d distinct channels", len(seen))
+    c.expect(S + " NOTICE u10 :LIST: 5 more not shown (at most 1000 per LIST); narrow it with a mask, >N or <N")
+    c.expect(S + " 323 u10 :End of /LIST")
