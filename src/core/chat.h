@@ -275,9 +275,11 @@ enum chat_error chat_kick(struct client *c, struct room *r,
                           size_t len);
 
 /*
- * Invites target into r, which lets it past +i once: target gets CHAT_INVITE,
- * and so do r's operators. Returns OK, NOT_MEMBER, NOT_OP (r is +i and c not an
- * operator), ALREADY (target is in r) or LIST_FULL.
+ * Invites target into r: target gets CHAT_INVITE, and so do r's operators.
+ * An operator's invitation lets target past +i and bans once; anyone else's
+ * (allowed unless r is +i) lets it past nothing. Returns OK, NOT_MEMBER,
+ * NOT_OP (r is +i and c not an operator), ALREADY (target is in r) or
+ * LIST_FULL.
  */
 enum chat_error chat_invite(struct client *c, struct room *r,
                             struct client *target);

@@ -104,7 +104,9 @@ enum chat_error chat_invite(struct client *c, struct room *r,
         return CHAT_ERR_NOT_OP;
     if (chat_is_member(target, r))
         return CHAT_ERR_ALREADY;
-    if (!room_invite_add(r, target->id, chat_cfg.max_bans))
+    /* Only an operator's invitation lets its guest past +i and bans: from
+     * anyone else it is a notice, or any member could undo a ban. */
+    if (mode_is_op(c, r) && !room_invite_add(r, target->id, chat_cfg.max_bans))
         return CHAT_ERR_LIST_FULL;
     struct chat_event ev;
     chat_event_init(&ev, CHAT_INVITE, c);

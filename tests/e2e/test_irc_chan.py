@@ -341,6 +341,27 @@ def test_invite_errors_and_empty_list(t):
         u.barrier()
 
 
+def test_invite_by_non_op_does_not_pass_a_ban(t):
+    """An operator's invitation lets a banned person in once; anyone
+    else's is only a notice: the ban still holds."""
+    srv = mixed_server(t)
+    a, c = channel(t, srv, "alice", "carol")
+    b = irc_user(t, srv, "bob")
+    a.send_line("MODE #dev +b bob")
+    for u in (a, c):
+        u.expect(":%s MODE #dev +b bob!*@*" % src("alice"))
+    c.send_line("INVITE bob #dev")
+    c.expect(S + " 341 carol bob #dev")
+    b.expect(":%s INVITE bob #dev" % src("carol"))
+    b.send_line("JOIN #dev")
+    b.expect(S + " 474 bob #dev :Cannot join channel (+b)")
+    a.send_line("INVITE bob #dev")
+    a.expect(S + " 341 alice bob #dev")
+    b.expect(":%s INVITE bob #dev" % src("alice"))
+    b.send_line("JOIN #dev")
+    b.expect(":%s JOIN #dev" % src("bob"))
+
+
 # --------------------------------------------------------------------------
 # LIST
 # --------------------------------------------------------------------------
