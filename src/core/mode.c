@@ -226,7 +226,10 @@ static enum chat_error mode_param(struct room *r, struct chat_mode_change *ch,
                 break;
             limit = limit * 10 + (size_t)(ch->arg[i] - '0');
         }
-        if (i == 0 || limit == 0)
+        /* More than nine digits is refused, not cut to the first nine
+         * (which would make 1000000000 a limit of 100000000). */
+        bool more = i < ch->arg_len && ch->arg[i] >= '0' && ch->arg[i] <= '9';
+        if (i == 0 || limit == 0 || more)
             return CHAT_ERR_BAD_ARG;
         int k = snprintf(num, sizeof num, "%zu", limit);
         if (!mode_out_add(o, true, 'l', num, (size_t)k))

@@ -171,6 +171,16 @@ def test_mode_bad_parameters_get_696(t):
     a.expect_num("329")
 
 
+def test_mode_limit_of_ten_digits_is_refused_not_cut(t):
+    """+l 1000000000 is refused; it does not become a limit of 100000000."""
+    srv = mixed_server(t)
+    (a,) = channel(t, srv, "alice")
+    a.send_line("MODE #dev +l 1000000000")
+    a.expect(S + " 696 alice #dev l 1000000000 :Invalid limit: a number from 1")
+    a.send_line("MODE #dev +l 999999999")
+    a.expect(":%s MODE #dev +l 999999999" % src("alice"))
+
+
 def test_mode_at_most_20_parameters_per_command(t):
     """MODES=20: a 21st and 22nd mode with a parameter are dropped."""
     srv = mixed_server(t)
