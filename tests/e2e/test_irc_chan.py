@@ -1,5 +1,6 @@
-"""IRC channel moderation and listing: MODE (channel and user modes,
-the ban list), KICK, INVITE and LIST (docs/irc/channels.md)."""
+"""IRC channel moderation and listing: MODE (channel and user modes, the
+ban list), KICK, INVITE and LIST, and moderation that holds across the two
+protocols (docs/irc/channels.md)."""
 import re
 
 from harness import check
@@ -475,3 +476,73 @@ def test_list_is_capped_at_1000_with_a_notice(t):
     check(len(seen) == 1000, "%d distinct channels", len(seen))
     c.expect(S + " NOTICE u10 :LIST: 5 more not shown (at most 1000 per LIST); narrow it with a mask, >N or <N")
     c.expect(S + " 323 u10 :End of /LIST")
+
+
+# --------------------------------------------------------------------------
+# Across the protocols
+# --------------------------------------------------------------------------
+
+
+def test_irc_op_kicks_and_bans_a_text_user(t):
+    """An IRC operator kicks a text user (who is told, as is a text
+    observer), then bans the address: the text user cannot /join again, and
+    a banned text user still inside cannot speak."""
+    srv = mixed_server(t)
+    (a,) = channel(t, srv, "alice")
+    bob, carol = t.users(srv, "bob", "carol")
+    text_join(bob, "#dev", (a,), "bob")
+    text_join(carol, "#dev", (a,), "carol")
+    bob.expect("* carol joined #dev")
+    a.send_line("KICK #dev bob :spam")
+    a.expect(":%s KICK #dev bob :spam" % src("alice"))
+    bob.expect("* alice kicked you from #dev (spam)")
+    carol.expect("* alice kicked bob from #dev (spam)")
+    a.send_line("MODE #dev +b *!*@127.0.0.1")
+    a.expect(":%s MODE #dev +b *!*@127.0.0.1" % src("alice"))
+    carol.expect("* alice set mode +b *!*@127.0.0.1 in #dev")
+    bob.say("/join dev")
+    bob.expect("! you are banned from #dev")
+    carol.say("can I talk?")
+    carol.expect("! #dev is moderated: only its operators and voiced people may talk")
+    a.barrier()
+    # The operator, banned by the same mask, still talks.
+    a.send_line("PRIVMSG #dev :I can")
+    carol.expect("[alice]: I can")
+
+
+def test_text_op_is_out_of_reach_of_irc_non_ops(t):
+    """A text user who made the room is its operator: an IRC member may not
+    kick, ban or deop them, and sees them as @ in NAMES."""
+    srv = mixed_server(t)
+    (bob,) = t.users(srv, "bob")
+    bob.say("/join dev")
+    bob.read_until(re.compile(r"\* you joined #dev \(1 person here\)"))
+    a = irc_user(t, srv, "alice")
+    a.send_line("JOIN #dev")
+    msgs = a.until_cmd("366")
+    names = [m for m in msgs if m.command == "353"]
+    check(names and sorted(names[0].params[-1].split()) == ["@bob", "alice"], "names: %r", msgs)
+    bob.expect("* alice joined #dev")
+    a.send_line("KICK #dev bob")
+    a.expect(S + " 482 alice #dev :You're not channel operator")
+    a.send_line("MODE #dev +b-o bob bob")
+    a.expect(S + " 482 alice #dev :You're not channel operator")
+    t.barrier(bob)
+    bob.say("still here")
+    a.expect(":bob!~text@127.0.0.1 PRIVMSG #dev :still here")
+
+
+def test_banned_irc_user_cannot_speak_or_rejoin(t):
+    srv = mixed_server(t)
+    a, b = channel(t, srv, "alice", "bob")
+    a.send_line("MODE #dev +b bob")
+    b.expect(":%s MODE #dev +b bob!*@*" % src("alice"))
+    b.send_line("PRIVMSG #dev :hello?")
+    b.expect(S + " 404 bob #dev :Cannot send to channel")
+    a.send_line("KICK #dev bob")
+    b.expect(":%s KICK #dev bob :alice" % src("alice"))
+    b.send_line("JOIN #dev")
+    b.expect(S + " 474 bob #dev :Cannot join channel (+b)")
+    a.expect(":%s MODE #dev +b bob!*@*" % src("alice"))
+    a.expect(":%s KICK #dev bob :alice" % src("alice"))
+    a.barrier()
