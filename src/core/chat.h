@@ -307,9 +307,10 @@ enum chat_error chat_kick(struct client *c, struct room *r,
 
 /*
  * Invites target into r: target gets CHAT_INVITE, and so do r's operators.
- * Into a +i room the invitation is kept and lets target in once, past +i
- * and bans. Returns OK, NOT_MEMBER, NOT_OP (r is +i and c not an
- * operator), ALREADY (target is in r) or LIST_FULL.
+ * An operator's invitation lets target past +i and bans once; anyone else's
+ * (allowed unless r is +i) lets it past nothing. Returns OK, NOT_MEMBER,
+ * NOT_OP (r is +i and c not an operator), ALREADY (target is in r) or
+ * LIST_FULL.
  */
 enum chat_error chat_invite(struct client *c, struct room *r,
                             struct client *target);

@@ -104,11 +104,9 @@ enum chat_error chat_invite(struct client *c, struct room *r,
         return CHAT_ERR_NOT_OP;
     if (chat_is_member(target, r))
         return CHAT_ERR_ALREADY;
-    /* Only an invitation into a +i room is kept (it lets the person in
-     * once, past +i and bans): in an open room it is only a notice, so
-     * members cannot fill the list or let a banned person back in. */
-    if ((r->modes & ROOM_INVITE_ONLY) &&
-        !room_invite_add(r, target->id, chat_cfg.max_bans))
+    /* Only an operator's invitation lets its guest past +i and bans: from
+     * anyone else it is a notice, or any member could undo a ban. */
+    if (mode_is_op(c, r) && !room_invite_add(r, target->id, chat_cfg.max_bans))
         return CHAT_ERR_LIST_FULL;
     struct chat_event ev;
     chat_event_init(&ev, CHAT_INVITE, c);
@@ -228,7 +226,10 @@ static enum chat_error mode_param(struct room *r, struct chat_mode_change *ch,
                 break;
             limit = limit * 10 + (size_t)(ch->arg[i] - '0');
         }
-        if (i == 0 || limit == 0)
+        /* More than nine digits is refused, not cut to the first nine
+         * (which would make 1000000000 a limit of 100000000). */
+        bool more = i < ch->arg_len && ch->arg[i] >= '0' && ch->arg[i] <= '9';
+        if (i == 0 || limit == 0 || more)
             return CHAT_ERR_BAD_ARG;
         int k = snprintf(num, sizeof num, "%zu", limit);
         if (!mode_out_add(o, true, 'l', num, (size_t)k))

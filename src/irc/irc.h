@@ -267,4 +267,14 @@ void irc_cmd_who(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_whois(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_whowas(struct irc_session *s, struct irc_msg *m);
 
+/* Channel moderation and listing: mode.c (MODE), chan.c (the rest). */
+void irc_cmd_mode(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_kick(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_invite(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_list(struct irc_session *s, struct irc_msg *m);
+
+/* Tells s it may not act on r: 442 for NOT_MEMBER, 482 for NOT_OP. */
+void irc_chan_denied(struct irc_session *s, const struct room *r,
+                     enum chat_error e);
+
 #endif

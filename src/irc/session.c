@@ -56,7 +56,7 @@ static void irc_isupport(struct irc_session *s)
     snprintf(t[n++], 64, "CHANNELLEN=%d", ROOM_NAME_MAX + 1);
     snprintf(t[n++], 64, "CHANTYPES=#");
     snprintf(t[n++], 64, "CHATHISTORY=%d", IRC_HISTORY_MAX);
-    snprintf(t[n++], 64, "ELIST=U");
+    snprintf(t[n++], 64, "ELIST=MNU");
     snprintf(t[n++], 64, "HOSTLEN=%d", CHAT_HOST_MAX);
     snprintf(t[n++], 64, "KICKLEN=%d", IRC_KICKLEN);
     snprintf(t[n++], 64, "MAXLIST=b:%zu", cc->max_bans);
@@ -67,9 +67,9 @@ static void irc_isupport(struct irc_session *s)
     snprintf(t[n++], 64, "NICKLEN=%d", NICK_MAX);
     snprintf(t[n++], 64, "PREFIX=(ov)@+");
     snprintf(t[n++], 64,
-             "TARGMAX=JOIN:,KICK:1,NAMES:,PART:,PRIVMSG:%d,NOTICE:%d,"
+             "TARGMAX=JOIN:,KICK:%d,NAMES:,PART:,PRIVMSG:%d,NOTICE:%d,"
              "WHOIS:1",
-             IRC_TARGMAX, IRC_TARGMAX);
+             IRC_TARGMAX, IRC_TARGMAX, IRC_TARGMAX);
     snprintf(t[n++], 64, "TOPICLEN=%zu", cc->topic_max);
     snprintf(t[n++], 64, "USERLEN=%d", CHAT_USER_MAX - 1);
     snprintf(t[n++], 64, "UTF8ONLY");

@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-"fuzz_frame fuzz_irc fuzz_irctags fuzz_sanitize fuzz_sniff fuzz_text"}
+targets=${*:-"fuzz_chanarg fuzz_frame fuzz_irc fuzz_irctags fuzz_sanitize fuzz_sniff fuzz_text"}
 
 cc=${FUZZ_CC:-clang}
 out=build/fuzz
@@ -34,6 +34,7 @@ objs_fuzz_irc="irc/parse core/mask"
 objs_fuzz_sanitize="lib/sanitize"
 objs_fuzz_sniff="event/sniff"
 objs_fuzz_irctags="irc/tags irc/parse"
+objs_fuzz_chanarg="irc/chanarg"
 objs_fuzz_text=$(for f in src/*.c src/*/*.c; do
     b=${f#src/}
     b=${b%.c}
@@ -43,6 +44,7 @@ maxlen_fuzz_frame=4096
 maxlen_fuzz_irc=9000
 maxlen_fuzz_sanitize=4096
 maxlen_fuzz_sniff=256
+maxlen_fuzz_chanarg=1024
 maxlen_fuzz_text=4096
 maxlen_fuzz_irctags=8192
 
