@@ -120,6 +120,7 @@ struct pb_opts {
     uint32_t window; /* messages in flight per sender, 0 when paced */
     uint32_t size;   /* body bytes */
     double warmup, duration, drain, timeout, join_timeout, slow_wait;
+    double settle; /* --allow-partial: seconds without a join that end it */
     int server_pid;
     uint32_t connect_window; /* handshakes in progress at most */
     double connect_rate;     /* connections started per second, 0 = any */

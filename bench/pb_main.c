@@ -71,6 +71,8 @@ static const char usage_text[] =
     "  --room-prefix STR    room names are STR0, STR1, ... (default pbNNNNr)\n"
     "  --label STR          copied into the RESULT line\n"
     "  --allow-partial      idle runs: report how many joined, do not fail\n"
+    "  --settle S           with --allow-partial: stop waiting for joins\n"
+    "                       after S s without one (default 1)\n"
     "  --progress | --quiet progress lines on stderr: always | never\n"
     "                       (default: every second once past 2 s)\n";
 
@@ -79,7 +81,7 @@ enum {
     OPT_RATE, OPT_WINDOW, OPT_SIZE, OPT_SLOW, OPT_SLOW_RCVBUF, OPT_WARMUP,
     OPT_DURATION, OPT_DRAIN, OPT_JOIN_TIMEOUT, OPT_SLOW_WAIT, OPT_TIMEOUT,
     OPT_PID, OPT_CWIN, OPT_CRATE, OPT_SRC, OPT_PER_ADDR, OPT_PREFIX,
-    OPT_LABEL, OPT_PARTIAL, OPT_PROGRESS, OPT_QUIET, OPT_HELP
+    OPT_LABEL, OPT_PARTIAL, OPT_SETTLE, OPT_PROGRESS, OPT_QUIET, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -99,6 +101,7 @@ static const struct option long_opts[] = {
     {"src-addrs", 1, NULL, OPT_SRC},     {"per-addr", 1, NULL, OPT_PER_ADDR},
     {"room-prefix", 1, NULL, OPT_PREFIX}, {"label", 1, NULL, OPT_LABEL},
     {"allow-partial", 0, NULL, OPT_PARTIAL},
+    {"settle", 1, NULL, OPT_SETTLE},
     {"progress", 0, NULL, OPT_PROGRESS}, {"quiet", 0, NULL, OPT_QUIET},
     {"help", 0, NULL, OPT_HELP},         {NULL, 0, NULL, 0}};
 
@@ -138,6 +141,7 @@ static void opts_defaults(struct pb_opts *o)
     o->drain = 10;
     o->join_timeout = 30;
     o->slow_wait = 3;
+    o->settle = 1;
     o->connect_window = 256;
     o->per_addr = (hi - lo + 1) / 2;
     o->slow_rcvbuf = 8192;
@@ -180,6 +184,7 @@ static void opts_set(struct pb_opts *o, int opt, const char *arg,
     case OPT_PREFIX: o->room_prefix = arg; break;
     case OPT_LABEL: o->label = arg; break;
     case OPT_PARTIAL: o->allow_partial = true; break;
+    case OPT_SETTLE: o->settle = num(name, arg); break;
     case OPT_PROGRESS: o->progress = true; break;
     case OPT_QUIET: o->quiet = true; break;
     default: fputs(usage_text, opt == OPT_HELP ? stdout : stderr);
