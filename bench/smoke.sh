@@ -48,6 +48,9 @@ trap cleanup EXIT
 # start_server parleyd|floor|relay: starts that server on a free port;
 # sets $server and $port (empty when it did not start).
 start_server() {
+    # Empty the log first: the server's shell truncates it only once it
+    # runs, and until then the port of the server before would be read.
+    : >"$tmp/parleyd.log"
     if [ "$1" = floor ]; then
         "$FLOOR" 0 >"$tmp/parleyd.log" 2>&1 &
     elif [ "$1" = relay ]; then
