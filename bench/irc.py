@@ -44,6 +44,7 @@ and inspircd are required: `sh tests/deps.sh`). Standard library only.
 
 import argparse
 import datetime
+import grp
 import json
 import os
 import pwd
@@ -54,7 +55,7 @@ import tempfile
 import time
 
 import run
-from report import all_ok, fmt, load_table, log, med, ratio, verdict
+from report import all_ok, fmt, load_table, log, med, ratio, sh, verdict
 
 ROOT = run.ROOT
 OUT = run.OUT
@@ -88,19 +89,19 @@ SCENARIOS = [
     ("reg", "registration: 10,000 clients connecting at once",
      IDLE + ["--connect-window", "10000"], (0, 0.2), (0, 0.2)),
 ]
-TARGETS_NOTE = ("ngircd and inspircd measured before: 0.73 M and 1.47 M "
-                "deliveries/s in the busy room")
 
 
 def irc_user():
-    """The (uid, gid) ngircd and inspircd run as when started as root: the
-    user irc of their Debian packages, else nobody. None when not root."""
+    """(user, group, uid, gid) that ngircd and inspircd run as when started
+    as root: the user irc of their Debian packages, else nobody. None when
+    not root (they run as we do)."""
     if os.geteuid() != 0:
         return None
     for name in ("irc", "nobody"):
         try:
             pw = pwd.getpwnam(name)
-            return pw.pw_uid, pw.pw_gid
+            return (pw.pw_name, grp.getgrgid(pw.pw_gid).gr_name, pw.pw_uid,
+                    pw.pw_gid)
         except KeyError:
             continue
     return None
@@ -131,8 +132,8 @@ def ngircd_conf(port, tmp, authping=False):
 \tIdent = no
 \tPAM = no
 \tIncludeDir = %s
-""" % (port, *(("irc", "irc") if irc_user() else (os.getuid(),
-                                                    os.getgid())), tmp) + (
+""" % (port, *(irc_user()[:2] if irc_user() else (os.getuid(),
+                                                   os.getgid())), tmp) + (
         "\tRequireAuthPing = yes\n" if authping else "")
 
 
@@ -215,9 +216,8 @@ class IrcServer(run.Server):
         if self.tmp:
             with open(path, "w") as f:
                 f.write(conf)
-            ids = irc_user()
-            if ids:
-                os.chown(self.tmp, *ids)
+            if irc_user():
+                os.chown(self.tmp, *irc_user()[2:])
         if self.base == "ngircd":
             return [NGIRCD, "-n", "-f", path]
         return [INSPIRCD, "--config", path, "--nofork", "--nopid"]
@@ -226,8 +226,8 @@ class IrcServer(run.Server):
         """Prefixes cmd with setpriv to the user irc when we are root."""
         if not irc_user():
             return cmd
-        uid, gid = irc_user()
-        return ["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid,
+        user, group = irc_user()[:2]
+        return ["setpriv", "--reuid=" + user, "--regid=" + group,
                 "--clear-groups"] + cmd
 
     def start(self, tag):
@@ -429,6 +429,13 @@ def versions(args):
                 first([NGIRCD, "--version"]), first([INSPIRCD, "--version"])))
 
 
+def machine():
+    """One line describing the machine."""
+    return "Machine: %s, %s cores; kernel %s; descriptor limit %s per " \
+        "process." % (sh("lscpu | sed -n 's/^Model name: *//p'"),
+                      os.cpu_count(), sh("uname -r"), sh("ulimit -Hn"))
+
+
 def commands(args):
     """Markdown block with the exact commands of the runs."""
     lines = ["```"]
@@ -529,7 +536,8 @@ def document(args, data, elapsed):
                    args.date, datetime.timezone.utc).strftime(
                        "%Y-%m-%d %H:%M UTC"),
                "quick" if args.quick else "full", args.reps,
-               "" if args.reps == 1 else "s", versions(args)), ""]
+               "" if args.reps == 1 else "s", args.versions), "",
+           args.machine, ""]
     if not args.has_irc:
         out += ["**parley-irc rows: %s.** Its rows and the targets are "
                 "filled in by the first run of this script after the "
@@ -710,13 +718,17 @@ def main():
         args.quick, args.reps, args.date = (saved["quick"], saved["reps"],
                                             saved["date"])
         args.has_irc = saved.get("has_irc", args.has_irc)
+        args.versions = saved.get("versions") or versions(args)
+        args.machine = saved.get("machine") or machine()
     else:
+        args.versions, args.machine = versions(args), machine()
         data = collect(args)
         elapsed = time.time() - start
         with open(os.path.join(OUT, "irc-results-%s.json" % mode), "w") as f:
             json.dump({"quick": args.quick, "reps": args.reps,
                        "elapsed": elapsed, "date": args.date,
-                       "has_irc": args.has_irc, "results": data}, f,
+                       "has_irc": args.has_irc, "versions": args.versions,
+                       "machine": args.machine, "results": data}, f,
                       indent=1)
     summary(data)
     section = document(args, data, elapsed)
