@@ -388,7 +388,8 @@ def targets(data, has_irc):
                           m(data, "busy", "inspircd", "deliv_per_s")) if v]
     best = max(others) if others else None
     if irc:
-        ok = bool(text and best and irc >= 0.8 * text and irc >= 5 * best)
+        ok = (irc >= 0.8 * text and irc >= 5 * best) if text and best \
+            else None
         got = "%.3f M/s: %s of parley-text, %s of the better of ngircd " \
               "and inspircd" % (irc / 1e6, ratio(irc, text), ratio(irc, best))
     else:
