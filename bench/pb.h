@@ -9,7 +9,8 @@
  *   pb_main.c   command line, configuration checks, exit status
  *   pb_loop.c   the epoll loop and the phases of a run
  *   pb_conn.c   sockets: source addresses, connect, buffered reads, writes
- *   pb_proto.c  the wire protocols (text, resp, relay; irc to come)
+ *   pb_proto.c  the wire protocols (text, resp, relay) and their table
+ *   pb_irc.c    the IRC protocol (registration, join, PING, tags)
  *   pb_msg.c    message bodies, senders (paced or windowed), deliveries
  *   pb_stats.c  latency histogram, /proc readings, the final report
  *
@@ -26,6 +27,14 @@
 #define PB_TAIL_LEN 26
 #define PB_SIZE_DEFAULT 32
 #define PB_SIZE_MAX 1024
+/*
+ * Largest body over IRC: a relayed line is at most 512 bytes with CR LF;
+ * ":pb65535!~pb65535@", a host of up to 63 bytes, " PRIVMSG #", a room of
+ * up to 47, " :" and CR LF take up to 142 of them.
+ */
+#define PB_IRC_BODY_MAX 360
+#define PB_STR_(x) #x
+#define PB_STR(x) PB_STR_(x)
 /* Longest line kept across reads; longer ones are counted and skipped. */
 #define PB_LINE_MAX 4096
 /* One recv() takes at most this many bytes. */
@@ -120,6 +129,7 @@ struct pb_opts {
     uint32_t window; /* messages in flight per sender, 0 when paced */
     uint32_t size;   /* body bytes */
     double warmup, duration, drain, timeout, join_timeout, slow_wait;
+    double settle; /* --allow-partial: seconds without a join that end it */
     int server_pid;
     uint32_t connect_window; /* handshakes in progress at most */
     double connect_rate;     /* connections started per second, 0 = any */
@@ -129,6 +139,8 @@ struct pb_opts {
     const char *room_prefix;
     const char *label;
     bool allow_partial;
+    bool register_only;   /* irc: joined at 001, no channel, no senders */
+    const char *irc_caps; /* irc: capabilities to request, or NULL */
     bool quiet;
     bool progress;
 };
@@ -203,6 +215,13 @@ struct pb_proto {
 const struct pb_proto *pb_proto_get(int id);
 int pb_proto_parse(const char *name);
 void pb_proto_probe(struct pb_run *r, uint64_t now);
+
+/* pb_irc.c */
+void pb_irc_connect(struct pb_run *r, struct pb_conn *c);
+void pb_irc_line(struct pb_run *r, struct pb_conn *c, const char *line,
+                 size_t len);
+size_t pb_irc_format(char *dst, const struct pb_room *room, const char *body,
+                     size_t blen);
 
 /* pb_conn.c */
 uint64_t pb_now(void);

@@ -31,8 +31,6 @@
 #define PB_TICK_NS 10000000u
 /* A slow reader that got no byte for this long was not cut off. */
 #define PB_QUIET_NS 300000000u
-/* Partial runs stop waiting for joins after this long without progress. */
-#define PB_STALL_NS 1000000000u
 
 /* Seconds to nanoseconds. */
 static uint64_t secs(double s)
@@ -130,9 +128,9 @@ static void step_connect(struct pb_run *r, uint64_t now)
         settled < r->nconns)
         pb_proto_probe(r, now);
     if (settled < r->nconns) {
-        /* With --allow-partial, a second without progress ends the wait. */
+        /* With --allow-partial, --settle s without progress end the wait. */
         bool stalled = r->o.allow_partial && r->next_connect == r->nconns &&
-                       now - r->t_settle > PB_STALL_NS;
+                       now - r->t_settle > secs(r->o.settle);
 
         if (now - r->t0 < secs(r->o.join_timeout) && !stalled)
             return;

@@ -1,6 +1,6 @@
 /*
  * parley-bench - a load generator for chat servers (parley, Redis pub/sub,
- * the reference relay, build/room_floor --relay).
+ * IRC servers, the reference relay, build/room_floor --relay).
  *
  * Build (every .c file directly in bench/ belongs to it; libc and libm):
  *
@@ -12,6 +12,12 @@
  *         --quiet-above 0 --max-per-ip 0 &
  *     build/parley-bench --proto text --port 3030 --clients 50 --rooms 1 \
  *         --senders 10 --window 16 --warmup 1 --duration 5 --server-pid $!
+ *
+ * or the same over IRC (parleyd --listen irc://..., ngircd, inspircd; see
+ * bench/irc.py for fair configurations of the last two):
+ *
+ *     build/parley-bench --proto irc --port 6667 --clients 50 --rooms 1 \
+ *         --senders 10 --window 16 --warmup 1 --duration 5 --server-pid PID
  *
  * It opens --clients connections (plus --slow slow readers, plus one
  * publisher per sender for resp), puts the clients in --rooms rooms round
@@ -45,7 +51,7 @@
 
 static const char usage_text[] =
     "usage: parley-bench --port P [options]\n"
-    "  --proto text|resp|relay|irc  wire protocol (default text; irc: not yet)\n"
+    "  --proto text|resp|relay|irc  wire protocol (default text)\n"
     "  --host ADDR          server address (default 127.0.0.1)\n"
     "  --port P             server port (required)\n"
     "  --clients N          counted client connections (default 50)\n"
@@ -71,6 +77,12 @@ static const char usage_text[] =
     "  --room-prefix STR    room names are STR0, STR1, ... (default pbNNNNr)\n"
     "  --label STR          copied into the RESULT line\n"
     "  --allow-partial      idle runs: report how many joined, do not fail\n"
+    "  --settle S           with --allow-partial: stop waiting for joins\n"
+    "                       after S s without one (default 1)\n"
+    "  --register-only      irc: a client is done at 001 and joins no\n"
+    "                       channel (idle and registration runs)\n"
+    "  --irc-cap CAPS       irc: request these capabilities (CAP REQ :CAPS,\n"
+    "                       space-separated); default: none\n"
     "  --progress | --quiet progress lines on stderr: always | never\n"
     "                       (default: every second once past 2 s)\n";
 
@@ -79,7 +91,8 @@ enum {
     OPT_RATE, OPT_WINDOW, OPT_SIZE, OPT_SLOW, OPT_SLOW_RCVBUF, OPT_WARMUP,
     OPT_DURATION, OPT_DRAIN, OPT_JOIN_TIMEOUT, OPT_SLOW_WAIT, OPT_TIMEOUT,
     OPT_PID, OPT_CWIN, OPT_CRATE, OPT_SRC, OPT_PER_ADDR, OPT_PREFIX,
-    OPT_LABEL, OPT_PARTIAL, OPT_PROGRESS, OPT_QUIET, OPT_HELP
+    OPT_LABEL, OPT_PARTIAL, OPT_SETTLE, OPT_REGONLY, OPT_IRCCAP,
+    OPT_PROGRESS, OPT_QUIET, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -99,6 +112,9 @@ static const struct option long_opts[] = {
     {"src-addrs", 1, NULL, OPT_SRC},     {"per-addr", 1, NULL, OPT_PER_ADDR},
     {"room-prefix", 1, NULL, OPT_PREFIX}, {"label", 1, NULL, OPT_LABEL},
     {"allow-partial", 0, NULL, OPT_PARTIAL},
+    {"settle", 1, NULL, OPT_SETTLE},
+    {"register-only", 0, NULL, OPT_REGONLY},
+    {"irc-cap", 1, NULL, OPT_IRCCAP},
     {"progress", 0, NULL, OPT_PROGRESS}, {"quiet", 0, NULL, OPT_QUIET},
     {"help", 0, NULL, OPT_HELP},         {NULL, 0, NULL, 0}};
 
@@ -138,6 +154,7 @@ static void opts_defaults(struct pb_opts *o)
     o->drain = 10;
     o->join_timeout = 30;
     o->slow_wait = 3;
+    o->settle = 1;
     o->connect_window = 256;
     o->per_addr = (hi - lo + 1) / 2;
     o->slow_rcvbuf = 8192;
@@ -180,6 +197,9 @@ static void opts_set(struct pb_opts *o, int opt, const char *arg,
     case OPT_PREFIX: o->room_prefix = arg; break;
     case OPT_LABEL: o->label = arg; break;
     case OPT_PARTIAL: o->allow_partial = true; break;
+    case OPT_SETTLE: o->settle = num(name, arg); break;
+    case OPT_REGONLY: o->register_only = true; break;
+    case OPT_IRCCAP: o->irc_caps = arg; break;
     case OPT_PROGRESS: o->progress = true; break;
     case OPT_QUIET: o->quiet = true; break;
     default: fputs(usage_text, opt == OPT_HELP ? stdout : stderr);
@@ -192,8 +212,6 @@ static const char *opts_problem(const struct pb_opts *o)
 {
     const struct pb_proto *p = pb_proto_get(o->proto);
 
-    if (!p->on_connect)
-        return "--proto irc: parley does not speak IRC yet";
     if (o->port < 1 || o->port > 65535)
         return "--port is required (1-65535)";
     if (o->clients < 1 || o->rooms < 1 || o->rooms > o->clients)
@@ -210,6 +228,16 @@ static const char *opts_problem(const struct pb_opts *o)
         return "every room with a sender needs another member";
     if (o->size < PB_TAIL_LEN || o->size > PB_SIZE_MAX)
         return "--size must be 26..1024";
+    if (o->proto == PB_PROTO_IRC && o->size > PB_IRC_BODY_MAX)
+        return "--proto irc: --size must be at most " PB_STR(PB_IRC_BODY_MAX)
+               " (an IRC line is 512 bytes with its prefix)";
+    if ((o->register_only || o->irc_caps) && o->proto != PB_PROTO_IRC)
+        return "--register-only and --irc-cap need --proto irc";
+    if (o->irc_caps && (strlen(o->irc_caps) > 400 ||
+                        strpbrk(o->irc_caps, "\r\n")))
+        return "--irc-cap: one line of at most 400 bytes";
+    if (o->register_only && o->senders)
+        return "--register-only runs have no senders";
     if (o->connect_window < 1 || o->per_addr < 1 || o->src_addrs > 254)
         return "--connect-window and --per-addr must be >= 1, "
                "--src-addrs <= 254";

@@ -187,8 +187,13 @@ static void window_ack(struct pb_run *r, struct pb_sender *s, uint64_t seq)
     sender_queue(r, s);
 }
 
-/* Accounts one benchmark message (tail points after "pb") read by c. */
-static void deliver(struct pb_run *r, struct pb_conn *c, const char *tail,
+/*
+ * Accounts one benchmark message (tail points after "pb") read by c.
+ * Returns false when the tail is no message tail after all (a line that
+ * merely ends like one, such as an IRC line ending in nicks "pb..."): the
+ * caller hands that line to the protocol.
+ */
+static bool deliver(struct pb_run *r, struct pb_conn *c, const char *tail,
                     uint64_t now)
 {
     uint64_t bad = 0, sid, seq, ts;
@@ -198,15 +203,13 @@ static void deliver(struct pb_run *r, struct pb_conn *c, const char *tail,
     sid = hex4(tail, &bad);
     seq = hex8(tail + 4, &bad);
     ts = (uint64_t)hex4(tail + 12, &bad) << 32 | hex8(tail + 16, &bad);
-    if (bad || sid >= r->o.senders) {
-        r->other_lines++;
-        return;
-    }
+    if (bad || sid >= r->o.senders)
+        return false;
     s = &r->senders[sid];
     if (s->room != c->room ||
         (!r->proto->self_delivery && s->member == (uint32_t)(c - r->conns))) {
         r->misrouted++;
-        return;
+        return true;
     }
     r->delivered++;
     exp = &c->expect[s->slot];
@@ -221,6 +224,7 @@ static void deliver(struct pb_run *r, struct pb_conn *c, const char *tail,
         pb_hist_add(&r->hist, now - r->t0 - ts);
     if (s->rem)
         window_ack(r, s, seq);
+    return true;
 }
 
 /*
@@ -236,16 +240,16 @@ size_t pb_msg_lines(struct pb_run *r, struct pb_conn *c, const char *buf,
     for (;;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t ll;
+        bool tail;
 
         if (!nl)
             break;
         ll = (size_t)(nl - p);
         if (ll && p[ll - 1] == '\r')
             ll--;
-        if (member && ll >= PB_TAIL_LEN && p[ll - PB_TAIL_LEN] == 'p' &&
-            p[ll - PB_TAIL_LEN + 1] == 'b')
-            deliver(r, c, p + ll - PB_TAIL_LEN + 2, now);
-        else {
+        tail = member && ll >= PB_TAIL_LEN && p[ll - PB_TAIL_LEN] == 'p' &&
+               p[ll - PB_TAIL_LEN + 1] == 'b';
+        if (!tail || !deliver(r, c, p + ll - PB_TAIL_LEN + 2, now)) {
             r->proto->on_line(r, c, p, ll);
             member = c->state == PB_ST_JOINED && c->role == PB_ROLE_MEMBER;
         }

@@ -17,8 +17,9 @@
  *          every line goes to every other connection (use one room).
  *          Joining is confirmed by a probe line that connection 0 repeats
  *          until every connection has received one.
- *   irc    not yet: parley does not speak IRC. The place to add it is the
- *          table at the end of this file (see the comment there).
+ *   irc    IRC (parley's irc:// listener, ngircd, inspircd, room_floor
+ *          --irc): NICK/USER, JOIN #ROOM after 001, joined at 366; a
+ *          message is "PRIVMSG #ROOM :BODY". In pb_irc.c.
  */
 #include "pb.h"
 
@@ -203,14 +204,8 @@ void pb_proto_probe(struct pb_run *r, uint64_t now)
 /* ------------------------------------------------------------ table --- */
 
 /*
- * The protocols. To add IRC (once parley speaks it), give the irc entry:
- *   on_connect: send "NICK pbN\r\nUSER pbN 0 * :pb\r\n";
- *   on_line:    answer "PING :x" with "PONG :x"; after "001" send
- *               "JOIN #ROOM\r\n"; joined at the end of NAMES (" 366 ");
- *   format:     "PRIVMSG #ROOM :BODY\r\n" (arrives as
- *               ":nick!user@host PRIVMSG #ROOM :BODY", body at line end);
- *   self_delivery false, separate_pub false, barrier false.
- * Nothing else in parley-bench needs to change.
+ * The protocols: name, on_connect, on_line, format, self_delivery,
+ * separate_pub, barrier (see struct pb_proto in pb.h).
  */
 static const struct pb_proto pb_protos[] = {
     [PB_PROTO_TEXT] = {"text", text_connect, text_line, text_format, false,
@@ -219,10 +214,11 @@ static const struct pb_proto pb_protos[] = {
                        true, false},
     [PB_PROTO_RELAY] = {"relay", relay_connect, relay_line, text_format,
                         false, false, true},
-    [PB_PROTO_IRC] = {"irc", NULL, NULL, NULL, false, false, false},
+    [PB_PROTO_IRC] = {"irc", pb_irc_connect, pb_irc_line, pb_irc_format,
+                      false, false, false},
 };
 
-/* Returns the protocol with the given id; its hooks are NULL if unbuilt. */
+/* Returns the protocol with the given id. */
 const struct pb_proto *pb_proto_get(int id)
 {
     return &pb_protos[id];

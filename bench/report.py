@@ -413,8 +413,9 @@ def estimate_100k(data):
         "spreads over 127.0.0.1, 127.0.0.2, ... by itself (`--per-addr`)."])
 
 
-# Files in bench/ appended to the report as they are, in this order.
-HAND_SECTIONS = ("fairness.md", "profiles.md")
+# Files in bench/ appended to the report as they are, in this order
+# (irc.md is written by bench/irc.py).
+HAND_SECTIONS = ("fairness.md", "profiles.md", "irc.md")
 
 
 def document(args, data, chart_ok, elapsed, scenarios, commands):
@@ -474,7 +475,8 @@ def document(args, data, chart_ok, elapsed, scenarios, commands):
             out.append("- %s: peak %.3f M deliveries/s at window %d" % (
                 srv, peak / 1e6, w))
     # Sections measured by hand or by other scripts (bench/fairness.md:
-    # bench/ab.py and bench/fanout.py; bench/profiles.md: perf) follow.
+    # bench/ab.py and bench/fanout.py; bench/profiles.md: perf;
+    # bench/irc.md: bench/irc.py) follow.
     here = os.path.dirname(os.path.abspath(__file__))
     for name in HAND_SECTIONS:
         path = os.path.join(here, name)

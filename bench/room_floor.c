@@ -15,6 +15,20 @@
  * in the one room from the start and says nothing on connect, and every
  * complete line it sends goes verbatim to every other connection.
  *
+ * With --irc, it is the IRC yardstick of bench/irc.py: just enough IRC for
+ * parley-bench --proto irc, and the trivial responder that shows what the
+ * load generator itself can do:
+ *
+ *   NICK and USER  001 as soon as both came (no lookups, no checks);
+ *   JOIN #ROOM     puts the connection in ROOM (its first JOIN only),
+ *                  answers with the JOIN echo and 366 (end of NAMES); the
+ *                  room is not told, and NAMES lists nobody;
+ *   PING x         PONG x;
+ *   PRIVMSG ...    the line, prefixed with ":NICK!NICK@127.0.0.1 ", goes to
+ *                  every other member of the room: the lines of one read
+ *                  are prefixed once and appended once per recipient;
+ *   anything else  ignored.
+ *
  * It does what parley does on the wire and nothing more: one epoll thread,
  * one recv per readable connection, the complete lines of one read appended
  * once per recipient, and one send per recipient per loop round. No nicks,
@@ -23,7 +37,7 @@
  * relay's CPU per delivery is its own code; what this relay spends is the
  * kernel's floor on this machine.
  *
- * usage: room_floor [--relay] PORT
+ * usage: room_floor [--relay | --irc] PORT
  *                            (listens on 127.0.0.1:PORT; 0 picks one and
  *                            prints "port N" on standard output)
  */
@@ -36,12 +50,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum { READ_MAX = 64 * 1024, LINE_MAX_ = 4096, ROOM_NAME_MAX = 64 };
+enum { READ_MAX = 64 * 1024, LINE_MAX_ = 4096, ROOM_NAME_MAX = 64,
+       NICK_MAX = 32 };
 
 static const char welcome[] = "* room_floor: the least work a room relay does\n"
                               "* send /join ROOM, then lines\n"
@@ -57,6 +73,9 @@ struct client {
     size_t off, len, cap;
     size_t plen;  /* bytes of an incomplete line kept in part */
     char part[LINE_MAX_];
+    char nick[NICK_MAX]; /* --irc: the nick, empty until NICK */
+    bool user;           /* --irc: USER came */
+    bool welcomed;       /* --irc: 001 sent */
 };
 
 struct room {
@@ -75,6 +94,9 @@ static struct room *rooms;
 static size_t nrooms, rooms_cap;
 static char rbuf[LINE_MAX_ + READ_MAX];
 static bool relay; /* --relay: everyone is in room 0 from the start */
+static bool irc;   /* --irc: speak IRC */
+static char *batch; /* --irc: the prefixed PRIVMSG lines of one read */
+static size_t batch_len, batch_cap;
 
 static void *grow(void *p, size_t *cap, size_t need, size_t size)
 {
@@ -194,6 +216,101 @@ static void join(struct client *c, const char *line, size_t len)
     append(c, reply, (size_t)n);
 }
 
+/* --irc: appends the NUL-terminated strings to c's output. */
+static void irc_send(struct client *c, const char *a, const char *b,
+                     const char *d)
+{
+    append(c, a, strlen(a));
+    append(c, b, strlen(b));
+    append(c, d, strlen(d));
+}
+
+/* --irc: True when line (len bytes) starts with the command word w. */
+static bool irc_is(const char *line, size_t len, const char *w)
+{
+    size_t n = strlen(w);
+    return len >= n && strncasecmp(line, w, n) == 0 &&
+           (len == n || line[n] == ' ');
+}
+
+/* --irc: the first JOIN of a registered client puts it in the room. */
+static void irc_join(struct client *c, const char *room, size_t len)
+{
+    char name[ROOM_NAME_MAX + 1];
+    int r;
+
+    if (!c->welcomed || c->room >= 0 || (r = room_find(room, len)) < 0)
+        return;
+    enter(c, r);
+    snprintf(name, sizeof name, "#%s", rooms[r].name);
+    irc_send(c, ":", c->nick, "!floor@127.0.0.1 JOIN ");
+    irc_send(c, name, "\r\n:floor 366 ", c->nick);
+    irc_send(c, " ", name, " :End of /NAMES list.\r\n");
+}
+
+/* --irc: handles one line (without CR LF) that is not a PRIVMSG. */
+static void irc_command(struct client *c, const char *line, size_t len)
+{
+    const char *arg = memchr(line, ' ', len);
+    size_t alen = arg ? len - (size_t)(++arg - line) : 0;
+    char name[ROOM_NAME_MAX + NICK_MAX];
+
+    if (arg && alen && *arg == ':')
+        arg++, alen--;
+    if (irc_is(line, len, "PING")) {
+        snprintf(name, sizeof name, "%.*s\r\n", (int)(alen < 64 ? alen : 64),
+                 arg ? arg : "");
+        irc_send(c, "PONG :", name, "");
+    } else if (irc_is(line, len, "NICK") && alen && alen < NICK_MAX) {
+        memcpy(c->nick, arg, alen);
+        c->nick[alen] = '\0';
+    } else if (irc_is(line, len, "USER"))
+        c->user = true;
+    else if (irc_is(line, len, "JOIN") && alen > 1 && *arg == '#')
+        irc_join(c, arg + 1, alen - 1);
+    if (!c->welcomed && c->user && c->nick[0]) {
+        c->welcomed = true;
+        irc_send(c, ":floor 001 ", c->nick, " :room_floor --irc\r\n");
+    }
+}
+
+/* --irc: adds a PRIVMSG line, prefixed with its source, to the batch. */
+static void irc_batch(struct client *c, const char *line, size_t len)
+{
+    size_t nlen = strlen(c->nick);
+
+    batch = grow(batch, &batch_cap, batch_len + len + 2 * nlen + 32, 1);
+    batch_len += (size_t)sprintf(batch + batch_len, ":%s!%s@127.0.0.1 ",
+                                 c->nick, c->nick);
+    memcpy(batch + batch_len, line, len);
+    memcpy(batch + batch_len + len, "\r\n", 2);
+    batch_len += len + 2;
+}
+
+/* --irc: handles the complete lines in p..end; returns where they end. */
+static char *irc_lines(struct client *c, char *p, char *end)
+{
+    char *nl;
+
+    batch_len = 0;
+    while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
+        size_t len = (size_t)(nl - p) - (nl > p && nl[-1] == '\r');
+
+        if (irc_is(p, len, "PRIVMSG") && c->room >= 0)
+            irc_batch(c, p, len);
+        else
+            irc_command(c, p, len);
+        p = nl + 1;
+    }
+    if (batch_len) {
+        struct room *r = &rooms[c->room];
+        for (size_t i = 0; i < r->n; i++)
+            if (r->member[i] != c)
+                append(r->member[i], batch, batch_len);
+    }
+    return p;
+}
+
 static void on_readable(struct client *c)
 {
     memcpy(rbuf, c->part, c->plen);
@@ -204,7 +321,9 @@ static void on_readable(struct client *c)
         return;
     }
     char *p = rbuf, *end = rbuf + c->plen + got, *nl;
-    while (c->room < 0 && (nl = memchr(p, '\n', (size_t)(end - p)))) {
+    if (irc)
+        p = irc_lines(c, p, end);
+    while (!irc && c->room < 0 && (nl = memchr(p, '\n', (size_t)(end - p)))) {
         join(c, p, (size_t)(nl - p));
         p = nl + 1;
     }
@@ -241,7 +360,7 @@ static void on_accept(int ls)
         epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
         if (relay)
             enter(c, room_find("relay", 5));
-        else
+        else if (!irc)
             append(c, welcome, sizeof welcome - 1);
     }
 }
@@ -255,8 +374,9 @@ int main(int argc, char **argv)
     int one = 1;
 
     relay = argc == 3 && strcmp(argv[1], "--relay") == 0;
-    if (argc != 2 + relay) {
-        fprintf(stderr, "usage: room_floor [--relay] PORT\n");
+    irc = argc == 3 && strcmp(argv[1], "--irc") == 0;
+    if (argc != 2 + (relay || irc)) {
+        fprintf(stderr, "usage: room_floor [--relay | --irc] PORT\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);

@@ -223,9 +223,11 @@ def bench_command(args, server, extra, label):
              str(server.proc.pid), "--quiet", "--label", label] + extra)
 
 
-def run_once(args, name, extra, label):
-    """Runs one load against a fresh server; returns the RESULT dict."""
-    server = Server(name, args)
+def run_once(args, name, extra, label, make=None):
+    """Runs one load against a fresh server; returns the RESULT dict.
+    make(name, args) builds the server (default: Server; bench/irc.py
+    passes its own)."""
+    server = (make or Server)(name, args)
     tag = label.replace("/", "_")
     try:
         if not server.start(tag):
@@ -271,10 +273,11 @@ def wait_quiet(args):
     return time.time() - start
 
 
-def run_point(args, name, extra, label):
+def run_point(args, name, extra, label, once=None):
     """Runs once, again (twice at most, or args.tries - 1 times) when other
     processes took more than NOISY_PCT (or args.noisy_pct) of a core during
-    the measuring window; keeps the quietest."""
+    the measuring window; keeps the quietest. once(args, name, extra, label)
+    makes one run (default: run_once)."""
     best = None
     noisy = getattr(args, "noisy_pct", NOISY_PCT)
     for _attempt in range(getattr(args, "tries", 2 if args.quick else 3)):
@@ -282,7 +285,7 @@ def run_point(args, name, extra, label):
         if waited > 1:
             log("%-16s waited %.0f s for the machine to calm down" % (
                 label, waited))
-        res = run_once(args, name, extra, label)
+        res = (once or run_once)(args, name, extra, label)
         other = res.get("other_cpu_pct")
         if best is None or (isinstance(other, float) and other <
                             best.get("other_cpu_pct", 1e9)):
@@ -431,36 +434,46 @@ def prepare(args):
     return None
 
 
-def parse_args():
-    """Command line of the runner."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true",
-                   help="1 repetition, short runs (under 2 minutes)")
+def add_common_args(p, quick_help):
+    """Adds the options bench/run.py shares with bench/irc.py: --quick,
+    --reps, --quiet-wait and the paths of the programs."""
+    p.add_argument("--quick", action="store_true", help=quick_help)
     p.add_argument("--reps", type=int, help="repetitions (default 3, "
                    "quick 1)")
-    p.add_argument("--only", nargs="*", help="scenarios to run (busy big "
-                   "many idle max slow sat)")
     p.add_argument("--quiet-wait", type=float, help="seconds to wait "
                    "for an idle machine before each run (2, full: 30)")
-    p.add_argument("--out", help="report (default docs/BENCHMARKS.md; "
-                   "quick: bench/out/BENCHMARKS-quick.md)")
-    p.add_argument("--from-json", help="write the report from the results "
-                   "a former run saved (bench/out/results-*.json)")
-    p.add_argument("--png", help="chart (default: benchmarks.png beside "
-                   "--out)")
     p.add_argument("--parleyd", default=os.path.join(ROOT, "build",
                                                      "parleyd"))
     p.add_argument("--bench", default=os.path.join(ROOT, "build",
                                                    "parley-bench"))
     p.add_argument("--floor", default=os.path.join(ROOT, "build",
                                                    "room_floor"))
-    p.add_argument("--redis", default="redis-server")
-    a = p.parse_args()
+
+
+def common_defaults(a):
+    """Fills in the defaults of the options of add_common_args."""
     a.reps = a.reps or (1 if a.quick else 3)
     a.date = time.time()
     a.root = ROOT
     if a.quiet_wait is None:
         a.quiet_wait = 2.0 if a.quick else 30.0
+
+
+def parse_args():
+    """Command line of the runner."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_common_args(p, "1 repetition, short runs (under 2 minutes)")
+    p.add_argument("--only", nargs="*", help="scenarios to run (busy big "
+                   "many idle max slow sat)")
+    p.add_argument("--out", help="report (default docs/BENCHMARKS.md; "
+                   "quick: bench/out/BENCHMARKS-quick.md)")
+    p.add_argument("--from-json", help="write the report from the results "
+                   "a former run saved (bench/out/results-*.json)")
+    p.add_argument("--png", help="chart (default: benchmarks.png beside "
+                   "--out)")
+    p.add_argument("--redis", default="redis-server")
+    a = p.parse_args()
+    common_defaults(a)
     if a.out is None:
         a.out = (os.path.join(OUT, "BENCHMARKS-quick.md") if a.quick else
                  os.path.join(ROOT, "docs", "BENCHMARKS.md"))

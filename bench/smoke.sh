@@ -16,7 +16,17 @@
 #      bench/run.py) in 4 rooms of 10 loses nothing either, so that a
 #      benchmark never compares against a relay that drops messages;
 #   5. nor does the reference relay (build/room_floor --relay, the
-#      yardstick of the one-room scenarios) with 20 clients.
+#      yardstick of the one-room scenarios) with 20 clients;
+#   6-8. parley-bench --proto irc (through bench/irc.py --check, which
+#      starts each server with bench/irc.py's configuration) against the
+#      IRC floor (build/room_floor --irc), against ngircd with an
+#      authentication PING that must be answered before 001, and against
+#      inspircd with IRCv3 message tags (time=, msgid=) on every line and a
+#      PING every second during the run; none loses a message. ngircd and
+#      inspircd are required (tests/deps.sh installs them): when one is
+#      missing its check FAILS;
+#   9. the same against parleyd's IRC listener once `parleyd --help`
+#      names irc:// (until then a note says it is not there yet).
 # Prints "N passed, M failed" last; exits non-zero when a check failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -38,6 +48,9 @@ trap cleanup EXIT
 # start_server parleyd|floor|relay: starts that server on a free port;
 # sets $server and $port (empty when it did not start).
 start_server() {
+    # Empty the log first: the server's shell truncates it only once it
+    # runs, and until then the port of the server before would be read.
+    : >"$tmp/parleyd.log"
     if [ "$1" = floor ]; then
         "$FLOOR" 0 >"$tmp/parleyd.log" 2>&1 &
     elif [ "$1" = relay ]; then
@@ -59,6 +72,19 @@ start_server() {
     done
 }
 
+# tally NAME STATUS: counts check NAME as passed (STATUS 0, printing its
+# message counts from $tmp/out) or failed (printing $tmp/out).
+tally() {
+    if [ "$2" -eq 0 ]; then
+        echo "ok   $1: $(grep -o 'expected=[0-9]* delivered=[0-9]* lost=[0-9]*' "$tmp/out")"
+        pass=$((pass + 1))
+    else
+        echo "FAIL $1"
+        cat "$tmp/out"
+        fail=$((fail + 1))
+    fi
+}
+
 # check NAME [floor|relay] ARGS...: runs parley-bench against a fresh
 # parleyd (or, with "floor", the room floor relay; with "relay", the
 # reference relay, spoken to with --proto relay).
@@ -77,18 +103,26 @@ check() {
         echo "FAIL $name: $kind did not start"
         cat "$tmp/parleyd.log"
         fail=$((fail + 1))
-    elif "$BENCH" --proto "$proto" --port "$port" --server-pid "$server" \
-        --quiet --drain 5 --timeout 30 "$@" >"$tmp/out" 2>&1; then
-        echo "ok   $name: $(grep -o 'expected=[0-9]* delivered=[0-9]* lost=[0-9]*' "$tmp/out")"
-        pass=$((pass + 1))
     else
-        echo "FAIL $name"
-        cat "$tmp/out"
-        fail=$((fail + 1))
+        "$BENCH" --proto "$proto" --port "$port" --server-pid "$server" \
+            --quiet --drain 5 --timeout 30 "$@" >"$tmp/out" 2>&1
+        tally "$name" $?
     fi
     kill "$server" 2>/dev/null
     wait "$server" 2>/dev/null
     server=""
+}
+
+# check_irc NAME SERVER ARGS...: parley-bench --proto irc with ARGS against
+# a fresh SERVER, started by bench/irc.py --check.
+check_irc() {
+    name=$1
+    server_name=$2
+    shift 2
+    /usr/bin/python3 bench/irc.py --parleyd "$PARLEYD" --bench "$BENCH" \
+        --floor "$FLOOR" --check "$server_name" -- --drain 5 --timeout 30 \
+        "$@" >"$tmp/out" 2>&1
+    tally "$name" $?
 }
 
 if [ ! -x "$PARLEYD" ] || [ ! -x "$BENCH" ] || [ ! -x "$FLOOR" ]; then
@@ -107,6 +141,19 @@ check room-floor floor --clients 40 --rooms 4 --senders 4 --rate 200 \
     --warmup 0 --duration 0.5
 check relay relay --clients 20 --rooms 1 --senders 4 --window 8 \
     --warmup 0 --duration 0.5
+check_irc irc-floor floor --clients 20 --rooms 2 --senders 4 --window 8 \
+    --warmup 0 --duration 0.5
+check_irc irc-ngircd ngircd+authping --clients 20 --rooms 1 --senders 4 \
+    --window 8 --connect-window 8 --warmup 0 --duration 0.5
+check_irc irc-inspircd inspircd+tags --irc-cap "message-tags server-time" \
+    --clients 20 --rooms 1 --senders 4 --rate 50 --warmup 0 --duration 2.5
+if "$PARLEYD" --help 2>&1 | grep -q 'irc://'; then
+    check_irc irc-parleyd parley-irc --clients 20 --rooms 2 --senders 4 \
+        --window 8 --warmup 0 --duration 0.5
+else
+    echo "note irc-parleyd: parleyd has no IRC listener yet" \
+        "(checked once it lands)"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -33,6 +33,9 @@ else
     need irssi command -v irssi
     need weechat-curses command -v weechat
     need iproute2 sh -c 'command -v ip || test -x /usr/sbin/ip'
+    # bench/smoke.sh (make test) drives these two IRC servers too.
+    need ngircd test -x /usr/sbin/ngircd
+    need inspircd test -x /usr/sbin/inspircd
 fi
 
 if [ -n "$missing" ]; then
@@ -42,4 +45,16 @@ if [ -n "$missing" ]; then
     $SUDO apt-get update -q
     # shellcheck disable=SC2086
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q $missing
+    # Installing an IRC server starts its system service on port 6667; the
+    # benchmarks start their own instances, so stop the ones just started.
+    for unit in ngircd inspircd; do
+        case " $missing " in
+        *" $unit "*)
+            if command -v systemctl >/dev/null 2>&1 &&
+                systemctl is-active --quiet "$unit.service" 2>/dev/null; then
+                $SUDO systemctl stop "$unit.service"
+            fi
+            ;;
+        esac
+    done
 fi
