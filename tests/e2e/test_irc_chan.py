@@ -1,6 +1,6 @@
 """IRC channel moderation and listing: MODE (channel and user modes, the
 ban list), KICK, INVITE and LIST, and moderation that holds across the two
-protocols (docs/irc/channels.md)."""
+protocols (docs/irc.md, Channels)."""
 import re
 
 from harness import check

@@ -1,6 +1,6 @@
 """IRC queries about people and the server: WHO (and WHOX), WHOIS, WHOWAS,
 ISON, USERHOST, AWAY, SETNAME, ADMIN, INFO, USERS, SUMMON
-(docs/irc/queries.md). Text users are asked about like anyone: user ~text,
+(docs/irc.md, Questions about people). Text users are asked about like anyone: user ~text,
 their address, real name "text user"."""
 import re
 import time

@@ -1,7 +1,7 @@
 """IRCv3: capability negotiation, message-tags (msgid, time, client-only
 tags, TAGMSG), server-time, echo-message, batch, labeled-response,
 standard replies and draft/chathistory, against IRC and text users
-(docs/irc/ircv3.md)."""
+(docs/irc.md, IRCv3)."""
 import calendar
 import re
 import time
