@@ -40,6 +40,8 @@ static uint64_t chat_next_id;             /* the id of the next event */
 static struct chat_was chat_was[CHAT_WHOWAS_KEEP]; /* a ring */
 static size_t chat_was_next;
 static size_t chat_most_clients; /* see chat_client_max */
+static uint64_t chat_max_id;     /* the highest id registered */
+static struct dict *chat_ids;    /* decimal id -> the person, if here */
 static struct dict *chat_rooms;  /* room name -> struct room */
 static struct room *chat_lobby;
 static uint64_t chat_epoch; /* stamps deliveries to dedupe across rooms */
@@ -61,11 +63,13 @@ void chat_init(const struct chat_config *cfg)
     chat_nicks = dict_new();
     chat_rooms = dict_new();
     chat_members = member_table_new();
+    chat_ids = dict_new();
     /* Rising across restarts too: a thousand ids a millisecond of uptime. */
     chat_next_id = (uint64_t)chat_wall_ms() * 1000;
     memset(chat_was, 0, sizeof chat_was);
     chat_was_next = 0;
     chat_most_clients = 0;
+    chat_max_id = 0;
     chat_lobby = room_new(CHAT_LOBBY, strlen(CHAT_LOBBY), cfg->history_keep);
     chat_lobby->modes = ROOM_NO_OUTSIDE;
     dict_set(chat_rooms, chat_lobby->name, chat_lobby->name_len, chat_lobby);
@@ -84,6 +88,8 @@ void chat_fini(void)
     dict_free(chat_rooms);
     dict_free(chat_nicks);
     member_table_free(chat_members);
+    dict_free(chat_ids);
+    chat_ids = NULL;
     chat_members = NULL;
     chat_rooms = chat_nicks = NULL;
     chat_lobby = NULL;
@@ -352,6 +358,26 @@ bool chat_nick_valid(const char *nick, size_t len)
     return nick_valid(nick, len);
 }
 
+/*
+ * Returns true if the default nick user<N> (nick, len bytes) is nobody's to
+ * keep: N is not above the highest id registered so far (ids rise, so it
+ * will not be handed out again) and the person it was given to has left.
+ * A higher one stays reserved for the person who will get it, a lower one
+ * for its owner while connected.
+ */
+static bool chat_default_was_given(const char *nick, size_t len)
+{
+    if (len > 4 && nick[4] == '0')
+        return false; /* "user01" is no one's default: reserved as ever */
+    uint64_t n = 0;
+    for (size_t i = 4; i < len; i++) {
+        if (n > (UINT64_MAX - 9) / 10)
+            return false;
+        n = n * 10 + (uint64_t)(nick[i] - '0');
+    }
+    return n <= chat_max_id && dict_get(chat_ids, nick + 4, len - 4) == NULL;
+}
+
 /* Returns CHAT_OK if c may take nick (len bytes) now, or why not. */
 static enum chat_error chat_nick_free(const struct client *c, uint64_t id,
                                       const char *nick, size_t len)
@@ -361,8 +387,8 @@ static enum chat_error chat_nick_free(const struct client *c, uint64_t id,
     struct client *owner = chat_find_nick(nick, len);
     if (owner && owner != c)
         return CHAT_ERR_TAKEN;
-    if (nick_reserved(nick, len)) {
-        /* Only your own default nick, spelled exactly, may be taken back. */
+    if (nick_reserved(nick, len) && !chat_default_was_given(nick, len)) {
+        /* Only your own default nick, spelled exactly, may be taken. */
         char own[NICK_MAX + 1];
         int n = snprintf(own, sizeof own, "user%llu", (unsigned long long)id);
         if ((size_t)n != len || !name_eq(own, nick, len))
@@ -391,10 +417,21 @@ enum chat_error chat_register(struct client *c, uint64_t id,
         c->nick[len] = '\0';
         c->nick_len = len;
     } else {
+        /* user<id>, or, if someone took it while this person was being
+         * greeted, user<id>_1 (_2, ...): among more names than people,
+         * one is free. */
         int n = snprintf(c->nick, sizeof c->nick, "user%llu",
                          (unsigned long long)id);
-        c->nick_len = (size_t)n;
+        for (size_t k = 1; chat_find_nick(c->nick, (size_t)n); k++)
+            n = snprintf(c->nick, sizeof c->nick, "user%llu_%zu",
+                         (unsigned long long)id, k);
+        c->nick_len = (size_t)n < sizeof c->nick ? (size_t)n : NICK_MAX;
     }
+    if (id > chat_max_id)
+        chat_max_id = id;
+    char key[24];
+    int k = snprintf(key, sizeof key, "%llu", (unsigned long long)id);
+    dict_set(chat_ids, key, (size_t)k, c);
     dict_set(chat_nicks, c->nick, c->nick_len, c);
     if (dict_count(chat_nicks) > chat_most_clients)
         chat_most_clients = dict_count(chat_nicks);
@@ -507,6 +544,9 @@ void chat_unregister(struct client *c, const char *reason, size_t len,
     chat_event_done(&ev);
     chat_remember_was(c);
     dict_del(chat_nicks, c->nick, c->nick_len);
+    char key[24];
+    int k = snprintf(key, sizeof key, "%llu", (unsigned long long)c->id);
+    dict_del(chat_ids, key, (size_t)k);
     free(c->realname);
     free(c->away);
     c->realname = c->away = NULL;

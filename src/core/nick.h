@@ -4,10 +4,10 @@
  * Nicks are 1-32 characters from ASCII letters, digits and _-[]\^{}|`, not
  * starting with a digit, '-' or '[' (text lines frame a nick in brackets,
  * "[alice]: hi", and "[[alice]]: hi" would blur that frame); never '*', a
- * space or ':', which chat lines use around the nick. "user<digits>" is
- * reserved for the default
- * nicks the server hands out. Room names are 1-32 letters, digits, '_' and
- * '-'. Both compare without regard to ASCII case.
+ * space or ':', which chat lines use around the nick. "user<digits>" has
+ * the form of the default nicks the server hands out (the core decides
+ * which of those may be taken). Room names are 1-32 letters, digits, '_'
+ * and '-'. Both compare without regard to ASCII case.
  */
 #ifndef PARLEY_NICK_H
 #define PARLEY_NICK_H

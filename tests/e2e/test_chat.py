@@ -93,10 +93,21 @@ def test_ids_sequential_never_reused(t):
     check(d.welcome() == "user4", "id reused or skipped after a quit: %s", d.nick)
     a.expect("* user4 joined #lobby")
     c.expect("* user4 joined #lobby")
-    # Reclaiming a gone user's default nick is reserved too.
+    # A default nick stays its owner's while they are here, even renamed...
+    c.say("/nick carol")
+    c.expect("* you are now carol")
+    a.expect("* user3 is now carol")
+    d.expect("* user3 is now carol")
+    d.say("/nick user3")
+    d.expect('! nick "user3" is reserved')
+    # ...and one not handed out yet is reserved for whoever gets it...
+    d.say("/nick user5")
+    d.expect('! nick "user5" is reserved')
+    # ...but a gone user's default nick (ids are never reused) is free.
     d.say("/nick user2")
-    d.expect('! nick "user2" is reserved')
-    t.barrier(d, a, c)
+    d.expect("* you are now user2")
+    a.expect("* user4 is now user2")
+    t.barrier(d, a)
 
 
 # -- posting ---------------------------------------------------------------
