@@ -107,7 +107,8 @@ const char *oper_check(const char *name, size_t nlen, const char *password,
                        size_t plen)
 {
     const struct oper_account *a = oper_find(name, nlen);
-    if (plen > OPER_PASSWORD_MAX)
+    /* With no accounts there is no name to hide: nothing to check. */
+    if (plen > OPER_PASSWORD_MAX || oper_n == 0)
         return NULL;
     if (a == NULL) {
         if (oper_decoy[0] == '\0' &&

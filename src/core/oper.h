@@ -53,7 +53,8 @@ size_t oper_accounts(void);
  * Returns the account's name (static, lives until oper_fini), or NULL if no
  * account has that name or the password is not its. Slow by design: an
  * unknown name costs about what a wrong password does, so the time taken
- * does not tell which names exist.
+ * does not tell which names exist (with no accounts at all, it returns
+ * NULL at once).
  */
 const char *oper_check(const char *name, size_t nlen, const char *password,
                        size_t plen);
