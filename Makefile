@@ -23,9 +23,15 @@ ifneq ($(SANITIZE),)
 SANFLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer \
            -fno-sanitize-recover=all
 endif
-ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Isrc $(WARN) $(CFLAGS) $(SANFLAGS)
+# libsodium (Debian: libsodium-dev) hashes and checks operator passwords.
+# Recursive (=) so that pkg-config runs when a recipe needs it, after
+# `make run` has installed the package; -lsodium if pkg-config cannot say.
+SODIUM_CFLAGS = $(shell pkg-config --cflags libsodium 2>/dev/null)
+SODIUM_LIBS = $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Isrc $(WARN) $(CFLAGS) $(SANFLAGS) \
+             $(SODIUM_CFLAGS)
 LDFLAGS ?=
-LDLIBS = -lm
+LDLIBS = -lm $(SODIUM_LIBS)
 PYTHON = /usr/bin/python3
 
 SRC = $(wildcard src/*.c src/*/*.c)

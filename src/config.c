@@ -44,6 +44,8 @@ enum {
     OPT_MOTD,
     OPT_PING_INTERVAL,
     OPT_MAX_BANS,
+    OPT_OPER,
+    OPT_HASH_PASSWORD,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -80,6 +82,8 @@ static const struct option config_options[] = {
     {"motd", required_argument, NULL, OPT_MOTD},
     {"ping-interval", required_argument, NULL, OPT_PING_INTERVAL},
     {"max-bans", required_argument, NULL, OPT_MAX_BANS},
+    {"oper", required_argument, NULL, OPT_OPER},
+    {"hash-password", no_argument, NULL, OPT_HASH_PASSWORD},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -159,6 +163,11 @@ static void config_usage(FILE *out)
 "                        %d; 0 = off), then every S/%d (at least 1); one\n"
 "                        that answers none of %d probes, or acknowledges\n"
 "                        nothing sent for as long, is dropped\n"
+"  --oper NAME:HASH      a server operator account (OPER NAME PASSWORD in\n"
+"                        IRC, /oper in text); HASH from --hash-password;\n"
+"                        repeatable, at most 16\n"
+"  --hash-password       read a password from stdin (one line, not echoed\n"
+"                        on a terminal), print its hash for --oper, exit\n"
 "  --log-level LEVEL     debug, info, warn or error (default info)\n"
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n",
@@ -345,6 +354,16 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv)
             break;
         case OPT_MOTD:
             cfg->motd_path = optarg;
+            break;
+        case OPT_OPER:
+            if (cfg->nopers == sizeof cfg->opers / sizeof cfg->opers[0]) {
+                fprintf(stderr, "parleyd: at most 16 --oper flags\n");
+                return CONFIG_ERROR;
+            }
+            cfg->opers[cfg->nopers++] = optarg;
+            break;
+        case OPT_HASH_PASSWORD:
+            cfg->hash_password = true;
             break;
         case OPT_LOG_LEVEL:
             if (!log_parse_level(optarg, &cfg->log_level)) {

@@ -91,6 +91,9 @@ struct config {
     const char *motd_path;  /* the IRC MOTD file, NULL: none */
     unsigned ping_interval; /* seconds; 0: no pings */
     size_t max_bans;        /* bans and invitations per room */
+    const char *opers[16];  /* --oper NAME:HASH, as given (OPER_ACCOUNTS_MAX) */
+    size_t nopers;
+    bool hash_password; /* --hash-password: print a hash and exit */
 };
 
 /* What config_parse decided. */

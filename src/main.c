@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/buf.h"
 #include "core/chat.h"
+#include "core/oper.h"
 #include "config.h"
 #include "event/conn.h"
 #include "lib/dict.h"
@@ -34,6 +36,57 @@ static void main_seed(void)
     dict_seed(seed);
 }
 
+/*
+ * --hash-password: reads one line from stdin (not echoed if it is a
+ * terminal) and prints its hash for --oper. Returns the exit status.
+ */
+static int main_hash_password(void)
+{
+    struct termios old, quiet;
+    bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+    if (tty) {
+        fprintf(stderr, "password: ");
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    char pw[OPER_PASSWORD_MAX + 2], hash[OPER_HASH_MAX];
+    bool got = fgets(pw, sizeof pw, stdin) != NULL;
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fprintf(stderr, "\n");
+    }
+    size_t n = got ? strcspn(pw, "\r\n") : 0;
+    int status = 0;
+    if (n == 0 || n > OPER_PASSWORD_MAX) {
+        fprintf(stderr,
+                "parleyd: --hash-password: expected a password of "
+                "1-%d bytes on one line\n",
+                OPER_PASSWORD_MAX);
+        status = 2;
+    } else if (oper_hash(pw, n, hash, sizeof hash) != 0) {
+        fprintf(stderr, "parleyd: --hash-password: out of memory\n");
+        status = 1;
+    } else {
+        printf("%s\n", hash);
+    }
+    explicit_bzero(pw, sizeof pw);
+    return status;
+}
+
+/* Adds the --oper accounts; returns false (with a message) on a bad one. */
+static bool main_opers(const struct config *cfg)
+{
+    char err[256];
+    for (size_t i = 0; i < cfg->nopers; i++) {
+        if (oper_add(cfg->opers[i], err, sizeof err) != 0) {
+            fprintf(stderr, "parleyd: --oper: %s\n", err);
+            return false;
+        }
+    }
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     struct config cfg;
@@ -45,6 +98,14 @@ int main(int argc, char **argv)
     case CONFIG_RUN:
         break;
     }
+    if (oper_init() != 0) {
+        fprintf(stderr, "parleyd: libsodium cannot be initialized\n");
+        return 1;
+    }
+    if (cfg.hash_password)
+        return main_hash_password();
+    if (!main_opers(&cfg))
+        return 2;
     log_set_level(cfg.log_level);
     log_open(STDERR_FILENO);
     main_seed();
@@ -91,6 +152,7 @@ int main(int argc, char **argv)
     server_stop();
     irc_fini();
     chat_fini();
+    oper_fini();
     buf_pool_drain();
     ev_loop_free(loop);
     log_close();

@@ -22,6 +22,9 @@ else
     need make command -v make
     need gcc command -v gcc
     need clang command -v clang
+    # Operator passwords are hashed and checked with libsodium.
+    need pkg-config command -v pkg-config
+    need libsodium-dev test -f /usr/include/sodium.h
     need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.asan-x86_64.a'
     need python3 test -x /usr/bin/python3
     need util-linux command -v prlimit

@@ -23,6 +23,7 @@
 #include "core/chat_int.h"
 #include "core/mask.h"
 #include "core/member.h"
+#include "core/oper.h"
 #include "lib/dict.h"
 #include "lib/log.h"
 #include "core/room.h"
@@ -542,6 +543,7 @@ void chat_unregister(struct client *c, const char *reason, size_t len,
         chat_leave(c, r);
     }
     chat_event_done(&ev);
+    oper_set(c, NULL);
     chat_remember_was(c);
     dict_del(chat_nicks, c->nick, c->nick_len);
     char key[24];

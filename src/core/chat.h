@@ -99,6 +99,14 @@ struct client_ops {
      */
     bool (*deliver)(struct client *to, struct chat_event *ev);
     bool tagmsg; /* takes CHAT_TAGMSG (other protocols never see it) */
+    /*
+     * An operator, by, disconnects c with a reason (len bytes; see
+     * oper_kill): the protocol tells c (its last line), marks it as gone
+     * and closes its connection. It must not unregister c: the core does
+     * that right after, announcing the quit.
+     */
+    void (*killed)(struct client *c, const struct client *by,
+                   const char *reason, size_t len);
 };
 
 /* A member's status in a room. */
@@ -141,6 +149,8 @@ struct client {
      */
     const char *origin;
     uint64_t new_rooms_full_at; /* the bucket of rooms it may create */
+    const char *oper;           /* a server operator: its account; NULL: not one
+                                   (set by oper_set, core/oper.h) */
 };
 
 struct chat_config {

@@ -97,6 +97,7 @@ static const char *const conn_reasons[] = {
     [CONN_SHUTDOWN] = "shutdown", [CONN_HTTP] = "http",
     [CONN_TLS] = "tls",           [CONN_MEMORY] = "memory",
     [CONN_TIMEOUT] = "timeout",   [CONN_FLOOD] = "flood",
+    [CONN_KILLED] = "killed",
 };
 
 static void conn_on_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev);
@@ -332,6 +333,24 @@ static void conn_flood_charge(struct conn *c, unsigned lines, uint64_t out,
                  work_us);
 }
 
+void conn_slow_line(struct conn *c, unsigned cost_ms, unsigned hold_ms)
+{
+    struct flood_rules r = conn_flood_rules();
+    uint64_t now = ev_now(conn_loop);
+    c->excused = true;
+    flood_charge(&r, &c->flood_t, now * 1000u, 0, 0, cost_ms * 1000ull);
+    if (hold_ms && now + hold_ms > c->hold_by)
+        c->hold_by = now + hold_ms;
+}
+
+/* Returns 0 if c may handle a line now, else the milliseconds to wait. */
+static uint64_t conn_input_wait(const struct conn *c)
+{
+    uint64_t wait = conn_flood_wait(c), now = ev_now(conn_loop);
+    uint64_t hold = c->hold_by > now ? c->hold_by - now : 0;
+    return wait > hold ? wait : hold;
+}
+
 /* Returns true if the round's output budget is spent. */
 static bool conn_round_spent(void)
 {
@@ -434,7 +453,7 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
     struct frame_input in = {p, n};
     uint64_t t0 = conn_clock_ns(); /* when the current line began */
     while (c->state == CS_OPEN && in.n > 0) {
-        uint64_t wait = conn_flood_wait(c);
+        uint64_t wait = conn_input_wait(c);
         if (wait == 0 && conn_round_spent() && !conn_cheap(c)) {
             conn_defer(c);
             break;
@@ -463,7 +482,8 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
         uint64_t t1 = conn_clock_ns();
         c->talked = true;
         c->last_cost = conn_out_total - before;
-        conn_flood_charge(c, 1, c->last_cost, t1 - t0);
+        conn_flood_charge(c, 1, c->last_cost, c->excused ? 0 : t1 - t0);
+        c->excused = false;
         if (c->state == CS_OPEN && in.n > 0 && t1 - t0 > CONN_SLOW_LINE_NS) {
             conn_defer(c); /* its turn is over */
             break;

@@ -29,6 +29,7 @@ struct ev_loop;
 /* Why a connection ended; logged as reason=NAME. */
 enum conn_reason {
     CONN_QUIT,     /* the user asked to leave */
+    CONN_KILLED,   /* a server operator disconnected it */
     CONN_EOF,      /* the peer closed the connection */
     CONN_ERROR,    /* a read or write failed, or the socket was reset */
     CONN_SENDQ,    /* its output queue passed the limit */
@@ -185,6 +186,14 @@ const char *conn_reason_name(enum conn_reason reason);
  * server), then closes with flush.
  */
 void conn_close_with(struct conn *c, enum conn_reason reason, const char *text);
+
+/*
+ * For a line whose handling is slow by design (an operator's password
+ * check), called by its handler: the time it takes is not charged to c's
+ * flood budget, which is charged cost_ms instead; and c's next line waits
+ * until hold_ms from now, whatever the flood limits (0: no wait).
+ */
+void conn_slow_line(struct conn *c, unsigned cost_ms, unsigned hold_ms);
 
 /* Calls fn for every connection that is still open. fn may close it. */
 void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg);

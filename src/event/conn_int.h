@@ -33,6 +33,7 @@ struct conn {
     uint64_t flood_t;   /* flood budget clock, microseconds */
     uint64_t last_cost; /* output caused by its last line (and batch) */
     uint64_t hup_by;    /* after the peer's FIN: input left then is dropped */
+    uint64_t hold_by;   /* conn_slow_line: no line before this (loop ms) */
     size_t def_slot;    /* index on conn_deferred */
     /* Output. */
     struct outq out; /* output the kernel has not taken yet */
@@ -55,6 +56,7 @@ struct conn {
     bool mid_line;       /* the last byte sent was not a line end */
     bool flush_on_close; /* closing sends what is queued first */
     bool abort;          /* close with a reset: queued output is dropped */
+    bool excused;        /* conn_slow_line: this line's time is not charged */
     char host[46];
     char addr[56];
     char origin[NET_KEY_MAX];

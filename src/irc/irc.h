@@ -111,6 +111,7 @@ struct irc_session {
     bool ping_sent;       /* a PING is out, unanswered */
     bool gone;            /* unregistered from the core already (QUIT) */
     bool invisible;       /* user mode +i */
+    bool wallops;         /* user mode +w: gets WALLOPS */
 };
 
 /* ------------------------------------------------------------------------
@@ -272,6 +273,16 @@ void irc_cmd_mode(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_kick(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_invite(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_list(struct irc_session *s, struct irc_msg *m);
+
+/* Server operators: oper.c (OPER, KILL, WALLOPS). */
+void irc_cmd_oper(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_kill(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_wallops(struct irc_session *s, struct irc_msg *m);
+/* Takes s's operator status away (MODE nick -o), telling it. */
+void irc_oper_drop(struct irc_session *s);
+/* The core's client_ops.killed for IRC clients: ERROR, then the close. */
+void irc_killed(struct client *c, const struct client *by, const char *reason,
+                size_t len);
 
 /* Tells s it may not act on r: 442 for NOT_MEMBER, 482 for NOT_OP. */
 void irc_chan_denied(struct irc_session *s, const struct room *r,

@@ -1,6 +1,6 @@
 /*
  * mode: the MODE command. A channel's modes (shown, its ban list, changed)
- * and the sender's own user modes (+i).
+ * and the sender's own user modes (+i, +w, and -o).
  *
  * A change is parsed the way modern servers read it: runs of '+' and '-',
  * each letter taking the next parameter if its type says so (o, v, b and k
@@ -114,7 +114,38 @@ static void irc_mode_channel(struct irc_session *s, struct irc_msg *m,
         irc_ban_list(s, r);
 }
 
-/* MODE nick [+i|-i]: the sender's own user modes. */
+/* Writes s's user modes, "+iow" as set, into out (8 bytes). */
+static void irc_user_modes(const struct irc_session *s, char out[8])
+{
+    snprintf(out, 8, "+%s%s%s", s->invisible ? "i" : "",
+             s->client.oper ? "o" : "", s->wallops ? "w" : "");
+}
+
+/* Tells s what changed of user modes i and w: "+i-w" from was to now. */
+static void irc_user_modes_changed(struct irc_session *s, const bool was[2],
+                                   const bool now[2])
+{
+    char out[8];
+    size_t n = 0;
+    char sign = 0;
+    for (int i = 0; i < 2; i++) {
+        if (was[i] == now[i])
+            continue;
+        if (sign != (now[i] ? '+' : '-'))
+            out[n++] = sign = now[i] ? '+' : '-';
+        out[n++] = "iw"[i];
+    }
+    if (n == 0)
+        return;
+    char from[CHAT_PREFIX_MAX + 1];
+    chat_prefix(&s->client, from, sizeof from);
+    irc_send(s, ":%s MODE %s %.*s", from, s->client.nick, (int)n, out);
+}
+
+/*
+ * MODE nick [MODES]: the sender's own user modes: i and w, and o, which
+ * only OPER gives and -o takes away (+o is ignored).
+ */
 static void irc_mode_user(struct irc_session *s, struct irc_msg *m,
                           const char *nick)
 {
@@ -128,10 +159,13 @@ static void irc_mode_user(struct irc_session *s, struct irc_msg *m,
         return;
     }
     if (m->nparams < 2) {
-        irc_num(s, "221", "%s", s->invisible ? "+i" : "+");
+        char modes[8];
+        irc_user_modes(s, modes);
+        irc_num(s, "221", "%s", modes);
         return;
     }
-    bool add = true, unknown = false, was = s->invisible;
+    bool add = true, unknown = false, deop = false;
+    bool was[2] = {s->invisible, s->wallops};
     const struct irc_slice *modes = &m->params[1];
     for (size_t i = 0; i < modes->n; i++) {
         char ch = modes->p[i];
@@ -139,15 +173,16 @@ static void irc_mode_user(struct irc_session *s, struct irc_msg *m,
             add = ch == '+';
         else if (ch == 'i')
             s->invisible = add;
+        else if (ch == 'w')
+            s->wallops = add;
+        else if (ch == 'o')
+            deop = deop || !add;
         else
             unknown = true;
     }
-    if (s->invisible != was) {
-        char from[CHAT_PREFIX_MAX + 1];
-        chat_prefix(c, from, sizeof from);
-        irc_send(s, ":%s MODE %s %s", from, c->nick,
-                 s->invisible ? "+i" : "-i");
-    }
+    irc_user_modes_changed(s, was, (bool[2]){s->invisible, s->wallops});
+    if (deop)
+        irc_oper_drop(s);
     if (unknown)
         irc_num(s, "501", ":Unknown MODE flag");
 }

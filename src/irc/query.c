@@ -133,7 +133,7 @@ struct irc_who {
     bool whox;       /* '%' given: RPL_WHOSPCRPL with these fields */
     unsigned fields; /* bit i: irc_whox_order[i] asked for */
     char token[4];   /* WHOX's token: 1-3 digits, "0" if none valid */
-    bool opers_only; /* flag 'o': nobody, as parley has no operators */
+    bool opers_only; /* flag 'o': server operators only */
     size_t sent;     /* replies sent */
     bool truncated;  /* someone more matched after IRC_WHO_MAX */
     int64_t now;
@@ -193,19 +193,22 @@ static void irc_whox_reply(struct irc_who *w, const struct client *c,
 static void irc_who_reply(struct irc_who *w, const struct client *c,
                           const struct room *r)
 {
+    if (w->opers_only && c->oper == NULL)
+        return;
     if (w->sent >= IRC_WHO_MAX) {
         w->truncated = true;
         return;
     }
     w->sent++;
-    char chan[ROOM_NAME_MAX + 2] = "*", flags[4], status[3];
+    char chan[ROOM_NAME_MAX + 2] = "*", flags[5], status[3];
     const struct chat_membership *m = NULL;
     if (r) {
         snprintf(chan, sizeof chan, "#%s", r->name);
         m = chat_membership(c, r);
     }
     irc_status(w->s, m, status);
-    snprintf(flags, sizeof flags, "%c%s", c->away ? 'G' : 'H', status);
+    snprintf(flags, sizeof flags, "%c%s%s", c->away ? 'G' : 'H',
+             c->oper ? "*" : "", status);
     if (w->whox)
         irc_whox_reply(w, c, chan, flags);
     else
@@ -280,12 +283,10 @@ void irc_cmd_who(struct irc_session *s, struct irc_msg *m)
         snprintf(mask, sizeof mask, "*");
     struct irc_who w = {.s = s, .token = "0", .now = (int64_t)time(NULL)};
     irc_who_options(&w, opt);
-    if (!w.opers_only) { /* flag 'o' asks for operators: parley has none */
-        if (mask[0] == '#')
-            irc_who_channel(&w, mask);
-        else
-            irc_who_mask(&w, mask);
-    }
+    if (mask[0] == '#')
+        irc_who_channel(&w, mask);
+    else
+        irc_who_mask(&w, mask);
     if (w.truncated)
         irc_num(s, "416", "WHO :Output truncated at %d replies", IRC_WHO_MAX);
     irc_num(s, "315", "%s :End of WHO list", mask);
@@ -329,6 +330,8 @@ static void irc_whois(struct irc_session *s, const struct client *c)
     irc_whois_channels(s, c);
     irc_num(s, "312", "%s %s :%s", c->nick, irc_conf.server_name,
             IRC_SERVER_INFO);
+    if (c->oper)
+        irc_num(s, "313", "%s :is an IRC operator", c->nick);
     if (c->away)
         irc_num(s, "301", "%s :%s", c->nick, c->away);
     irc_num(s, "317", "%s %lld %lld :seconds idle, signon time", c->nick,
@@ -449,15 +452,16 @@ void irc_cmd_ison(struct irc_session *s, struct irc_msg *m)
     irc_num(s, "303", ":%.*s", (int)irc_qbuf.n, irc_qbuf.p ? irc_qbuf.p : "");
 }
 
-/* USERHOST helper: adds "nick=+user@host" ('-' if away) if present. */
+/* USERHOST helper: adds "nick=+user@host" ('-' if away; "nick*=" for an
+ * operator) if present. */
 static bool irc_userhost_one(const char *nick, size_t n, void *arg)
 {
     const struct client *c = chat_find_nick(nick, n);
     if (c == NULL)
         return true;
     char item[CHAT_PREFIX_MAX + 4];
-    int k = snprintf(item, sizeof item, "%s=%c%s@%s", c->nick,
-                     c->away ? '-' : '+', c->user, c->host);
+    int k = snprintf(item, sizeof item, "%s%s=%c%s@%s", c->nick,
+                     c->oper ? "*" : "", c->away ? '-' : '+', c->user, c->host);
     return irc_add_item(arg, item, (size_t)k);
 }
 

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/oper.h"
 #include "core/room.h"
 #include "event/conn.h"
 #include "event/ev.h"
@@ -37,6 +38,7 @@ static const struct client_ops irc_client_ops = {
     .proto = IRC_WIRE_PLAIN,
     .deliver = irc_deliver,
     .tagmsg = true,
+    .killed = irc_killed,
 };
 
 /* ------------------------------------------------------------------------
@@ -92,7 +94,7 @@ void irc_lusers(struct irc_session *s)
     size_t max = chat_client_max();
     irc_num(s, "251", ":There are %zu users and 0 invisible on 1 servers",
             users);
-    irc_num(s, "252", "0 :operator(s) online");
+    irc_num(s, "252", "%zu :operator(s) online", oper_online());
     irc_num(s, "253", "%zu :unknown connection(s)", unknown);
     irc_num(s, "254", "%zu :channels formed", chat_room_count());
     irc_num(s, "255", ":I have %zu clients and 0 servers", users);
@@ -128,7 +130,7 @@ static void irc_welcome(struct irc_session *s)
     irc_num(s, "002", ":Your host is %s, running version %s",
             irc_conf.server_name, IRC_VERSION);
     irc_num(s, "003", ":This server was created %s", created);
-    irc_num(s, "004", "%s %s i biklmnostv bklov", irc_conf.server_name,
+    irc_num(s, "004", "%s %s iow biklmnostv bklov", irc_conf.server_name,
             IRC_VERSION);
     irc_isupport(s);
     irc_lusers(s);

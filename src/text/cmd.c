@@ -540,6 +540,9 @@ static const struct text_cmd text_cmds[] = {
     {"mute", text_cmd_mute, "/mute",
      "(ops) only operators and voiced people may talk (+m)"},
     {"unmute", text_cmd_unmute, "/unmute", "(ops) everyone may talk (-m)"},
+    {"oper", text_cmd_oper, "/oper NAME PASSWORD", "become a server operator"},
+    {"kill", text_cmd_kill, "/kill NICK [REASON]",
+     "(server operators) disconnect NICK"},
     {"quit", cmd_quit, "/quit [REASON]", "leave (also $exit)"},
 };
 

@@ -379,6 +379,7 @@ static bool text_deliver(struct client *to, struct chat_event *ev)
 static const struct client_ops text_client_ops = {
     .proto = TEXT_WIRE,
     .deliver = text_deliver,
+    .killed = text_killed,
 };
 
 /* ------------------------------------------------------------------------

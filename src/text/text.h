@@ -108,6 +108,14 @@ void text_cmd_unmute(struct text_session *s, const char *args, size_t len);
 void text_cmd_invite(struct text_session *s, const char *args, size_t len);
 void text_cmd_mode(struct text_session *s, const char *args, size_t len);
 
+/* Server operators (oper.c): /oper NAME PASSWORD, /kill NICK [REASON]. */
+void text_cmd_oper(struct text_session *s, const char *args, size_t len);
+void text_cmd_kill(struct text_session *s, const char *args, size_t len);
+/* The core's client_ops.killed for text users: one "! killed by" line,
+ * then the close. */
+void text_killed(struct client *c, const struct client *by, const char *reason,
+                 size_t len);
+
 /* Handles a line that starts with '/', or $exit. */
 void text_command(struct text_session *s, const char *line, size_t len);
 

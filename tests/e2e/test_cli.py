@@ -37,6 +37,8 @@ FLAGS = {
     "--ping-interval": "120",
     "--max-bans": "100",
     "--log-level": "info",
+    "--oper": None,
+    "--hash-password": None,
     "--help": None,
     "--version": None,
 }

@@ -237,7 +237,7 @@ def test_user_modes(t):
     a.expect(":%s MODE alice +i" % src("alice"))
     replies(
         (a, "MODE alice", "221 alice +i"),
-        (a, "MODE alice +iw", "501 alice :Unknown MODE flag"),  # +i already
+        (a, "MODE alice +ix", "501 alice :Unknown MODE flag"),  # +i already
     )
     a.send_line("MODE alice -i")
     a.expect(":%s MODE alice -i" % src("alice"))

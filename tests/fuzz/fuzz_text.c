@@ -197,6 +197,13 @@ void conn_close_with(struct conn *c, enum conn_reason reason, const char *text)
     conn_close(c, reason, true);
 }
 
+void conn_slow_line(struct conn *c, unsigned cost_ms, unsigned hold_ms)
+{
+    (void)c;
+    (void)cost_ms;
+    (void)hold_ms;
+}
+
 void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg)
 {
     for (size_t i = 0; i < NSESS; i++)

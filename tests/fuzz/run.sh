@@ -76,7 +76,8 @@ build_target() {
         files="$files $out/obj/$b.o"
     done
     $cc $cflags $warn -fsanitize=fuzzer -Isrc -Itests/fuzz \
-        -o "$out/$t" "tests/fuzz/$t.c" $files -lm
+        -o "$out/$t" "tests/fuzz/$t.c" $files -lm \
+        $(pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
 }
 
 status=0
