@@ -41,6 +41,7 @@ enum {
     OPT_KEEPALIVE,
     OPT_LOG_LEVEL,
     OPT_SERVER_NAME,
+    OPT_SERVER_INFO,
     OPT_MOTD,
     OPT_PING_INTERVAL,
     OPT_MAX_BANS,
@@ -79,6 +80,7 @@ static const struct option config_options[] = {
     {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"server-name", required_argument, NULL, OPT_SERVER_NAME},
+    {"server-info", required_argument, NULL, OPT_SERVER_INFO},
     {"motd", required_argument, NULL, OPT_MOTD},
     {"ping-interval", required_argument, NULL, OPT_PING_INTERVAL},
     {"max-bans", required_argument, NULL, OPT_MAX_BANS},
@@ -107,6 +109,8 @@ static void config_usage(FILE *out)
 "                        HOST an address or [V6ADDR]; port 0 picks a free\n"
 "                        port\n"
 "  --server-name NAME    the server's name in IRC (default: host name)\n"
+"  --server-info TEXT    its description in IRC's LINKS (default: parley\n"
+"                        chat server)\n"
 "  --motd FILE           IRC message of the day, read at start\n"
 "  --ping-interval S     ping an IRC client silent for S seconds; drop it\n"
 "                        if silent as long again, or unregistered after S\n"
@@ -252,6 +256,19 @@ static void config_defaults(struct config *cfg)
     if (gethostname(cfg->server_name, sizeof cfg->server_name - 1) != 0 ||
         !config_name_valid(cfg->server_name))
         snprintf(cfg->server_name, sizeof cfg->server_name, "parley");
+    cfg->server_info = "parley chat server";
+}
+
+/* Returns true if s may be the server's description: printable ASCII. */
+static bool config_info_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > CONFIG_INFO_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < ' ' || s[i] > '~')
+            return false;
+    return true;
 }
 
 /* Adds one --listen URL; false (with a message) if it is not usable. */
@@ -351,6 +368,16 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv)
                 return CONFIG_ERROR;
             }
             snprintf(cfg->server_name, sizeof cfg->server_name, "%s", optarg);
+            break;
+        case OPT_SERVER_INFO:
+            if (!config_info_valid(optarg)) {
+                fprintf(stderr,
+                        "parleyd: --server-info: expected 1-%d "
+                        "printable ASCII characters\n",
+                        CONFIG_INFO_MAX);
+                return CONFIG_ERROR;
+            }
+            cfg->server_info = optarg;
             break;
         case OPT_MOTD:
             cfg->motd_path = optarg;

@@ -21,6 +21,7 @@
 /* Seconds of silence before an IRC client is pinged (then as long again
  * to answer, and to finish registering). */
 #define CONFIG_PING_INTERVAL 120
+#define CONFIG_INFO_MAX 100 /* longest --server-info */
 #define CONFIG_MAX_LINE 4096
 #define CONFIG_HISTORY 20
 #define CONFIG_HISTORY_KEEP 100
@@ -87,11 +88,12 @@ struct config {
     unsigned shutdown_timeout; /* seconds */
     unsigned keepalive;        /* seconds of silence before probing; 0: off */
     enum log_level log_level;
-    char server_name[64];   /* the IRC server's name (default: host name) */
-    const char *motd_path;  /* the IRC MOTD file, NULL: none */
-    unsigned ping_interval; /* seconds; 0: no pings */
-    size_t max_bans;        /* bans and invitations per room */
-    const char *opers[16];  /* --oper NAME:HASH, as given (OPER_ACCOUNTS_MAX) */
+    char server_name[64];    /* the IRC server's name (default: host name) */
+    const char *server_info; /* its description (LINKS); borrowed from argv */
+    const char *motd_path;   /* the IRC MOTD file, NULL: none */
+    unsigned ping_interval;  /* seconds; 0: no pings */
+    size_t max_bans;         /* bans and invitations per room */
+    const char *opers[16]; /* --oper NAME:HASH, as given (OPER_ACCOUNTS_MAX) */
     size_t nopers;
     bool hash_password; /* --hash-password: print a hash and exit */
 };

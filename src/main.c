@@ -134,6 +134,7 @@ int main(int argc, char **argv)
     chat_init(&chat);
     const struct irc_config irc = {
         .server_name = cfg.server_name,
+        .server_info = cfg.server_info,
         .network = "parley",
         .ping_interval = cfg.ping_interval,
         .created = (int64_t)time(NULL),

@@ -212,9 +212,23 @@ void chat_broadcast(struct room *r, struct chat_event *ev,
                     const struct client *skip)
 {
     ev->room = r;
-    for (size_t i = 0; i < r->nmembers; i++)
-        if (r->members[i] != skip)
-            chat_deliver(r->members[i], ev);
+    for (size_t i = 0; i < r->nmembers; i++) {
+        struct client *m = r->members[i];
+        if (m == skip || (ev->min_status &&
+                          !chat_status_reaches(chat_membership(m, r)->status,
+                                               ev->min_status)))
+            continue;
+        chat_deliver(m, ev);
+    }
+}
+
+bool chat_status_reaches(unsigned status, unsigned min)
+{
+    if (min & CHAT_OP)
+        return (status & CHAT_OP) != 0;
+    if (min & CHAT_VOICE)
+        return (status & (CHAT_OP | CHAT_VOICE)) != 0;
+    return true;
 }
 
 /* ------------------------------------------------------------------------
@@ -663,12 +677,13 @@ static void chat_remember(const struct client *c, struct room *r, uint64_t id,
     chat_hist_bytes = chat_hist_bytes - before + r->hist_bytes;
 }
 
-/* Gives ev what opts brings (client tags). */
+/* Gives ev what opts brings (client tags, the least status). */
 static void chat_opts_in(struct chat_event *ev, const struct chat_msg_opts *o)
 {
     if (o) {
         ev->client_tags = o->client_tags;
         ev->client_tags_len = o->client_tags_len;
+        ev->min_status = o->min_status;
     }
 }
 
@@ -699,7 +714,7 @@ enum chat_error chat_say(struct client *c, struct room *r,
     chat_opts_in(&ev, opts);
     chat_broadcast(r, &ev, c);
     chat_event_done(&ev);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; ev.min_status == 0 && i < n; i++)
         chat_remember(c, r, ev.id + i, ev.time_ms,
                       notice ? ROOM_MSG_NOTICE : ROOM_MSG_SAY, lines[i].text,
                       lines[i].len);
@@ -722,7 +737,8 @@ enum chat_error chat_act(struct client *c, struct room *r, const char *text,
     chat_opts_in(&ev, opts);
     chat_broadcast(r, &ev, c);
     chat_event_done(&ev);
-    chat_remember(c, r, ev.id, ev.time_ms, ROOM_MSG_ACTION, text, len);
+    if (ev.min_status == 0) /* a message to some members stays theirs */
+        chat_remember(c, r, ev.id, ev.time_ms, ROOM_MSG_ACTION, text, len);
     chat_trim_history(r);
     chat_opts_out(&ev, opts, id);
     return CHAT_OK;

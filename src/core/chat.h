@@ -84,6 +84,9 @@ struct chat_event {
        "+a=b;+c" as IRC escapes them (len 0: none); relayed, never stored. */
     const char *client_tags;
     size_t client_tags_len;
+    /* MESSAGE, ACTION, TAGMSG: 0, or the least status (CHAT_VOICE or
+       CHAT_OP) a member needs to get it; see chat_msg_opts. */
+    unsigned min_status;
     struct chat_wire wire[CHAT_PROTOS];
 };
 
@@ -259,8 +262,18 @@ enum chat_error chat_may_speak(const struct client *c, const struct room *r);
 struct chat_msg_opts {
     const char *client_tags; /* in: see chat_event.client_tags */
     size_t client_tags_len;
+    /*
+     * in: 0 for every member, or CHAT_VOICE or CHAT_OP: a room message goes
+     * only to members with that status or a higher one (an operator is
+     * above a voiced member), as IRC's STATUSMSG, and the room does not
+     * remember it.
+     */
+    unsigned min_status;
     int64_t time_ms; /* out: the time the message was stamped with */
 };
+
+/* Returns true if a member's status is min (see chat_msg_opts) or higher. */
+bool chat_status_reaches(unsigned status, unsigned min);
 
 /*
  * Says n lines in r, in order, as one event (notice: as notices): every

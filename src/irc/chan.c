@@ -318,6 +318,7 @@ void irc_cmd_invite(struct irc_session *s, struct irc_msg *m)
 struct irc_list {
     struct irc_session *s;
     struct irc_list_terms q;
+    int64_t now; /* seconds since the epoch, for the C and T terms */
     size_t shown, more;
 };
 
@@ -328,6 +329,11 @@ static bool irc_list_wants(const struct irc_list *l, const struct room *r)
     if (r->nmembers < q->min_users || r->nmembers > q->max_users)
         return false;
     if ((r->modes & ROOM_SECRET) && !chat_is_member(&l->s->client, r))
+        return false;
+    if (!irc_list_age_ok(&q->created, l->now - r->created))
+        return false;
+    if (q->topic_terms &&
+        (r->topic == NULL || !irc_list_age_ok(&q->topic, l->now - r->topic_at)))
         return false;
     char name[ROOM_NAME_MAX + 2];
     int n = snprintf(name, sizeof name, "#%s", r->name);
@@ -368,12 +374,15 @@ static void irc_list_visit(struct room *r, void *arg)
     }
 }
 
-/* LIST [#A,#B | >N,<N | MASK,!MASK]: channels that have people in them. */
+/*
+ * LIST [#A,#B | >N,<N | C>N,C<N,T>N,T<N | MASK,!MASK]: channels that have
+ * people in them.
+ */
 void irc_cmd_list(struct irc_session *s, struct irc_msg *m)
 {
     char terms[IRC_BODY_MAX + 1];
     irc_arg(m, 0, terms, sizeof terms);
-    struct irc_list l = {.s = s};
+    struct irc_list l = {.s = s, .now = chat_wall_ms() / 1000};
     irc_list_read(terms[0] ? terms : NULL, &l.q);
     irc_num(s, "321", "Channel :Users  Name");
     if (l.q.exact && l.q.nmasks > 0) {

@@ -148,11 +148,38 @@ static void irc_list_bound(struct irc_list_terms *q, const char *t)
         q->max_users = n == 0 ? 0 : n - 1;
 }
 
+/*
+ * Applies "C>N", "C<N", "T>N" or "T<N" (t, N in minutes) to an age bound;
+ * a number that does not read, or is out of range, bounds nothing.
+ */
+static void irc_list_age_bound(struct irc_list_terms *q, const char *t)
+{
+    char *end;
+    unsigned long long v = strtoull(t + 2, &end, 10);
+    if (end == t + 2 || *end != '\0' || t[2] == '-' ||
+        v > (unsigned long long)INT64_MAX / 60)
+        return;
+    int64_t secs = (int64_t)v * 60;
+    bool topic = t[0] == 'T' || t[0] == 't';
+    struct irc_list_age *a = topic ? &q->topic : &q->created;
+    q->topic_terms |= topic;
+    if (t[1] == '>' && secs > a->above)
+        a->above = secs;
+    else if (t[1] == '<' && secs < a->below)
+        a->below = secs;
+}
+
+bool irc_list_age_ok(const struct irc_list_age *a, int64_t age)
+{
+    return age > a->above && age < a->below;
+}
+
 void irc_list_read(char *list, struct irc_list_terms *q)
 {
     memset(q, 0, sizeof *q);
     q->min_users = 1;
     q->max_users = SIZE_MAX;
+    q->created = q->topic = (struct irc_list_age){-1, INT64_MAX};
     q->exact = true;
     char *t;
     while ((t = irc_list_item(&list)) != NULL && q->nmasks < IRC_LIST_TERMS) {
@@ -160,6 +187,11 @@ void irc_list_read(char *list, struct irc_list_terms *q)
             continue;
         if (t[0] == '>' || t[0] == '<') {
             irc_list_bound(q, t);
+            q->exact = false;
+            continue;
+        }
+        if (strchr("CcTt", t[0]) && (t[1] == '>' || t[1] == '<')) {
+            irc_list_age_bound(q, t);
             q->exact = false;
             continue;
         }

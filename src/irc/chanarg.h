@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "irc/irc.h"
 
@@ -57,9 +58,18 @@ void irc_mode_read(const struct irc_msg *m, size_t budget,
 /* The most terms (names, masks, >N, <N) one LIST is read for. */
 #define IRC_LIST_TERMS 16
 
+/* Bounds on an age in seconds, from "X>N" and "X<N" (N in minutes). */
+struct irc_list_age {
+    int64_t above; /* older than this (-1: any) */
+    int64_t below; /* younger than this (INT64_MAX: any) */
+};
+
 /* What a LIST asks for. */
 struct irc_list_terms {
     size_t min_users, max_users; /* from >N (more than N) and <N */
+    struct irc_list_age created; /* C>N, C<N: the channel's age */
+    struct irc_list_age topic;   /* T>N, T<N: its topic's age */
+    bool topic_terms;            /* some T term: a topic must be set */
     const char *mask[IRC_LIST_TERMS];
     bool negated[IRC_LIST_TERMS]; /* !MASK: channels it does not match */
     size_t nmasks;
@@ -70,10 +80,15 @@ struct irc_list_terms {
 /*
  * Reads LIST's comma-separated terms from list (NUL-terminated, cut in
  * place; NULL: none) into q, which is set up first: ">N" and "<N" bound
- * the number of people (1 and SIZE_MAX when not given), "!MASK" excludes,
- * anything else is a mask or a name that includes. Terms past
- * IRC_LIST_TERMS are ignored.
+ * the number of people (1 and SIZE_MAX when not given); "C>N" and "C<N"
+ * the channel's age, "T>N" and "T<N" its topic's, in minutes (more than N
+ * minutes ago, less than N minutes ago); "!MASK" excludes, anything else
+ * is a mask or a name that includes. A bound whose number does not read
+ * bounds nothing. Terms past IRC_LIST_TERMS are ignored.
  */
 void irc_list_read(char *list, struct irc_list_terms *q);
+
+/* Returns true if age (seconds) is within a's bounds. */
+bool irc_list_age_ok(const struct irc_list_age *a, int64_t age);
 
 #endif

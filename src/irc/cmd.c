@@ -200,10 +200,25 @@ static void irc_echo(struct irc_session *s, const struct irc_said *w,
     irc_send_message(s, &m);
 }
 
-/* Sends w to the channel chan; errors unless quiet. */
-static void irc_to_channel(struct irc_session *s, const char *chan,
+/*
+ * Reads a STATUSMSG prefix off a target ("@#chan": operators, "+#chan":
+ * voiced members and operators) and advances *t past it. Returns the
+ * status it asks for, the lowest if it names several (0: none).
+ */
+static unsigned irc_target_status(const char **t)
+{
+    unsigned st = 0;
+    for (; **t == '@' || **t == '+'; (*t)++)
+        st = **t == '+' || st == CHAT_VOICE ? CHAT_VOICE : CHAT_OP;
+    return st;
+}
+
+/* Sends w to the channel target ("#chan", or "@#chan" as STATUSMSG). */
+static void irc_to_channel(struct irc_session *s, const char *target,
                            struct irc_said *w)
 {
+    const char *chan = target;
+    w->opts.min_status = irc_target_status(&chan);
     struct room *r = irc_find_channel(chan, strlen(chan));
     if (r == NULL) {
         if (!w->quiet)
@@ -226,9 +241,9 @@ static void irc_to_channel(struct irc_session *s, const char *chan,
             irc_num(s, "404", "#%s :Cannot send to channel", r->name);
         return;
     }
-    char target[ROOM_NAME_MAX + 2];
-    snprintf(target, sizeof target, "#%s", r->name);
-    irc_echo(s, w, id, target);
+    char shown[ROOM_NAME_MAX + 3];
+    irc_status_target(w->opts.min_status, r, shown, sizeof shown);
+    irc_echo(s, w, id, shown);
 }
 
 /* Sends w to the person nick; errors unless quiet. */
@@ -288,7 +303,7 @@ static void irc_message(struct irc_session *s, struct irc_msg *m,
                 irc_num(s, "407", "%s :Too many targets", t);
             break;
         }
-        if (*t == '#')
+        if (t[strspn(t, "@+")] == '#')
             irc_to_channel(s, t, &w);
         else
             irc_to_nick(s, t, &w);
@@ -357,12 +372,15 @@ static const struct irc_cmd irc_cmds[] = {
     {"AWAY", irc_cmd_away, 0, false},
     {"CAP", irc_cmd_cap, 1, true},
     {"CHATHISTORY", irc_cmd_chathistory, 1, false},
+    {"HELP", irc_cmd_help, 0, false},
+    {"HELPOP", irc_cmd_help, 0, false},
     {"INFO", irc_cmd_info, 0, false},
-    {"ISON", irc_cmd_ison, 1, false},
     {"INVITE", irc_cmd_invite, 0, false},
+    {"ISON", irc_cmd_ison, 1, false},
     {"JOIN", irc_cmd_join, 1, false},
     {"KICK", irc_cmd_kick, 2, false},
     {"KILL", irc_cmd_kill, 1, false},
+    {"LINKS", irc_cmd_links, 0, false},
     {"LIST", irc_cmd_list, 0, false},
     {"LUSERS", irc_cmd_lusers, 0, false},
     {"MODE", irc_cmd_mode, 1, false},
@@ -393,6 +411,11 @@ static const struct irc_cmd irc_cmds[] = {
 };
 
 #define IRC_NCMDS (sizeof irc_cmds / sizeof irc_cmds[0])
+
+const char *irc_command_name(size_t i)
+{
+    return i < IRC_NCMDS ? irc_cmds[i].name : NULL;
+}
 
 void irc_dispatch(struct irc_session *s, struct irc_msg *m)
 {

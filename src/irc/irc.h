@@ -60,6 +60,7 @@ enum irc_cap {
 /* Settings of the IRC protocol, set once at start (irc_configure). */
 struct irc_config {
     const char *server_name; /* "irc.example.org" */
+    const char *server_info; /* its description, e.g. "parley chat server" */
     const char *network;     /* NETWORK= in ISUPPORT */
     char **motd;             /* lines of the message of the day */
     size_t nmotd;            /* 0: none (ERR_NOMOTD) */
@@ -205,6 +206,14 @@ struct irc_message {
  */
 void irc_send_message(struct irc_session *s, const struct irc_message *m);
 
+/*
+ * Writes the target a room message is shown with into out (cap bytes):
+ * "#room", or "@#room" / "+#room" for one to members of min_status
+ * (CHAT_OP, CHAT_VOICE) and up (STATUSMSG).
+ */
+void irc_status_target(unsigned min_status, const struct room *r, char *out,
+                       size_t cap);
+
 /* Sends the RPL_NAMREPLY lines for room r to s. */
 void irc_names_replies(struct irc_session *s, const struct room *r);
 
@@ -218,6 +227,12 @@ void irc_topic_reply(struct irc_session *s, const struct room *r,
 /* ------------------------------------------------------------------------
  * Commands (cmd.c and the files by topic)
  * ------------------------------------------------------------------------ */
+
+/*
+ * Returns the name of command i of the command table (sorted by name), or
+ * NULL past its end: what HELP lists.
+ */
+const char *irc_command_name(size_t i);
 
 /* Handles one parsed line from s. */
 void irc_dispatch(struct irc_session *s, struct irc_msg *m);
@@ -259,6 +274,7 @@ void irc_cmd_chathistory(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_admin(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_away(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_info(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_links(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_ison(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_setname(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_summon(struct irc_session *s, struct irc_msg *m);
@@ -267,6 +283,9 @@ void irc_cmd_users(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_who(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_whois(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_whowas(struct irc_session *s, struct irc_msg *m);
+
+/* help.c: HELP and HELPOP. */
+void irc_cmd_help(struct irc_session *s, struct irc_msg *m);
 
 /* Channel moderation and listing: mode.c (MODE), chan.c (the rest). */
 void irc_cmd_mode(struct irc_session *s, struct irc_msg *m);

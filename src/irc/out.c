@@ -400,6 +400,15 @@ static void irc_wire_release(void *ref)
     outq_block_unref(ref);
 }
 
+void irc_status_target(unsigned min_status, const struct room *r, char *out,
+                       size_t cap)
+{
+    const char *sigil = min_status == CHAT_OP      ? "@"
+                        : min_status == CHAT_VOICE ? "+"
+                                                   : "";
+    snprintf(out, cap, "%s#%s", sigil, r->name);
+}
+
 /* Returns the message event ev in variant v, formatting it once. */
 static const struct chat_wire *irc_message_wire(struct chat_event *ev,
                                                 unsigned v)
@@ -407,10 +416,10 @@ static const struct chat_wire *irc_message_wire(struct chat_event *ev,
     struct chat_wire *w = &ev->wire[v];
     if (w->p != NULL)
         return w;
-    char from[CHAT_PREFIX_MAX + 1], target[ROOM_NAME_MAX + NICK_MAX + 2];
+    char from[CHAT_PREFIX_MAX + 1], target[ROOM_NAME_MAX + NICK_MAX + 3];
     chat_prefix(ev->from, from, sizeof from);
     if (ev->room)
-        snprintf(target, sizeof target, "#%s", ev->room->name);
+        irc_status_target(ev->min_status, ev->room, target, sizeof target);
     else
         snprintf(target, sizeof target, "%s", ev->to->nick);
     struct irc_message m = {

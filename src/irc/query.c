@@ -531,10 +531,15 @@ void irc_cmd_admin(struct irc_session *s, struct irc_msg *m)
     irc_num(s, "259", ":No administrative e-mail address configured");
 }
 
-/* INFO: what the server is, and since when it runs. */
+/* INFO [TARGET]: what the server is, and since when it runs. */
 void irc_cmd_info(struct irc_session *s, struct irc_msg *m)
 {
-    (void)m;
+    char target[IRC_BODY_MAX + 1];
+    if (m->nparams > 0 &&
+        !irc_target_here(irc_arg(m, 0, target, sizeof target))) {
+        irc_num(s, "402", "%s :No such server", target);
+        return;
+    }
     char since[64];
     time_t t = (time_t)irc_conf.created;
     struct tm tm;
@@ -546,6 +551,28 @@ void irc_cmd_info(struct irc_session *s, struct irc_msg *m)
             "rooms: a room \"dev\" is the channel #dev.");
     irc_num(s, "371", ":Running since %s", since);
     irc_num(s, "374", ":End of /INFO list");
+}
+
+/*
+ * LINKS [[REMOTE] MASK]: the servers this one knows, whose names match
+ * MASK; parley is one server, so the answer is itself or nothing.
+ */
+void irc_cmd_links(struct irc_session *s, struct irc_msg *m)
+{
+    char remote[IRC_BODY_MAX + 1], mask[IRC_BODY_MAX + 1] = "*";
+    if (m->nparams > 1 &&
+        !irc_target_here(irc_arg(m, 0, remote, sizeof remote))) {
+        irc_num(s, "402", "%s :No such server", remote);
+        return;
+    }
+    if (m->nparams > 0)
+        irc_arg(m, m->nparams > 1 ? 1 : 0, mask, sizeof mask);
+    if (mask[0] == '\0')
+        strcpy(mask, "*");
+    const char *name = irc_conf.server_name;
+    if (mask_match(mask, strlen(mask), name, strlen(name)))
+        irc_num(s, "364", "%s %s :0 %s", name, name, irc_conf.server_info);
+    irc_num(s, "365", "%s :End of /LINKS list", mask);
 }
 
 /* USERS: disabled, as RFC 2812 allows (there are no host logins here). */

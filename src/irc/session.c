@@ -58,7 +58,7 @@ static void irc_isupport(struct irc_session *s)
     snprintf(t[n++], 64, "CHANNELLEN=%d", ROOM_NAME_MAX + 1);
     snprintf(t[n++], 64, "CHANTYPES=#");
     snprintf(t[n++], 64, "CHATHISTORY=%d", IRC_HISTORY_MAX);
-    snprintf(t[n++], 64, "ELIST=MNU");
+    snprintf(t[n++], 64, "ELIST=CMNTU");
     snprintf(t[n++], 64, "HOSTLEN=%d", CHAT_HOST_MAX);
     snprintf(t[n++], 64, "KICKLEN=%d", IRC_KICKLEN);
     snprintf(t[n++], 64, "MAXLIST=b:%zu", cc->max_bans);
@@ -68,6 +68,7 @@ static void irc_isupport(struct irc_session *s)
     snprintf(t[n++], 64, "NETWORK=%s", irc_conf.network);
     snprintf(t[n++], 64, "NICKLEN=%d", NICK_MAX);
     snprintf(t[n++], 64, "PREFIX=(ov)@+");
+    snprintf(t[n++], 64, "STATUSMSG=@+");
     snprintf(t[n++], 64,
              "TARGMAX=JOIN:,KICK:%d,NAMES:,PART:,PRIVMSG:%d,NOTICE:%d,"
              "WHOIS:1",
@@ -217,6 +218,8 @@ static void irc_sweep(struct ev_loop *loop, struct ev_timer *t)
 void irc_configure(const struct irc_config *cfg, struct ev_loop *loop)
 {
     irc_conf = *cfg;
+    if (irc_conf.server_info == NULL) /* a caller that gave none */
+        irc_conf.server_info = "parley chat server";
     irc_loop = loop;
     ev_timer_start(loop, &irc_sweep_timer, IRC_SWEEP_MS, irc_sweep);
 }

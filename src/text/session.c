@@ -96,6 +96,9 @@ static void text_format_line(const struct chat_event *ev, const char *text,
     if (ev->kind == CHAT_PRIVATE) {
         tbuf_put(b, " -> ", 4);
         tbuf_put(b, ev->to->nick, ev->to->nick_len);
+    } else if (ev->min_status) { /* to a room's operators (or voiced) */
+        tbuf_str(b, ev->min_status == CHAT_OP ? " -> @#" : " -> +#");
+        tbuf_str(b, ev->room->name);
     }
     tbuf_put(b, action ? "] " : "]: ", action ? 2 : 3);
     text_buf_clean(b, text, len);

@@ -127,6 +127,11 @@ static void fuzz_list(const char *in, size_t n)
     }
     if (positive != q.positive)
         fuzz_fail("positive does not say whether a mask includes", in, n);
+    const struct irc_list_age *ages[] = {&q.created, &q.topic};
+    for (size_t i = 0; i < 2; i++)
+        if (ages[i]->above < -1 || ages[i]->below < 0 ||
+            (ages[i]->below != INT64_MAX && ages[i]->below % 60 != 0))
+            fuzz_fail("an age bound that no term could give", in, n);
     free(buf);
 }
 
