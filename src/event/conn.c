@@ -404,12 +404,33 @@ static void conn_drop_input(struct conn *c, size_t left)
     conn_close(c, CONN_EOF, true);
 }
 
+/* Returns clock id's time in nanoseconds. */
+static uint64_t conn_clock(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Returns a monotonic clock in nanoseconds, for timing one line. */
 static uint64_t conn_clock_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return conn_clock(CLOCK_MONOTONIC);
+}
+
+/*
+ * Returns the work a line that took `wall` nanoseconds may be charged:
+ * the wall time, unless the thread used less CPU than that since cpu0 (the
+ * start of the read), because the server was descheduled meanwhile (a
+ * busy machine). The CPU clock is a system call, so it is read only for a
+ * line slow enough to be charged at all.
+ */
+static uint64_t conn_work_ns(uint64_t wall, uint64_t cpu0)
+{
+    if (wall <= CONN_FREE_LINE_NS)
+        return wall;
+    uint64_t cpu = conn_clock(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+    return cpu < wall ? cpu : wall;
 }
 
 /* Returns true if c may go on even when the round's budget is spent. */
@@ -452,6 +473,7 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
 {
     struct frame_input in = {p, n};
     uint64_t t0 = conn_clock_ns(); /* when the current line began */
+    uint64_t cpu0 = conn_clock(CLOCK_THREAD_CPUTIME_ID); /* and the read */
     while (c->state == CS_OPEN && in.n > 0) {
         uint64_t wait = conn_input_wait(c);
         if (wait == 0 && conn_round_spent() && !conn_cheap(c)) {
@@ -479,12 +501,12 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
             c->proto->too_long(c, c->frame.max_line);
         else
             conn_dispatch(c, line, len);
-        uint64_t t1 = conn_clock_ns();
+        uint64_t t1 = conn_clock_ns(), work = conn_work_ns(t1 - t0, cpu0);
         c->talked = true;
         c->last_cost = conn_out_total - before;
-        conn_flood_charge(c, 1, c->last_cost, c->excused ? 0 : t1 - t0);
+        conn_flood_charge(c, 1, c->last_cost, c->excused ? 0 : work);
         c->excused = false;
-        if (c->state == CS_OPEN && in.n > 0 && t1 - t0 > CONN_SLOW_LINE_NS) {
+        if (c->state == CS_OPEN && in.n > 0 && work > CONN_SLOW_LINE_NS) {
             conn_defer(c); /* its turn is over */
             break;
         }
