@@ -318,11 +318,25 @@ static bool irc_repaired_utf8(const char *line, size_t len, const char *clean,
 }
 
 /*
+ * Returns true if the line as sent is over the limits (512 bytes with CRLF,
+ * 8191 of tags). Only a line that cleaning changed needs this look: an
+ * unchanged one is parsed, limits included, as it is.
+ */
+static bool irc_sent_too_long(const char *line, size_t len)
+{
+    struct irc_msg raw;
+    enum irc_parse r =
+        len > IRC_BODY_MAX ? irc_parse(line, len, &raw) : IRC_PARSE_OK;
+    return r == IRC_PARSE_TOO_LONG || r == IRC_PARSE_TAGS_TOO_LONG;
+}
+
+/*
  * One line from the client. It is cleaned first (invalid UTF-8 replaced,
  * controls other than IRC's formatting removed: NUL, ESC and the like never
- * reach anyone), then parsed and run. A line whose invalid UTF-8 was
- * replaced is still run, and its sender warned (WARN ... INVALID_UTF8), as
- * UTF8ONLY asks.
+ * reach anyone), then parsed and run. The limits hold for the line both as
+ * sent (removed bytes never make a long line fit) and once cleaned. A line
+ * whose invalid UTF-8 was replaced is still run, and its sender warned
+ * (WARN ... INVALID_UTF8), as UTF8ONLY asks.
  */
 static void irc_line(struct conn *c, const char *line, size_t len)
 {
@@ -333,6 +347,10 @@ static void irc_line(struct conn *c, const char *line, size_t len)
     irc_clean.n = 0;
     const char *clean = sanitize_irc(
         line, len, tbuf_reserve(&irc_clean, SANITIZE_MAX(len) + 1), &n);
+    if ((clean != line || n != len) && irc_sent_too_long(line, len)) {
+        irc_num(s, "417", ":Input line was too long");
+        return;
+    }
     struct irc_msg m;
     switch (irc_parse(clean, n, &m)) {
     case IRC_PARSE_OK:

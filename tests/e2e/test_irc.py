@@ -231,3 +231,26 @@ def test_invalid_utf8_is_repaired_and_warned(t):
     a.send(b"PRIVMSG bob :\xff\xfe\r\n")
     a.expect_cmd("WARN", "PRIVMSG", "INVALID_UTF8")
     bob.expect("[alice -> bob]: \ufffd\ufffd")
+
+
+def test_line_limits_hold_as_sent_and_once_cleaned(t):
+    """512 bytes (and 8191 of tags) is the limit of the line as sent: NUL
+    or ESC bytes, or trailing spaces, that cleaning removes never make a
+    longer line fit; and a line that replacing invalid UTF-8 makes longer
+    than that gets 417 too (docs/irc.md, Limits)."""
+    srv = mixed_server(t)
+    a, c = irc_user(t, srv, "alice"), irc_user(t, srv, "carol")
+    head = b"PRIVMSG carol :"
+    a.send(head + b"\x00\x1b" * 20 + b"x" * (510 - len(head) - 30) + b"\r\n")  # 520 bytes sent
+    a.expect_num("417")
+    a.send(b"PING :x" + b" " * 600 + b"\r\n")
+    a.expect_num("417")
+    a.send(b"@+a=" + b"\x00" * 8200 + b" PING :tags\r\n")
+    a.expect_num("417")
+    a.send(head + b"\xff" * 100 + b"y" * 300 + b"\r\n")  # 415 bytes sent, 615 once repaired
+    a.expect_num("417")
+    # At the limit, as sent: 510 bytes, some of them removed.
+    text = b"\x1b" * 5 + b"z" * (510 - len(head) - 5)
+    a.send(head + text + b"\r\n")
+    c.expect(":alice!~alice@127.0.0.1 PRIVMSG carol :" + "z" * (510 - len(head) - 5))
+    a.barrier()

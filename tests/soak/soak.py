@@ -3,7 +3,8 @@
 A bounded soak of parleyd: churn, floods, slow readers, room hopping, nick
 changes and private messages, and the abuse one client can try (room
 churn, invalid UTF-8, /rooms spam, vanishing peers, telnet ^C, input left
-behind, HTTP and TLS probes), all at once, against one server process.
+behind, HTTP and TLS probes), over the text protocol and over IRC, all at
+once, against one server process with a text and an IRC listener.
 
     /usr/bin/python3 tests/soak/soak.py --parleyd build/parleyd --seconds 30
 
@@ -17,9 +18,21 @@ the end of the run; every wait is bounded):
   cuts them off (reason=sendq), then the next one;
 - hoppers: clients that /join between five rooms, post, change nick, ask
   /who, /rooms and set topics, and now and then quit and come back;
-- steady: a talker and three listeners in #steady that stay connected all
-  along, plus a sender of private messages to the listeners: every message
-  must arrive, in order (the loss check).
+- steady: two talkers (text "talker", IRC "italker") and four listeners
+  (three text, IRC "ilistener") in #steady that stay connected all along,
+  plus a sender of private messages ("pm") to the listeners: every message
+  must arrive, in order, in each listener's protocol (IRC listeners get
+  `:talker!~text@127.0.0.1 PRIVMSG #steady :steady N`, text ones
+  `[italker]: isteady N`), and each talker gets all of the other's (the
+  loss check);
+- IRC churn (soak_irc.py): IRC connections closed at once, reset, left
+  after a NICK or mid-line, or registered (half of them with CAP LS 302,
+  REQ server-time message-tags echo-message, END; the welcome checked
+  numeric by numeric), in 1-3 of the rooms text users are in, talking
+  (with echo-message their lines come back exactly), parting one, then
+  QUIT (`ERROR :Closing Link: NICK[127.0.0.1] (Quit: R)`, then the end),
+  a close or a reset; and connections that never finish registering,
+  closed after --ping-interval with `(Registration timed out)`.
 The abuse (see each method for what it checks):
 - room churn (2, from 127.0.0.2 and .3): clients that create rooms with one
   line each until refused, so rooms without members but with history pile
@@ -50,21 +63,45 @@ The abuse (see each method for what it checks):
   (event=input-dropped) and close within 4 s;
 - probes (1): connections that speak HTTP or TLS first: they get no byte,
   are logged as closed for http/tls before they were ever greeted
-  (nick=-), and the watcher in #lobby never sees them arrive.
+  (nick=-), and the watcher in #lobby never sees them arrive;
+- IRC abuse (2, soak_irc.py): in #ircab, beside a text and an IRC witness,
+  bursts of tag blocks around 8191 bytes, lines around 512 bytes, lines
+  past 8 KB, NUL, ESC, CR and formatting codes inside parameters, invalid
+  UTF-8, PRIVMSG and NOTICE to 5-7 targets, nick floods (valid, taken,
+  invalid, reserved), CTCP and commands missing parameters; after each
+  burst a PING: the replies before its PONG must be exactly those
+  docs/irc.md gives (417, WARN INVALID_UTF8, 401, 403, 404, 407, 411,
+  412, 421, 431-433, 461, 462, PONG, NICK, echoes), in order, and each
+  witness must get exactly each message as docs/irc.md makes it (the
+  text one with formatting removed and no CTCP but ACTION);
+- JOIN flood (1): ilimit, in CHANLIMIT (100) channels all along, sends
+  bursts of JOINs: `405 #C :You have joined too many channels` for each
+  channel, `403` for a name without `#`;
+- slow IRC readers (1): join #flood and never read until cut off at
+  --sendq-max: #flood's IRC resident sees `QUIT :SendQ exceeded`; what
+  reached the reader is whole lines and, if the (best-effort) ERROR line
+  got through, `ERROR :Closing Link: NICK[127.0.0.1] (SendQ exceeded)`
+  last.
 Residents stay in #flood, #utf8 and the hop rooms all along, so those rooms
 are never freed; they and the watcher read every line (the harness checks
-each: CRLF, UTF-8, no control, bidi or separator characters).
+each: CRLF, UTF-8, no control, bidi or separator characters; on IRC lines,
+no control but IRC's formatting codes).  IRC residents (with message-tags
+in #utf8, #lobby and the hop rooms; one in #flood) check that every line
+is someone's traffic, that each line of #utf8 comes to IRC as parts of at
+most 510 bytes (msgid ID, ID.1, ...) that join up into exactly what the
+text witness gets, and note the QUITs of the slow IRC readers.
 
 The server's RSS (VmRSS) is sampled after a warm-up (the fixtures and the
 steady group connected, every room's history filled to its steady size,
-every actor run once, the room table filled by room churn), every second
-during the run, and after everyone has left and the server holds no
-connection (every ghost dropped).  The run fails if the server crashed or
-exited non-zero on SIGTERM, printed a sanitizer report, a steady client
-lost or reordered a message, any actor saw a protocol error, a kind of
-abuse never happened, or the RSS after is above the start by more than the
-margin (see RSS_MARGIN_*).  It ends with `N passed, M failed` (the soak
-counts as one test).
+every actor run once, IRC ones too, the room table filled by room churn),
+every second during the run, and after everyone has left and the server
+holds no connection (every ghost dropped).  The run fails if the server
+crashed or exited non-zero on SIGTERM, printed a sanitizer report, a
+steady client lost or reordered a message, any actor saw a protocol error
+or a reply other than the one docs/protocol.md or docs/irc.md gives, a
+kind of abuse never happened, or the RSS after is above the start by more
+than the margin (see RSS_MARGIN_*).  It ends with `N passed, M failed`
+(the soak counts as one test).
 """
 
 import argparse
@@ -84,6 +121,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 
 import harness  # noqa: E402
 from harness import BARRIER_REPLY, Ended  # noqa: E402
+from irc import SERVER_NAME, IrcClient  # noqa: E402
+from soak_irc import PING_INTERVAL, IrcActors, bare, read, timed_out  # noqa: E402
 
 # RSS margin.  The RSS after the run may exceed the start by at most
 # max(RSS_MARGIN_KIB, RSS_MARGIN_FRACTION * start).  Why not zero: glibc's
@@ -115,11 +154,11 @@ HOP_ROOMS = ["hop%d" % i for i in range(5)]
 # 2-4 KB), and the rooms the other actors use hold about 500 KB of history
 # (#utf8 alone up to 100 lines near 4 KB), so rooms without members are
 # freed both for room count (while lines are short) and for history memory
-# (while they are long): /rooms counts between about 140 and MAX_ROOMS.
+# (while they are long): /rooms counts between about 240 and MAX_ROOMS.
 # Room churn runs from its own loopback addresses (127.0.0.2, .3), whose
 # per-address creation rate it reaches; the other actors, on 127.0.0.1,
 # stay far below it.
-MAX_ROOMS = 200
+MAX_ROOMS = 300  # ilimit (soak_irc.py) holds 100 of them all along
 HISTORY_MEM = 768 * 1024
 ROOM_BURST_PER_IP = 60
 ROOM_RATE_PER_IP = 1200  # a minute: 20 a second
@@ -268,7 +307,47 @@ def read_raw_to_end(s, timeout):
         data += got
 
 
-class Soak:
+class Streams:
+    """The numbered streams one member of #steady must receive whole and
+    in order: name -> regex whose group 1 is the number or END."""
+
+    def __init__(self, rx):
+        self.rx = rx
+        self.next = {k: 0 for k in rx}
+        self.ended = set()
+
+    def feed(self, ln):
+        """Takes one line; False if it is in no stream."""
+        for k, rx in self.rx.items():
+            m = rx.fullmatch(ln)
+            if not m:
+                continue
+            if k in self.ended:
+                raise AssertionError("%r after its END" % ln)
+            if m.group(1) == "END":
+                self.ended.add(k)
+            elif int(m.group(1)) != self.next[k]:
+                raise AssertionError("expected %s %d, got %r (lost or reordered)" % (k, self.next[k], ln))
+            else:
+                self.next[k] += 1
+            return True
+        return False
+
+    def done(self):
+        return len(self.ended) == len(self.rx)
+
+
+# What the members of #steady see of the talkers and the sender of private
+# messages: "t" (the text talker), "i" (the IRC talker), "p" (private).
+STEADY_TEXT = {"t": r"\[talker\]: steady (\d{7}|END)", "i": r"\[italker\]: isteady (\d{7}|END)", "p": r"\[pm -> %s\]: pm (\d{7}|END)"}
+STEADY_IRC = {
+    "t": r":talker!~text@127\.0\.0\.1 PRIVMSG #steady :steady (\d{7}|END)",
+    "i": r":italker!~italker@127\.0\.0\.1 PRIVMSG #steady :isteady (\d{7}|END)",
+    "p": r":pm!~text@127\.0\.0\.1 PRIVMSG %s :pm (\d{7}|END)",
+}
+
+
+class Soak(IrcActors):
     def __init__(self, parleyd, seconds, seed):
         self.parleyd = os.path.abspath(parleyd)
         self.seconds = seconds
@@ -305,7 +384,9 @@ class Soak:
         }
         self.rss = {}
         self.asan = is_asan(self.parleyd)
-        self.steady_sent = self.pm_sent = None
+        self.sent = {}  # stream ("t", "i", "p") -> messages sent, at the end
+        self.irc_rooms = HOP_ROOMS + ["lobby"]  # where IRC churn talks
+        self.irc_init()
         # Set once every actor has stopped: the fixtures (residents, the
         # witness of #utf8, the lobby watcher) read until then.
         self.final = threading.Event()
@@ -353,6 +434,14 @@ class Soak:
 
     def welcome(self, c):
         c.welcome()
+        return c
+
+    def renamed(self, c, nick):
+        """c, welcomed and renamed nick."""
+        c.welcome()
+        c.say("/nick " + nick)
+        c.read_until("* you are now " + nick, timeout=10)
+        c.nick = nick
         return c
 
     # -- actors -----------------------------------------------------------------
@@ -461,16 +550,39 @@ class Soak:
             finally:
                 c.close()
 
-    def talker(self, name, c):
-        """Posts numbered messages to #steady at a moderate pace."""
+    def streams(self, c, keys):
+        """The streams of #steady c must receive (a Streams)."""
+        table = STEADY_IRC if isinstance(c, IrcClient) else STEADY_TEXT
+        return Streams({k: re.compile(table[k] % re.escape(c.nick) if k == "p" else table[k]) for k in keys})
+
+    def steady_read(self, c, st, end):
+        """Feeds c's lines to st until st.done() or the time end; any line
+        in none of its streams is an error."""
+        while not st.done():
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                ln = bare(read(c, left)) if isinstance(c, IrcClient) else c.line(left)
+            except AssertionError as e:
+                if timed_out(e):
+                    continue
+                raise
+            if not st.feed(ln):
+                raise AssertionError("%r: unexpected line %r" % (c, ln))
+
+    def talker(self, name, c, key, fmt, st):
+        """Posts numbered messages (fmt) to #steady at a moderate pace,
+        reading between posts what the other talker posts (st)."""
         seq = 0
         while not self.stop.is_set():
-            c.send("".join("steady %07d\n" % (seq + i) for i in range(5)))
+            c.send("".join(fmt % ("%07d" % (seq + i)) for i in range(5)))
             seq += 5
-            self.count("steady", 5)
-            self.stop.wait(0.05)
-        self.steady_sent = seq
-        c.say("steady END")
+            self.count("steady" if key == "t" else "isteady", 5)
+            self.steady_read(c, st, time.monotonic() + 0.05)  # the pace
+        self.sent[key] = seq
+        c.send(fmt % "END")
+        self.listener(name, c, st)
 
     def pm_sender(self, name, c, listeners):
         seq = 0
@@ -483,50 +595,17 @@ class Soak:
             seq += 1
             self.count("pms", len(listeners))
             self.stop.wait(0.05)
-        self.pm_sent = seq
+        self.sent["p"] = seq
         for lst in listeners:
             c.say("/msg %s pm END" % lst.nick)
 
-    def listener(self, name, c, talker, pm):
-        """Reads everything; messages from the talker and PMs from pm must
+    def listener(self, name, c, st):
+        """Reads everything until every stream of st has ended: each must
         come complete and in order; nothing else may come."""
-        want_msg = want_pm = 0
-        got_end = got_pm_end = False
-        rx_msg = re.compile(r"\[%s\]: steady (\d{7}|END)" % re.escape(talker.nick))
-        rx_pm = re.compile(r"\[%s -> %s\]: pm (\d{7}|END)" % (re.escape(pm.nick), re.escape(c.nick)))
-        deadline = time.monotonic() + self.seconds + 60
-        while not (got_end and got_pm_end):
-            if time.monotonic() > deadline:
-                raise AssertionError("listener did not get the end markers")
-            try:
-                ln = c.line(timeout=1)
-            except AssertionError as e:
-                if "timeout" in str(e):
-                    continue
-                raise
-            m = rx_msg.fullmatch(ln)
-            if m:
-                if m.group(1) == "END":
-                    got_end = True
-                    continue
-                if int(m.group(1)) != want_msg:
-                    self.fail(name, "expected steady %d, got %r (lost or reordered)" % (want_msg, ln))
-                    return
-                want_msg += 1
-                continue
-            m = rx_pm.fullmatch(ln)
-            if m:
-                if m.group(1) == "END":
-                    got_pm_end = True
-                    continue
-                if int(m.group(1)) != want_pm:
-                    self.fail(name, "expected pm %d, got %r (lost or reordered)" % (want_pm, ln))
-                    return
-                want_pm += 1
-                continue
-            self.fail(name, "unexpected line %r" % ln)
-            return
-        self.listened[name] = (want_msg, want_pm)
+        self.steady_read(c, st, time.monotonic() + self.seconds + 60)
+        if not st.done():
+            raise AssertionError("did not get the end markers of %s" % sorted(set(st.rx) - st.ended))
+        self.listened[name] = dict(st.next)
 
     # -- abusive actors ------------------------------------------------------------
 
@@ -608,9 +687,10 @@ class Soak:
         while not self.stop.is_set():
             c = self.welcome(self.client())
             try:
-                queue = collections.deque()
+                queue, iqueue = collections.deque(), collections.deque()
                 with self.lock:
                     self.u8_expect[c.nick] = queue
+                    self.u8_irc_expect[c.nick] = iqueue
                 c.say("/join utf8")
                 c.send("/topic\n")
                 c.read_until(BARRIER_REPLY, timeout=10)
@@ -626,6 +706,7 @@ class Soak:
                         if fate == "ok":
                             with self.lock:
                                 queue.append(text)
+                                iqueue.append(text)
                         elif fate in U8_REPLY:
                             replies.append(U8_REPLY[fate])
                         lines.append(raw + b"\n")
@@ -911,7 +992,7 @@ class Soak:
         """A few clients, every room's history filled to its steady size
         (--history-keep messages of the size its actors post)."""
         c = self.welcome(self.client())
-        fill = [("flood", FLOOD_PAD), ("steady", "steady 0000000"), ("utf8", "x" * 4000)] + [(r, "x" * 220) for r in HOP_ROOMS] + [("lobby", "x" * 20)]
+        fill = [("flood", FLOOD_PAD), ("steady", "steady 0000000"), ("utf8", "x" * 4000), ("ircab", "x" * 480)] + [(r, "x" * 220) for r in HOP_ROOMS] + [("lobby", "x" * 20)]
         for room, text in fill:
             c.say("/join " + room)
             c.read_until(re.compile(r"\* you joined #%s .*|! you are already in #%s" % (room, room)), timeout=10)
@@ -950,7 +1031,8 @@ class Soak:
                 ths.append(self.actor("watcher", self.fixture, c, self.lobby_watch))
             else:
                 ths.append(self.actor("resident-" + room, self.fixture, c))
-        return clients, ths
+        irc_clients, irc_ths = self.start_irc_fixtures()
+        return clients + irc_clients, ths + irc_ths
 
     def abusers(self, prefix, n=2):
         """Starts the abusive actors (n of the kinds that come in twos);
@@ -960,7 +1042,7 @@ class Soak:
         ths += [self.actor("%sghost%d" % (prefix, i), self.ghost, i) for i in range(n)]
         ths += [self.actor(prefix + "roomspam", self.rooms_spam), self.actor(prefix + "telnet", self.telnet, 0)]
         ths += [self.actor(prefix + "paused", self.paused_close, 0), self.actor(prefix + "probe", self.probe)]
-        return ths
+        return ths + self.irc_abusers(prefix, n, U8_BAD)
 
     def warm_actors(self):
         """One of each actor's moves, briefly, so every code path has
@@ -969,6 +1051,7 @@ class Soak:
         stop = self.stop
         self.stop = threading.Event()
         ths = [self.actor("warm-churn", self.churn, 1), self.actor("warm-hop", self.hopper, 9, 2), self.actor("warm-flood", self.flood, 3)]
+        ths.append(self.actor("warm-ichurn", self.irc_churn, 9, 4))
         ths += self.abusers("warm-", n=1)
         t0 = time.monotonic()
         while not self.errors and time.monotonic() - t0 < 60:
@@ -997,7 +1080,10 @@ class Soak:
         flags = ["--flood-burst", "40", "--flood-rate", "200", "--sendq-max", "262144", "--recvq-max", "1048576", "--max-per-ip", "0", "--room-burst", "10"]
         flags += ["--max-rooms", str(MAX_ROOMS), "--history-mem", str(HISTORY_MEM), "--room-burst-per-ip", str(ROOM_BURST_PER_IP)]
         flags += ["--room-rate-per-ip", str(ROOM_RATE_PER_IP), "--keepalive", str(KEEPALIVE)]
-        self.srv = self.ctx.server(*flags, flood=True, env=env)
+        # IRC beside text; silent IRC clients are pinged after 8 s, and
+        # unregistered ones dropped (soak_irc.py).
+        flags += ["--server-name", SERVER_NAME, "--ping-interval", str(PING_INTERVAL)]
+        self.srv = self.ctx.server(*flags, flood=True, env=env, listen=["text://127.0.0.1:0", "irc://127.0.0.1:0"])
         print("soak: %ds against %s (pid %d%s), flags %s" % (self.seconds, self.parleyd, self.srv.pid, ", ASan" if self.asan else "", " ".join(flags)), flush=True)
         base_fds = fd_count(self.srv.pid)
         self.listened = {}
@@ -1006,30 +1092,43 @@ class Soak:
             self.warm_up()
             fixtures, fixture_ths = self.start_fixtures()
             self.warm_actors()
-            # The steady group stays connected all along.
-            talker = self.welcome(self.client())
-            pm = self.welcome(self.client())
+            # The steady group stays connected all along: two talkers (text
+            # and IRC), three text listeners and an IRC one, and a sender
+            # of private messages to the listeners.
+            talker, pm = self.renamed(self.client(), "talker"), self.renamed(self.client(), "pm")
             listeners = [self.welcome(self.client()) for _ in range(3)]
+            italker = self.irc_register(self.irc(), "italker", "italker")
+            ilistener = self.irc_register(self.irc(), "ilistener", "ilistener")
             for x in [talker] + listeners:
                 x.say("/join steady")
                 x.read_until(re.compile(r"\* you joined #steady \(\d+ (?:people|person) here\)"), timeout=10)
+            for x in [italker, ilistener]:
+                self.irc_join(x, "#steady", "%s!~%s@127.0.0.1" % (x.nick, x.nick))
             for x in [talker, pm] + listeners:
                 x.send("/topic\n")
                 x.read_until(BARRIER_REPLY, timeout=10)
-            for x in [talker, pm] + listeners:
+            for x in [italker, ilistener]:
+                self.irc_barrier(x, "steady", lambda m: False)
+            steady = [talker, pm, italker] + listeners + [ilistener]
+            for x in steady:
                 x.received.clear()
             # Nobody else comes into #steady, so its members hear only the
-            # talker and the private messages from here on.
+            # talkers and the private messages from here on.
             self.sample("start")
             start_rss = self.rss["start"][0]
             print("warm-up done: RSS %d KiB with %d connections" % (start_rss, fd_count(self.srv.pid) - base_fds), flush=True)
 
             t0 = time.monotonic()
-            ths = []
+            ths, members = [], {"talker": "i", "italker": "t", "ilistener": "tip"}
             for i, x in enumerate(listeners):
-                ths.append(self.actor("listener%d" % i, self.listener, x, talker, pm))
-            steady_ths = [self.actor("talker", self.talker, talker), self.actor("pm", self.pm_sender, pm, listeners)]
+                members["listener%d" % i] = "tip"
+                ths.append(self.actor("listener%d" % i, self.listener, x, self.streams(x, "tip")))
+            ths.append(self.actor("ilistener", self.listener, ilistener, self.streams(ilistener, "tip")))
+            steady_ths = [self.actor("talker", self.talker, talker, "t", "steady %s\n", self.streams(talker, "i"))]
+            steady_ths.append(self.actor("italker", self.talker, italker, "i", "PRIVMSG #steady :isteady %s\r\n", self.streams(italker, "t")))
+            steady_ths.append(self.actor("pm", self.pm_sender, pm, listeners + [ilistener]))
             ths += [self.actor("churn%d" % i, self.churn, 100 + i) for i in range(2)]
+            ths += [self.actor("ichurn%d" % i, self.irc_churn, i, 400 + i) for i in range(2)]
             ths += [self.actor("flood%d" % i, self.flood, 200 + i) for i in range(2)]
             ths += [self.actor("slow", self.slow)]
             ths += [self.actor("hop%d" % i, self.hopper, i, 300 + i) for i in range(3)]
@@ -1050,21 +1149,20 @@ class Soak:
             alive = [th.name for th in steady_ths + ths if th.is_alive()]
             if alive:
                 self.fail("soak", "actors still running after the stop: %s" % alive)
-            for i, x in enumerate(listeners):
-                got = self.listened.get("listener%d" % i)
-                if got is None:
-                    self.fail("listener%d" % i, "did not finish")
-                elif got != (self.steady_sent, self.pm_sent):
-                    self.fail("listener%d" % i, "got %d of %d messages and %d of %d private messages" % (got[0], self.steady_sent, got[1], self.pm_sent))
-            # The fixtures read what is left, the witness until it got
-            # every line it was told of.
+            for who, keys in members.items():
+                got, want = self.listened.get(who), {k: self.sent.get(k) for k in keys}
+                if got != want:
+                    self.fail(who, "got %s of the messages sent, want %s (t: text talker, i: IRC talker, p: private)" % (got, want))
+            # The fixtures read what is left, the witnesses until they got
+            # every line they were told of.
             self.final.set()
             for th in fixture_ths:
                 th.join(30)
-            if any(th.is_alive() for th in fixture_ths):
-                self.fail("witness", "missing lines from #utf8: %s" % {n: len(q) for n, q in self.u8_expect.items() if q})
+            alive = [th.name for th in fixture_ths if th.is_alive()]
+            if alive:
+                self.fail("witness", "%s still waiting; missing from #utf8: %s, from #ircab: %s, IRC parts: %s, QUITs of %s" % (alive, {n: len(q) for n, q in self.u8_expect.items() if q}, self.model.left(), self.u8_part, [n for n in self.islow_cut if n not in self.irc_quits]))
             self.check_abuse()
-            for x in [talker, pm] + listeners + fixtures:
+            for x in steady + fixtures:
                 x.close()
             # Everyone has left: wait until the server holds no connection.
             end = time.monotonic() + 20
@@ -1097,6 +1195,7 @@ class Soak:
         for key in ["rooms_made", "rooms_refused", "rooms_kept", "rooms_freed", "u8_ok", "u8_long", "u8_grown", "rooms_calls", "who_calls", "ghosts", "telnet", "paused_dropped", "probes"]:
             if self.stats[key] == 0:
                 self.fail(key, "%s is 0: that abuse did not happen (the run is too short?)" % key)
+        self.check_irc()
 
     def report(self):
         start = self.rss.get("start", [0])[0]
@@ -1110,6 +1209,8 @@ class Soak:
         print("rooms: /rooms counted at most %d (--max-rooms %d), %s after the warm-up" % (self.most_rooms, MAX_ROOMS, self.fewest_rooms))
         print("ghosts dropped: %s; slowest after %.1f s" % (dict(self.ghost_reasons), self.worst["ghost_s"]))
         print("paused clients: slowest closed %.1f s after its FIN" % self.worst["paused_s"])
+        st = self.stats
+        print("slow IRC readers: %d cut off at --sendq-max (%d got the ERROR line before the reset), %d not" % (st["islow_cut"], st["islow_error"], st["islow_uncut"]))
         if after is not None:
             print("rss: start %d KiB, peak %d KiB, after %d KiB (%+d KiB; allowed +%d KiB)" % (start, peak, after, after - start, margin))
             if after - start > margin:
