@@ -89,6 +89,9 @@ void irc_cmd_join(struct irc_session *s, struct irc_msg *m)
             irc_num(s, "403", "%s :No such channel", chan);
             continue;
         }
+        struct room *in = irc_find_channel(chan, strlen(chan));
+        if (in && chat_is_member(&s->client, in))
+            continue; /* already there: nothing to say */
         if (s->client.nrooms >= IRC_CHANLIMIT) {
             irc_num(s, "405", "%s :You have joined too many channels", chan);
             continue;

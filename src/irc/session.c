@@ -428,7 +428,8 @@ static void irc_close(struct conn *c, enum conn_reason reason)
 void irc_quit(struct irc_session *s, const char *reason, size_t len)
 {
     char why[IRC_BODY_MAX + 8];
-    int n = snprintf(why, sizeof why, "Quit: %.*s", (int)len, reason);
+    int n = len ? snprintf(why, sizeof why, "Quit: %.*s", (int)len, reason)
+                : snprintf(why, sizeof why, "Quit");
     if (s->registered && !s->gone)
         chat_unregister(&s->client, why, (size_t)n, true);
     s->gone = true;

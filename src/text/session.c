@@ -50,6 +50,16 @@ static void text_buf_clean(struct tbuf *b, const char *s, size_t n)
         b->n += k;
 }
 
+/*
+ * Returns true if an IRC user's message is a CTCP request or reply other
+ * than ACTION (e.g. "\x01VERSION\x01"): nothing a person reads, so text
+ * users never see it (ACTION reaches them as an action event).
+ */
+static bool text_is_ctcp(const char *text, size_t len)
+{
+    return len > 0 && text[0] == '\x01';
+}
+
 const char *text_people(size_t n)
 {
     return n == 1 ? "person" : "people";
@@ -182,7 +192,8 @@ static const struct chat_wire *text_wire(struct chat_event *ev)
     b->n = 0;
     if (ev->kind == CHAT_MESSAGE) {
         for (size_t i = 0; i < ev->nlines; i++)
-            text_format_line(ev, ev->lines[i].text, ev->lines[i].len, b);
+            if (!text_is_ctcp(ev->lines[i].text, ev->lines[i].len))
+                text_format_line(ev, ev->lines[i].text, ev->lines[i].len, b);
     } else if (ev->kind == CHAT_PRIVATE || ev->kind == CHAT_ACTION) {
         text_format_line(ev, ev->text, ev->text_len, b);
     } else {
@@ -216,10 +227,20 @@ void text_private_echo(struct text_session *s, const struct client *to,
 }
 
 /* Replays the last messages of r, framed by notice lines. */
+/* What text_replay gathers: the lines, and how many. */
+struct text_replay {
+    struct tbuf *lines;
+    size_t shown;
+};
+
 /* chat_history callback: appends one message as "HH:MM [NICK]: TEXT". */
 static void text_replay_line(const struct room_msg *m, void *arg)
 {
-    struct tbuf *b = arg;
+    struct text_replay *rp = arg;
+    struct tbuf *b = rp->lines;
+    if (text_is_ctcp(m->data + m->src_len, m->text_len))
+        return;
+    rp->shown++;
     struct tm tm;
     time_t when = (time_t)(m->time_ms / 1000);
     gmtime_r(&when, &tm);
@@ -240,8 +261,10 @@ static void text_replay(struct text_session *s, const struct room *r)
 {
     static struct tbuf lines;
     lines.n = 0;
-    size_t k = chat_history(r, CHAT_HIST_LATEST, NULL, NULL,
-                            text_cfg.history_replay, text_replay_line, &lines);
+    struct text_replay rp = {&lines, 0};
+    chat_history(r, CHAT_HIST_LATEST, NULL, NULL, text_cfg.history_replay,
+                 text_replay_line, &rp);
+    size_t k = rp.shown;
     if (k == 0)
         return;
     text_reply(s, "* --- last %zu message%s in #%s (times in UTC) ---", k,
@@ -356,8 +379,8 @@ static bool text_quiet(const struct chat_event *ev)
     case CHAT_QUIT:
     case CHAT_NICK:
         return ev->room && ev->room->nmembers > text_cfg.quiet_above;
-    case CHAT_PRIVATE: /* CTCP other than ACTION: nothing a person reads */
-        return ev->text_len > 0 && ev->text[0] == '\x01';
+    case CHAT_PRIVATE:
+        return text_is_ctcp(ev->text, ev->text_len);
     default:
         return false;
     }

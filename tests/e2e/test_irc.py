@@ -254,3 +254,47 @@ def test_line_limits_hold_as_sent_and_once_cleaned(t):
     a.send(head + text + b"\r\n")
     c.expect(":alice!~alice@127.0.0.1 PRIVMSG carol :" + "z" * (510 - len(head) - 5))
     a.barrier()
+
+
+def test_channel_ctcp_is_not_shown_to_text_users(t):
+    """A CTCP request to a channel (VERSION) reaches IRC members as sent;
+    text members see nothing of it, live or in the join replay."""
+    srv = mixed_server(t)
+    (bob,) = t.users(srv, "bob")
+    a, c = irc_user(t, srv, "alice"), irc_user(t, srv, "carol")
+    for u in (a, c):
+        u.send_line("JOIN #lobby")
+        u.until_cmd("366")
+    a.until_cmd("JOIN")
+    bob.read_until("* carol joined #lobby")
+    a.send_line("PRIVMSG #lobby :\x01VERSION\x01")
+    c.expect(":alice!~alice@127.0.0.1 PRIVMSG #lobby :\x01VERSION\x01")
+    a.send_line("PRIVMSG #lobby :after")
+    bob.expect("[alice]: after")
+    d = t.client(srv)
+    d.welcome()  # reads through the replay
+    check(any("[alice]: after" in ln for ln in d.received), "no replay: %r", d.received)
+    check(not any("VERSION" in ln for ln in d.received), "replay shows the CTCP: %r", d.received)
+
+
+def test_join_of_a_channel_one_is_in_says_nothing_at_chanlimit(t):
+    srv = mixed_server(t, "--room-burst", "200", "--room-burst-per-ip", "200")
+    a = irc_user(t, srv, "alice")
+    a.send_line("JOIN " + ",".join("#c%d" % i for i in range(100)))
+    for _ in range(100):
+        a.until_cmd("366")
+    a.send_line("JOIN #c5")
+    a.send_line("JOIN #c100")
+    a.expect(":%s 405 alice #c100 :You have joined too many channels" % SERVER_NAME)
+
+
+def test_quit_without_reason(t):
+    srv = mixed_server(t)
+    (bob,) = t.users(srv, "bob")
+    a = irc_user(t, srv, "alice")
+    a.send_line("JOIN #lobby")
+    a.until_cmd("366")
+    bob.read_until("* alice joined #lobby")
+    a.send_line("QUIT")
+    a.expect(re.compile(r"ERROR :Closing Link: alice\[127\.0\.0\.1\] \(Quit\)"))
+    bob.expect("* alice quit (Quit)")
