@@ -128,7 +128,7 @@ def test_irc_operators_shown_in_who_whois_userhost_lusers(t):
     lines = b.until_cmd("266")
     check(any(m.line == num("bob", "252", "1 :operator(s) online") for m in lines), "252 after: %s", lines)
     a.send_line("QUIT")
-    a.expect("ERROR :Closing Link: alice[127.0.0.1] (Quit: )")
+    a.expect("ERROR :Closing Link: alice[127.0.0.1] (Quit)")
     a.expect_end()
     b.send_line("LUSERS")
     lines = b.until_cmd("266")

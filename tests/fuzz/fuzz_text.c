@@ -353,6 +353,26 @@ static void check_room(struct room *r, void *arg)
 }
 
 /* Checks the people and the rooms after a step. */
+/*
+ * Returns the live person whose default nick is user<N> (nick, len bytes),
+ * or NULL if they are gone (then anyone may hold it).
+ */
+static struct client *holder_of_default(const char *nick, size_t len)
+{
+    unsigned long long n = 0;
+    for (size_t i = 4; i < len && n < 1000000000ull; i++)
+        n = n * 10 + (unsigned long long)(nick[i] - '0');
+    for (size_t i = 0; i < NSESS; i++) {
+        struct conn *c = fuzz_conns[i];
+        if (c == NULL || c->closing)
+            continue;
+        struct text_session *s = conn_data(c);
+        if (s->client.id == n)
+            return &s->client;
+    }
+    return NULL;
+}
+
 static void check_state(void)
 {
     const struct chat_config *cfg = chat_get_config();
@@ -373,13 +393,11 @@ static void check_state(void)
         if (!nick_valid(cl->nick, cl->nick_len) ||
             strlen(cl->nick) != cl->nick_len)
             fuzz_fail("bad nick", cl->nick, cl->nick_len);
-        char own[NICK_MAX + 1];
-        int on = snprintf(own, sizeof own, "user%llu",
-                          (unsigned long long)cl->id);
         if (nick_reserved(cl->nick, cl->nick_len) &&
-            ((size_t)on != cl->nick_len || !name_eq(own, cl->nick, cl->nick_len)))
-            fuzz_fail("holds someone else's default nick", cl->nick,
-                      cl->nick_len);
+            holder_of_default(cl->nick, cl->nick_len) != NULL &&
+            holder_of_default(cl->nick, cl->nick_len) != cl)
+            fuzz_fail("holds the default nick of someone still here",
+                      cl->nick, cl->nick_len);
         if (chat_find_nick(cl->nick, cl->nick_len) != cl)
             fuzz_fail("nick not registered to its person", cl->nick,
                       cl->nick_len);

@@ -796,6 +796,7 @@ class Soak(IrcActors):
             if not m:
                 raise AssertionError("%r: /who %s: bad line %r" % (c, room, ln))
             nicks += m.group(1).split(", ")
+        nicks = [n.lstrip("@+") for n in nicks]  # operators and voiced are marked
         if nicks != sorted(members, key=str.lower):
             raise AssertionError("%r: /who %s named %d people, not the %d members in order" % (c, room, len(nicks), len(members)))
 

@@ -47,6 +47,7 @@ from irc import SERVER_NAME, IrcClient, IrcMsg, irc_addr
 
 S = SERVER_NAME
 TAGS_MAX = 8191  # the tag block, '@' and its space included
+CLIENT_TAGS_MAX = 4094  # tag data a client may send (message-tags)
 BODY_MAX = 510  # the rest of the line, CRLF not counted
 TARGMAX = 4
 CHANLIMIT = 100
@@ -186,6 +187,9 @@ class Model:
         if text.count("\ufffd") > raw.count(b"\xef\xbf\xbd"):
             self.counts["warn"] += 1
             out.append(":%s WARN %s INVALID_UTF8 :Invalid UTF-8 was replaced by U+FFFD" % (S, m.command))
+        if b[:1] == b"@" and b.find(b" ") - 1 > CLIENT_TAGS_MAX:
+            self.counts["417"] += 1  # more tag data than message-tags allows
+            return out + [num(st.nick, "417", ":Input line was too long")]
         return out + self.expect_command(st, m)
 
     def expect_command(self, st, m):
@@ -338,7 +342,8 @@ def abuse_unit(rnd, st, seq, bad_pieces):
         size = rnd.choice([rnd.randrange(1, 300), 505, 508, 509, 510, 511, 512, 520]) - len(head)
         return kind, head + hostile(rnd, bad_pieces, max(size, 1))[: max(size, 1)] + b"\r\n"
     if kind == "tags":
-        size = rnd.choice([rnd.randrange(3, 300), TAGS_MAX - 2, TAGS_MAX - 1, TAGS_MAX, TAGS_MAX + 1, TAGS_MAX + 40])
+        size = rnd.choice([rnd.randrange(3, 300), CLIENT_TAGS_MAX + 1, CLIENT_TAGS_MAX + 2, CLIENT_TAGS_MAX + 3,
+                           TAGS_MAX - 2, TAGS_MAX - 1, TAGS_MAX, TAGS_MAX + 1, TAGS_MAX + 40])
         return kind, tag_block(rnd, size) + b" PING :tg%d\r\n" % seq
     if kind == "huge":
         return kind, b"PRIVMSG #ircab :" + tag + b"h" * rnd.randrange(8700, 12000) + b"\r\n"
@@ -463,7 +468,8 @@ class IrcActors:
         """QUIT: the ERROR line (others' traffic may come first), then
         the end."""
         c.send_line("QUIT :" + reason if reason is not None else "QUIT")
-        want = "ERROR :Closing Link: %s[127.0.0.1] (Quit: %s)" % (prefix.split("!")[0], reason or "")
+        why = "Quit: " + reason if reason else "Quit"
+        want = "ERROR :Closing Link: %s[127.0.0.1] (%s)" % (prefix.split("!")[0], why)
         while True:
             m = read(c)
             if m.command == "ERROR":
