@@ -104,7 +104,7 @@ struct irc_session {
     struct client client; /* first: the core's person, once registered */
     struct conn *conn;
     struct irc_pending *pending; /* until registration completes */
-    uint64_t last_ms;     /* input last seen, or the connect (loop clock) */
+    uint64_t last_ms;     /* last input or registration; before: connect */
     uint32_t caps;        /* enum irc_cap */
     uint16_t cap_version; /* 0, or 302 after CAP LS 302 */
     bool registered;      /* in the core, welcomed */

@@ -162,6 +162,7 @@ void irc_try_register(struct irc_session *s)
     free(p);
     s->pending = NULL;
     s->registered = true;
+    s->last_ms = ev_now(irc_loop); /* pings count from here on */
     irc_unregistered--;
     log_debug("event=register id=%llu nick=%s", (unsigned long long)c->id,
               log_q(c->nick, c->nick_len));
@@ -182,7 +183,13 @@ static void irc_drop(struct irc_session *s, enum conn_reason reason,
     conn_close_with(s->conn, reason, line);
 }
 
-/* Looks at one session: pings it, or drops it, as its silence says. */
+/*
+ * Looks at one session: pings it, or drops it, as its silence says. One
+ * that has not registered is dropped ping_interval after it connected,
+ * whatever it said meanwhile: a client that keeps talking (PING, CAP LS)
+ * but never finishes registering holds a connection and a pending nick
+ * no longer than one that says nothing.
+ */
 static void irc_check(struct irc_session *s, uint64_t now)
 {
     uint64_t iv = (uint64_t)irc_conf.ping_interval * 1000;
@@ -341,8 +348,10 @@ static bool irc_sent_too_long(const char *line, size_t len)
 static void irc_line(struct conn *c, const char *line, size_t len)
 {
     struct irc_session *s = conn_data(c);
-    s->last_ms = ev_now(irc_loop);
-    s->ping_sent = false;
+    if (s->registered) {
+        s->last_ms = ev_now(irc_loop);
+        s->ping_sent = false;
+    }
     size_t n;
     irc_clean.n = 0;
     const char *clean = sanitize_irc(

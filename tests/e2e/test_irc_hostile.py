@@ -678,6 +678,44 @@ def test_nick_races_keep_one_owner_per_nick(t):
     o.barrier()
 
 
+def test_registration_that_never_ends(t):
+    """--ping-interval 1: CAP LS with no CAP END, NICK without USER, a
+    client that says nothing, and one that keeps talking (PING, CAP LS)
+    but never registers: each gets `ERROR :Closing Link: NICK[HOST]
+    (Registration timed out)` between 1 and 3 s after connecting."""
+    srv = mixed_server(t, "--ping-interval", "1")
+    cap, nick, mute = (irc_client(t, srv) for _ in range(3))
+    t0 = time.monotonic()
+    cap.send_line("CAP LS 302")
+    cap.send_line("NICK capper")
+    cap.send_line("USER capper 0 * :x")
+    cap.expect_cmd("CAP", "*", "LS")
+    nick.send_line("NICK nouser")
+    for x, who in ((cap, "capper"), (nick, "nouser"), (mute, "*")):
+        x.expect(closing_link(who, "Registration timed out"), timeout=4)
+        x.expect_end()
+        took = time.monotonic() - t0
+        check(1.0 <= took < 3.0, "%s dropped after %.2fs", who, took)
+    chatty = irc_client(t, srv)
+    t0 = time.monotonic()
+    chatty.send_line("NICK chatty")
+    k = 0
+    while True:
+        k += 1
+        chatty.send_line("PING k%d" % k if k % 2 else "CAP LS")
+        ln = chatty.line(timeout=4)
+        if ln.startswith("ERROR"):
+            break
+        check(time.monotonic() - t0 < 4, "the chatty client is still there after %.2fs", time.monotonic() - t0)
+        time.sleep(0.2)  # a client that talks five times a second
+    took = time.monotonic() - t0
+    check(ln == closing_link("chatty", "Registration timed out"), "got %r", ln)
+    check(took < 3.5, "chatty dropped after %.2fs", took)
+    # A client that registers in time is not dropped for it.
+    ok = irc_user(t, srv, "intime")
+    ok.barrier()
+
+
 # -- modes ---------------------------------------------------------------------------
 #
 # MODE comes with the channel-moderation branch (wt-ircchan): until it is
