@@ -30,8 +30,8 @@ struct irc_cmd {
 const char *irc_arg(const struct irc_msg *m, size_t i, char *buf, size_t cap)
 {
     size_t n = i < m->nparams ? m->params[i].n : 0;
-    if (n >= cap)
-        n = cap - 1;
+    if (n >= cap) /* cut between characters: it may be echoed */
+        n = irc_fit_utf8(m->params[i].p, n, cap - 1);
     if (n)
         memcpy(buf, m->params[i].p, n);
     buf[n] = '\0';
@@ -100,17 +100,21 @@ static void irc_cmd_user(struct irc_session *s, struct irc_msg *m)
         irc_num(s, "462", ":You may not reregister");
         return;
     }
+    char user[IRC_BODY_MAX];
     size_t n = 0;
     const struct irc_slice *u = &m->params[0];
-    for (size_t i = 0; i < u->n && n < sizeof p->user - 1; i++) {
+    for (size_t i = 0; i < u->n && n < sizeof user; i++) {
         char ch = u->p[i];
         if ((unsigned char)ch > ' ' && ch != '@' && ch != '!' && ch != ':')
-            p->user[n++] = ch;
+            user[n++] = ch;
     }
     if (n == 0) {
         irc_num(s, "461", "USER :Not enough parameters");
         return;
     }
+    /* Others see both in prefixes and replies: cut between characters. */
+    n = irc_fit_utf8(user, n, sizeof p->user - 1);
+    memcpy(p->user, user, n);
     p->user[n] = '\0';
     const struct irc_slice *r = &m->params[3];
     if (r->n == 0) { /* modern: an empty real name is a missing one */
@@ -118,7 +122,7 @@ static void irc_cmd_user(struct irc_session *s, struct irc_msg *m)
         irc_num(s, "461", "USER :Not enough parameters");
         return;
     }
-    size_t rn = r->n < CHAT_REALNAME_MAX ? r->n : CHAT_REALNAME_MAX;
+    size_t rn = irc_fit_utf8(r->p, r->n, CHAT_REALNAME_MAX);
     free(p->realname);
     p->realname = xstrndup(r->p, rn);
     irc_try_register(s);

@@ -119,6 +119,12 @@ struct irc_session {
  * Output (out.c)
  * ------------------------------------------------------------------------ */
 
+/*
+ * Returns how many of the n bytes at p (valid UTF-8) fit in max bytes
+ * without cutting a character in two.
+ */
+size_t irc_fit_utf8(const char *p, size_t n, size_t max);
+
 /* Returns s's nick, or "*" before registration. */
 const char *irc_nick(const struct irc_session *s);
 

@@ -325,11 +325,7 @@ void irc_label_end(void)
  * Messages
  * ------------------------------------------------------------------------ */
 
-/*
- * Returns how many of the n bytes at p fit in max bytes without cutting a
- * UTF-8 character in two.
- */
-static size_t irc_cut(const char *p, size_t n, size_t max)
+size_t irc_fit_utf8(const char *p, size_t n, size_t max)
 {
     if (n <= max)
         return n;
@@ -369,7 +365,7 @@ static void irc_format_message(struct tbuf *b, unsigned v,
     size_t len = m->len;
     unsigned part = 0;
     do {
-        size_t k = irc_cut(text, len, room);
+        size_t k = irc_fit_utf8(text, len, room);
         irc_put_tags(b, v, x, m->id, part, m->time_ms, m->client_tags,
                      m->client_tags_len);
         tbuf_printf(b, ":%s %s %s :%s", m->from, m->cmd, m->target,

@@ -716,6 +716,29 @@ def test_registration_that_never_ends(t):
     ok.barrier()
 
 
+def test_long_names_and_parameters_cut_between_characters(t):
+    """A USER name and a real name past their limits (15 and 128 bytes),
+    and a parameter longer than what a command keeps of it (CAP's
+    subcommand, echoed in 410), are cut between characters, never inside
+    one: others see the names in prefixes and extended-join, the sender
+    the parameter, all as valid UTF-8 (the harness checks every line)."""
+    srv = mixed_server(t)
+    b = irc_user(t, srv, "bob", caps=("extended-join",))
+    joined(b, "#x")
+    a = irc_client(t, srv)
+    a.send_line("CAP " + "\u00e9" * 10)
+    a.expect(":%s 410 * %s :Invalid CAP command" % (SERVER_NAME, "\u00e9" * 7))
+    a.send_line("NICK alice")
+    a.send_line("USER %s 0 * :x%s" % ("\u00e9" * 12, "\u00e9" * 100))
+    a.until_cmd("422")
+    joined(a, "#x")
+    j = b.expect_cmd("JOIN", "#x", "*")
+    check(j.params[2] == "x" + "\u00e9" * 63, "real name %r", j.params[2])
+    check(j.source == "alice!~%s@%s" % ("\u00e9" * 7, HOST), "prefix %r", j.source)
+    a.barrier()
+    b.barrier()
+
+
 # -- modes ---------------------------------------------------------------------------
 #
 # MODE comes with the channel-moderation branch (wt-ircchan): until it is
