@@ -376,7 +376,8 @@ bool chat_nick_valid(const char *nick, size_t len)
 /*
  * Returns true if the default nick user<N> (nick, len bytes) is nobody's to
  * keep: N is not above the highest id registered so far (ids rise, so it
- * will not be handed out again) and the person it was given to has left.
+ * will not be handed out again) and nobody here was given it (its person
+ * left, or chose a nick of its own from the start, as IRC users do).
  * A higher one stays reserved for the person who will get it, a lower one
  * for its owner while connected.
  */
@@ -444,9 +445,11 @@ enum chat_error chat_register(struct client *c, uint64_t id,
     }
     if (id > chat_max_id)
         chat_max_id = id;
-    char key[24];
-    int k = snprintf(key, sizeof key, "%llu", (unsigned long long)id);
-    dict_set(chat_ids, key, (size_t)k, c);
+    if (nick == NULL) { /* keeps its default nick while it is here */
+        char key[24];
+        int k = snprintf(key, sizeof key, "%llu", (unsigned long long)id);
+        dict_set(chat_ids, key, (size_t)k, c);
+    }
     dict_set(chat_nicks, c->nick, c->nick_len, c);
     if (dict_count(chat_nicks) > chat_most_clients)
         chat_most_clients = dict_count(chat_nicks);

@@ -298,3 +298,23 @@ def test_quit_without_reason(t):
     a.send_line("QUIT")
     a.expect(re.compile(r"ERROR :Closing Link: alice\[127\.0\.0\.1\] \(Quit\)"))
     bob.expect("* alice quit (Quit)")
+
+
+def test_default_nick_forms_free_unless_someone_here_was_given_them(t):
+    """user<N> (the text protocol's default nicks) may be an IRC nick
+    unless it is held, belongs to a text user still here (renamed or not),
+    or has not been handed out yet (irctest names its users user2 ...)."""
+    srv = mixed_server(t)
+    a = irc_user(t, srv, "alice")  # connection 1: chose its own nick
+    b = irc_user(t, srv, "user1")  # so user1 was nobody's default
+    (carol,) = t.users(srv, "carol")  # connection 3: was user3
+    c = irc_client(t, srv)
+    c.send_line("USER x 0 * :x")
+    c.send_line("NICK user3")
+    c.expect_num("432", "user3")
+    c.send_line("NICK user99")  # not handed out yet
+    c.expect_num("432", "user99")
+    c.send_line("NICK user2")  # connection 2 chose "user1": user2 is free
+    c.expect_num("001")
+    a.barrier()
+    b.barrier()
