@@ -173,13 +173,23 @@ void irc_try_register(struct irc_session *s)
  * Pings and timeouts
  * ------------------------------------------------------------------------ */
 
+/* The longest ERROR line a closing connection is sent. */
+#define IRC_CLOSING_MAX (IRC_BODY_MAX + 64)
+
+/* Writes s's last words, "ERROR :Closing Link: nick[host] (why)". */
+static void irc_closing_link(const struct irc_session *s, const char *why,
+                             char line[IRC_CLOSING_MAX])
+{
+    snprintf(line, IRC_CLOSING_MAX, "ERROR :Closing Link: %s[%s] (%s)\r\n",
+             irc_nick(s), conn_host(s->conn), why);
+}
+
 /* Ends s with an ERROR line saying why. */
 static void irc_drop(struct irc_session *s, enum conn_reason reason,
                      const char *why)
 {
-    char line[256];
-    snprintf(line, sizeof line, "ERROR :Closing Link: %s[%s] (%s)\r\n",
-             irc_nick(s), conn_host(s->conn), why);
+    char line[IRC_CLOSING_MAX];
+    irc_closing_link(s, why, line);
     conn_close_with(s->conn, reason, line);
 }
 
@@ -419,9 +429,8 @@ static void irc_close(struct conn *c, enum conn_reason reason)
     struct irc_session *s = conn_data(c);
     const char *why = irc_reason(reason);
     if (reason == CONN_SENDQ || reason == CONN_FLOOD || reason == CONN_MEMORY) {
-        char line[256];
-        snprintf(line, sizeof line, "ERROR :Closing Link: %s[%s] (%s)\r\n",
-                 irc_nick(s), conn_host(c), why);
+        char line[IRC_CLOSING_MAX];
+        irc_closing_link(s, why, line);
         conn_try_send(c, line);
     }
     if (s->registered && !s->gone)
@@ -442,9 +451,8 @@ void irc_quit(struct irc_session *s, const char *reason, size_t len)
     if (s->registered && !s->gone)
         chat_unregister(&s->client, why, (size_t)n, true);
     s->gone = true;
-    char line[IRC_BODY_MAX + 64];
-    snprintf(line, sizeof line, "ERROR :Closing Link: %s[%s] (%s)\r\n",
-             irc_nick(s), conn_host(s->conn), why);
+    char line[IRC_CLOSING_MAX];
+    irc_closing_link(s, why, line);
     conn_close_with(s->conn, CONN_QUIT, line);
 }
 
