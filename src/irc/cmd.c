@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/batch.h"
 #include "core/room.h"
 #include "event/conn.h"
 #include "irc/irc.h"
@@ -217,6 +218,24 @@ static unsigned irc_target_status(const char **t)
     return st;
 }
 
+/*
+ * Tells s what became of w in r (e from the core, id its id): 404 if it
+ * could not be said (unless quiet), else its echo if s asked for echoes.
+ */
+static void irc_channel_said(struct irc_session *s, const struct irc_said *w,
+                             const struct room *r, enum chat_error e,
+                             uint64_t id)
+{
+    if (e != CHAT_OK) {
+        if (!w->quiet)
+            irc_num(s, "404", "#%s :Cannot send to channel", r->name);
+        return;
+    }
+    char shown[ROOM_NAME_MAX + 3];
+    irc_status_target(w->opts.min_status, r, shown, sizeof shown);
+    irc_echo(s, w, id, shown);
+}
+
 /* Sends w to the channel target ("#chan", or "@#chan" as STATUSMSG). */
 static void irc_to_channel(struct irc_session *s, const char *target,
                            struct irc_said *w)
@@ -240,14 +259,7 @@ static void irc_to_channel(struct irc_session *s, const char *target,
         struct chat_line line = {w->text, w->len};
         e = chat_say(c, r, &line, 1, w->quiet, &id, &w->opts);
     }
-    if (e != CHAT_OK) {
-        if (!w->quiet)
-            irc_num(s, "404", "#%s :Cannot send to channel", r->name);
-        return;
-    }
-    char shown[ROOM_NAME_MAX + 3];
-    irc_status_target(w->opts.min_status, r, shown, sizeof shown);
-    irc_echo(s, w, id, shown);
+    irc_channel_said(s, w, r, e, id);
 }
 
 /* Sends w to the person nick; errors unless quiet. */
@@ -269,6 +281,68 @@ static void irc_to_nick(struct irc_session *s, const char *nick,
     if (w->text && !w->quiet && to->away)
         irc_num(s, "301", "%s :%s", to->nick, to->away);
     irc_echo(s, w, id, to->nick);
+}
+
+/*
+ * Batching (core/batch.h): the plain PRIVMSGs (or NOTICEs) a client sends
+ * to one channel in one read are said as one event. Plain means to one
+ * channel, to all its members, with no client tags, label or CTCP: all
+ * else is said on its own, after the batch. irc_run says the batch before
+ * any other command, so order is as sent; what s is told about each
+ * message (404, its echo) comes when the batch is said.
+ */
+static struct chat_batch irc_batch;
+
+void irc_batch_flush(void)
+{
+    struct irc_session *s = irc_batch.owner;
+    if (s == NULL)
+        return;
+    size_t n = irc_batch.n;
+    struct room *r = irc_batch.room;
+    struct irc_said w = {.cmd = irc_batch.notice ? "NOTICE" : "PRIVMSG",
+                         .quiet = irc_batch.notice};
+    chat_batch_clear(&irc_batch); /* its lines stay until the next add */
+    uint64_t id = 0;
+    enum chat_error e =
+        chat_say(&s->client, r, irc_batch.lines, n, w.quiet, &id, &w.opts);
+    for (size_t i = 0; i < n; i++) {
+        w.text = irc_batch.lines[i].text;
+        w.len = irc_batch.lines[i].len;
+        irc_channel_said(s, &w, r, e, id + i);
+    }
+}
+
+void irc_batch_before(const struct irc_msg *m, bool labeled)
+{
+    bool message =
+        (m->cmd.n == 7 && strncasecmp(m->cmd.p, "PRIVMSG", 7) == 0) ||
+        (m->cmd.n == 6 && strncasecmp(m->cmd.p, "NOTICE", 6) == 0);
+    if (labeled || !message)
+        irc_batch_flush();
+}
+
+/*
+ * Adds w, for target, to the batch if it is a plain message to a channel;
+ * returns false (the batch said) if it is not, for the caller to say it.
+ */
+static bool irc_batch_add(struct irc_session *s, const char *target,
+                          const struct irc_said *w)
+{
+    struct room *r = NULL;
+    if (target[0] == '#' && !w->action && w->opts.client_tags_len == 0 &&
+        !irc_label_running())
+        r = irc_find_channel(target, strlen(target));
+    if (r == NULL || w->len > CHAT_BATCH_BYTES) {
+        irc_batch_flush();
+        return false;
+    }
+    if (irc_batch.owner && !chat_batch_fits(&irc_batch, s, r, w->quiet, w->len))
+        irc_batch_flush();
+    if (chat_batch_add(&irc_batch, s, r, w->quiet, w->text, w->len,
+                       conn_get_limits()->flood_bytes))
+        irc_batch_flush();
+    return true;
 }
 
 /* PRIVMSG, NOTICE (cmd) TARGET[,TARGET...] :TEXT and TAGMSG TARGET */
@@ -298,6 +372,9 @@ static void irc_message(struct irc_session *s, struct irc_msg *m,
         w.action = irc_is_action(w.text, w.len, &w.text, &w.len);
     char targets[IRC_BODY_MAX + 1];
     irc_arg(m, 0, targets, sizeof targets);
+    if (!tagmsg && strchr(targets, ',') == NULL &&
+        irc_batch_add(s, targets, &w))
+        return;
     char *save = NULL;
     unsigned count = 0;
     for (char *t = strtok_r(targets, ",", &save); t;
@@ -416,6 +493,12 @@ static const struct irc_cmd irc_cmds[] = {
 
 #define IRC_NCMDS (sizeof irc_cmds / sizeof irc_cmds[0])
 
+/* bsearch's comparison: a command name against a table entry. */
+static int irc_cmd_cmp(const void *name, const void *entry)
+{
+    return strcmp(name, ((const struct irc_cmd *)entry)->name);
+}
+
 const char *irc_command_name(size_t i)
 {
     return i < IRC_NCMDS ? irc_cmds[i].name : NULL;
@@ -430,10 +513,11 @@ void irc_dispatch(struct irc_session *s, struct irc_msg *m)
             (char)((m->cmd.p[i] >= 'a' && m->cmd.p[i] <= 'z') ? m->cmd.p[i] - 32
                                                               : m->cmd.p[i]);
     name[n] = '\0';
-    for (size_t i = 0; i < IRC_NCMDS; i++) {
-        const struct irc_cmd *c = &irc_cmds[i];
-        if (strcmp(c->name, name) != 0 || m->cmd.n != n)
-            continue;
+    const struct irc_cmd *c = m->cmd.n == n
+                                  ? bsearch(name, irc_cmds, IRC_NCMDS,
+                                            sizeof irc_cmds[0], irc_cmd_cmp)
+                                  : NULL;
+    if (c != NULL) {
         if (!s->registered && !c->before_registration) {
             irc_num(s, "451", ":You have not registered");
         } else if (m->nparams < c->min_params) {

@@ -187,6 +187,18 @@ bool irc_deliver(struct client *to, struct chat_event *ev);
 void irc_label_begin(struct irc_session *s, const char *label, size_t len);
 void irc_label_end(void);
 
+/* Returns true while a labeled command runs (its replies are gathered). */
+bool irc_label_running(void);
+
+/*
+ * Batching of plain channel messages (cmd.c): irc_batch_before, called
+ * before each command m of a session runs (labeled: it carries a label),
+ * says the gathered messages unless m may join them; irc_batch_flush says
+ * them now (the end of a read, a close, a reply that must come after them).
+ */
+void irc_batch_before(const struct irc_msg *m, bool labeled);
+void irc_batch_flush(void);
+
 /* Returns a fresh batch reference ("b1", "b2", ...) in out (16 bytes). */
 void irc_batch_ref(char out[16]);
 

@@ -293,6 +293,11 @@ static void irc_label_batch(struct irc_session *s, const char *tag,
     irc_send(s, ":%s BATCH -%s", irc_conf.server_name, ref);
 }
 
+bool irc_label_running(void)
+{
+    return irc_lab.s != NULL;
+}
+
 void irc_label_end(void)
 {
     struct irc_session *s = irc_lab.s;
@@ -368,10 +373,15 @@ static void irc_format_message(struct tbuf *b, unsigned v,
         size_t k = irc_fit_utf8(text, len, room);
         irc_put_tags(b, v, x, m->id, part, m->time_ms, m->client_tags,
                      m->client_tags_len);
-        tbuf_printf(b, ":%s %s %s :%s", m->from, m->cmd, m->target,
-                    m->action ? "\x01"
+        tbuf_put(b, ":", 1); /* no printf: this runs once per message */
+        tbuf_str(b, m->from);
+        tbuf_put(b, " ", 1);
+        tbuf_str(b, m->cmd);
+        tbuf_put(b, " ", 1);
+        tbuf_str(b, m->target);
+        tbuf_str(b, m->action ? " :\x01"
                                 "ACTION "
-                              : "");
+                              : " :");
         tbuf_put(b, text, k);
         tbuf_str(b, m->action ? "\x01\r\n" : "\r\n");
         text += k;

@@ -294,20 +294,22 @@ static void irc_open(struct conn *c)
 static void irc_run(struct irc_session *s, struct irc_msg *m)
 {
     struct irc_slice rest = m->tags, key, val;
-    bool labeled = false;
+    char label[IRC_LABEL_MAX + 1];
+    size_t labeled = 0;
     if (s->caps & IRC_CAP_LABELED_RESPONSE) {
         while (irc_tag_next(&rest, &key, &val)) {
             if (key.n == 5 && memcmp(key.p, "label", 5) == 0 && val.n > 0) {
-                char label[IRC_LABEL_MAX + 1];
-                size_t n = irc_tag_unescape(
-                    val.p, val.n < IRC_LABEL_MAX ? val.n : IRC_LABEL_MAX,
-                    label);
-                irc_label_begin(s, label, n);
-                labeled = true;
+                labeled = 1 + irc_tag_unescape(
+                                  val.p,
+                                  val.n < IRC_LABEL_MAX ? val.n : IRC_LABEL_MAX,
+                                  label);
                 break;
             }
         }
     }
+    irc_batch_before(m, labeled > 0); /* messages sent before it come first */
+    if (labeled)
+        irc_label_begin(s, label, labeled - 1);
     irc_dispatch(s, m);
     if (labeled)
         irc_label_end();
@@ -366,6 +368,8 @@ static void irc_line(struct conn *c, const char *line, size_t len)
     irc_clean.n = 0;
     const char *clean = sanitize_irc(
         line, len, tbuf_reserve(&irc_clean, SANITIZE_MAX(len) + 1), &n);
+    if (clean != line || n != len)
+        irc_batch_flush(); /* what it is told comes after earlier lines */
     if ((clean != line || n != len) && irc_sent_too_long(line, len)) {
         irc_num(s, "417", ":Input line was too long");
         return;
@@ -378,13 +382,16 @@ static void irc_line(struct conn *c, const char *line, size_t len)
                      ":%s WARN %.*s INVALID_UTF8 :Invalid UTF-8 was "
                      "replaced by U+FFFD",
                      irc_conf.server_name, (int)m.cmd.n, m.cmd.p);
-        if (m.tags.n > IRC_CLIENT_TAGS_MAX) /* message-tags: never cut */
+        if (m.tags.n > IRC_CLIENT_TAGS_MAX) { /* message-tags: never cut */
+            irc_batch_flush();
             irc_num(s, "417", ":Input line was too long");
-        else
+        } else {
             irc_run(s, &m);
+        }
         break;
     case IRC_PARSE_TOO_LONG:
     case IRC_PARSE_TAGS_TOO_LONG:
+        irc_batch_flush();
         irc_num(s, "417", ":Input line was too long");
         break;
     default:
@@ -396,7 +403,15 @@ static void irc_line(struct conn *c, const char *line, size_t len)
 static void irc_too_long(struct conn *c, size_t max_line)
 {
     (void)max_line;
+    irc_batch_flush(); /* lines before it come first */
     irc_num(conn_data(c), "417", ":Input line was too long");
+}
+
+/* The end of one read: say the messages it brought. */
+static void irc_input_done(struct conn *c)
+{
+    (void)c;
+    irc_batch_flush();
 }
 
 /* Returns what the channels are told when a connection ends by itself. */
@@ -428,6 +443,7 @@ static void irc_close(struct conn *c, enum conn_reason reason)
 {
     struct irc_session *s = conn_data(c);
     const char *why = irc_reason(reason);
+    irc_batch_flush(); /* what s said before it went is said */
     if (reason == CONN_SENDQ || reason == CONN_FLOOD || reason == CONN_MEMORY) {
         char line[IRC_CLOSING_MAX];
         irc_closing_link(s, why, line);
@@ -479,6 +495,7 @@ const struct conn_proto irc_proto = {
     .open = irc_open,
     .line = irc_line,
     .too_long = irc_too_long,
+    .input_done = irc_input_done,
     .close = irc_close,
     .label = irc_label,
     .server_line = irc_server_line,

@@ -327,6 +327,56 @@ def test_echo_message_privmsg_notice_tagmsg(t):
         u.barrier()
 
 
+def test_one_read_of_messages_keeps_order_ids_and_replies(t):
+    """Messages that arrive in one read are said together (docs/irc.md,
+    Limits), yet each keeps its place: the sender's echoes, PONG and 404s
+    come back in the order sent, each delivery has its own msgid, in
+    order, equal to its echo's, and IRC and text users see the lines in
+    the order sent."""
+    srv = mixed_server(t)
+    (carol,) = t.users(srv, "carol")
+    carol.say("/join dev")
+    b, a = users_in(t, srv, "#dev", ("bob", ("message-tags",)), ("alice", ("message-tags", "echo-message")))
+    carol.read_until("* alice joined #dev")
+    for chan in ("#quiet", "#ops"):
+        join(b, chan)
+        join(a, chan)
+        b.until_cmd("JOIN")
+    b.send_line("MODE #quiet +m")
+    for u in (a, b):
+        u.expect_cmd("MODE", "#quiet", "+m", source="bob")
+    sent = [
+        ("PRIVMSG #dev :one", ("PRIVMSG", "#dev", "one")),
+        ("PRIVMSG #dev :two", ("PRIVMSG", "#dev", "two")),
+        ("NOTICE #dev :three", ("NOTICE", "#dev", "three")),
+        ("PING :mid", ("PONG", SERVER_NAME, "mid")),
+        ("PRIVMSG #dev :four", ("PRIVMSG", "#dev", "four")),
+        ("PRIVMSG #quiet :no", ("404", "alice", "#quiet", "Cannot send to channel")),
+        ("PRIVMSG #quiet :no", ("404", "alice", "#quiet", "Cannot send to channel")),
+        ("@+x=1 PRIVMSG #dev :five", ("PRIVMSG", "#dev", "five")),
+        ("PRIVMSG #ops :six", ("PRIVMSG", "#ops", "six")),
+        ("PRIVMSG #dev :seven", ("PRIVMSG", "#dev", "seven")),
+    ]
+    a.send("".join(line + "\r\n" for line, _ in sent))
+    echoes = {}
+    for line, want in sent:
+        m = a.msg()
+        check((m.command, *m.params) == want, "after %r: got %r, want %r", line, m.line, want)
+        if m.command in ("PRIVMSG", "NOTICE"):
+            echoes[m.params[1]] = m
+    ids = []
+    for text in ("one", "two", "three", "four", "five", "six", "seven"):
+        m = b.msg()
+        check(m.params[1] == text and m.nick == "alice", "bob got %r, want %r", m.line, text)
+        check(m.line == echoes[text].line, "delivery %r, echo %r", m.line, echoes[text].line)
+        ids.append(m.tags["msgid"])
+    check(len(set(ids)) == len(ids), "msgids repeat: %s", ids)
+    for text in ("one", "two", "three", "four", "five", "seven"):
+        carol.expect("[alice]: " + text)
+    for u in (a, b):
+        u.barrier()
+
+
 # --------------------------------------------------------------------------
 # labeled-response and batch
 # --------------------------------------------------------------------------
