@@ -28,10 +28,16 @@ endif
 # `make run` has installed the package; -lsodium if pkg-config cannot say.
 SODIUM_CFLAGS = $(shell pkg-config --cflags libsodium 2>/dev/null)
 SODIUM_LIBS = $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
+# libinih (Debian: libinih-dev) parses the config file; libsystemd
+# (libsystemd-dev) tells systemd the server is ready (sd_notify).
+INIH_CFLAGS = $(shell pkg-config --cflags inih 2>/dev/null)
+INIH_LIBS = $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
+SYSTEMD_CFLAGS = $(shell pkg-config --cflags libsystemd 2>/dev/null)
+SYSTEMD_LIBS = $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Isrc $(WARN) $(CFLAGS) $(SANFLAGS) \
-             $(SODIUM_CFLAGS)
+             $(SODIUM_CFLAGS) $(INIH_CFLAGS) $(SYSTEMD_CFLAGS)
 LDFLAGS ?=
-LDLIBS = -lm $(SODIUM_LIBS)
+LDLIBS = -lm $(SODIUM_LIBS) $(INIH_LIBS) $(SYSTEMD_LIBS)
 PYTHON = /usr/bin/python3
 
 SRC = $(wildcard src/*.c src/*/*.c)
