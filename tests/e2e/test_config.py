@@ -223,3 +223,61 @@ def test_sighup_reloads_the_motd(t):
     srv.wait_event("reload", key="motd")
     b = irc_user(t, srv, "bob")
     check(any("second motd" in ln for ln in b.received), "no second MOTD: %s", b.received[-8:])
+
+
+MAN5 = os.path.join(ROOT, "docs", "parley.conf.5")
+
+
+def _man_keys(after, until):
+    """The keys the man page names (as .BR/.B words) between two phrases."""
+    with open(MAN5) as f:
+        text = f.read().replace("\\-", "-")
+    part = text.split(after, 1)[1].split(until, 1)[0]
+    return set(re.findall(r"^\.BR? ([a-z][a-z0-9-]+)", part, re.M))
+
+
+def _changed_value(key, value, port, motd):
+    """Another valid value for key."""
+    if key == "listen":
+        return "text://127.0.0.1:%d" % port
+    special = {"server-name": "other.example", "server-info": "other", "motd": motd, "log-level": "debug", "limit-loopback": "yes"}
+    if key in special:
+        return special[key]
+    n = int(value or "501")
+    return str(n - 1 if n > 0 else 1)
+
+
+def test_man_page_says_what_reloads(t):
+    """parley.conf(5) names every key, and its lists of what SIGHUP
+    changes live and what needs a restart are what the server does: one
+    reload that changes every key logs each as reload or reload-skipped
+    as the page says."""
+    with open(MAN5) as f:
+        man = f.read().replace("\\-", "-")
+    flags = settings_in_help(t)
+    missing = [k for k in flags if not re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(k), man)]
+    check(not missing, "parley.conf.5 does not name %s", missing)
+    live = _man_keys("\nLive:", "A restart is needed")
+    restart = _man_keys("A restart is needed", ".SH OPERATORS")
+    check(live | restart == set(flags) and not live & restart, "live %s and restart %s are not the keys %s", sorted(live), sorted(restart), flags)
+
+    d = tempfile.mkdtemp(prefix="parley-motd-")
+    motd = os.path.join(d, "motd.txt")
+    with open(motd, "w") as f:
+        f.write("hello\n")
+    port = free_port()
+    path = conf(t, "listen = text://127.0.0.1:%d\n" % port)
+    srv = t.server("-c", path, listen=[], addr=(socket.AF_INET, "127.0.0.1", port), flood=True)
+    current = run(t, "--check-config", "-c", path).stdout.decode()
+    values = dict(re.findall(r"^([a-z0-9-]+) = (.*)$", current, re.M))
+    lines = ["oper = boss:%s" % oper_hash(t)]
+    for key in flags:
+        if key != "oper":
+            lines.append("%s = %s" % (key, _changed_value(key, values.get(key), free_port(), motd)))
+    rewrite(path, "\n".join(lines) + "\n")
+    srv.send_signal(signal.SIGHUP)
+    srv.wait_event("reload-done")
+    took = {f["key"] for f in srv.events("reload") if f.get("key") != "motd" or "old" in f}
+    skipped = {f["key"] for f in srv.events("reload-skipped")}
+    check(took == live, "reloaded live %s; the man page says %s", sorted(took), sorted(live))
+    check(skipped == restart, "reported as needing a restart %s; the man page says %s", sorted(skipped), sorted(restart))
