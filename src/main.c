@@ -172,6 +172,33 @@ static void main_reload(void)
     notify_ready();
 }
 
+/*
+ * Hands the settings to the protocols and the core (the MOTD read too).
+ * Returns false, with a message on stderr, if the MOTD cannot be read.
+ */
+static bool main_setup(struct ev_loop *loop)
+{
+    const struct text_config text = main_text_config(&main_cfg);
+    text_configure(&text);
+    const struct chat_config chat = main_chat_config(&main_cfg);
+    chat_init(&chat);
+    const struct irc_config irc = {
+        .server_name = main_cfg.server_name,
+        .server_info = main_cfg.server_info,
+        .network = "parley",
+        .ping_interval = main_cfg.ping_interval,
+        .created = (int64_t)time(NULL),
+    };
+    irc_configure(&irc, loop);
+    int rc = main_cfg.motd_path[0] ? irc_load_motd(main_cfg.motd_path) : 0;
+    if (rc < 0) {
+        fprintf(stderr, "parleyd: motd %s: %s\n", main_cfg.motd_path,
+                strerror(-rc));
+        return false;
+    }
+    return true;
+}
+
 /* --check-config: the settings are valid; checks the MOTD, prints them. */
 static int main_check_config(const struct config *cfg)
 {
@@ -223,24 +250,8 @@ int main(int argc, char **argv)
         perror("parleyd: epoll_create1");
         return 1;
     }
-    const struct text_config text = main_text_config(cfgp);
-    text_configure(&text);
-    const struct chat_config chat = main_chat_config(cfgp);
-    chat_init(&chat);
-    const struct irc_config irc = {
-        .server_name = main_cfg.server_name,
-        .server_info = main_cfg.server_info,
-        .network = "parley",
-        .ping_interval = main_cfg.ping_interval,
-        .created = (int64_t)time(NULL),
-    };
-    irc_configure(&irc, loop);
-    int rc = main_cfg.motd_path[0] ? irc_load_motd(main_cfg.motd_path) : 0;
-    if (rc < 0) {
-        fprintf(stderr, "parleyd: --motd %s: %s\n", main_cfg.motd_path,
-                strerror(-rc));
+    if (!main_setup(loop))
         return 2;
-    }
     int status = 1;
     server_set_reload(main_reload);
     if (server_start(loop, cfgp) == 0) {
