@@ -117,11 +117,16 @@ static struct chat_config main_chat_config(const struct config *cfg)
     };
 }
 
-/* Reads the MOTD file again, if there is one; logs why not if it fails. */
+/*
+ * Reads the MOTD file again; logs why not if it fails. Without one (the
+ * key was removed), the MOTD is emptied.
+ */
 static void main_reload_motd(void)
 {
-    if (main_cfg.motd_path[0] == '\0')
+    if (main_cfg.motd_path[0] == '\0') {
+        irc_load_motd("/dev/null");
         return;
+    }
     int rc = irc_load_motd(main_cfg.motd_path);
     if (rc < 0)
         log_error("event=reload-failed key=motd path=%s error=%s",

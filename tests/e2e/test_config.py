@@ -223,6 +223,12 @@ def test_sighup_reloads_the_motd(t):
     srv.wait_event("reload", key="motd")
     b = irc_user(t, srv, "bob")
     check(any("second motd" in ln for ln in b.received), "no second MOTD: %s", b.received[-8:])
+    rewrite(path, "")
+    srv.send_signal(signal.SIGHUP)
+    srv.wait_event("reload", key="motd", old=motd, new="")
+    srv.wait_event("reload-done", changed="1")
+    c = irc_user(t, srv, "carol")
+    check(any(" 422 carol " in ln for ln in c.received), "a removed MOTD is still sent: %s", c.received[-8:])
 
 
 MAN5 = os.path.join(ROOT, "docs", "parley.conf.5")
