@@ -165,10 +165,13 @@ void config_print(const struct config *cfg, FILE *out)
         for (size_t i = 0; i < n; i++) {
             char v[CONFIG_SHOW_MAX];
             s->show(cfg, s, i, v, sizeof v);
-            /* " ;" starts a comment: a value starting with ';' (possible
-             * in the file as NAME =;...) follows the '=' at once. */
+            /* " ;" starts a comment, so a value starting with ';' (given
+             * as NAME=;...) follows the '=' at once; so does one that
+             * would not fit in a line otherwise (it came as NAME=VALUE). */
+            bool tight = v[0] == ';' ||
+                         strlen(s->name) + 3 + strlen(v) > CONFIG_LINE_MAX;
             if (v[0])
-                fprintf(out, "%s =%s%s\n", s->name, v[0] == ';' ? "" : " ", v);
+                fprintf(out, "%s%s%s\n", s->name, tight ? "=" : " = ", v);
             else
                 fprintf(out, "; %s is not set\n", s->name);
         }

@@ -24,6 +24,9 @@ typedef void (*config_show_fn)(const struct config *cfg,
 /* The most settings the table may hold (arrays indexed by setting). */
 #define CONFIG_SETTINGS_MAX 56
 
+/* The longest line of a config file: libinih reads lines into 200 bytes. */
+#define CONFIG_LINE_MAX 199
+
 /* What a setting may do. */
 enum {
     CONFIG_LIVE = 1,     /* SIGHUP may change it while the server runs */
