@@ -290,15 +290,17 @@ static void config_show_oper(const struct config *cfg,
 enum { L = CONFIG_LIVE };
 
 /*
- * Every setting, in the order --help lists them. To add one: a field in
- * struct config, its default in config.h, and one line here; it is then a
- * flag, a key of the file, in --help and in --check-config. If it is
- * marked L, main_reload must also hand it to the module that uses it (and
- * docs/parley.conf.5 list it as live). CONFIG_LIVE marks what a
- * SIGHUP may change: limits read each time they are used, the MOTD and
- * the operators. The rest (listeners, names, prefixes that connections
+ * Every setting, in the order --help lists them. L (CONFIG_LIVE) marks
+ * what a SIGHUP may change: limits read each time they are used, the MOTD
+ * and the operators. The rest (listeners, names, prefixes that connections
  * were counted by, sizes fixed when a room or connection is made) needs a
  * restart.
+ *
+ * To add a setting: a field in struct config, its default in config.h and
+ * one line here; it is then a flag, a key of the file, in --help and in
+ * --check-config. If it is marked L, main_reload must also hand it to the
+ * module that uses it, and docs/parley.conf.5 list it as live (a test
+ * checks that list against the server).
  */
 const struct config_setting config_settings[] = {
     LIST("listen", listen, nlisten, config_set_listen, config_show_listen, 0,
