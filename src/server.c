@@ -22,6 +22,7 @@
 #include "lib/log.h"
 #include "event/net.h"
 #include "irc/irc.h"
+#include "notify.h"
 #include "text/text.h"
 #include "lib/xmalloc.h"
 
@@ -87,6 +88,7 @@ static struct ev_io server_sig_io;
 static struct ev_timer server_deadline;
 static struct ev_timer server_log_timer; /* the log has work left */
 static bool server_stopping;
+static void (*server_reload)(void); /* what SIGHUP runs, NULL: nothing */
 
 /* The protocols, by the scheme of their listen URL. */
 static const struct {
@@ -311,6 +313,7 @@ static void server_shutdown(const char *signame)
     if (server_stopping)
         return;
     server_stopping = true;
+    notify_stopping();
     log_info("event=shutdown signal=%s connections=%zu", signame, conn_count());
     for (size_t i = 0; i < server_nlisteners; i++) {
         struct listener *l = &server_listeners[i];
@@ -327,8 +330,8 @@ static void server_shutdown(const char *signame)
 
 /*
  * Reads pending signals from the signalfd. SIGHUP, which asks daemons to
- * reload their configuration, is logged and ignored until there is one to
- * reload (and so a closed terminal does not end the server).
+ * reload their configuration, runs the reload server_set_reload gave (and
+ * so a closed terminal does not end the server).
  */
 static void server_on_signal(struct ev_loop *loop, struct ev_io *io,
                              uint32_t events)
@@ -337,7 +340,9 @@ static void server_on_signal(struct ev_loop *loop, struct ev_io *io,
     (void)events;
     struct signalfd_siginfo si;
     while (read(io->fd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGHUP)
+        if (si.ssi_signo == SIGHUP && server_reload)
+            server_reload();
+        else if (si.ssi_signo == SIGHUP)
             log_warn("event=sighup action=ignored reason=no-reload");
         else
             server_shutdown(si.ssi_signo == SIGINT ? "INT" : "TERM");
@@ -467,12 +472,10 @@ static void server_announce(void)
     fflush(stdout);
 }
 
-int server_start(struct ev_loop *loop, const struct config *cfg)
+/* The connection limits cfg gives. */
+static struct conn_limits server_conn_limits(const struct config *cfg)
 {
-    server_loop = loop;
-    server_cfg = cfg;
-    server_per_ip = dict_new();
-    const struct conn_limits limits = {
+    return (struct conn_limits){
         .max_line = cfg->max_line,
         .sendq_max = cfg->sendq_max,
         .recvq_max = cfg->recvq_max,
@@ -485,6 +488,25 @@ int server_start(struct ev_loop *loop, const struct config *cfg)
         .v6_bits = cfg->ipv6_prefix,
         .linger_ms = SERVER_LINGER_MS,
     };
+}
+
+void server_set_reload(void (*reload)(void))
+{
+    server_reload = reload;
+}
+
+void server_reconfigure(void)
+{
+    const struct conn_limits limits = server_conn_limits(server_cfg);
+    conn_set_limits(&limits);
+}
+
+int server_start(struct ev_loop *loop, const struct config *cfg)
+{
+    server_loop = loop;
+    server_cfg = cfg;
+    server_per_ip = dict_new();
+    const struct conn_limits limits = server_conn_limits(cfg);
     conn_init(loop, &limits, server_on_conn_free);
     size_t nofile = server_raise_nofile();
     server_max_clients = cfg->max_clients;

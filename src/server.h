@@ -6,7 +6,7 @@
  * names the limit, survives running out of file descriptors, and turns
  * SIGTERM/SIGINT into a graceful shutdown: stop accepting, tell everyone,
  * flush within a deadline, stop.
- * SIGHUP is logged and ignored (there is no configuration to reload yet).
+ * SIGHUP runs the reload function given to server_set_reload.
  */
 #ifndef PARLEY_SERVER_H
 #define PARLEY_SERVER_H
@@ -20,6 +20,20 @@ struct ev_loop;
  * how to connect. Returns 0, or -1 after logging why not.
  */
 int server_start(struct ev_loop *loop, const struct config *cfg);
+
+/*
+ * Makes SIGHUP call reload (in the loop, never inside a handler); NULL:
+ * SIGHUP is logged and ignored.
+ */
+void server_set_reload(void (*reload)(void));
+
+/*
+ * Takes the settings of the configuration given to server_start that may
+ * have changed in place (a reload): connection limits (flood, queues,
+ * memory, probe wait) now; max-per-ip, limit-loopback, keepalive and
+ * shutdown-timeout are read from it when used anyway.
+ */
+void server_reconfigure(void);
 
 /* Runs the loop until shutdown completes; returns the exit status. */
 int server_run(void);

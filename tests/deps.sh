@@ -25,6 +25,11 @@ else
     # Operator passwords are hashed and checked with libsodium.
     need pkg-config command -v pkg-config
     need libsodium-dev test -f /usr/include/sodium.h
+    # The config file is parsed with libinih; readiness goes to systemd
+    # with libsystemd's sd_notify; systemd-analyze checks the unit.
+    need libinih-dev test -f /usr/include/ini.h
+    need libsystemd-dev test -f /usr/include/systemd/sd-daemon.h
+    need systemd command -v systemd-analyze
     need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.asan-x86_64.a'
     need python3 test -x /usr/bin/python3
     need util-linux command -v prlimit

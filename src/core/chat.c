@@ -100,6 +100,17 @@ void chat_fini(void)
     chat_origin_rooms = NULL;
 }
 
+void chat_set_limits(const struct chat_config *cfg)
+{
+    chat_cfg.topic_max = cfg->topic_max;
+    chat_cfg.max_rooms = cfg->max_rooms;
+    chat_cfg.history_mem = cfg->history_mem;
+    chat_cfg.max_bans = cfg->max_bans;
+    chat_cfg.room_burst = cfg->room_burst;
+    chat_cfg.room_rate = cfg->room_rate;
+    chat_room_rate = bucket_rate_per_minute(cfg->room_burst, cfg->room_rate);
+}
+
 const struct chat_config *chat_get_config(void)
 {
     return &chat_cfg;

@@ -200,7 +200,15 @@ void chat_init(const struct chat_config *cfg);
 /* Frees every room; all clients must have been unregistered. */
 void chat_fini(void);
 
-/* Returns the configuration given to chat_init. */
+/*
+ * Takes the limits of cfg that may change while people are here (a
+ * reload): topic_max, max_rooms, history_mem, max_bans, room_burst and
+ * room_rate. They apply from the next time they are checked (a lower
+ * history_mem at the next message). The rest of cfg is ignored.
+ */
+void chat_set_limits(const struct chat_config *cfg);
+
+/* Returns the configuration given to chat_init (and chat_set_limits). */
 const struct chat_config *chat_get_config(void);
 
 /*

@@ -125,6 +125,11 @@ void conn_init(struct ev_loop *loop, const struct conn_limits *limits,
     conn_out_init();
 }
 
+void conn_set_limits(const struct conn_limits *limits)
+{
+    conn_lim = *limits;
+}
+
 const struct conn_limits *conn_get_limits(void)
 {
     return &conn_lim;

@@ -119,6 +119,13 @@ struct outq_block;
 void conn_init(struct ev_loop *loop, const struct conn_limits *limits,
                void (*on_free)(const struct conn *c));
 
+/*
+ * Replaces the limits (a reload). Flood, queue and memory limits apply
+ * from the next time they are checked; max_line, the probe wait and the
+ * prefixes apply to connections made from now on.
+ */
+void conn_set_limits(const struct conn_limits *limits);
+
 /* Returns the module's limits. */
 const struct conn_limits *conn_get_limits(void);
 

@@ -79,7 +79,8 @@ void irc_configure(const struct irc_config *cfg, struct ev_loop *loop);
 
 /*
  * Reads the MOTD from the file at path (lines cleaned, at most 200 of 400
- * bytes). Returns 0 or a negative errno. Call after irc_configure.
+ * bytes), replacing the one read before. Returns 0, or a negative errno
+ * (keeping the MOTD there was). Call after irc_configure.
  */
 int irc_load_motd(const char *path);
 

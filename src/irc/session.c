@@ -245,12 +245,23 @@ void irc_configure(const struct irc_config *cfg, struct ev_loop *loop)
 #define IRC_MOTD_LINES 200
 #define IRC_MOTD_WIDTH 400
 
+/* Forgets the MOTD. */
+static void irc_free_motd(void)
+{
+    for (size_t i = 0; i < irc_conf.nmotd; i++)
+        free(irc_conf.motd[i]);
+    free(irc_conf.motd);
+    irc_conf.motd = NULL;
+    irc_conf.nmotd = 0;
+}
+
 int irc_load_motd(const char *path)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return -errno;
     char line[IRC_MOTD_WIDTH + 2], clean[SANITIZE_MAX(IRC_MOTD_WIDTH) + 1];
+    irc_free_motd(); /* a reload replaces it */
     irc_conf.motd = xcalloc(IRC_MOTD_LINES, sizeof *irc_conf.motd);
     irc_conf.nmotd = 0;
     while (irc_conf.nmotd < IRC_MOTD_LINES && fgets(line, sizeof line, f)) {
@@ -264,11 +275,7 @@ int irc_load_motd(const char *path)
 
 void irc_fini(void)
 {
-    for (size_t i = 0; i < irc_conf.nmotd; i++)
-        free(irc_conf.motd[i]);
-    free(irc_conf.motd);
-    irc_conf.motd = NULL;
-    irc_conf.nmotd = 0;
+    irc_free_motd();
     if (irc_loop)
         ev_timer_stop(irc_loop, &irc_sweep_timer);
     free(irc_clean.p);

@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-"fuzz_chanarg fuzz_frame fuzz_irc fuzz_irctags fuzz_sanitize fuzz_sniff fuzz_text"}
+targets=${*:-"fuzz_chanarg fuzz_config fuzz_frame fuzz_irc fuzz_irctags fuzz_sanitize fuzz_sniff fuzz_text"}
 
 cc=${FUZZ_CC:-clang}
 out=build/fuzz
@@ -40,6 +40,10 @@ objs_fuzz_text=$(for f in src/*.c src/*/*.c; do
     b=${b%.c}
     case $b in event/conn | event/conn_out | main | server | irc/*) ;; *) printf '%s ' "$b" ;; esac
 done)
+# The config parser checks operator specs with core/oper; fuzz_config.c
+# stands in for the few chat functions oper.c calls.
+objs_fuzz_config="config config_file event/net lib/log lib/xmalloc core/oper"
+maxlen_fuzz_config=8192
 maxlen_fuzz_frame=4096
 maxlen_fuzz_irc=9000
 maxlen_fuzz_sanitize=4096
@@ -77,7 +81,9 @@ build_target() {
     done
     $cc $cflags $warn -fsanitize=fuzzer -Isrc -Itests/fuzz \
         -o "$out/$t" "tests/fuzz/$t.c" $files -lm \
-        $(pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
+        $(pkg-config --libs libsodium 2>/dev/null || echo -lsodium) \
+        $(pkg-config --libs inih 2>/dev/null || echo -linih) \
+        $(pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 }
 
 status=0
