@@ -497,6 +497,13 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
             continue;
         }
         uint64_t before = conn_out_total;
+        if (r == FRAME_TOO_LONG && !c->opened) {
+            /* Too long for a probe's request line: a client's, opened. */
+            ev_timer_stop(conn_loop, &c->timer);
+            conn_open(c);
+        }
+        if (c->state != CS_OPEN)
+            break;
         if (r == FRAME_TOO_LONG)
             c->proto->too_long(c, c->frame.max_line);
         else
