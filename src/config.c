@@ -107,7 +107,8 @@ static void config_usage(FILE *out)
 "                        %s and irc on %s, any address, IPv4 and IPv6).\n"
 "                        text://HOST:PORT (telnet, nc) or irc://HOST:PORT,\n"
 "                        HOST an address or [V6ADDR]; port 0 picks a free\n"
-"                        port\n"
+"                        port; http://HOST:PORT serves /metrics\n"
+"                        (Prometheus) and /healthz\n"
 "  --server-name NAME    the server's name in IRC (default: host name)\n"
 "  --server-info TEXT    its description in IRC's LINKS (default: parley\n"
 "                        chat server)\n"
@@ -285,10 +286,11 @@ static bool config_listen(struct config *cfg, const char *s)
         fprintf(stderr, "parleyd: --listen: %s\n", err);
         return false;
     }
-    if (strcmp(u->scheme, "text") != 0 && strcmp(u->scheme, "irc") != 0) {
+    if (strcmp(u->scheme, "text") != 0 && strcmp(u->scheme, "irc") != 0 &&
+        strcmp(u->scheme, "http") != 0) {
         fprintf(stderr,
                 "parleyd: --listen: unknown protocol \"%s\" "
-                "(supported: text, irc)\n",
+                "(supported: text, irc, http)\n",
                 u->scheme);
         return false;
     }

@@ -20,7 +20,9 @@
 #include "lib/dict.h"
 #include "event/ev.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "event/net.h"
+#include "http/http.h"
 #include "irc/irc.h"
 #include "text/text.h"
 #include "lib/xmalloc.h"
@@ -95,6 +97,7 @@ static const struct {
 } server_protos[] = {
     {"text", &text_proto},
     {"irc", &irc_proto},
+    {"http", &http_proto},
 };
 
 /* Returns the protocol of scheme (config.c accepts only these). */
@@ -176,7 +179,8 @@ static void server_refuse(const struct listener *l, int fd, const char *addr,
     struct server_refusal *r = server_refusals;
     while (r->reason && strcmp(r->reason, reason) != 0)
         r++;
-    char line[160];
+    metrics_refused(reason);
+    char line[256]; /* HTTP's refusal is a whole answer */
     size_t n = server_full_line(l->proto, reason, line, sizeof line);
     ssize_t rc = send(fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)rc;
@@ -215,6 +219,7 @@ static void server_take(struct listener *l, int fd, const struct sockaddr *sa)
     net_nodelay(fd);
     net_keepalive(fd, server_cfg->keepalive);
     server_ip_add(host, +1);
+    metrics.accepted++;
     conn_new(fd, addr, l->proto);
 }
 
@@ -458,6 +463,9 @@ static void server_announce(void)
         if (server_listeners[i].proto == &irc_proto)
             printf("%s IRC: irssi -c %s -p %s", nseen > 0 ? ";" : "", host,
                    port ? port + 1 : "");
+        else if (server_listeners[i].proto == &http_proto)
+            printf("%s metrics: curl http://%s:%s/metrics",
+                   nseen > 0 ? ";" : "", host, port ? port + 1 : "");
         else
             printf("%s telnet %s (or nc %s)", nseen > 0 ? ";" : "", target,
                    target);
@@ -486,6 +494,7 @@ int server_start(struct ev_loop *loop, const struct config *cfg)
         .linger_ms = SERVER_LINGER_MS,
     };
     conn_init(loop, &limits, server_on_conn_free);
+    http_init(loop);
     size_t nofile = server_raise_nofile();
     server_max_clients = cfg->max_clients;
     if (server_max_clients == 0)

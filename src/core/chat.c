@@ -26,6 +26,7 @@
 #include "core/oper.h"
 #include "lib/dict.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "core/room.h"
 #include "lib/xmalloc.h"
 
@@ -204,8 +205,10 @@ void chat_deliver(struct client *c, struct chat_event *ev)
 {
     if (c->mark == chat_epoch || (ev->kind == CHAT_TAGMSG && !c->ops->tagmsg))
         return;
-    if (c->ops->deliver(c, ev))
+    if (c->ops->deliver(c, ev)) {
         c->mark = chat_epoch;
+        metrics.deliveries++;
+    }
 }
 
 void chat_broadcast(struct room *r, struct chat_event *ev,
@@ -714,6 +717,7 @@ enum chat_error chat_say(struct client *c, struct room *r,
     ev.lines = lines;
     ev.nlines = n;
     ev.notice = notice;
+    metrics.messages += n;
     chat_opts_in(&ev, opts);
     chat_broadcast(r, &ev, c);
     chat_event_done(&ev);
@@ -735,6 +739,7 @@ enum chat_error chat_act(struct client *c, struct room *r, const char *text,
     struct chat_event ev;
     chat_event_init(&ev, CHAT_ACTION, c);
     c->last_spoke = ev.time_ms / 1000;
+    metrics.messages++;
     ev.text = text;
     ev.text_len = len;
     chat_opts_in(&ev, opts);
@@ -755,6 +760,7 @@ enum chat_error chat_privmsg(struct client *c, struct client *to,
     struct chat_event ev;
     chat_event_init(&ev, CHAT_PRIVATE, c);
     c->last_spoke = ev.time_ms / 1000;
+    metrics.messages++;
     ev.to = to;
     ev.text = text;
     ev.text_len = len;

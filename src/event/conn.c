@@ -26,6 +26,7 @@
 #include "event/flood.h"
 #include "event/frame.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "event/net.h"
 #include "event/outq.h"
 #include "event/sniff.h"
@@ -280,6 +281,19 @@ void conn_close_with(struct conn *c, enum conn_reason reason, const char *text)
     conn_close(c, reason, true);
 }
 
+void conn_census(void (*fn)(const struct conn_proto *p, enum conn_phase ph,
+                            void *arg),
+                 void *arg)
+{
+    for (size_t i = 0; i < conn_all.n; i++) {
+        const struct conn *c = conn_all.v[i];
+        enum conn_phase ph = c->state != CS_OPEN ? CONN_PHASE_CLOSING
+                             : c->opened         ? CONN_PHASE_OPEN
+                                                 : CONN_PHASE_NEW;
+        fn(c->proto, ph, arg);
+    }
+}
+
 void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg)
 {
     /* fn may close connections, which never removes them from conn_all
@@ -366,7 +380,7 @@ static void conn_dispatch(struct conn *c, const char *line, size_t len)
 {
     if (!c->sniffed) {
         c->sniffed = true;
-        if (sniff_http_line(line, len)) {
+        if (sniff_http_line(line, len) && !c->proto->http) {
             conn_close(c, CONN_HTTP, false);
             return;
         }
@@ -387,6 +401,7 @@ static void conn_dispatch(struct conn *c, const char *line, size_t len)
  */
 static void conn_pause(struct conn *c, uint64_t wait_ms)
 {
+    metrics.flood_pauses++;
     c->paused = true;
     ev_timer_start(conn_loop, &c->timer, wait_ms, conn_on_resume);
     conn_update_mask(c);
@@ -661,6 +676,7 @@ static void conn_read(struct conn *c)
         conn_fail_errno(c, errno);
         return;
     }
+    metrics.bytes_in += (size_t)n;
     if (c->state == CS_LINGER) {
         if (n == 0)
             conn_kill(c);
