@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "core/sban.h"
 #include "event/conn.h"
 #include "lib/dict.h"
 #include "event/ev.h"
@@ -61,6 +62,7 @@ static struct server_refusal server_refusals[] = {
     SERVER_REFUSAL("max-clients"),
     SERVER_REFUSAL("max-per-ip"),
     SERVER_REFUSAL("no-descriptors"),
+    SERVER_REFUSAL("banned"),
     {NULL, LOG_RATE_INIT(LOG_WARN, "event=refuse reason=other")},
 };
 #undef SERVER_REFUSAL
@@ -148,11 +150,26 @@ static void server_on_conn_free(const struct conn *c)
 }
 
 /*
+ * Writes the line a client refused for a ban on host gets, with the ban's
+ * reason, in the listener's protocol, into out; returns its length.
+ */
+static size_t server_banned_line(const struct conn_proto *proto,
+                                 const char *host, char *out, size_t size)
+{
+    const struct sban *b = sban_match_host(host);
+    char text[SBAN_REASON_MAX + 64];
+    snprintf(text, sizeof text, "you are banned from this server (%s)",
+             b && b->reason[0] ? b->reason : "no reason given");
+    return proto->server_line(true, text, out, size);
+}
+
+/*
  * Writes the line a client refused for reason gets, naming the limit, in
  * the listener's protocol, into out (size bytes); returns its length.
  */
 static size_t server_full_line(const struct conn_proto *proto,
-                               const char *reason, char *out, size_t size)
+                               const char *reason, const char *host, char *out,
+                               size_t size)
 {
     char text[96];
     if (strcmp(reason, "max-clients") == 0)
@@ -164,6 +181,8 @@ static size_t server_full_line(const struct conn_proto *proto,
                  server_cfg->max_per_ip);
     else if (strcmp(reason, "no-descriptors") == 0)
         snprintf(text, sizeof text, "server full (out of file descriptors)");
+    else if (strcmp(reason, "banned") == 0)
+        return server_banned_line(proto, host, out, size);
     else
         snprintf(text, sizeof text, "server full");
     return proto->server_line(true, text, out, size);
@@ -180,8 +199,10 @@ static void server_refuse(const struct listener *l, int fd, const char *addr,
     while (r->reason && strcmp(r->reason, reason) != 0)
         r++;
     metrics_refused(reason);
-    char line[256]; /* HTTP's refusal is a whole answer */
-    size_t n = server_full_line(l->proto, reason, line, sizeof line);
+    /* The longest is HTTP's refusal of a ban: a whole answer. */
+    char line[SBAN_REASON_MAX + 256], host[NET_ADDR_MAX];
+    net_addr_host(addr, host, sizeof host);
+    size_t n = server_full_line(l->proto, reason, host, line, sizeof line);
     ssize_t rc = send(fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)rc;
     close(fd);
@@ -191,6 +212,8 @@ static void server_refuse(const struct listener *l, int fd, const char *addr,
 /* Returns the reason to refuse a new connection from sa, or NULL. */
 static const char *server_admit(const struct sockaddr *sa, const char *host)
 {
+    if (sban_match_host(host))
+        return "banned";
     if (conn_count() >= server_max_clients)
         return "max-clients";
     bool exempt = net_is_loopback(sa) && !server_cfg->limit_loopback;

@@ -18,6 +18,7 @@
 
 #include "core/chat.h"
 #include "core/oper.h"
+#include "lib/log.h"
 #include "lib/xmalloc.h"
 
 static struct sban *sban_v;
@@ -334,4 +335,51 @@ size_t sban_enforce(struct client *by, const struct sban *b)
         oper_kill(by, vs.v[i], why, (size_t)k);
     free(vs.v);
     return vs.n;
+}
+
+/* ------------------------------------------------------------------------
+ * What operators' commands do
+ * ------------------------------------------------------------------------ */
+
+void sban_format_expiry(const struct sban *b, char out[SBAN_TIME_MAX])
+{
+    if (b->expires == 0) {
+        snprintf(out, SBAN_TIME_MAX, "never");
+        return;
+    }
+    time_t t = (time_t)b->expires;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, SBAN_TIME_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+enum sban_result sban_set(const struct client *by, struct sban *b)
+{
+    snprintf(b->by, sizeof b->by, "%s", by->oper ? by->oper : by->nick);
+    b->set_at = sban_now();
+    enum sban_result res = sban_add(b);
+    if (res == SBAN_FULL)
+        return res;
+    char when[SBAN_TIME_MAX];
+    sban_format_expiry(b, when);
+    log_info("event=server-ban mask=%s by=%s nick=%s expires=%s reason=%s",
+             log_q(b->mask, strlen(b->mask)), b->by,
+             log_q(by->nick, by->nick_len), when,
+             log_q(b->reason, strlen(b->reason)));
+    return res;
+}
+
+bool sban_unset(const struct client *by, const char *target, size_t n,
+                char mask[MASK_MAX + 1])
+{
+    struct sban b;
+    mask[0] = '\0';
+    if (!sban_parse(target, n, &b))
+        return false;
+    memcpy(mask, b.mask, sizeof b.mask);
+    if (!sban_del(target, n))
+        return false;
+    log_info("event=server-unban mask=%s nick=%s",
+             log_q(b.mask, strlen(b.mask)), log_q(by->nick, by->nick_len));
+    return true;
 }

@@ -109,6 +109,31 @@ const struct sban *sban_match_person(const struct client *c);
  */
 size_t sban_enforce(struct client *by, const struct sban *b);
 
+/*
+ * What an operator's ban command does, whichever protocol it came in:
+ * adds b (set_at and by are filled in from now and by's account) and logs
+ * it. The caller then tells by, and puts out those here the ban matches
+ * with sban_enforce. Returns what sban_add returned.
+ */
+enum sban_result sban_set(const struct client *by, struct sban *b);
+
+/*
+ * What an operator's unban command does: removes the ban target (n bytes)
+ * parses to, and logs it. Writes the canonical mask into mask (MASK_MAX + 1
+ * bytes; empty if target does not parse). Returns false if there was none.
+ */
+bool sban_unset(const struct client *by, const char *target, size_t n,
+                char mask[MASK_MAX + 1]);
+
+/* The longest text of sban_format_expiry, with its NUL. */
+#define SBAN_TIME_MAX 32
+
+/*
+ * Writes when b expires as "2026-11-30T12:00:00Z" (UTC), or "never",
+ * into out.
+ */
+void sban_format_expiry(const struct sban *b, char out[SBAN_TIME_MAX]);
+
 /* Returns the number of bans in force. */
 size_t sban_count(void);
 

@@ -543,6 +543,13 @@ static const struct text_cmd text_cmds[] = {
     {"oper", text_cmd_oper, "/oper NAME PASSWORD", "become a server operator"},
     {"kill", text_cmd_kill, "/kill NICK [REASON]",
      "(server operators) disconnect NICK"},
+    {"serverban", text_cmd_serverban,
+     "/serverban ADDRESS|NETWORK|MASK [DURATION] [REASON]",
+     "(server operators) keep them out of the server"},
+    {"serverunban", text_cmd_serverunban, "/serverunban ADDRESS|NETWORK|MASK",
+     "(server operators) lift that server ban"},
+    {"serverbans", text_cmd_serverbans, "/serverbans",
+     "(server operators) list the server bans"},
     {"quit", cmd_quit, "/quit [REASON]", "leave (also $exit)"},
 };
 
