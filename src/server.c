@@ -569,4 +569,5 @@ void server_stop(void)
         close(server_spare_fd);
     dict_free(server_per_ip);
     server_per_ip = NULL;
+    sban_fini();
 }

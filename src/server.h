@@ -24,7 +24,7 @@ int server_start(struct ev_loop *loop, const struct config *cfg);
 /* Runs the loop until shutdown completes; returns the exit status. */
 int server_run(void);
 
-/* Closes the listeners and frees what server_start made. */
+/* Closes the listeners, frees what server_start made, forgets the bans. */
 void server_stop(void);
 
 #endif

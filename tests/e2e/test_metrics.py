@@ -269,7 +269,7 @@ def test_counters_follow_refusals_and_floods(t):
     for i in range(6):
         a.say("m%d" % i)
     for i in range(6):
-        b.read_until("[alice]: m%d" % i)  # past the arrivals of the others
+        b.read_until("[alice]: m%d" % i, timeout=20)  # paced; past arrivals
     values = wait_metric(t, srv, "parley_flood_pauses_total", lambda v: v >= 1)
     check(values["parley_messages_total"] == 6, "messages: %r", values)
     check(values['parley_accepts_refused_total{reason="max-clients"}'] == 2, "%r", values)
