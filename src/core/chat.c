@@ -28,6 +28,7 @@
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "core/room.h"
+#include "core/sban.h"
 #include "lib/xmalloc.h"
 
 #define CHAT_LOBBY "lobby"
@@ -811,6 +812,8 @@ enum chat_error chat_set_nick(struct client *c, const char *nick, size_t len)
     enum chat_error e = chat_nick_free(c, c->id, nick, len);
     if (e != CHAT_OK)
         return e;
+    if (sban_match_nick(c, nick, len))
+        return CHAT_ERR_BANNED;
 
     char old[NICK_MAX + 1];
     size_t old_len = c->nick_len;

@@ -306,6 +306,23 @@ const struct sban *sban_match_person(const struct client *c)
     return NULL;
 }
 
+const struct sban *sban_match_nick(const struct client *c, const char *nick,
+                                   size_t len)
+{
+    if (sban_n == 0 || c->oper)
+        return NULL;
+    sban_expire();
+    char prefix[CHAT_PREFIX_MAX + 1];
+    int n = snprintf(prefix, sizeof prefix, "%.*s!%s@%s", (int)len, nick,
+                     c->user, c->host);
+    size_t plen = n < 0 ? 0 : (size_t)n < sizeof prefix ? (size_t)n : 0;
+    for (size_t i = 0; i < sban_n && plen > 0; i++)
+        if (sban_v[i].kind == SBAN_MASK &&
+            mask_match(sban_v[i].mask, strlen(sban_v[i].mask), prefix, plen))
+            return &sban_v[i];
+    return NULL;
+}
+
 /* The people a ban is enforced on, gathered before any is disconnected. */
 struct sban_victims {
     const struct sban *ban;

@@ -103,6 +103,14 @@ const struct sban *sban_match_host(const char *host);
 const struct sban *sban_match_person(const struct client *c);
 
 /*
+ * Returns the mask ban c would be under with nick (len bytes) for its
+ * nick, or NULL (for a nick change); it lives until the next call of this
+ * module. Server operators are under none.
+ */
+const struct sban *sban_match_nick(const struct client *c, const char *nick,
+                                   size_t len);
+
+/*
  * Disconnects everyone here that b matches, but server operators, as if
  * `by` (an operator) killed them with b's reason (oper_kill). Returns
  * their number.

@@ -82,6 +82,12 @@ static void cmd_nick(struct text_session *s, const char *args, size_t len)
                   (unsigned long long)s->client.id, log_q(nick, n));
         text_reply(s, "! nick \"%.*s\" is reserved", (int)n, nick);
         break;
+    case CHAT_ERR_BANNED:
+        log_debug("event=refused id=%llu cmd=nick reason=banned nick=%s",
+                  (unsigned long long)s->client.id, log_q(nick, n));
+        text_reply(s, "! nick \"%.*s\" is banned from this server", (int)n,
+                   nick);
+        break;
     default:
         log_debug("event=refused id=%llu cmd=nick reason=already nick=%s",
                   (unsigned long long)s->client.id, log_q(nick, n));

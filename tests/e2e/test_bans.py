@@ -213,3 +213,24 @@ def test_metrics_count_bans_and_refusals(t):
     values, _ = scrape(t, srv)
     check(values["parley_server_bans"] == 1, "%r", values)
     check(values['parley_accepts_refused_total{reason="banned"}'] == 1, "%r", values)
+
+
+def test_banned_nick_cannot_be_taken(t):
+    """A mask ban on a nick holds when someone here changes to it: a text
+    user's /nick is refused, an IRC client's NICK gets 432 (as ircds answer
+    a reserved nick); operators are exempt."""
+    srv = oper_server(t)
+    op = irc_user(t, srv, "op")
+    irc_oper(op)
+    op.send_line("KLINE spam* :no spammers")
+    op.expect_cmd("NOTICE", "op")
+    (a,) = t.users(srv, "alice")
+    a.say("/nick spammer")
+    a.expect('! nick "spammer" is banned from this server')
+    i = irc_user(t, srv, "ivan")
+    i.send_line("NICK spamalot")
+    i.expect(num("ivan", "432", "spamalot :Erroneous nickname"))
+    op.send_line("NICK spammy")
+    op.expect(":op!~op@127.0.0.1 NICK :spammy")
+    a.say("/nick bob")
+    a.expect("* you are now bob")

@@ -6,6 +6,8 @@
  */
 #include "core/sban.h"
 
+#include "core/chat.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,6 +161,30 @@ TEST(bans_expire_and_the_observer_hears)
     CHECK_STR(told, "+192.0.2.1 +bob!*@* -192.0.2.1 -bob!*@* ");
     sban_set_observer(NULL, NULL);
     sban_set_clock(NULL);
+    sban_fini();
+}
+
+TEST(nick_masks_hold_for_a_new_nick)
+{
+    CHECK_EQ(ban("spam*", "spammers", 0), SBAN_ADDED);
+    CHECK_EQ(ban("*!~text@192.0.2.1", "that host's text users", 0),
+             SBAN_ADDED);
+    struct client c = {0};
+    strcpy(c.nick, "alice");
+    c.nick_len = 5;
+    strcpy(c.user, "~alice");
+    strcpy(c.host, "198.51.100.1");
+    const struct sban *b = sban_match_nick(&c, "spammer", 7);
+    REQUIRE(b != NULL);
+    CHECK_STR(b->reason, "spammers");
+    CHECK(sban_match_nick(&c, "bob", 3) == NULL);
+    CHECK(sban_match_person(&c) == NULL);
+    strcpy(c.user, "~text");
+    strcpy(c.host, "192.0.2.1");
+    CHECK(sban_match_nick(&c, "bob", 3) != NULL);
+    CHECK(sban_match_person(&c) != NULL);
+    c.oper = "boss"; /* operators take any nick */
+    CHECK(sban_match_nick(&c, "spammer", 7) == NULL);
     sban_fini();
 }
 
