@@ -6,7 +6,8 @@
  * nick!user@host mask (IRC's K-line), with a reason, who set it, when,
  * and an optional expiry. A connection from a banned address is refused
  * at accept (sban_match_host); a mask that names a nick or user is checked
- * when a person arrives (sban_match_person). A ban set while people it
+ * when a person arrives (sban_match_person) and when one takes a new nick
+ * (sban_match_nick, from chat_set_nick). A ban set while people it
  * matches are here disconnects them (sban_enforce).
  *
  * Bans live in memory, in this module only, so a configuration reload
