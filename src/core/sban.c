@@ -3,8 +3,8 @@
  *
  * The bans are an array in the order they were set; every lookup is a scan.
  * SBAN_MAX keeps that cheap: an address ban is a compare of a few bytes,
- * and a connection is checked once, at accept (and once more when it
- * registers, if mask bans name nicks or users).
+ * and a connection is checked once at accept, then only when its person
+ * arrives or changes nick (and then only if there are bans at all).
  */
 #include "core/sban.h"
 
