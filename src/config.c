@@ -213,8 +213,10 @@ static bool config_set_listen(struct config *cfg,
         snprintf(err, cap, "listen URL \"%s\": bad host", v);
         return false;
     }
-    if (strcmp(u->scheme, "text") != 0 && strcmp(u->scheme, "irc") != 0) {
-        snprintf(err, cap, "unknown protocol \"%s\" (supported: text, irc)",
+    if (strcmp(u->scheme, "text") != 0 && strcmp(u->scheme, "irc") != 0 &&
+        strcmp(u->scheme, "http") != 0) {
+        snprintf(err, cap,
+                 "unknown protocol \"%s\" (supported: text, irc, http)",
                  u->scheme);
         return false;
     }
@@ -309,7 +311,7 @@ const struct config_setting config_settings[] = {
          " and irc on " CONFIG_DEFAULT_IRC_PORT
          ", any address, IPv4 and IPv6). text://HOST:PORT (telnet, nc) or "
          "irc://HOST:PORT, HOST an address or [V6ADDR]; port 0 picks a free "
-         "port"),
+         "port; http://HOST:PORT serves /metrics (Prometheus) and /healthz"),
     SETTING("server-name", server_name, config_set_name, config_show_str, 0,
             "NAME", "the server's name in IRC (default: host name)"),
     SETTING("server-info", server_info, config_set_info, config_show_str, 0,

@@ -16,11 +16,14 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "core/sban.h"
 #include "event/conn.h"
 #include "lib/dict.h"
 #include "event/ev.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "event/net.h"
+#include "http/http.h"
 #include "irc/irc.h"
 #include "notify.h"
 #include "text/text.h"
@@ -60,6 +63,7 @@ static struct server_refusal server_refusals[] = {
     SERVER_REFUSAL("max-clients"),
     SERVER_REFUSAL("max-per-ip"),
     SERVER_REFUSAL("no-descriptors"),
+    SERVER_REFUSAL("banned"),
     {NULL, LOG_RATE_INIT(LOG_WARN, "event=refuse reason=other")},
 };
 #undef SERVER_REFUSAL
@@ -97,6 +101,7 @@ static const struct {
 } server_protos[] = {
     {"text", &text_proto},
     {"irc", &irc_proto},
+    {"http", &http_proto},
 };
 
 /* Returns the protocol of scheme (config.c accepts only these). */
@@ -147,11 +152,26 @@ static void server_on_conn_free(const struct conn *c)
 }
 
 /*
+ * Writes the line a client refused for a ban on host gets, with the ban's
+ * reason, in the listener's protocol, into out; returns its length.
+ */
+static size_t server_banned_line(const struct conn_proto *proto,
+                                 const char *host, char *out, size_t size)
+{
+    const struct sban *b = sban_match_host(host);
+    char text[SBAN_REASON_MAX + 64];
+    snprintf(text, sizeof text, "you are banned from this server (%s)",
+             b && b->reason[0] ? b->reason : "no reason given");
+    return proto->server_line(true, text, out, size);
+}
+
+/*
  * Writes the line a client refused for reason gets, naming the limit, in
  * the listener's protocol, into out (size bytes); returns its length.
  */
 static size_t server_full_line(const struct conn_proto *proto,
-                               const char *reason, char *out, size_t size)
+                               const char *reason, const char *host, char *out,
+                               size_t size)
 {
     char text[96];
     if (strcmp(reason, "max-clients") == 0)
@@ -163,6 +183,8 @@ static size_t server_full_line(const struct conn_proto *proto,
                  server_cfg->max_per_ip);
     else if (strcmp(reason, "no-descriptors") == 0)
         snprintf(text, sizeof text, "server full (out of file descriptors)");
+    else if (strcmp(reason, "banned") == 0)
+        return server_banned_line(proto, host, out, size);
     else
         snprintf(text, sizeof text, "server full");
     return proto->server_line(true, text, out, size);
@@ -178,8 +200,11 @@ static void server_refuse(const struct listener *l, int fd, const char *addr,
     struct server_refusal *r = server_refusals;
     while (r->reason && strcmp(r->reason, reason) != 0)
         r++;
-    char line[160];
-    size_t n = server_full_line(l->proto, reason, line, sizeof line);
+    metrics_refused(reason);
+    /* The longest is HTTP's refusal of a ban: a whole answer. */
+    char line[SBAN_REASON_MAX + 256], host[NET_ADDR_MAX];
+    net_addr_host(addr, host, sizeof host);
+    size_t n = server_full_line(l->proto, reason, host, line, sizeof line);
     ssize_t rc = send(fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)rc;
     close(fd);
@@ -189,6 +214,8 @@ static void server_refuse(const struct listener *l, int fd, const char *addr,
 /* Returns the reason to refuse a new connection from sa, or NULL. */
 static const char *server_admit(const struct sockaddr *sa, const char *host)
 {
+    if (sban_match_host(host))
+        return "banned";
     if (conn_count() >= server_max_clients)
         return "max-clients";
     bool exempt = net_is_loopback(sa) && !server_cfg->limit_loopback;
@@ -217,6 +244,7 @@ static void server_take(struct listener *l, int fd, const struct sockaddr *sa)
     net_nodelay(fd);
     net_keepalive(fd, server_cfg->keepalive);
     server_ip_add(host, +1);
+    metrics.accepted++;
     conn_new(fd, addr, l->proto);
 }
 
@@ -463,6 +491,9 @@ static void server_announce(void)
         if (server_listeners[i].proto == &irc_proto)
             printf("%s IRC: irssi -c %s -p %s", nseen > 0 ? ";" : "", host,
                    port ? port + 1 : "");
+        else if (server_listeners[i].proto == &http_proto)
+            printf("%s metrics: curl http://%s:%s/metrics",
+                   nseen > 0 ? ";" : "", host, port ? port + 1 : "");
         else
             printf("%s telnet %s (or nc %s)", nseen > 0 ? ";" : "", target,
                    target);
@@ -508,6 +539,7 @@ int server_start(struct ev_loop *loop, const struct config *cfg)
     server_per_ip = dict_new();
     const struct conn_limits limits = server_conn_limits(cfg);
     conn_init(loop, &limits, server_on_conn_free);
+    http_init(loop);
     size_t nofile = server_raise_nofile();
     server_max_clients = cfg->max_clients;
     if (server_max_clients == 0)
@@ -559,4 +591,5 @@ void server_stop(void)
         close(server_spare_fd);
     dict_free(server_per_ip);
     server_per_ip = NULL;
+    sban_fini();
 }

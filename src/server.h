@@ -38,7 +38,7 @@ void server_reconfigure(void);
 /* Runs the loop until shutdown completes; returns the exit status. */
 int server_run(void);
 
-/* Closes the listeners and frees what server_start made. */
+/* Closes the listeners, frees what server_start made, forgets the bans. */
 void server_stop(void);
 
 #endif

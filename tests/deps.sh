@@ -44,6 +44,8 @@ else
     # bench/smoke.sh (make test) drives these two IRC servers too.
     need ngircd test -x /usr/sbin/ngircd
     need inspircd test -x /usr/sbin/inspircd
+    # tests/e2e/test_metrics.py checks the metrics page with promtool.
+    need prometheus command -v promtool
 fi
 
 if [ -n "$missing" ]; then
@@ -65,4 +67,16 @@ if [ -n "$missing" ]; then
             ;;
         esac
     done
+    # The prometheus package (for promtool) starts its server on port 9090
+    # and the node exporter it recommends on 9100: the tests need neither.
+    case " $missing " in
+    *" prometheus "*)
+        for unit in prometheus prometheus-node-exporter; do
+            if command -v systemctl >/dev/null 2>&1 &&
+                systemctl is-active --quiet "$unit.service" 2>/dev/null; then
+                $SUDO systemctl stop "$unit.service"
+            fi
+        done
+        ;;
+    esac
 fi

@@ -26,7 +26,9 @@
 #include "core/oper.h"
 #include "lib/dict.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "core/room.h"
+#include "core/sban.h"
 #include "lib/xmalloc.h"
 
 #define CHAT_LOBBY "lobby"
@@ -215,8 +217,10 @@ void chat_deliver(struct client *c, struct chat_event *ev)
 {
     if (c->mark == chat_epoch || (ev->kind == CHAT_TAGMSG && !c->ops->tagmsg))
         return;
-    if (c->ops->deliver(c, ev))
+    if (c->ops->deliver(c, ev)) {
         c->mark = chat_epoch;
+        metrics.deliveries++;
+    }
 }
 
 void chat_broadcast(struct room *r, struct chat_event *ev,
@@ -725,6 +729,7 @@ enum chat_error chat_say(struct client *c, struct room *r,
     ev.lines = lines;
     ev.nlines = n;
     ev.notice = notice;
+    metrics.messages += n;
     chat_opts_in(&ev, opts);
     chat_broadcast(r, &ev, c);
     chat_event_done(&ev);
@@ -746,6 +751,7 @@ enum chat_error chat_act(struct client *c, struct room *r, const char *text,
     struct chat_event ev;
     chat_event_init(&ev, CHAT_ACTION, c);
     c->last_spoke = ev.time_ms / 1000;
+    metrics.messages++;
     ev.text = text;
     ev.text_len = len;
     chat_opts_in(&ev, opts);
@@ -766,6 +772,7 @@ enum chat_error chat_privmsg(struct client *c, struct client *to,
     struct chat_event ev;
     chat_event_init(&ev, CHAT_PRIVATE, c);
     c->last_spoke = ev.time_ms / 1000;
+    metrics.messages++;
     ev.to = to;
     ev.text = text;
     ev.text_len = len;
@@ -816,6 +823,8 @@ enum chat_error chat_set_nick(struct client *c, const char *nick, size_t len)
     enum chat_error e = chat_nick_free(c, c->id, nick, len);
     if (e != CHAT_OK)
         return e;
+    if (sban_match_nick(c, nick, len))
+        return CHAT_ERR_BANNED;
 
     char old[NICK_MAX + 1];
     size_t old_len = c->nick_len;

@@ -317,7 +317,8 @@ enum chat_error chat_tagmsg(struct client *c, struct room *r, struct client *to,
 
 /*
  * Changes c's nick. c and everyone who shares a room with it get CHAT_NICK.
- * Returns CHAT_OK, INVALID, RESERVED, TAKEN or ALREADY.
+ * Returns CHAT_OK, INVALID, RESERVED, TAKEN, ALREADY, or BANNED if a
+ * server ban's mask matches c under the new nick (core/sban.h).
  */
 enum chat_error chat_set_nick(struct client *c, const char *nick, size_t len);
 

@@ -49,6 +49,8 @@ struct conn_proto {
      * IAC commands are taken out of it and answered (see frame.h).
      */
     bool raw;
+    /* true: it speaks HTTP, so a request line is not a probe to close. */
+    bool http;
     /* Its longest line, in bytes; 0: the configured --max-line. */
     size_t max_line;
     /*
@@ -207,6 +209,22 @@ void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg);
 
 /* Returns the number of connections, closing ones included. */
 size_t conn_count(void);
+
+/* Where a connection is in its life, as the metrics count it. */
+enum conn_phase {
+    CONN_PHASE_NEW,     /* accepted; its protocol has not opened it yet */
+    CONN_PHASE_OPEN,    /* its protocol serves it */
+    CONN_PHASE_CLOSING, /* ending: last output, then the socket closes */
+    CONN_PHASES
+};
+
+/*
+ * Calls fn once for every connection, closing ones included, with its
+ * protocol and phase (for a scrape of the metrics: O(connections)).
+ */
+void conn_census(void (*fn)(const struct conn_proto *p, enum conn_phase ph,
+                            void *arg),
+                 void *arg);
 
 /* Sends pending output and reaps closed connections; run before sleeping. */
 void conn_before_sleep(void);

@@ -318,6 +318,18 @@ void irc_cmd_kill(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_wallops(struct irc_session *s, struct irc_msg *m);
 /* Takes s's operator status away (MODE nick -o), telling it. */
 void irc_oper_drop(struct irc_session *s);
+/* Server bans: ban.c (KLINE, DLINE, UNKLINE, UNDLINE, STATS). */
+void irc_cmd_kline(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_dline(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_unkline(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_undline(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_stats(struct irc_session *s, struct irc_msg *m);
+/*
+ * At registration, once s is in the core with its nick, user and host: if
+ * a server ban matches it, sends 465 and ERROR, takes it out of the core
+ * and closes it; returns true then.
+ */
+bool irc_ban_refused(struct irc_session *s);
 /* The core's client_ops.killed for IRC clients: ERROR, then the close. */
 void irc_killed(struct client *c, const struct client *by, const char *reason,
                 size_t len);

@@ -157,6 +157,8 @@ void irc_try_register(struct irc_session *s)
     char user[CHAT_USER_MAX + 1];
     snprintf(user, sizeof user, "~%s", p->user);
     chat_set_user_host(c, user, conn_host(s->conn));
+    if (irc_ban_refused(s))
+        return;
     c->origin = conn_origin(s->conn);
     c->realname = p->realname;
     free(p);

@@ -467,6 +467,8 @@ static void text_open(struct conn *c)
     conn_set_data(c, s);
     chat_register(&s->client, conn_id(c), &text_client_ops, s, NULL, 0);
     chat_set_user_host(&s->client, "~text", conn_host(c));
+    if (text_ban_refused(s))
+        return;
     /* What IRC's WHO, WHOIS, WHOWAS and extended-join show as its name. */
     s->client.realname = xstrndup("text user", 9);
     s->client.origin = conn_origin(c); /* lives as long as the session */

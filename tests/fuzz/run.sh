@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-"fuzz_chanarg fuzz_config fuzz_frame fuzz_irc fuzz_irctags fuzz_sanitize fuzz_sniff fuzz_text"}
+targets=${*:-"fuzz_chanarg fuzz_config fuzz_frame fuzz_http fuzz_irc fuzz_irctags fuzz_sanitize fuzz_sniff fuzz_text"}
 
 cc=${FUZZ_CC:-clang}
 out=build/fuzz
@@ -35,10 +35,11 @@ objs_fuzz_sanitize="lib/sanitize"
 objs_fuzz_sniff="event/sniff"
 objs_fuzz_irctags="irc/tags irc/parse"
 objs_fuzz_chanarg="irc/chanarg"
+objs_fuzz_http="http/parse"
 objs_fuzz_text=$(for f in src/*.c src/*/*.c; do
     b=${f#src/}
     b=${b%.c}
-    case $b in event/conn | event/conn_out | main | server | irc/*) ;; *) printf '%s ' "$b" ;; esac
+    case $b in event/conn | event/conn_out | main | server | irc/* | http/*) ;; *) printf '%s ' "$b" ;; esac
 done)
 # The config parser checks operator specs with core/oper; fuzz_config.c
 # stands in for the few chat functions oper.c calls.
@@ -49,6 +50,7 @@ maxlen_fuzz_irc=9000
 maxlen_fuzz_sanitize=4096
 maxlen_fuzz_sniff=256
 maxlen_fuzz_chanarg=1024
+maxlen_fuzz_http=8192
 maxlen_fuzz_text=4096
 maxlen_fuzz_irctags=8192
 
