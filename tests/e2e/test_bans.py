@@ -186,7 +186,7 @@ def test_bans_survive_sighup(t):
     a.say("/serverban 127.0.0.6 stays")
     a.expect(re.compile(r"\* server ban set: 127\.0\.0\.6 .*"))
     srv.send_signal(signal.SIGHUP)
-    srv.wait_log(r"\bevent=sighup\b")
+    srv.wait_log(r"\bevent=reload-done\b")
     refused_text(t, srv, "127.0.0.6", "stays")
     a.say("/serverbans")
     a.expect(re.compile(r"\* 127\.0\.0\.6 by boss, expires never: stays"))
