@@ -465,6 +465,7 @@ static const struct irc_cmd irc_cmds[] = {
     {"LIST", irc_cmd_list, 0, false},
     {"LUSERS", irc_cmd_lusers, 0, false},
     {"MODE", irc_cmd_mode, 1, false},
+    {"MONITOR", irc_cmd_monitor, 1, false},
     {"MOTD", irc_cmd_motd, 0, false},
     {"NAMES", irc_cmd_names, 0, false},
     {"NICK", irc_cmd_nick, 0, true},

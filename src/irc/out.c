@@ -617,6 +617,9 @@ bool irc_deliver(struct client *to, struct chat_event *ev)
     default:
         break;
     }
+    /* What comes only because s watches its sender needs extended-monitor. */
+    if (ev->watched && !(s->caps & IRC_CAP_EXTENDED_MONITOR))
+        return false;
     if (!irc_event_line(s, ev))
         return false;
     irc_write(s, irc_line.p, irc_line.n);
