@@ -201,6 +201,7 @@ static void irc_echo(struct irc_session *s, const struct irc_said *w,
         .action = w->action,
         .client_tags = w->opts.client_tags,
         .client_tags_len = w->opts.client_tags_len,
+        .bot = s->bot,
     };
     irc_send_message(s, &m);
 }

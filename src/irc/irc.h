@@ -116,6 +116,7 @@ struct irc_session {
     bool gone;            /* unregistered from the core already (QUIT) */
     bool invisible;       /* user mode +i */
     bool wallops;         /* user mode +w: gets WALLOPS */
+    bool bot;             /* user mode +B (bot-mode): tagged "bot" */
 };
 
 /* ------------------------------------------------------------------------
@@ -218,6 +219,7 @@ struct irc_message {
     const char *client_tags; /* "+a=b;+c", escaped; to message-tags only */
     size_t client_tags_len;
     const char *batch; /* the reference of its batch, or NULL */
+    bool bot;          /* from a bot: a "bot" tag for message-tags */
 };
 
 /*
@@ -323,6 +325,9 @@ void irc_oper_drop(struct irc_session *s);
 /* The core's client_ops.killed for IRC clients: ERROR, then the close. */
 void irc_killed(struct client *c, const struct client *by, const char *reason,
                 size_t len);
+
+/* Returns true if c is an IRC user who set user mode +B (mode.c). */
+bool irc_is_bot(const struct client *c);
 
 /*
  * monitor.c: MONITOR (IRCv3 monitor), on the core's watch lists, and the

@@ -53,6 +53,7 @@ static void irc_isupport(struct irc_session *s)
     char t[32][64];
     size_t n = 0;
     snprintf(t[n++], 64, "AWAYLEN=%d", IRC_AWAYLEN);
+    snprintf(t[n++], 64, "BOT=B");
     snprintf(t[n++], 64, "CASEMAPPING=ascii");
     snprintf(t[n++], 64, "CHANLIMIT=#:%d", IRC_CHANLIMIT);
     snprintf(t[n++], 64, "CHANMODES=b,k,l,imnst");
@@ -133,7 +134,7 @@ static void irc_welcome(struct irc_session *s)
     irc_num(s, "002", ":Your host is %s, running version %s",
             irc_conf.server_name, IRC_VERSION);
     irc_num(s, "003", ":This server was created %s", created);
-    irc_num(s, "004", "%s %s iow biklmnostv bklov", irc_conf.server_name,
+    irc_num(s, "004", "%s %s Biow biklmnostv bklov", irc_conf.server_name,
             IRC_VERSION);
     irc_isupport(s);
     irc_lusers(s);

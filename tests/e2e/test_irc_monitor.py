@@ -1,8 +1,9 @@
-"""IRCv3 MONITOR and extended-monitor (docs/irc.md, IRCv3): who watches
-whom, told when a nick comes, goes or changes whatever protocol holds
-it; AWAY and SETNAME of watched nicks."""
+"""IRCv3 MONITOR, extended-monitor and bot mode (docs/irc.md, IRCv3):
+who watches whom, told when a nick comes, goes or changes whatever
+protocol holds it; AWAY and SETNAME of watched nicks; user mode +B with
+its WHOIS line, WHO flag and bot tag."""
 from harness import check
-from irc import SERVER_NAME, irc_client, irc_user, mixed_server
+from irc import SERVER_NAME, IrcMsg, irc_client, irc_user, mixed_server
 
 HOST = "127.0.0.1"
 
@@ -180,3 +181,52 @@ def test_cap_ls_offers_extended_monitor(t):
     check("extended-monitor" in ls.params[-1].split(), "not offered: %r", ls.line)
     c.send_line("CAP REQ :extended-monitor")
     c.expect(":%s CAP * ACK :extended-monitor" % SERVER_NAME)
+
+
+# -- bot mode ----------------------------------------------------------------
+
+
+def test_bot_mode_is_shown_in_whois_who_and_tags(t):
+    """BOT=B: MODE nick +B marks a bot (004 lists B among user modes, 221
+    shows it); WHOIS says 335, WHO has B in the flags; its messages and
+    other lines carry a bot tag for message-tags clients (its echo too),
+    never for others; -B ends it."""
+    srv = mixed_server(t)
+    bot = irc_client(t, srv)
+    welcome = bot.register("robo", caps=("message-tags", "echo-message"))
+    check("BOT=B" in isupport(welcome), "no BOT=B in ISUPPORT")
+    check(any(m.command == "004" and m.params[3] == "Biow" for m in welcome), "004 user modes")
+    tags = irc_user(t, srv, "tags", caps=("message-tags",))
+    plain = irc_user(t, srv, "plain")
+    for c in (tags, plain):
+        c.send_line("JOIN #dev")
+        c.until_cmd("366")
+    tags.expect_cmd("JOIN", "#dev", source="plain")
+    bot.send_line("MODE robo +B")
+    bot.expect(":robo!~robo@%s MODE robo +B" % HOST)
+    bot.send_line("MODE robo")
+    bot.expect(num("robo", "221", "+B"))
+    plain.send_line("WHOIS robo")
+    lines = plain.read_until(lambda ln: IrcMsg(ln).command == "318")
+    check(num("plain", "335", "robo :is a bot") in lines, "no 335: %r", lines)
+    bot.send_line("JOIN #dev")
+    bot.until_cmd("366")
+    m = tags.expect_cmd("JOIN", "#dev", source="robo")
+    check("bot" in m.tags, "JOIN without bot tag: %r", m.line)
+    plain.expect(":robo!~robo@%s JOIN #dev" % HOST)
+    plain.send_line("WHO #dev")
+    who = [ln for ln in plain.read_until(lambda ln: IrcMsg(ln).command == "315") if " 352 " in ln]
+    check(num("plain", "352", "#dev ~robo %s %s robo HB :0 Real Name" % (HOST, SERVER_NAME)) in who, "WHO: %r", who)
+    bot.send_line("PRIVMSG #dev :beep")
+    echo = bot.expect_cmd("PRIVMSG", "#dev", "beep")
+    got = tags.expect_cmd("PRIVMSG", "#dev", "beep")
+    check("bot" in echo.tags and "bot" in got.tags and got.tags["bot"] in (None, ""), "bot tag: %r %r", echo.line, got.line)
+    plain.expect(":robo!~robo@%s PRIVMSG #dev :beep" % HOST)
+    bot.send_line("PRIVMSG tags :hi")
+    bot.expect_cmd("PRIVMSG", "tags", "hi")
+    check("bot" in tags.expect_cmd("PRIVMSG", "tags", "hi").tags, "no bot tag in private")
+    bot.send_line("MODE robo -B")
+    bot.expect(":robo!~robo@%s MODE robo -B" % HOST)
+    bot.send_line("PRIVMSG #dev :human")
+    bot.expect_cmd("PRIVMSG", "#dev", "human")
+    check("bot" not in tags.expect_cmd("PRIVMSG", "#dev", "human").tags, "bot tag after -B")
