@@ -146,7 +146,7 @@ TEST(default_nick_and_quit_are_seen)
     struct fake w, t;
     reg_w(&w, 1, "watcher");
     CHECK_EQ(add(&w, "user2", 8), WATCH_ADDED);
-    reg(&t, 2); /* another protocol's default nick counts too */
+    reg(&t, 2);           /* another protocol's default nick counts too */
     CHECK_STR(w.log, ""); /* not yet: it has no user name */
     chat_set_user_host(&t.c, "~text", "host");
     CHECK_STR(w.log, "ON user2=user2|");
