@@ -348,11 +348,14 @@ static void irc_format_message(struct tbuf *b, unsigned v,
                                const struct irc_message *m)
 {
     char extra[40];
+    const char *x = NULL;
     bool bot = m->bot && v == IRC_WIRE_TAGS; /* bot-mode: message-tags only */
-    snprintf(extra, sizeof extra, "%s%s%s%s", m->batch ? "batch=" : "",
-             m->batch ? m->batch : "", m->batch && bot ? ";" : "",
-             bot ? "bot" : "");
-    const char *x = extra[0] ? extra : NULL;
+    if (m->batch || bot) { /* rare: no printf on the common path */
+        snprintf(extra, sizeof extra, "%s%s%s%s", m->batch ? "batch=" : "",
+                 m->batch ? m->batch : "", m->batch && bot ? ";" : "",
+                 bot ? "bot" : "");
+        x = extra;
+    }
     if (m->text == NULL) { /* TAGMSG */
         irc_put_tags(b, v, x, m->id, 0, m->time_ms, m->client_tags,
                      m->client_tags_len);
