@@ -29,6 +29,7 @@
 #include "lib/metrics.h"
 #include "core/room.h"
 #include "core/sban.h"
+#include "core/watch.h"
 #include "lib/xmalloc.h"
 
 #define CHAT_LOBBY "lobby"
@@ -92,6 +93,7 @@ void chat_fini(void)
     dict_free(chat_nicks);
     member_table_free(chat_members);
     dict_free(chat_ids);
+    watch_fini();
     chat_ids = NULL;
     chat_members = NULL;
     chat_rooms = chat_nicks = NULL;
@@ -372,6 +374,7 @@ static void chat_copy(char *dst, const char *src, size_t max)
 
 void chat_set_user_host(struct client *c, const char *user, const char *host)
 {
+    bool first = c->user[0] == '\0';
     chat_copy(c->user, user, CHAT_USER_MAX);
     /* A host never starts with ':' ("::1"), which IRC would take for the
      * start of a last parameter: "0::1" is the same address. */
@@ -381,6 +384,9 @@ void chat_set_user_host(struct client *c, const char *user, const char *host)
     } else {
         chat_copy(c->host, host, CHAT_HOST_MAX);
     }
+    /* Now the person has a full nick!user@host: its watchers may see it. */
+    if (first && c->user[0] != '\0')
+        watch_came(c);
 }
 
 bool chat_nick_valid(const char *nick, size_t len)
@@ -576,8 +582,10 @@ void chat_unregister(struct client *c, const char *reason, size_t len,
     }
     chat_event_done(&ev);
     oper_set(c, NULL);
+    watch_clear(c);
     chat_remember_was(c);
     dict_del(chat_nicks, c->nick, c->nick_len);
+    watch_went(c->nick, c->nick_len);
     char key[24];
     int k = snprintf(key, sizeof key, "%llu", (unsigned long long)c->id);
     dict_del(chat_ids, key, (size_t)k);
@@ -846,6 +854,10 @@ enum chat_error chat_set_nick(struct client *c, const char *nick, size_t len)
     ev.text_len = c->nick_len;
     chat_tell_neighbours(c, &ev);
     chat_event_done(&ev);
+    if (old_len != len || !name_eq(old, nick, len)) { /* not just its case */
+        watch_went(old, old_len);
+        watch_came(c);
+    }
     return CHAT_OK;
 }
 
@@ -886,6 +898,7 @@ void chat_set_away(struct client *c, const char *text, size_t len)
     ev.text = c->away;
     ev.text_len = c->away ? strlen(c->away) : 0;
     chat_tell_neighbours(c, &ev);
+    watch_tell(c, &ev);
     chat_event_done(&ev);
 }
 
@@ -897,5 +910,6 @@ void chat_set_realname(struct client *c, const char *text, size_t len)
     ev.text = c->realname;
     ev.text_len = c->realname ? strlen(c->realname) : 0;
     chat_tell_neighbours(c, &ev);
+    watch_tell(c, &ev);
     chat_event_done(&ev);
 }

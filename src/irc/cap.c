@@ -25,6 +25,7 @@ static const struct {
     {"draft/chathistory", IRC_CAP_CHATHISTORY},
     {"echo-message", IRC_CAP_ECHO_MESSAGE},
     {"extended-join", IRC_CAP_EXTENDED_JOIN},
+    {"extended-monitor", IRC_CAP_EXTENDED_MONITOR},
     {"invite-notify", IRC_CAP_INVITE_NOTIFY},
     {"labeled-response", IRC_CAP_LABELED_RESPONSE},
     {"message-tags", IRC_CAP_MESSAGE_TAGS},

@@ -201,6 +201,7 @@ static void irc_echo(struct irc_session *s, const struct irc_said *w,
         .action = w->action,
         .client_tags = w->opts.client_tags,
         .client_tags_len = w->opts.client_tags_len,
+        .bot = s->bot,
     };
     irc_send_message(s, &m);
 }
@@ -467,6 +468,7 @@ static const struct irc_cmd irc_cmds[] = {
     {"LIST", irc_cmd_list, 0, false},
     {"LUSERS", irc_cmd_lusers, 0, false},
     {"MODE", irc_cmd_mode, 1, false},
+    {"MONITOR", irc_cmd_monitor, 1, false},
     {"MOTD", irc_cmd_motd, 0, false},
     {"NAMES", irc_cmd_names, 0, false},
     {"NICK", irc_cmd_nick, 0, true},

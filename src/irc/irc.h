@@ -38,6 +38,8 @@ extern const struct conn_proto irc_proto;
 #define IRC_HISTORY_MAX 100 /* most messages one CHATHISTORY returns */
 /* The most tag data a client may send (message-tags): more gets 417. */
 #define IRC_CLIENT_TAGS_MAX 4094
+/* The most nicks one client may MONITOR (ISUPPORT MONITOR=). */
+#define IRC_MONITOR_MAX 100
 
 /* IRCv3 capabilities, as bits of irc_session.caps. */
 enum irc_cap {
@@ -55,6 +57,7 @@ enum irc_cap {
     IRC_CAP_STANDARD_REPLIES = 1u << 11,
     IRC_CAP_CHATHISTORY = 1u << 12,
     IRC_CAP_CAP_NOTIFY = 1u << 13,
+    IRC_CAP_EXTENDED_MONITOR = 1u << 14,
 };
 
 /* Settings of the IRC protocol, set once at start (irc_configure). */
@@ -114,6 +117,7 @@ struct irc_session {
     bool gone;            /* unregistered from the core already (QUIT) */
     bool invisible;       /* user mode +i */
     bool wallops;         /* user mode +w: gets WALLOPS */
+    bool bot;             /* user mode +B (bot-mode): tagged "bot" */
 };
 
 /* ------------------------------------------------------------------------
@@ -216,6 +220,7 @@ struct irc_message {
     const char *client_tags; /* "+a=b;+c", escaped; to message-tags only */
     size_t client_tags_len;
     const char *batch; /* the reference of its batch, or NULL */
+    bool bot;          /* from a bot: a "bot" tag for message-tags */
 };
 
 /*
@@ -333,6 +338,17 @@ bool irc_ban_refused(struct irc_session *s);
 /* The core's client_ops.killed for IRC clients: ERROR, then the close. */
 void irc_killed(struct client *c, const struct client *by, const char *reason,
                 size_t len);
+
+/* Returns true if c is an IRC user who set user mode +B (mode.c). */
+bool irc_is_bot(const struct client *c);
+
+/*
+ * monitor.c: MONITOR (IRCv3 monitor), on the core's watch lists, and the
+ * core's client_ops.watched hook, which sends 730 or 731 to the watcher.
+ */
+void irc_cmd_monitor(struct irc_session *s, struct irc_msg *m);
+void irc_watched(struct client *watcher, const char *nick, size_t len,
+                 const struct client *who);
 
 /* Tells s it may not act on r: 442 for NOT_MEMBER, 482 for NOT_OP. */
 void irc_chan_denied(struct irc_session *s, const struct room *r,

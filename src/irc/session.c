@@ -39,6 +39,7 @@ static const struct client_ops irc_client_ops = {
     .deliver = irc_deliver,
     .tagmsg = true,
     .killed = irc_killed,
+    .watched = irc_watched,
 };
 
 /* ------------------------------------------------------------------------
@@ -49,9 +50,10 @@ static const struct client_ops irc_client_ops = {
 static void irc_isupport(struct irc_session *s)
 {
     const struct chat_config *cc = chat_get_config();
-    char t[24][64];
+    char t[32][64];
     size_t n = 0;
     snprintf(t[n++], 64, "AWAYLEN=%d", IRC_AWAYLEN);
+    snprintf(t[n++], 64, "BOT=B");
     snprintf(t[n++], 64, "CASEMAPPING=ascii");
     snprintf(t[n++], 64, "CHANLIMIT=#:%d", IRC_CHANLIMIT);
     snprintf(t[n++], 64, "CHANMODES=b,k,l,imnst");
@@ -63,6 +65,7 @@ static void irc_isupport(struct irc_session *s)
     snprintf(t[n++], 64, "KICKLEN=%d", IRC_KICKLEN);
     snprintf(t[n++], 64, "MAXLIST=b:%zu", cc->max_bans);
     snprintf(t[n++], 64, "MODES=%d", IRC_MODES);
+    snprintf(t[n++], 64, "MONITOR=%d", IRC_MONITOR_MAX);
     snprintf(t[n++], 64, "MSGREFTYPES=msgid,timestamp");
     snprintf(t[n++], 64, "NAMELEN=%d", CHAT_REALNAME_MAX);
     snprintf(t[n++], 64, "NETWORK=%s", irc_conf.network);
@@ -131,7 +134,7 @@ static void irc_welcome(struct irc_session *s)
     irc_num(s, "002", ":Your host is %s, running version %s",
             irc_conf.server_name, IRC_VERSION);
     irc_num(s, "003", ":This server was created %s", created);
-    irc_num(s, "004", "%s %s iow biklmnostv bklov", irc_conf.server_name,
+    irc_num(s, "004", "%s %s Biow biklmnostv bklov", irc_conf.server_name,
             IRC_VERSION);
     irc_isupport(s);
     irc_lusers(s);

@@ -74,6 +74,7 @@ CAPS = {
     "draft/chathistory",
     "echo-message",
     "extended-join",
+    "extended-monitor",
     "invite-notify",
     "labeled-response",
     "message-tags",

@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-"fuzz_chanarg fuzz_config fuzz_frame fuzz_http fuzz_irc fuzz_irctags fuzz_sanitize fuzz_sniff fuzz_text"}
+targets=${*:-"fuzz_chanarg fuzz_config fuzz_frame fuzz_http fuzz_irc fuzz_irctags fuzz_sanitize fuzz_sniff fuzz_text fuzz_watch"}
 
 cc=${FUZZ_CC:-clang}
 out=build/fuzz
@@ -53,6 +53,11 @@ maxlen_fuzz_chanarg=1024
 maxlen_fuzz_http=8192
 maxlen_fuzz_text=4096
 maxlen_fuzz_irctags=8192
+objs_fuzz_watch=$(for f in src/core/*.c src/lib/*.c; do
+    b=${f#src/}
+    printf '%s ' "${b%.c}"
+done)
+maxlen_fuzz_watch=512
 
 if ! command -v "$cc" >/dev/null 2>&1; then
     echo "fuzz: $cc not found (Debian: apt-get install clang libclang-rt-14-dev)"
