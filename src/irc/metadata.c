@@ -191,9 +191,8 @@ static bool irc_meta_find(struct irc_session *s, const char *name, size_t len,
         snprintf(t->name, sizeof t->name, "#%s", t->room->name);
         t->store = &t->room->meta;
     } else if (t->client) {
-        snprintf(t->name, sizeof t->name, "%s", irc_nick(s));
-        if (!self)
-            snprintf(t->name, sizeof t->name, "%s", t->client->nick);
+        snprintf(t->name, sizeof t->name, "%s",
+                 self ? irc_nick(s) : t->client->nick);
         t->user = self ? s : irc_meta_session(t->client);
         t->store = t->user ? &t->user->meta : NULL;
     } else {
