@@ -5,8 +5,9 @@
  * session.c holds a connection's life (registration, pings, close),
  * out.c everything written to clients (numerics, event formatting and
  * delivery, labeled responses), cmd.c the command table and the commands
- * of connection and messaging; chan.c, query.c, cap.c and history.c the
- * rest by topic. docs/irc.md is the contract.
+ * of connection and messaging; chan.c, query.c, cap.c, history.c,
+ * metadata.c and readmarker.c the rest by topic. docs/irc.md is the
+ * contract.
  */
 #ifndef PARLEY_IRC_H
 #define PARLEY_IRC_H
