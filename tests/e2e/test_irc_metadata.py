@@ -264,7 +264,8 @@ def test_metadata_join_burst_and_sync(t):
 
 def test_metadata_whois_and_freed_with_the_session(t):
     """WHOIS shows a user's keys (760) to a client with metadata; the keys
-    die with the connection: the next user of the nick has none."""
+    die with the connection: the next user of the nick has none; a text
+    user has none."""
     srv = mixed_server(t)
     a = meta_user(t, srv, "alice")
     b = meta_user(t, srv, "bob")
@@ -281,6 +282,36 @@ def test_metadata_whois_and_freed_with_the_session(t):
     a2 = meta_user(t, srv, "alice")
     a2.send_line("METADATA * LIST")
     check(read_batch(a2, "metadata", "alice") == [], "a new alice has no keys")
+    (tom,) = t.users(srv, "tom")  # a text user: no keys, none to set
+    a2.send_line("METADATA tom LIST")
+    check(read_batch(a2, "metadata", "tom") == [], "a text user has no keys")
+    a2.send_line("METADATA tom SET k :v")
+    a2.expect("%s FAIL METADATA KEY_NO_PERMISSION tom k :permission denied" % S)
+
+
+def test_metadata_of_a_channel_goes_with_it(t):
+    """A channel's keys stay while the channel does (empty, it is kept as
+    a cache, as one with a topic is) and are freed with it: once it gives
+    way to a new channel at --max-rooms, the channel made again under its
+    name has none."""
+    srv = mixed_server(t, "--max-rooms", "3")  # #lobby and two more
+    a = meta_user(t, srv, "alice")
+    join(a, "#old")
+    a.send_line("METADATA #old SET url :https://example.org")
+    a.expect_cmd("761")
+    a.send_line("PART #old")
+    a.expect_cmd("PART")
+    a.send_line("METADATA #old GET url")  # empty, still there
+    check(read_batch(a, "metadata", "#old") == ["%s 761 alice #old url * :https://example.org" % S], "kept")
+    join(a, "#new")  # the third room
+    join(a, "#newer")  # a fourth: #old, which nobody is in, gives way
+    a.send_line("METADATA #old GET url")
+    a.expect("%s FAIL METADATA INVALID_TARGET #old :invalid metadata target" % S)
+    a.send_line("PART #newer")
+    a.expect_cmd("PART")
+    join(a, "#old")  # made again: no keys
+    a.send_line("METADATA #old LIST")
+    check(read_batch(a, "metadata", "#old") == [], "a new #old has no keys")
 
 
 def test_metadata_before_connect(t):
