@@ -502,14 +502,15 @@ bool chat_is_banned(const struct client *c, const struct room *r)
 }
 
 /*
- * Once nobody is in r (and it is not the lobby): frees it if it has no
- * history, else keeps it as a cache on the idle list.
+ * Once nobody is in r (and it is not the lobby): frees it if it holds
+ * nothing (history, bans, a topic, metadata), else keeps it as a cache on
+ * the idle list.
  */
 static void chat_maybe_drop_room(struct room *r)
 {
     if (r->nmembers > 0 || r == chat_lobby)
         return;
-    if (r->hist_count > 0 || r->nbans > 0 || r->topic)
+    if (r->hist_count > 0 || r->nbans > 0 || r->topic || r->meta)
         chat_idle_add(r);
     else
         chat_drop_room(r);

@@ -467,6 +467,8 @@ static const struct irc_cmd irc_cmds[] = {
     {"LINKS", irc_cmd_links, 0, false},
     {"LIST", irc_cmd_list, 0, false},
     {"LUSERS", irc_cmd_lusers, 0, false},
+    {"MARKREAD", irc_cmd_markread, 0, false},
+    {"METADATA", irc_cmd_metadata, 2, true},
     {"MODE", irc_cmd_mode, 1, false},
     {"MONITOR", irc_cmd_monitor, 1, false},
     {"MOTD", irc_cmd_motd, 0, false},

@@ -5,8 +5,9 @@
  * session.c holds a connection's life (registration, pings, close),
  * out.c everything written to clients (numerics, event formatting and
  * delivery, labeled responses), cmd.c the command table and the commands
- * of connection and messaging; chan.c, query.c, cap.c and history.c the
- * rest by topic. docs/irc.md is the contract.
+ * of connection and messaging; chan.c, query.c, cap.c, history.c,
+ * metadata.c and readmarker.c the rest by topic. docs/irc.md is the
+ * contract.
  */
 #ifndef PARLEY_IRC_H
 #define PARLEY_IRC_H
@@ -19,6 +20,7 @@
 #include "irc/parse.h"
 
 struct conn;
+struct meta;
 
 /* The protocol object for irc:// listeners. */
 extern const struct conn_proto irc_proto;
@@ -58,7 +60,19 @@ enum irc_cap {
     IRC_CAP_CHATHISTORY = 1u << 12,
     IRC_CAP_CAP_NOTIFY = 1u << 13,
     IRC_CAP_EXTENDED_MONITOR = 1u << 14,
+    IRC_CAP_METADATA = 1u << 15,    /* draft/metadata-3 (metadata.c) */
+    IRC_CAP_METADATA_2 = 1u << 16,  /* draft/metadata-2: the same, but
+                                       changes come as METADATA messages */
+    IRC_CAP_READ_MARKER = 1u << 17, /* draft/read-marker (readmarker.c) */
 };
+
+/* Metadata limits (metadata.c), offered in the capabilities' values. */
+#define IRC_META_MAX_KEYS 20   /* keys on one user or one channel */
+#define IRC_META_MAX_SUBS 50   /* keys one client may subscribe to */
+#define IRC_META_MAX_VALUE 300 /* bytes of one value */
+#define IRC_META_KEY_MAX 64    /* bytes of one key name */
+/* Read markers one connection keeps (the oldest set goes first). */
+#define IRC_READ_MARKERS 200
 
 /* Settings of the IRC protocol, set once at start (irc_configure). */
 struct irc_config {
@@ -118,6 +132,13 @@ struct irc_session {
     bool invisible;       /* user mode +i */
     bool wallops;         /* user mode +w: gets WALLOPS */
     bool bot;             /* user mode +B (bot-mode): tagged "bot" */
+
+    /* IRCv3 metadata and read markers (metadata.c, readmarker.c). */
+    bool bad_utf8;          /* the line being run had invalid UTF-8 */
+    struct meta *meta;      /* its metadata keys; NULL: none */
+    struct meta *meta_subs; /* the metadata keys it subscribed to */
+    struct meta *markers;   /* read markers: folded target -> timestamp */
+    uint64_t meta_mark;     /* the last metadata change it was told of */
 };
 
 /* ------------------------------------------------------------------------
@@ -349,6 +370,24 @@ bool irc_is_bot(const struct client *c);
 void irc_cmd_monitor(struct irc_session *s, struct irc_msg *m);
 void irc_watched(struct client *watcher, const char *nick, size_t len,
                  const struct client *who);
+/*
+ * IRCv3 metadata (metadata.c): METADATA; what a joiner is told of r and
+ * its members (after RPL_ENDOFNAMES); what s is told of its own keys on
+ * registration; WHOIS's RPL_WHOISKEYVALUE lines about target; freeing
+ * what s keeps.
+ */
+void irc_cmd_metadata(struct irc_session *s, struct irc_msg *m);
+void irc_meta_joined(struct irc_session *s, const struct room *r);
+void irc_meta_welcome(struct irc_session *s);
+void irc_meta_whois(struct irc_session *s, const struct client *target);
+void irc_meta_free(struct irc_session *s);
+
+/*
+ * IRCv3 read markers (readmarker.c): MARKREAD, and the MARKREAD a joiner
+ * with draft/read-marker gets before RPL_ENDOFNAMES.
+ */
+void irc_cmd_markread(struct irc_session *s, struct irc_msg *m);
+void irc_markread_joined(struct irc_session *s, const struct room *r);
 
 /* Tells s it may not act on r: 442 for NOT_MEMBER, 482 for NOT_OP. */
 void irc_chan_denied(struct irc_session *s, const struct room *r,

@@ -642,7 +642,10 @@ bool irc_deliver(struct client *to, struct chat_event *ev)
     }
     if (ev->kind == CHAT_JOIN && ev->from == to) {
         irc_topic_reply(s, ev->room, false);
-        irc_names(s, ev->room);
+        irc_names_replies(s, ev->room);
+        irc_markread_joined(s, ev->room); /* read-marker: before 366 */
+        irc_num(s, "366", "#%s :End of /NAMES list", ev->room->name);
+        irc_meta_joined(s, ev->room);
     }
     return true;
 }

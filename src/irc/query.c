@@ -338,6 +338,7 @@ static void irc_whois(struct irc_session *s, const struct client *c)
         irc_num(s, "301", "%s :%s", c->nick, c->away);
     irc_num(s, "317", "%s %lld %lld :seconds idle, signon time", c->nick,
             irc_idle(c, (int64_t)time(NULL)), (long long)c->signon);
+    irc_meta_whois(s, c); /* RPL_WHOISKEYVALUE, with metadata */
 }
 
 /* WHOIS [SERVER] NICK[,NICK...]: the first nick only (TARGMAX WHOIS:1). */

@@ -138,6 +138,7 @@ static void irc_welcome(struct irc_session *s)
             IRC_VERSION);
     irc_isupport(s);
     irc_lusers(s);
+    irc_meta_welcome(s); /* metadata: before the end of the MOTD */
     irc_motd(s);
 }
 
@@ -349,6 +350,16 @@ static bool irc_repaired_utf8(const char *line, size_t len, const char *clean,
 }
 
 /*
+ * Returns true if m is a command that refuses invalid UTF-8 itself, rather
+ * than being run with it replaced and warned about: METADATA (a value to
+ * keep and show others is refused with FAIL METADATA INVALID_UTF8).
+ */
+static bool irc_refuses_bad_utf8(const struct irc_msg *m)
+{
+    return m->cmd.n == 8 && strncasecmp(m->cmd.p, "METADATA", 8) == 0;
+}
+
+/*
  * Returns true if the line as sent is over the limits (512 bytes with CRLF,
  * 8191 of tags). Only a line that cleaning changed needs this look: an
  * unchanged one is parsed, limits included, as it is.
@@ -389,7 +400,8 @@ static void irc_line(struct conn *c, const char *line, size_t len)
     struct irc_msg m;
     switch (irc_parse(clean, n, &m)) {
     case IRC_PARSE_OK:
-        if (clean != line && irc_repaired_utf8(line, len, clean, n))
+        s->bad_utf8 = clean != line && irc_repaired_utf8(line, len, clean, n);
+        if (s->bad_utf8 && !irc_refuses_bad_utf8(&m))
             irc_send(s,
                      ":%s WARN %.*s INVALID_UTF8 :Invalid UTF-8 was "
                      "replaced by U+FFFD",
@@ -468,6 +480,7 @@ static void irc_close(struct conn *c, enum conn_reason reason)
         irc_unregistered--;
     }
     free(s->pending);
+    irc_meta_free(s);
     free(s);
 }
 

@@ -72,6 +72,9 @@ CAPS = {
     "batch",
     "cap-notify",
     "draft/chathistory",
+    "draft/metadata-2",
+    "draft/metadata-3",
+    "draft/read-marker",
     "echo-message",
     "extended-join",
     "extended-monitor",
@@ -88,18 +91,22 @@ CAPS = {
 
 
 def test_cap_ls_offers_exactly_what_is_implemented(t):
-    """CAP LS 302 and plain CAP LS list the same caps, without values, on
-    one line (short enough): exactly the implemented set, standard-replies
-    included; ISUPPORT states CHATHISTORY=100 and both MSGREFTYPES."""
+    """CAP LS 302 and plain CAP LS list the same caps, on one line (short
+    enough): exactly the implemented set, standard-replies included; only
+    the metadata drafts have a value, and only in 302; ISUPPORT states
+    CHATHISTORY=100 and both MSGREFTYPES."""
     srv = mixed_server(t)
     a = irc_client(t, srv)
     a.send_line("CAP LS 302")
     m = a.expect_cmd("CAP", "*", "LS")
     check(len(m.params) == 3, "302 list on one line without '*': %r", m.line)
-    check(set(m.params[2].split()) == CAPS, "offered %s", sorted(m.params[2].split()))
-    check("=" not in m.params[2], "no cap has a value: %r", m.line)
-    a.send_line("CAP LS")
-    m = a.expect_cmd("CAP", "*", "LS")
+    names = [c.split("=", 1)[0] for c in m.params[2].split()]
+    check(set(names) == CAPS, "offered %s", sorted(names))
+    valued = {c.split("=", 1)[0] for c in m.params[2].split() if "=" in c}
+    check(valued == {"draft/metadata-2", "draft/metadata-3"}, "caps with a value: %r", m.line)
+    b = irc_client(t, srv)  # 302 sticks to a connection
+    b.send_line("CAP LS")
+    m = b.expect_cmd("CAP", "*", "LS")
     check(set(m.params[2].split()) == CAPS, "offered %s", sorted(m.params[2].split()))
     a.send_line("CAP END")
     msgs = a.register("alice")
