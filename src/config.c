@@ -103,9 +103,11 @@ static void config_usage(FILE *out)
 "client, pick a nick, sit in rooms and talk. Logs key=value lines on\n"
 "stderr.\n"
 "\n"
-"  --listen URL          listen on URL; repeatable (default: text on port\n"
-"                        %s and irc on %s, any address, IPv4 and IPv6).\n"
-"                        text://HOST:PORT (telnet, nc) or irc://HOST:PORT,\n"
+"  --listen URL          listen on URL; repeatable (default: telnet on\n"
+"                        port %s, text on %s and irc on %s, any address,\n"
+"                        IPv4 and IPv6). telnet://HOST:PORT (telnet, with\n"
+"                        line editing), text://HOST:PORT (nc, scripts,\n"
+"                        plain lines) or irc://HOST:PORT,\n"
 "                        HOST an address or [V6ADDR]; port 0 picks a free\n"
 "                        port\n"
 "  --server-name NAME    the server's name in IRC (default: host name)\n"
@@ -175,7 +177,8 @@ static void config_usage(FILE *out)
 "  --log-level LEVEL     debug, info, warn or error (default info)\n"
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n",
-            CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_IRC_PORT, CONFIG_PING_INTERVAL,
+            CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_TEXT_PORT,
+            CONFIG_DEFAULT_IRC_PORT, CONFIG_PING_INTERVAL,
             CONFIG_MAX_LINE,
             CONFIG_HISTORY, CONFIG_HISTORY_KEEP, CONFIG_FLOOD_BURST,
             CONFIG_FLOOD_RATE, CONFIG_FLOOD_BYTES, CONFIG_SENDQ_MAX,
@@ -285,10 +288,11 @@ static bool config_listen(struct config *cfg, const char *s)
         fprintf(stderr, "parleyd: --listen: %s\n", err);
         return false;
     }
-    if (strcmp(u->scheme, "text") != 0 && strcmp(u->scheme, "irc") != 0) {
+    if (strcmp(u->scheme, "text") != 0 && strcmp(u->scheme, "irc") != 0 &&
+        strcmp(u->scheme, "telnet") != 0) {
         fprintf(stderr,
                 "parleyd: --listen: unknown protocol \"%s\" "
-                "(supported: text, irc)\n",
+                "(supported: text, telnet, irc)\n",
                 u->scheme);
         return false;
     }
@@ -426,8 +430,10 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv)
         return CONFIG_ERROR;
     }
     if (cfg->nlisten == 0) {
-        config_listen(cfg, "text://0.0.0.0:" CONFIG_DEFAULT_PORT);
-        config_listen(cfg, "text://[::]:" CONFIG_DEFAULT_PORT);
+        config_listen(cfg, "telnet://0.0.0.0:" CONFIG_DEFAULT_PORT);
+        config_listen(cfg, "telnet://[::]:" CONFIG_DEFAULT_PORT);
+        config_listen(cfg, "text://0.0.0.0:" CONFIG_DEFAULT_TEXT_PORT);
+        config_listen(cfg, "text://[::]:" CONFIG_DEFAULT_TEXT_PORT);
         config_listen(cfg, "irc://0.0.0.0:" CONFIG_DEFAULT_IRC_PORT);
         config_listen(cfg, "irc://[::]:" CONFIG_DEFAULT_IRC_PORT);
     }

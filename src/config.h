@@ -18,6 +18,8 @@
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_DEFAULT_PORT "3030"
 #define CONFIG_DEFAULT_IRC_PORT "6667"
+/* The plain text protocol (nc, scripts), beside telnet on the default port. */
+#define CONFIG_DEFAULT_TEXT_PORT "3031"
 /* Seconds of silence before an IRC client is pinged (then as long again
  * to answer, and to finish registering). */
 #define CONFIG_PING_INTERVAL 120

@@ -22,6 +22,7 @@
 #include "lib/log.h"
 #include "event/net.h"
 #include "irc/irc.h"
+#include "text/term.h"
 #include "text/text.h"
 #include "lib/xmalloc.h"
 
@@ -95,6 +96,7 @@ static const struct {
 } server_protos[] = {
     {"text", &text_proto},
     {"irc", &irc_proto},
+    {"telnet", &text_telnet_proto},
 };
 
 /* Returns the protocol of scheme (config.c accepts only these). */
@@ -358,6 +360,7 @@ static void server_on_log_timer(struct ev_loop *loop, struct ev_timer *t)
 static void server_before_sleep(struct ev_loop *loop, void *arg)
 {
     (void)arg;
+    term_before_sleep(); /* prompts go out with the rest */
     conn_before_sleep();
     int log_ms = log_tick();
     if (log_ms >= 0 && !ev_timer_active(&server_log_timer))
@@ -458,6 +461,8 @@ static void server_announce(void)
         if (server_listeners[i].proto == &irc_proto)
             printf("%s IRC: irssi -c %s -p %s", nseen > 0 ? ";" : "", host,
                    port ? port + 1 : "");
+        else if (server_listeners[i].proto == &text_telnet_proto)
+            printf("%s telnet %s (line editing)", nseen > 0 ? ";" : "", target);
         else
             printf("%s telnet %s (or nc %s)", nseen > 0 ? ";" : "", target,
                    target);

@@ -643,6 +643,20 @@ static void conn_queue_input(struct conn *c, const char *p, size_t n)
     buf_append(&c->in, p, n);
 }
 
+/*
+ * Passes the n bytes of a read at *p through the protocol's filter, if it
+ * has one and c is open (conn_proto.filter): *p and *n then describe what
+ * it hands on. Returns false if there is nothing left to do: the filter
+ * closed c, or used the bytes up (keys that finished no line).
+ */
+static bool conn_filter(struct conn *c, char **p, size_t *n)
+{
+    if (!c->opened || c->proto->filter == NULL || *n == 0)
+        return true;
+    *n = c->proto->filter(c, *p, *n, p);
+    return c->state == CS_OPEN && *n > 0;
+}
+
 /* Reads one chunk and processes it; keeps what a pause left over. */
 static void conn_read(struct conn *c)
 {
@@ -659,8 +673,11 @@ static void conn_read(struct conn *c)
             conn_kill(c);
         return; /* input after our goodbye is discarded */
     }
+    char *p = conn_rbuf;
+    size_t len = (size_t)n;
     if (c->paused) {
-        conn_queue_input(c, conn_rbuf, (size_t)n);
+        if (conn_filter(c, &p, &len) || n == 0)
+            conn_queue_input(c, p, len);
         return;
     }
     if (n == 0) {
@@ -685,9 +702,14 @@ static void conn_read(struct conn *c)
                 return;
         }
     }
-    size_t done = conn_process(c, conn_rbuf, (size_t)n);
-    if (c->state == CS_OPEN && c->paused && done < (size_t)n)
-        buf_append(&c->in, conn_rbuf + done, (size_t)n - done);
+    if (!conn_filter(c, &p, &len)) {
+        if (c->state == CS_OPEN && c->proto->input_done)
+            c->proto->input_done(c);
+        return;
+    }
+    size_t done = conn_process(c, p, len);
+    if (c->state == CS_OPEN && c->paused && done < len)
+        buf_append(&c->in, p + done, len - done);
 }
 
 /* ------------------------------------------------------------------------

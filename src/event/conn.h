@@ -58,6 +58,16 @@ struct conn_proto {
      * opened is never seen by its protocol (close is not called either).
      */
     void (*open)(struct conn *c);
+    /*
+     * Optional: turns the n bytes of one read at p (which it may rewrite)
+     * into the bytes the framer gets, for a protocol that edits lines
+     * itself (a telnet terminal in character mode). Returns their length
+     * and points *out at them (valid until the next call); may close the
+     * connection. Called only once the connection is open; what it hands
+     * on goes through the framer, the line limit and the flood budget
+     * like any input.
+     */
+    size_t (*filter)(struct conn *c, char *p, size_t n, char **out);
     /* Called per complete line; the bytes die when it returns. */
     void (*line)(struct conn *c, const char *line, size_t len);
     /* Called when a line passes the limit (it is then discarded). */

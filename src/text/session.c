@@ -16,6 +16,7 @@
 #include "core/room.h"
 #include "lib/sanitize.h"
 #include "lib/xmalloc.h"
+#include "text/term.h"
 
 /* Index of the text protocol in chat_event.wire. */
 #define TEXT_WIRE 0
@@ -75,6 +76,13 @@ __attribute__((format(printf, 1, 0))) static void text_vformat(const char *fmt,
     tbuf_put(b, "\r\n", 2);
 }
 
+void text_write(struct text_session *s, const void *p, size_t n)
+{
+    if (s->term)
+        term_hide(s);
+    conn_write(s->conn, p, n);
+}
+
 void text_reply(struct text_session *s, const char *fmt, ...)
 {
     va_list ap;
@@ -82,7 +90,7 @@ void text_reply(struct text_session *s, const char *fmt, ...)
     text_vformat(fmt, ap);
     va_end(ap);
     if (text_line_buf.n > 0)
-        conn_write(s->conn, text_line_buf.p, text_line_buf.n);
+        text_write(s, text_line_buf.p, text_line_buf.n);
 }
 
 /* ------------------------------------------------------------------------
@@ -223,7 +231,7 @@ void text_private_echo(struct text_session *s, const struct client *to,
     struct tbuf *b = &text_line_buf;
     b->n = 0;
     text_format_line(&ev, text, len, b);
-    conn_write(s->conn, b->p, b->n);
+    text_write(s, b->p, b->n);
 }
 
 /* Replays the last messages of r, framed by notice lines. */
@@ -269,7 +277,7 @@ static void text_replay(struct text_session *s, const struct room *r)
         return;
     text_reply(s, "* --- last %zu message%s in #%s (times in UTC) ---", k,
                k == 1 ? "" : "s", r->name);
-    conn_write(s->conn, lines.p, lines.n);
+    text_write(s, lines.p, lines.n);
     text_reply(s, "* --- end of history ---");
 }
 
@@ -290,7 +298,7 @@ static void text_self_join(struct text_session *s, struct room *r)
         tbuf_str(b, "* topic: ");
         text_buf_clean(b, r->topic, r->topic_len);
         tbuf_put(b, "\r\n", 2);
-        conn_write(s->conn, b->p, b->n);
+        text_write(s, b->p, b->n);
     }
     text_replay(s, r);
     if (!s->welcomed)
@@ -327,7 +335,7 @@ static void text_kicked(struct text_session *s, const struct chat_event *ev)
         tbuf_str(b, ")");
     }
     tbuf_put(b, "\r\n", 2);
-    conn_write(s->conn, b->p, b->n);
+    text_write(s, b->p, b->n);
 }
 
 /*
@@ -395,6 +403,8 @@ static bool text_deliver(struct client *to, struct chat_event *ev)
     if (text_quiet(ev))
         return false;
     const struct chat_wire *w = text_wire(ev);
+    if (s->term && term_deliver(s, ev, w))
+        return true;
     if (w->ref)
         conn_write_block(s->conn, w->ref);
     else
@@ -616,6 +626,7 @@ static void text_close(struct conn *c, enum conn_reason reason)
         const char *why = text_reason(reason);
         chat_unregister(&s->client, why, strlen(why), reason != CONN_SHUTDOWN);
     }
+    term_free(s);
     free(s);
 }
 
@@ -642,10 +653,30 @@ static size_t text_server_line(bool error, const char *text, char *out,
     return k < 0 ? 0 : (size_t)k < size ? (size_t)k : size - 1;
 }
 
+/* A telnet:// connection: a text session with a terminal. */
+static void text_telnet_open(struct conn *c)
+{
+    text_open(c);
+    term_new(conn_data(c));
+}
+
 const struct conn_proto text_proto = {
     .name = "text",
     .server_line = text_server_line,
     .open = text_open,
+    .line = text_line,
+    .too_long = text_too_long,
+    .input_done = text_input_done,
+    .close = text_close,
+    .label = text_label,
+};
+
+const struct conn_proto text_telnet_proto = {
+    .name = "telnet",
+    .raw = true, /* term_filter takes the telnet commands out */
+    .server_line = text_server_line,
+    .open = text_telnet_open,
+    .filter = term_filter,
     .line = text_line,
     .too_long = text_too_long,
     .input_done = text_input_done,
