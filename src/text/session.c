@@ -504,7 +504,7 @@ static void text_batch_add(struct text_session *s, const char *text, size_t n)
  * Connection hooks
  * ------------------------------------------------------------------------ */
 
-/* A new connection: a new person in #lobby. */
+/* A new connection: a new person in #lobby (with a terminal on telnet://). */
 static void text_open(struct conn *c)
 {
     struct text_session *s = xcalloc(1, sizeof *s);
@@ -515,6 +515,8 @@ static void text_open(struct conn *c)
     /* What IRC's WHO, WHOIS, WHOWAS and extended-join show as its name. */
     s->client.realname = xstrndup("text user", 9);
     s->client.origin = conn_origin(c); /* lives as long as the session */
+    if (conn_proto_of(c) == &text_telnet_proto)
+        term_new(s); /* its offers go first */
     text_reply(s, "* welcome to parley, %s", s->client.nick);
     struct room *lobby;
     enum chat_error e = chat_join(&s->client, "lobby", 5, NULL, 0, &lobby);
@@ -653,13 +655,6 @@ static size_t text_server_line(bool error, const char *text, char *out,
     return k < 0 ? 0 : (size_t)k < size ? (size_t)k : size - 1;
 }
 
-/* A telnet:// connection: a text session with a terminal. */
-static void text_telnet_open(struct conn *c)
-{
-    text_open(c);
-    term_new(conn_data(c));
-}
-
 const struct conn_proto text_proto = {
     .name = "text",
     .server_line = text_server_line,
@@ -675,7 +670,7 @@ const struct conn_proto text_telnet_proto = {
     .name = "telnet",
     .raw = true, /* term_filter takes the telnet commands out */
     .server_line = text_server_line,
-    .open = text_telnet_open,
+    .open = text_open,
     .filter = term_filter,
     .line = text_line,
     .too_long = text_too_long,
