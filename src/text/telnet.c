@@ -92,50 +92,62 @@ bool telnet_echoing(const struct telnet *t)
 }
 
 /*
- * The peer answered DO or DONT about our side of opt (on says which).
- * A change is acknowledged unless it answers our own request; a request
- * for what is already so gets nothing. DO TIMING-MARK is acknowledged
- * (RFC 860: the mark is reached), any other unknown DO refused.
+ * Records that the peer asked for option bit to be on or off, in a side's
+ * state (its on and asked bits). Returns true if that is a change; *asked
+ * says whether it answers a request of ours (then it is not acknowledged).
+ */
+static bool telnet_change(uint8_t *on_bits, uint8_t *asked_bits, unsigned bit,
+                          bool on, bool *asked)
+{
+    bool was = *on_bits & bit;
+    *asked = *asked_bits & bit;
+    *asked_bits &= (uint8_t)~bit;
+    if (was == on)
+        return false;
+    *on_bits = (uint8_t)(on ? *on_bits | bit : *on_bits & ~bit);
+    return true;
+}
+
+/*
+ * The peer said DO or DONT about our side of opt (on says which). A
+ * change is acknowledged unless it answers our own request; a request for
+ * what is already so gets nothing. DO TIMING-MARK is acknowledged (RFC
+ * 860: the mark is reached), any other unknown DO refused.
  */
 static void telnet_our_side(struct telnet *t, uint8_t opt, bool on,
                             struct tbuf *reply, unsigned *events)
 {
     unsigned bit = telnet_bit(opt) & TELNET_OURS;
+    bool asked;
     if (bit == 0) {
         if (on)
             telnet_say(reply, opt == TELNET_TM ? TEL_WILL : TEL_WONT, opt);
-        return;
+    } else if (telnet_change(&t->us, &t->us_asked, bit, on, &asked)) {
+        if (!asked)
+            telnet_say(reply, on ? TEL_WILL : TEL_WONT, opt);
+        if (opt == TELNET_ECHO)
+            *events |= TELNET_EV_ECHO;
     }
-    bool was = t->us & bit, asked = t->us_asked & bit;
-    t->us_asked &= (uint8_t)~bit;
-    if (was == on)
-        return;
-    t->us = (uint8_t)(on ? t->us | bit : t->us & ~bit);
-    if (!asked)
-        telnet_say(reply, on ? TEL_WILL : TEL_WONT, opt);
-    if (opt == TELNET_ECHO)
-        *events |= TELNET_EV_ECHO;
 }
 
-/* The peer said WILL or WONT about its side of opt: as above. */
+/*
+ * The peer said WILL or WONT about its side of opt: as above; once it
+ * will send its terminal type, it is asked for it.
+ */
 static void telnet_his_side(struct telnet *t, uint8_t opt, bool on,
                             struct tbuf *reply)
 {
     unsigned bit = telnet_bit(opt) & TELNET_HIS;
+    bool asked;
     if (bit == 0) {
         if (on)
             telnet_say(reply, TEL_DONT, opt);
-        return;
+    } else if (telnet_change(&t->him, &t->him_asked, bit, on, &asked)) {
+        if (!asked)
+            telnet_say(reply, on ? TEL_DO : TEL_DONT, opt);
+        if (on && opt == TELNET_TTYPE)
+            telnet_ask_ttype(reply);
     }
-    bool was = t->him & bit, asked = t->him_asked & bit;
-    t->him_asked &= (uint8_t)~bit;
-    if (was == on)
-        return;
-    t->him = (uint8_t)(on ? t->him | bit : t->him & ~bit);
-    if (!asked)
-        telnet_say(reply, on ? TEL_DO : TEL_DONT, opt);
-    if (on && opt == TELNET_TTYPE)
-        telnet_ask_ttype(reply);
 }
 
 /* A subnegotiation ended: takes the window size or the terminal type. */

@@ -64,14 +64,7 @@ class Telnet:
 
 def nc_user(t, srv, nick):
     """A netcat-like socket client on text://, welcomed and renamed."""
-    c = Client(t, addr(srv, "text"))
-    with t._lock:
-        t.clients.append(c)
-    c.welcome()
-    c.say("/nick " + nick)
-    c.expect("* you are now " + nick)
-    c.nick = nick
-    return c
+    return t.users(srv, nick, addr=addr(srv, "text"))[0]
 
 
 def test_half_typed_lines_survive(t):
