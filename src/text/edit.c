@@ -522,9 +522,14 @@ enum edit_action edit_key(struct edit *e, uint8_t c)
         return first;
     if ((e->utf_need > 0 || c >= 0x80) && c != 0x7F) {
         enum edit_action a;
-        if (edit_utf8(e, c, &a))
-            return edit_both(first, a);
+        bool used = edit_utf8(e, c, &a);
         first = edit_both(first, a);
+        if (!used && c >= 0x80) { /* it cut a character short: a new one */
+            used = edit_utf8(e, c, &a);
+            first = edit_both(first, a);
+        }
+        if (used)
+            return first;
     }
     if (c == '\r' || c == '\n') {
         e->cr = c == '\r';

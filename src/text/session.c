@@ -504,8 +504,11 @@ static void text_batch_add(struct text_session *s, const char *text, size_t n)
  * Connection hooks
  * ------------------------------------------------------------------------ */
 
-/* A new connection: a new person in #lobby (with a terminal on telnet://). */
-static void text_open(struct conn *c)
+/*
+ * A new connection: a new person in #lobby; on telnet:// (telnet true),
+ * with a terminal, whose offers go out first.
+ */
+static void text_open_session(struct conn *c, bool telnet)
 {
     struct text_session *s = xcalloc(1, sizeof *s);
     s->conn = c;
@@ -515,8 +518,8 @@ static void text_open(struct conn *c)
     /* What IRC's WHO, WHOIS, WHOWAS and extended-join show as its name. */
     s->client.realname = xstrndup("text user", 9);
     s->client.origin = conn_origin(c); /* lives as long as the session */
-    if (conn_proto_of(c) == &text_telnet_proto)
-        term_new(s); /* its offers go first */
+    if (telnet)
+        term_new(s);
     text_reply(s, "* welcome to parley, %s", s->client.nick);
     struct room *lobby;
     enum chat_error e = chat_join(&s->client, "lobby", 5, NULL, 0, &lobby);
@@ -632,6 +635,18 @@ static void text_close(struct conn *c, enum conn_reason reason)
     free(s);
 }
 
+/* A text:// connection opens. */
+static void text_open(struct conn *c)
+{
+    text_open_session(c, false);
+}
+
+/* A telnet:// connection opens. */
+static void text_telnet_open(struct conn *c)
+{
+    text_open_session(c, true);
+}
+
 /* Names a connection in the log by its nick. */
 static const char *text_label(const struct conn *c)
 {
@@ -670,7 +685,7 @@ const struct conn_proto text_telnet_proto = {
     .name = "telnet",
     .raw = true, /* term_filter takes the telnet commands out */
     .server_line = text_server_line,
-    .open = text_open,
+    .open = text_telnet_open,
     .filter = term_filter,
     .line = text_line,
     .too_long = text_too_long,

@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-"fuzz_chanarg fuzz_frame fuzz_irc fuzz_irctags fuzz_sanitize fuzz_sniff fuzz_text"}
+targets=${*:-"fuzz_chanarg fuzz_frame fuzz_irc fuzz_irctags fuzz_sanitize fuzz_sniff fuzz_text fuzz_edit"}
 
 cc=${FUZZ_CC:-clang}
 out=build/fuzz
@@ -35,6 +35,7 @@ objs_fuzz_sanitize="lib/sanitize"
 objs_fuzz_sniff="event/sniff"
 objs_fuzz_irctags="irc/tags irc/parse"
 objs_fuzz_chanarg="irc/chanarg"
+objs_fuzz_edit="text/edit text/telnet lib/tbuf lib/xmalloc"
 objs_fuzz_text=$(for f in src/*.c src/*/*.c; do
     b=${f#src/}
     b=${b%.c}
@@ -47,6 +48,7 @@ maxlen_fuzz_sniff=256
 maxlen_fuzz_chanarg=1024
 maxlen_fuzz_text=4096
 maxlen_fuzz_irctags=8192
+maxlen_fuzz_edit=16384
 
 if ! command -v "$cc" >/dev/null 2>&1; then
     echo "fuzz: $cc not found (Debian: apt-get install clang libclang-rt-14-dev)"
