@@ -172,7 +172,25 @@ static void term_visible(const struct edit *e, size_t view, size_t avail,
     }
 }
 
-/* Writes the prompt line of s: prompt, visible input, cursor. */
+/* Appends CSI n D to b: the cursor goes n columns left. */
+static void term_left(struct tbuf *b, size_t n)
+{
+    char seq[32];
+    size_t k = sizeof seq;
+    seq[--k] = 'D';
+    do {
+        seq[--k] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n > 0 && k > 2);
+    seq[--k] = '[';
+    seq[--k] = '\x1b';
+    tbuf_put(b, seq + k, sizeof seq - k);
+}
+
+/*
+ * Writes the prompt line of s: prompt, the visible part of the line, and,
+ * unless the cursor is at its end (the usual case), a move back to it.
+ */
 static void term_render(struct text_session *s)
 {
     struct term *t = s->term;
@@ -186,11 +204,12 @@ static void term_render(struct text_session *s)
     const struct edit *e = &t->ed;
     size_t cc = edit_width(e->buf, e->cur);
     term_scroll(t, cc, edit_width(e->buf, e->len), avail);
+    size_t start = b->n;
     term_visible(e, t->view, avail, b);
-    tbuf_str(b, "\x1b[K\r");
-    size_t col = pw + cc - t->view;
-    if (col > 0)
-        tbuf_printf(b, "\x1b[%zuC", col);
+    size_t shown = edit_width(b->p + start, b->n - start);
+    tbuf_put(b, "\x1b[K", 3);
+    if (pw + shown > pw + cc - t->view)
+        term_left(b, shown - (cc - t->view));
     conn_write(s->conn, b->p, b->n);
     t->shown = true;
 }
