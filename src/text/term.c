@@ -474,15 +474,45 @@ static bool term_nick_char(char c)
            (c >= '0' && c <= '9') || (c && strchr("_-[]\\`^{}|", c));
 }
 
+/* Returns c in lower case if it is an ASCII letter. */
+static inline char term_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+/*
+ * Returns the first byte of the n at p that is c in either case (lo and
+ * up), or NULL: memchr scans many bytes at a time.
+ */
+static const char *term_find_either(const char *p, size_t n, char lo, char up)
+{
+    const char *a = memchr(p, lo, n);
+    if (lo == up)
+        return a;
+    const char *b = memchr(p, up, a ? (size_t)(a - p) : n);
+    return b ? b : a;
+}
+
 /*
  * Returns the offset of the first mention of nick (k bytes, any case, as a
- * whole word) in the n bytes at p, or n if there is none.
+ * whole word) in the n bytes at p, or n if there is none. Every recipient
+ * of a busy room runs this on every message, so places are found by their
+ * first byte first.
  */
 static size_t term_find_nick(const char *p, size_t n, const char *nick,
                              size_t k)
 {
-    for (size_t i = 0; k > 0 && i + k <= n; i++) {
-        if (strncasecmp(p + i, nick, k) != 0)
+    if (k == 0 || k > n)
+        return n;
+    char lo = term_lower(nick[0]);
+    char up = lo >= 'a' && lo <= 'z' ? (char)(lo - 32) : lo;
+    size_t last = n - k; /* the last place a mention may start */
+    for (size_t i = 0; i <= last; i++) {
+        const char *q = term_find_either(p + i, last - i + 1, lo, up);
+        if (q == NULL)
+            break;
+        i = (size_t)(q - p);
+        if (strncasecmp(q, nick, k) != 0)
             continue;
         bool left = i == 0 || !term_nick_char(p[i - 1]);
         bool right = i + k == n || !term_nick_char(p[i + k]);
@@ -499,8 +529,7 @@ static unsigned term_nick_color(const char *nick, size_t n)
                                      92, 93, 94, 95, 96, 34};
     uint32_t h = 2166136261u; /* FNV-1a over the nick in lower case */
     for (size_t i = 0; i < n; i++) {
-        char c = nick[i];
-        h = (h ^ (uint8_t)(c >= 'A' && c <= 'Z' ? c + 32 : c)) * 16777619u;
+        h = (h ^ (uint8_t)term_lower(nick[i])) * 16777619u;
     }
     return colors[h % sizeof colors];
 }
