@@ -4,7 +4,7 @@ text://, which must see today's plain lines. What a telnet user sees is
 read off the screen with capture-pane, the cursor's column included.
 """
 import re
-import socket
+import time
 
 from harness import Client, check
 from tmux import Terminal, need
@@ -234,3 +234,55 @@ def test_hostile_keys(t):
 
 
 NOP = 241
+
+
+def raw_until(c, rx, timeout=5.0):
+    """Reads c's raw bytes until the regex rx (bytes) matches them; returns
+    the bytes up to the end of the match and keeps the rest."""
+    end = time.monotonic() + timeout
+    while True:
+        m = re.search(rx, c.buf, re.S)
+        if m:
+            got, c.buf = c.buf[: m.end()], c.buf[m.end():]
+            return got
+        left = end - time.monotonic()
+        check(left > 0, "%r never got %r; got %r", c, rx, c.buf[-300:])
+        try:
+            c._fill(min(left, 0.5))
+        except AssertionError as e:
+            if not str(e).startswith("timeout"):
+                raise
+
+
+def test_bells_timestamps_and_colours(t):
+    """A mention and a private message ring the bell (/bell off stops it),
+    /timestamps puts the time before lines, a terminal whose type can show
+    colours gets the sender's nick in colour and its own nick highlighted,
+    and none of it reaches the netcat user."""
+    srv = term_server(t)
+    c = _negotiate(t, srv)
+    raw_until(c, rb"#lobby> ")
+    carol = nc_user(t, srv, "carol")
+    carol.say("hello user1, bells?")
+    got = raw_until(c, rb"\[carol\]: hello user1, bells\?\r\n[^#]*")
+    check(b"\a" in got, "no bell on a mention: %r", got)
+    check(b"\x1b[3" not in got and b"\x1b[9" not in got, "colour without a terminal type: %r", got)
+    carol.say("/msg user1 psst")
+    carol.expect("[carol -> user1]: psst")
+    check(b"\a" in raw_until(c, rb"\[carol -> user1\]: psst\r\n[^#]*"), "no bell on a private message")
+    c.send(b"/bell off\r/timestamps on\r")
+    raw_until(c, rb"\* timestamps are on \(UTC\)")
+    carol.say("user1 again")
+    got = raw_until(c, rb"\d\d:\d\d \[carol\]: user1 again\r\n[^#]*")
+    check(b"\a" not in got, "a bell after /bell off: %r", got)
+    carol.barrier()
+    alice = Telnet(t, srv, "alice")
+    alice.term.type("/color")
+    alice.term.wait_for("* colour is on")
+    carol.say("hi alice, look")
+    alice.term.wait_for("[carol]: hi alice, look")
+    shown = [ln for ln in alice.term.cmd("capture-pane", "-e", "-p").split("\n") if "hi " in ln and "look" in ln]
+    check(shown and re.search(r"\x1b\[[0-9;]*m+carol", shown[-1]), "carol's nick not in colour: %r", shown)
+    check(re.search(r"\x1b\[[0-9;]*[17][0-9;]*malice", shown[-1]), "alice not highlighted: %r", shown)
+    alice.term.type("/color off")
+    alice.term.wait_for("* colour is off")
