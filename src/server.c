@@ -360,7 +360,6 @@ static void server_on_log_timer(struct ev_loop *loop, struct ev_timer *t)
 static void server_before_sleep(struct ev_loop *loop, void *arg)
 {
     (void)arg;
-    term_before_sleep(); /* prompts go out with the rest */
     conn_before_sleep();
     int log_ms = log_tick();
     if (log_ms >= 0 && !ev_timer_active(&server_log_timer))
@@ -491,6 +490,7 @@ int server_start(struct ev_loop *loop, const struct config *cfg)
         .linger_ms = SERVER_LINGER_MS,
     };
     conn_init(loop, &limits, server_on_conn_free);
+    conn_set_pre_flush(term_before_sleep); /* prompts go out with the rest */
     size_t nofile = server_raise_nofile();
     server_max_clients = cfg->max_clients;
     if (server_max_clients == 0)

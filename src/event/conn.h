@@ -214,6 +214,14 @@ size_t conn_count(void);
 /* Sends pending output and reaps closed connections; run before sleeping. */
 void conn_before_sleep(void);
 
+/*
+ * Sets a function conn_before_sleep calls right before each flush, once
+ * every input it handles in that call (deferred lines, close hooks) has
+ * had its effect: for output a protocol gathers per round (the prompt
+ * lines of telnet terminals). NULL: none.
+ */
+void conn_set_pre_flush(void (*fn)(void));
+
 /* Closes and frees every connection at once (process exit). */
 void conn_fini(void);
 

@@ -60,7 +60,10 @@ void term_hide(struct text_session *s);
 bool term_deliver(struct text_session *s, const struct chat_event *ev,
                   const struct chat_wire *w);
 
-/* Draws the prompt and the line again on every terminal that needs it. */
+/*
+ * Draws the prompt and the line again on every terminal that needs it; the
+ * server sets it as conn's pre-flush hook (conn_set_pre_flush).
+ */
 void term_before_sleep(void);
 
 /*

@@ -98,6 +98,13 @@ def test_half_typed_lines_survive(t):
     carol.expect("[bob]: halfway through ✓ 本 done")
     alice.term.wait_for("[bob]: halfway through ✓ 本 done")
     alice.prompt("")
+    # A notice the server sends while it closes a connection (after its
+    # input was handled for the round) redraws the prompt too.
+    alice.term.type("still typing", enter=False)
+    alice.prompt("still typing")
+    carol.close()
+    alice.term.wait_for("* carol quit (connection closed)")
+    alice.prompt("still typing")
 
 
 def test_editing_keys_and_history(t):
