@@ -14,8 +14,11 @@
    --proto text and once with --proto telnet (every member in character
    mode), alternating, --runs times each, each run on a fresh server.
    Medians of deliveries/s and of the server's CPU ns per delivery.
+3. A bigger room, as 2 with 200 clients, 50 senders and 64 in flight each,
+   on servers run with --flood-bytes 0 (at the default 1 MiB/s the
+   senders' byte budgets, not the server, set the pace).
 
-Prints one line per measurement and the ratios; about a minute in all.
+Prints one line per measurement and the ratios; about two minutes in all.
 """
 import argparse
 import os
@@ -92,12 +95,16 @@ def idle(parleyd, scheme, n):
         p.wait()
 
 
-def busy(parleyd, bench, proto):
-    """(deliveries/s, server ns per delivery) of one busy-room run."""
-    p, ports = start(parleyd)
+BUSY = ["--clients", "50", "--senders", "10", "--window", "16"]
+BIG = ["--clients", "200", "--senders", "50", "--window", "64"]
+
+
+def busy(parleyd, bench, proto, shape, flags=()):
+    """(deliveries/s, server ns per delivery) of one run in one room."""
+    p, ports = start(parleyd, *flags)
     try:
         out = subprocess.run([bench, "--proto", proto, "--port", str(ports["text" if proto == "text" else "telnet"]),
-                              "--clients", "50", "--rooms", "1", "--senders", "10", "--window", "16",
+                              "--rooms", "1", *shape,
                               "--warmup", "1", "--duration", "3", "--server-pid", str(p.pid)],
                              capture_output=True, text=True, timeout=60).stdout
         m = re.search(r"^RESULT .*", out, re.M)
@@ -121,18 +128,18 @@ def main():
     char = idle(a.parleyd, "telnet", a.idle)
     print("idle memory per connection: line mode %.0f B, character mode %.0f B, ratio %.2fx"
           % (line, char, char / line))
-    runs = {"text": [], "telnet": []}
-    for i in range(a.runs):
-        for proto in ("text", "telnet"):
-            d, ns = busy(a.parleyd, a.bench, proto)
-            runs[proto].append((d, ns))
-            print("busy room run %d %-6s deliveries/s %9.0f  server ns/delivery %6.1f" % (i + 1, proto, d, ns))
-    med = {k: (statistics.median(d for d, _ in v), statistics.median(ns for _, ns in v)) for k, v in runs.items()}
-    print("busy room medians: line mode %.0f deliveries/s (%.1f ns each), character mode %.0f (%.1f ns each)"
-          % (med["text"][0], med["text"][1], med["telnet"][0], med["telnet"][1]))
-    print("character mode / line mode: deliveries/s %.2fx, server CPU per delivery %.2fx"
-          % (med["telnet"][0] / med["text"][0], med["telnet"][1] / med["text"][1]))
-
+    for name, shape, flags in (("busy room", BUSY, ()), ("bigger room", BIG, ("--flood-bytes", "0"))):
+        runs = {"text": [], "telnet": []}
+        for i in range(a.runs):
+            for proto in ("text", "telnet"):
+                d, ns = busy(a.parleyd, a.bench, proto, shape, flags)
+                runs[proto].append((d, ns))
+                print("%s run %d %-6s deliveries/s %9.0f  server ns/delivery %6.1f" % (name, i + 1, proto, d, ns))
+        med = {k: (statistics.median(d for d, _ in v), statistics.median(ns for _, ns in v)) for k, v in runs.items()}
+        print("%s medians: line mode %.0f deliveries/s (%.1f ns each), character mode %.0f (%.1f ns each)"
+              % (name, med["text"][0], med["text"][1], med["telnet"][0], med["telnet"][1]))
+        print("%s, character mode / line mode: deliveries/s %.2fx, server CPU per delivery %.2fx"
+              % (name, med["telnet"][0] / med["text"][0], med["telnet"][1] / med["text"][1]))
 
 if __name__ == "__main__":
     os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
