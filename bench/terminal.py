@@ -30,6 +30,8 @@ import subprocess
 import sys
 import time
 
+from fanout import rss_kib  # bench/fanout.py, beside this script
+
 AGREE = bytes([255, 253, 1, 255, 253, 3, 255, 251, 31, 255, 250, 31, 0, 80, 0, 24, 255, 240])
 
 
@@ -48,14 +50,6 @@ def start(parleyd, *flags):
         if m:
             ports[m.group(1)] = int(m.group(2))
     return p, ports
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for ln in f:
-            if ln.startswith("VmRSS:"):
-                return int(ln.split()[1])
-    return 0
 
 
 def settle(socks, until, timeout=60):
