@@ -233,7 +233,8 @@ def _negotiate(t, srv):
 def test_hostile_keys(t):
     """Escape sequences split across reads, a bare ESC, IAC inside a
     sequence, invalid UTF-8 and a 10 KB paste neither garble the line nor
-    hurt the server; flood control still paces the lines."""
+    hurt the server; flood control paces the paste's lines as it paces
+    typed ones."""
     srv = term_server(t, "--flood-burst", "5", "--flood-rate", "5")
     carol = nc_user(t, srv, "carol")
     c = _negotiate(t, srv)
@@ -245,8 +246,13 @@ def test_hostile_keys(t):
     paste = "".join("line %d of a paste\r\n" % i for i in range(600)).encode()
     check(len(paste) > 10000, "paste of %d bytes", len(paste))
     c.send(paste)
-    for i in range(12):
+    carol.expect("[user2]: line 0 of a paste")
+    start = time.monotonic()
+    for i in range(1, 12):
         carol.expect("[user2]: line %d of a paste" % i)
+    # Paced like typed lines: after a burst of 5, 5 lines a second.
+    took = time.monotonic() - start
+    check(took > 1.0, "11 lines of a paste in %.2fs: not paced", took)
     check(srv.alive(), "the server died")
 
 
