@@ -480,6 +480,15 @@ static inline char term_lower(char c)
     return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 }
 
+/* Returns true if the k bytes at a and b are the same but for ASCII case. */
+static bool term_same(const char *a, const char *b, size_t k)
+{
+    for (size_t i = 0; i < k; i++)
+        if (term_lower(a[i]) != term_lower(b[i]))
+            return false;
+    return true;
+}
+
 /*
  * Returns the first byte of the n at p that is c in either case (lo and
  * up), or NULL: memchr scans many bytes at a time.
@@ -512,7 +521,7 @@ static size_t term_find_nick(const char *p, size_t n, const char *nick,
         if (q == NULL)
             break;
         i = (size_t)(q - p);
-        if (strncasecmp(q, nick, k) != 0)
+        if (!term_same(q, nick, k))
             continue;
         bool left = i == 0 || !term_nick_char(p[i - 1]);
         bool right = i + k == n || !term_nick_char(p[i + k]);
@@ -585,6 +594,21 @@ static void term_line(struct text_session *s, const struct chat_event *ev,
     term_highlight(s, line, n, b);
 }
 
+/* Returns true if what ev's sender wrote names s's nick. */
+static bool term_mentioned(const struct text_session *s,
+                           const struct chat_event *ev)
+{
+    const char *me = s->client.nick;
+    size_t k = s->client.nick_len;
+    if (ev->kind != CHAT_MESSAGE)
+        return term_find_nick(ev->text, ev->text_len, me, k) < ev->text_len;
+    for (size_t i = 0; i < ev->nlines; i++)
+        if (term_find_nick(ev->lines[i].text, ev->lines[i].len, me, k) <
+            ev->lines[i].len)
+            return true;
+    return false;
+}
+
 /* Returns true if ev is someone else's message, action or private one. */
 static bool term_said(const struct text_session *s, const struct chat_event *ev)
 {
@@ -601,9 +625,8 @@ bool term_deliver(struct text_session *s, const struct chat_event *ev,
     struct term *t = s->term;
     term_hide(s);
     bool said = term_said(s, ev);
-    bool mention = said && term_find_nick(w->p, w->n, s->client.nick,
-                                          s->client.nick_len) < w->n;
     bool to_me = said && ev->kind == CHAT_PRIVATE;
+    bool mention = said && !to_me && term_mentioned(s, ev);
     bool bell = t->bell == BELL_ALL        ? said
                 : t->bell == BELL_MENTIONS ? mention || to_me
                                            : false;
