@@ -412,8 +412,8 @@ static bool term_keys(struct text_session *s, const uint8_t *p, size_t n)
 static bool term_colorful(const char *name)
 {
     static const char *const kinds[] = {
-        "xterm", "screen", "tmux",  "rxvt",    "linux", "color",
-        "ansi",  "putty",  "vt220", "konsole", "kitty", "alacritty",
+        "xterm", "screen", "tmux",    "rxvt",  "linux",     "color",
+        "ansi",  "putty",  "konsole", "kitty", "alacritty",
     };
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
         if (strstr(name, kinds[i]))
