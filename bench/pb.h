@@ -44,7 +44,13 @@
 #define PB_HIST_BUCKETS 2048
 
 /* Protocols, in the order of the table in pb_proto.c. */
-enum pb_proto_id { PB_PROTO_TEXT, PB_PROTO_RESP, PB_PROTO_RELAY, PB_PROTO_IRC };
+enum pb_proto_id {
+    PB_PROTO_TEXT,
+    PB_PROTO_RESP,
+    PB_PROTO_RELAY,
+    PB_PROTO_IRC,
+    PB_PROTO_TELNET,
+};
 
 /* Where a connection is in its life. */
 enum pb_state {

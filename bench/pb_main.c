@@ -51,7 +51,7 @@
 
 static const char usage_text[] =
     "usage: parley-bench --port P [options]\n"
-    "  --proto text|resp|relay|irc  wire protocol (default text)\n"
+    "  --proto text|resp|relay|irc|telnet  wire protocol (default text)\n"
     "  --host ADDR          server address (default 127.0.0.1)\n"
     "  --port P             server port (required)\n"
     "  --clients N          counted client connections (default 50)\n"

@@ -20,6 +20,10 @@
  *   irc    IRC (parley's irc:// listener, ngircd, inspircd, room_floor
  *          --irc): NICK/USER, JOIN #ROOM after 001, joined at 366; a
  *          message is "PRIVMSG #ROOM :BODY". In pb_irc.c.
+ *   telnet parley's telnet:// listener as a telnet user in character
+ *          mode: agrees to the server's echo (IAC DO ECHO, DO SGA), then
+ *          as text; every key goes through the server's line editor and
+ *          lines may follow a prompt redraw on the same line.
  */
 #include "pb.h"
 
@@ -78,6 +82,34 @@ static size_t text_format(char *dst, const struct pb_room *room,
     memcpy(dst, body, blen);
     dst[blen] = '\n';
     return blen + 1;
+}
+
+/* ---------------------------------------------------------- telnet ---- */
+
+/* Agrees to character mode as telnet does, then asks to join. */
+static void telnet_connect(struct pb_run *r, struct pb_conn *c)
+{
+    static const char agree[] = {(char)255, (char)253, 1, (char)255,
+                                 (char)253, 3};
+    pb_conn_send(r, c, agree, sizeof agree);
+    text_connect(r, c);
+}
+
+/* As text_line, but the join reply may come after a prompt redraw. */
+static void telnet_line(struct pb_run *r, struct pb_conn *c, const char *line,
+                        size_t len)
+{
+    char buf[96];
+    if (c->state != PB_ST_HANDSHAKE) {
+        r->other_lines++;
+        return;
+    }
+    int n =
+        snprintf(buf, sizeof buf, "* you joined #%s ", r->rooms[c->room].name);
+    if (memmem(line, len, buf, (size_t)n))
+        pb_conn_joined(r, c);
+    else if (memmem(line, len, "! ", 2))
+        pb_note(r, "server refused a client: ", line, len);
 }
 
 /* ------------------------------------------------------------ resp ---- */
@@ -216,6 +248,8 @@ static const struct pb_proto pb_protos[] = {
                         false, false, true},
     [PB_PROTO_IRC] = {"irc", pb_irc_connect, pb_irc_line, pb_irc_format,
                       false, false, false},
+    [PB_PROTO_TELNET] = {"telnet", telnet_connect, telnet_line, text_format,
+                         false, false, false},
 };
 
 /* Returns the protocol with the given id. */

@@ -214,9 +214,10 @@ static bool config_set_listen(struct config *cfg,
         return false;
     }
     if (strcmp(u->scheme, "text") != 0 && strcmp(u->scheme, "irc") != 0 &&
-        strcmp(u->scheme, "http") != 0) {
+        strcmp(u->scheme, "http") != 0 && strcmp(u->scheme, "telnet") != 0) {
         snprintf(err, cap,
-                 "unknown protocol \"%s\" (supported: text, irc, http)",
+                 "unknown protocol \"%s\" (supported: telnet, text, irc, "
+                 "http)",
                  u->scheme);
         return false;
     }
@@ -307,11 +308,13 @@ enum { L = CONFIG_LIVE };
 const struct config_setting config_settings[] = {
     LIST("listen", listen, nlisten, config_set_listen, config_show_listen, 0,
          "URL",
-         "listen on URL; repeatable (default: text on port " CONFIG_DEFAULT_PORT
+         "listen on URL; repeatable (default: telnet on "
+         "port " CONFIG_DEFAULT_PORT ", text on " CONFIG_DEFAULT_TEXT_PORT
          " and irc on " CONFIG_DEFAULT_IRC_PORT
-         ", any address, IPv4 and IPv6). text://HOST:PORT (telnet, nc) or "
-         "irc://HOST:PORT, HOST an address or [V6ADDR]; port 0 picks a free "
-         "port; http://HOST:PORT serves /metrics (Prometheus) and /healthz"),
+         ", any address, IPv4 and IPv6). telnet://HOST:PORT (telnet, with "
+         "line editing), text://HOST:PORT (nc, scripts: plain lines), "
+         "irc://HOST:PORT or http://HOST:PORT (/metrics for Prometheus, "
+         "/healthz), HOST an address or [V6ADDR]; port 0 picks a free port"),
     SETTING("server-name", server_name, config_set_name, config_show_str, 0,
             "NAME", "the server's name in IRC (default: host name)"),
     SETTING("server-info", server_info, config_set_info, config_show_str, 0,
@@ -655,6 +658,20 @@ static enum config_result config_scan(struct config *cfg, int argc, char **argv,
     return CONFIG_RUN;
 }
 
+/*
+ * Where parleyd listens when told nowhere: telnet users on 3030 (line
+ * editing), scripts on 3031 (plain lines), IRC on 6667; each on every
+ * IPv4 and IPv6 address.
+ */
+static const char *const config_default_listen[] = {
+    "telnet://0.0.0.0:" CONFIG_DEFAULT_PORT,
+    "telnet://[::]:" CONFIG_DEFAULT_PORT,
+    "text://0.0.0.0:" CONFIG_DEFAULT_TEXT_PORT,
+    "text://[::]:" CONFIG_DEFAULT_TEXT_PORT,
+    "irc://0.0.0.0:" CONFIG_DEFAULT_IRC_PORT,
+    "irc://[::]:" CONFIG_DEFAULT_IRC_PORT,
+};
+
 enum config_result config_read(struct config *cfg, int argc, char **argv,
                                char *err, size_t cap)
 {
@@ -670,13 +687,11 @@ enum config_result config_read(struct config *cfg, int argc, char **argv,
     free(given);
     if (rc == CONFIG_RUN && cfg->nlisten == 0) {
         const struct config_setting *l = config_find("listen", 6);
-        config_set_listen(cfg, l, "text://0.0.0.0:" CONFIG_DEFAULT_PORT, err,
-                          cap);
-        config_set_listen(cfg, l, "text://[::]:" CONFIG_DEFAULT_PORT, err, cap);
-        config_set_listen(cfg, l, "irc://0.0.0.0:" CONFIG_DEFAULT_IRC_PORT, err,
-                          cap);
-        config_set_listen(cfg, l, "irc://[::]:" CONFIG_DEFAULT_IRC_PORT, err,
-                          cap);
+        for (size_t i = 0;
+             i < sizeof config_default_listen / sizeof config_default_listen[0];
+             i++)
+            config_set_listen(cfg, l, config_default_listen[i], err, cap);
+        cfg->listen_defaults = true;
     }
     return rc;
 }

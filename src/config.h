@@ -28,6 +28,8 @@
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_DEFAULT_PORT "3030"
 #define CONFIG_DEFAULT_IRC_PORT "6667"
+/* The plain text protocol (nc, scripts), beside telnet on the default port. */
+#define CONFIG_DEFAULT_TEXT_PORT "3031"
 /* Seconds of silence before an IRC client is pinged (then as long again
  * to answer, and to finish registering). */
 #define CONFIG_PING_INTERVAL 120
@@ -78,6 +80,7 @@
 struct config {
     struct net_url listen[CONFIG_MAX_LISTEN];
     size_t nlisten;
+    bool listen_defaults; /* nlisten are the built-in defaults */
     size_t max_line;
     size_t history;
     size_t history_keep;

@@ -26,6 +26,7 @@
 #include "http/http.h"
 #include "irc/irc.h"
 #include "notify.h"
+#include "text/term.h"
 #include "text/text.h"
 #include "lib/xmalloc.h"
 
@@ -102,6 +103,7 @@ static const struct {
     {"text", &text_proto},
     {"irc", &irc_proto},
     {"http", &http_proto},
+    {"telnet", &text_telnet_proto},
 };
 
 /* Returns the protocol of scheme (config.c accepts only these). */
@@ -494,6 +496,8 @@ static void server_announce(void)
         else if (server_listeners[i].proto == &http_proto)
             printf("%s metrics: curl http://%s:%s/metrics",
                    nseen > 0 ? ";" : "", host, port ? port + 1 : "");
+        else if (server_listeners[i].proto == &text_telnet_proto)
+            printf("%s telnet %s (line editing)", nseen > 0 ? ";" : "", target);
         else
             printf("%s telnet %s (or nc %s)", nseen > 0 ? ";" : "", target,
                    target);
@@ -540,6 +544,7 @@ int server_start(struct ev_loop *loop, const struct config *cfg)
     const struct conn_limits limits = server_conn_limits(cfg);
     conn_init(loop, &limits, server_on_conn_free);
     http_init(loop);
+    conn_set_pre_flush(term_before_sleep); /* prompts go out with the rest */
     size_t nofile = server_raise_nofile();
     server_max_clients = cfg->max_clients;
     if (server_max_clients == 0)
@@ -552,12 +557,11 @@ int server_start(struct ev_loop *loop, const struct config *cfg)
         return -1;
     }
     server_listeners = xcalloc(cfg->nlisten, sizeof *server_listeners);
-    /* The built-in IPv6 listener may fail on a host without IPv6. */
-    bool defaults = cfg->nlisten == 2 &&
-                    strcmp(cfg->listen[1].host, "::") == 0 &&
-                    strcmp(cfg->listen[1].port, CONFIG_DEFAULT_PORT) == 0;
+    /* The built-in IPv6 listeners may fail on a host without IPv6. */
     for (size_t i = 0; i < cfg->nlisten; i++)
-        if (!server_bind(&cfg->listen[i], defaults && i == 1))
+        if (!server_bind(&cfg->listen[i],
+                         cfg->listen_defaults &&
+                             strcmp(cfg->listen[i].host, "::") == 0))
             return -1;
     log_info("event=start version=%s max_clients=%zu nofile=%zu",
              PARLEY_VERSION, server_max_clients, nofile);

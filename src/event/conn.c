@@ -78,6 +78,7 @@
 struct ev_loop *conn_loop;
 struct conn_limits conn_lim;
 static void (*conn_on_free)(const struct conn *c);
+static void (*conn_pre_flush)(void); /* conn_set_pre_flush */
 static uint64_t conn_next_id = 1;
 struct conn_list conn_all;             /* every live connection */
 struct conn_list conn_flushq;          /* connections with new output */
@@ -670,6 +671,20 @@ static void conn_queue_input(struct conn *c, const char *p, size_t n)
     buf_append(&c->in, p, n);
 }
 
+/*
+ * Passes the n bytes of a read at *p through the protocol's filter, if it
+ * has one and c is open (conn_proto.filter): *p and *n then describe what
+ * it hands on. Returns false if there is nothing left to do: the filter
+ * closed c, or used the bytes up (keys that finished no line).
+ */
+static bool conn_filter(struct conn *c, char **p, size_t *n)
+{
+    if (!c->opened || c->proto->filter == NULL || *n == 0)
+        return true;
+    *n = c->proto->filter(c, *p, *n, p);
+    return c->state == CS_OPEN && *n > 0;
+}
+
 /* Reads one chunk and processes it; keeps what a pause left over. */
 static void conn_read(struct conn *c)
 {
@@ -687,8 +702,11 @@ static void conn_read(struct conn *c)
             conn_kill(c);
         return; /* input after our goodbye is discarded */
     }
+    char *p = conn_rbuf;
+    size_t len = (size_t)n;
     if (c->paused) {
-        conn_queue_input(c, conn_rbuf, (size_t)n);
+        if (conn_filter(c, &p, &len) || n == 0)
+            conn_queue_input(c, p, len);
         return;
     }
     if (n == 0) {
@@ -713,9 +731,14 @@ static void conn_read(struct conn *c)
                 return;
         }
     }
-    size_t done = conn_process(c, conn_rbuf, (size_t)n);
-    if (c->state == CS_OPEN && c->paused && done < (size_t)n)
-        buf_append(&c->in, conn_rbuf + done, (size_t)n - done);
+    if (!conn_filter(c, &p, &len)) {
+        if (c->state == CS_OPEN && c->proto->input_done)
+            c->proto->input_done(c);
+        return;
+    }
+    size_t done = conn_process(c, p, len);
+    if (c->state == CS_OPEN && c->paused && done < len)
+        buf_append(&c->in, p + done, len - done);
 }
 
 /* ------------------------------------------------------------------------
@@ -869,11 +892,18 @@ static void conn_free_dead(void)
     conn_dead.n = 0;
 }
 
+void conn_set_pre_flush(void (*fn)(void))
+{
+    conn_pre_flush = fn;
+}
+
 void conn_before_sleep(void)
 {
     conn_run_deferred();
     do {
         conn_run_close_hooks();
+        if (conn_pre_flush)
+            conn_pre_flush();
         conn_flush_all();
         conn_enforce_memory();
     } while (conn_closing.n > 0);

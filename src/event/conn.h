@@ -60,6 +60,16 @@ struct conn_proto {
      * opened is never seen by its protocol (close is not called either).
      */
     void (*open)(struct conn *c);
+    /*
+     * Optional: turns the n bytes of one read at p (which it may rewrite)
+     * into the bytes the framer gets, for a protocol that edits lines
+     * itself (a telnet terminal in character mode). Returns their length
+     * and points *out at them (valid until the next call); may close the
+     * connection. Called only once the connection is open; what it hands
+     * on goes through the framer, the line limit and the flood budget
+     * like any input.
+     */
+    size_t (*filter)(struct conn *c, char *p, size_t n, char **out);
     /* Called per complete line; the bytes die when it returns. */
     void (*line)(struct conn *c, const char *line, size_t len);
     /* Called when a line passes the limit (it is then discarded). */
@@ -228,6 +238,14 @@ void conn_census(void (*fn)(const struct conn_proto *p, enum conn_phase ph,
 
 /* Sends pending output and reaps closed connections; run before sleeping. */
 void conn_before_sleep(void);
+
+/*
+ * Sets a function conn_before_sleep calls right before each flush, once
+ * every input it handles in that call (deferred lines, close hooks) has
+ * had its effect: for output a protocol gathers per round (the prompt
+ * lines of telnet terminals). NULL: none.
+ */
+void conn_set_pre_flush(void (*fn)(void));
 
 /* Closes and frees every connection at once (process exit). */
 void conn_fini(void);

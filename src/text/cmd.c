@@ -13,6 +13,7 @@
 #include "core/chat.h"
 #include "lib/log.h"
 #include "core/room.h"
+#include "text/term.h"
 #include "text/text.h"
 #include "lib/xmalloc.h"
 
@@ -571,7 +572,14 @@ static void cmd_help(struct text_session *s, const char *args, size_t len)
         if (text_cmds[i].help)
             text_reply(s, "*   %-20s %s", text_cmds[i].usage,
                        text_cmds[i].help);
+    if (s->term)
+        term_help(s);
     text_reply(s, "*   %-20s %s", "//TEXT", "say TEXT starting with /");
+}
+
+const char *text_command_name(size_t i)
+{
+    return i < TEXT_NCMDS ? text_cmds[i].name : NULL;
 }
 
 void text_command(struct text_session *s, const char *line, size_t len)
@@ -579,6 +587,8 @@ void text_command(struct text_session *s, const char *line, size_t len)
     const char *args = line + 1, *name;
     size_t n = text_word(&args, &(size_t){len - 1}, &name);
     size_t rest = len - (size_t)(args - line);
+    if (s->term && term_command(s, name, n, args, rest))
+        return;
     for (size_t i = 0; i < TEXT_NCMDS; i++) {
         if (strlen(text_cmds[i].name) == n &&
             strncasecmp(text_cmds[i].name, name, n) == 0) {

@@ -17,6 +17,7 @@
 #include "core/room.h"
 #include "lib/sanitize.h"
 #include "lib/xmalloc.h"
+#include "text/term.h"
 
 /* Index of the text protocol in chat_event.wire. */
 #define TEXT_WIRE 0
@@ -76,6 +77,13 @@ __attribute__((format(printf, 1, 0))) static void text_vformat(const char *fmt,
     tbuf_put(b, "\r\n", 2);
 }
 
+void text_write(struct text_session *s, const void *p, size_t n)
+{
+    if (s->term)
+        term_hide(s);
+    conn_write(s->conn, p, n);
+}
+
 void text_reply(struct text_session *s, const char *fmt, ...)
 {
     va_list ap;
@@ -83,7 +91,7 @@ void text_reply(struct text_session *s, const char *fmt, ...)
     text_vformat(fmt, ap);
     va_end(ap);
     if (text_line_buf.n > 0)
-        conn_write(s->conn, text_line_buf.p, text_line_buf.n);
+        text_write(s, text_line_buf.p, text_line_buf.n);
 }
 
 /* ------------------------------------------------------------------------
@@ -224,7 +232,7 @@ void text_private_echo(struct text_session *s, const struct client *to,
     struct tbuf *b = &text_line_buf;
     b->n = 0;
     text_format_line(&ev, text, len, b);
-    conn_write(s->conn, b->p, b->n);
+    text_write(s, b->p, b->n);
 }
 
 /* Replays the last messages of r, framed by notice lines. */
@@ -270,7 +278,7 @@ static void text_replay(struct text_session *s, const struct room *r)
         return;
     text_reply(s, "* --- last %zu message%s in #%s (times in UTC) ---", k,
                k == 1 ? "" : "s", r->name);
-    conn_write(s->conn, lines.p, lines.n);
+    text_write(s, lines.p, lines.n);
     text_reply(s, "* --- end of history ---");
 }
 
@@ -291,7 +299,7 @@ static void text_self_join(struct text_session *s, struct room *r)
         tbuf_str(b, "* topic: ");
         text_buf_clean(b, r->topic, r->topic_len);
         tbuf_put(b, "\r\n", 2);
-        conn_write(s->conn, b->p, b->n);
+        text_write(s, b->p, b->n);
     }
     text_replay(s, r);
     if (!s->welcomed)
@@ -328,7 +336,7 @@ static void text_kicked(struct text_session *s, const struct chat_event *ev)
         tbuf_str(b, ")");
     }
     tbuf_put(b, "\r\n", 2);
-    conn_write(s->conn, b->p, b->n);
+    text_write(s, b->p, b->n);
 }
 
 /*
@@ -396,6 +404,8 @@ static bool text_deliver(struct client *to, struct chat_event *ev)
     if (text_quiet(ev))
         return false;
     const struct chat_wire *w = text_wire(ev);
+    if (s->term && term_deliver(s, ev, w))
+        return true;
     if (w->ref)
         conn_write_block(s->conn, w->ref);
     else
@@ -459,8 +469,11 @@ static void text_batch_add(struct text_session *s, const char *text, size_t n)
  * Connection hooks
  * ------------------------------------------------------------------------ */
 
-/* A new connection: a new person in #lobby. */
-static void text_open(struct conn *c)
+/*
+ * A new connection: a new person in #lobby; on telnet:// (telnet true),
+ * with a terminal, whose offers go out first.
+ */
+static void text_open_session(struct conn *c, bool telnet)
 {
     struct text_session *s = xcalloc(1, sizeof *s);
     s->conn = c;
@@ -472,6 +485,8 @@ static void text_open(struct conn *c)
     /* What IRC's WHO, WHOIS, WHOWAS and extended-join show as its name. */
     s->client.realname = xstrndup("text user", 9);
     s->client.origin = conn_origin(c); /* lives as long as the session */
+    if (telnet)
+        term_new(s);
     text_reply(s, "* welcome to parley, %s", s->client.nick);
     struct room *lobby;
     enum chat_error e = chat_join(&s->client, "lobby", 5, NULL, 0, &lobby);
@@ -583,7 +598,20 @@ static void text_close(struct conn *c, enum conn_reason reason)
         const char *why = text_reason(reason);
         chat_unregister(&s->client, why, strlen(why), reason != CONN_SHUTDOWN);
     }
+    term_free(s);
     free(s);
+}
+
+/* A text:// connection opens. */
+static void text_open(struct conn *c)
+{
+    text_open_session(c, false);
+}
+
+/* A telnet:// connection opens. */
+static void text_telnet_open(struct conn *c)
+{
+    text_open_session(c, true);
 }
 
 /* Names a connection in the log by its nick. */
@@ -613,6 +641,19 @@ const struct conn_proto text_proto = {
     .name = "text",
     .server_line = text_server_line,
     .open = text_open,
+    .line = text_line,
+    .too_long = text_too_long,
+    .input_done = text_input_done,
+    .close = text_close,
+    .label = text_label,
+};
+
+const struct conn_proto text_telnet_proto = {
+    .name = "telnet",
+    .raw = true, /* term_filter takes the telnet commands out */
+    .server_line = text_server_line,
+    .open = text_telnet_open,
+    .filter = term_filter,
     .line = text_line,
     .too_long = text_too_long,
     .input_done = text_input_done,

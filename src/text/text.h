@@ -17,9 +17,16 @@
 #include "lib/tbuf.h"
 
 struct conn;
+struct term;
 
 /* The protocol object for text:// listeners. */
 extern const struct conn_proto text_proto;
+
+/*
+ * The protocol object for telnet:// listeners: the text protocol, with
+ * telnet negotiation and, for clients that agree, a line editor (term.h).
+ */
+extern const struct conn_proto text_telnet_proto;
 
 /* What the text protocol shows, set once at start (text_configure). */
 struct text_config {
@@ -41,7 +48,20 @@ struct text_session {
                           anew from its rooms (see text_room) */
     bool welcomed;     /* the first join is the welcome, not a /join */
     bool gone;         /* unregistered from the core already (/quit) */
+    struct term *term; /* telnet:// only: the terminal (term.h); else NULL */
 };
+
+/*
+ * Queues n bytes of output to s, after clearing its prompt line if it is a
+ * terminal in character mode (term_hide).
+ */
+void text_write(struct text_session *s, const void *p, size_t n);
+
+/*
+ * Returns the name of command i of the command table (without '/'), or
+ * NULL past the last one. For Tab completion.
+ */
+const char *text_command_name(size_t i);
 
 /* Queues one printf-formatted line (CRLF added) to the session. */
 void text_reply(struct text_session *s, const char *fmt, ...)

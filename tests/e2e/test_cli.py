@@ -383,8 +383,9 @@ def _man_examples():
 def test_man_page_matches_the_server(t):
     """docs/parleyd.8 lists every flag --help lists, and its example shows
     what the server really prints: the listen lines and the ready line for
-    the default listeners (run here on a free port, shown as 3030), the
-    welcome a client gets, and command lines the server accepts."""
+    the default listeners (run here on free ports, shown as 3030, 3031 and
+    6667), the welcome a client gets, and command lines the server
+    accepts."""
     with open(MAN_PAGE) as f:
         man = f.read().replace("\\-", "-")
     help_text = run(t, "--help").stdout.decode()
@@ -393,21 +394,31 @@ def test_man_page_matches_the_server(t):
     check(not missing, "the man page does not mention %s", missing)
 
     example = _man_examples()
-    port = _free_port()
-    listen = ["text://0.0.0.0:%d" % port]
-    if ipv6_loopback_available():
-        listen.append("text://[::]:%d" % port)
+    # The default listeners, each on a free port shown as its default.
+    ports = {"3030": _free_port(), "3031": _free_port(), "6667": _free_port()}
+    listen = []
+    for shown_port, scheme in (("3030", "telnet"), ("3031", "text"), ("6667", "irc")):
+        listen.append("%s://0.0.0.0:%d" % (scheme, ports[shown_port]))
+        if ipv6_loopback_available():
+            listen.append("%s://[::]:%d" % (scheme, ports[shown_port]))
+
+    def as_shown(s):
+        for shown_port, port in ports.items():
+            s = s.replace(":%d" % port, ":" + shown_port).replace(" %d" % port, " " + shown_port)
+        return s
+
     srv = t.server(listen=listen)
-    real = [ln.replace(":%d" % port, ":3030") for ln in srv.log_text().splitlines() if "event=listen" in ln]
+    real = [as_shown(ln) for ln in srv.log_text().splitlines() if "event=listen" in ln]
     shown = [ln for ln in example if "event=listen" in ln]
     strip = lambda ln: ln.split(" level=", 1)[1]  # noqa: E731
     check([strip(x) for x in shown[: len(real)]] == [strip(x) for x in real], "man page listen lines %s, real %s", shown, real)
     for ln in example:
         if "level=" in ln:
             check(LOG_LINE.fullmatch(ln), "man page log line not in the real format: %r", ln)
-    ready = _ready_line(srv).replace(" %d" % port, " 3030")
+    ready = as_shown(_ready_line(srv))
     check(ready in example, "the man page does not show the ready line %r", ready)
-    c = t.client(srv)
+    c = t.client(srv)  # on telnet://: the offers, then the welcome
+    c.read_bytes(18)
     c.welcome()
     check(all(ln in example for ln in c.received), "the man page's welcome is not %s", c.received)
     for ln in example:

@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-"fuzz_chanarg fuzz_config fuzz_frame fuzz_http fuzz_irc fuzz_irctags fuzz_sanitize fuzz_sniff fuzz_text fuzz_watch"}
+targets=${*:-"fuzz_chanarg fuzz_config fuzz_edit fuzz_frame fuzz_http fuzz_irc fuzz_irctags fuzz_sanitize fuzz_sniff fuzz_text fuzz_watch"}
 
 cc=${FUZZ_CC:-clang}
 out=build/fuzz
@@ -36,6 +36,7 @@ objs_fuzz_sniff="event/sniff"
 objs_fuzz_irctags="irc/tags irc/parse"
 objs_fuzz_chanarg="irc/chanarg"
 objs_fuzz_http="http/parse"
+objs_fuzz_edit="text/edit text/telnet lib/tbuf lib/xmalloc"
 objs_fuzz_text=$(for f in src/*.c src/*/*.c; do
     b=${f#src/}
     b=${b%.c}
@@ -58,6 +59,7 @@ objs_fuzz_watch=$(for f in src/core/*.c src/lib/*.c; do
     printf '%s ' "${b%.c}"
 done)
 maxlen_fuzz_watch=512
+maxlen_fuzz_edit=16384
 
 if ! command -v "$cc" >/dev/null 2>&1; then
     echo "fuzz: $cc not found (Debian: apt-get install clang libclang-rt-14-dev)"

@@ -120,19 +120,17 @@ TEST(defaults)
     CHECK_EQ(cfg.log_level, LOG_INFO);
     CHECK_EQ(cfg.ping_interval, 120);
     CHECK_EQ(cfg.max_bans, 100);
-    REQUIRE(cfg.nlisten == 4);
-    CHECK_STR(cfg.listen[0].scheme, "text");
-    CHECK_STR(cfg.listen[0].host, "0.0.0.0");
-    CHECK_STR(cfg.listen[0].port, "3030");
-    CHECK_STR(cfg.listen[1].scheme, "text");
-    CHECK_STR(cfg.listen[1].host, "::");
-    CHECK_STR(cfg.listen[1].port, "3030");
-    CHECK_STR(cfg.listen[2].scheme, "irc");
-    CHECK_STR(cfg.listen[2].host, "0.0.0.0");
-    CHECK_STR(cfg.listen[2].port, "6667");
-    CHECK_STR(cfg.listen[3].scheme, "irc");
-    CHECK_STR(cfg.listen[3].host, "::");
-    CHECK_STR(cfg.listen[3].port, "6667");
+    REQUIRE(cfg.nlisten == 6);
+    static const char *const want[6][3] = {
+        {"telnet", "0.0.0.0", "3030"}, {"telnet", "::", "3030"},
+        {"text", "0.0.0.0", "3031"},   {"text", "::", "3031"},
+        {"irc", "0.0.0.0", "6667"},    {"irc", "::", "6667"},
+    };
+    for (size_t i = 0; i < 6; i++) {
+        CHECK_STR(cfg.listen[i].scheme, want[i][0]);
+        CHECK_STR(cfg.listen[i].host, want[i][1]);
+        CHECK_STR(cfg.listen[i].port, want[i][2]);
+    }
 }
 
 TEST(each_numeric_flag)
@@ -168,7 +166,7 @@ TEST(each_numeric_flag)
     CHECK_EQ(cfg.room_rate, 3);
     CHECK_EQ(cfg.room_burst_ip, 4);
     CHECK_EQ(cfg.room_rate_ip, 0);
-    CHECK_EQ(cfg.nlisten, 4); /* the default listeners */
+    CHECK_EQ(cfg.nlisten, 6); /* the default listeners */
 }
 
 TEST(equals_form_and_bounds)

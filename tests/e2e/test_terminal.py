@@ -1,0 +1,311 @@
+"""The terminal of telnet users (docs/terminal.md): Debian's real `telnet`
+in tmux (tmux.py) on a telnet:// listener, beside netcat-like clients on
+text://, which must see today's plain lines. What a telnet user sees is
+read off the screen with capture-pane, the cursor's column included.
+"""
+import re
+import time
+
+from harness import Client, check
+from tmux import Terminal, need
+
+IAC, WILL, WONT, DO, DONT, SB, SE = 255, 251, 252, 253, 254, 250, 240
+ECHO, SGA, BINARY, TTYPE, NAWS = 1, 3, 0, 24, 31
+
+# What a telnet:// listener says first: its offers (docs/terminal.md).
+OFFERS = bytes([IAC, WILL, ECHO, IAC, WILL, SGA, IAC, WILL, BINARY, IAC, DO, BINARY,
+                IAC, DO, NAWS, IAC, DO, TTYPE])
+
+
+def term_server(t, *flags):
+    """parleyd with a telnet:// and a text:// listener on loopback."""
+    return t.server(*flags, listen=["telnet://127.0.0.1:0", "text://127.0.0.1:0"])
+
+
+def addr(srv, scheme):
+    """The address of srv's listener for scheme."""
+    for url, a in zip(srv.listen, srv.addrs):
+        if url.startswith(scheme + "://"):
+            return a
+    raise AssertionError("no %s:// listener in %s" % (scheme, srv.listen))
+
+
+class Telnet:
+    """Debian's telnet in a tmux pane, in #lobby as nick."""
+
+    def __init__(self, t, srv, nick, width=80):
+        self.nick = nick
+        self.term = Terminal(t, "telnet-" + nick)
+        _, host, port = addr(srv, "telnet")
+        self.term.start([need("telnet"), host, str(port)], width=width, height=24)
+        self.prompt("")
+        self.term.type("/nick " + nick)
+        self.term.wait_for("* you are now " + nick)
+        self.prompt("")
+
+    def prompt(self, typed, room="lobby"):
+        """Waits until the screen's last line is the prompt with typed after
+        it, and the cursor right after that."""
+        want = ("#%s> %s" % (room, typed)).rstrip()
+        self.term.wait_for(re.compile(re.escape(want)))
+        self.last_is(want)
+
+    def last_is(self, want):
+        lines = [ln for ln in self.term.screen() if ln]
+        check(lines and lines[-1] == want, "%s: last screen line %r, not %r; screen:\n%s",
+              self.nick, lines[-1] if lines else None, want, "\n".join(lines))
+
+    def cursor(self):
+        return int(self.term.cmd("display-message", "-p", "#{cursor_x}").strip())
+
+    def cursor_at(self, col, what, timeout=5.0):
+        """Waits until the cursor is in column col (a key that moves it
+        changes nothing else on the screen); fails saying what."""
+        end = time.monotonic() + timeout
+        while self.cursor() != col:
+            left = end - time.monotonic()
+            check(left > 0, "%s: cursor at column %d, not %d (%s)", self.nick, self.cursor(), col, what)
+            self.term._await_output(min(left, 0.5))
+
+    def lines(self):
+        return [ln for ln in self.term.screen() if ln]
+
+
+def nc_user(t, srv, nick):
+    """A netcat-like socket client on text://, welcomed and renamed."""
+    return t.users(srv, nick, addr=addr(srv, "text"))[0]
+
+
+def test_half_typed_lines_survive(t):
+    """Two telnet users halfway through a line each: a message from a
+    netcat user is printed above their prompts, and each half-typed line
+    is redrawn intact with the cursor after it; finished, the lines reach
+    the netcat user as plain text, UTF-8 included."""
+    srv = term_server(t)
+    alice = Telnet(t, srv, "alice")
+    bob = Telnet(t, srv, "bob")
+    carol = nc_user(t, srv, "carol")
+    alice.term.type("fine thanks, typing a lo", enter=False)
+    alice.prompt("fine thanks, typing a lo")
+    bob.term.type("halfway through ✓ 本", enter=False)
+    bob.prompt("halfway through ✓ 本")
+    carol.say("this arrives while both type")
+    for who, typed in ((alice, "fine thanks, typing a lo"), (bob, "halfway through ✓ 本")):
+        who.term.wait_for("[carol]: this arrives while both type")
+        who.prompt(typed)
+        lines = who.lines()
+        check(lines[-2] == "[carol]: this arrives while both type", "%s: %r above the prompt", who.nick, lines[-2])
+        who.cursor_at(len("#lobby> ") + len(typed) + typed.count("本"), "after the message")
+    alice.term.type("ng line")
+    carol.expect("[alice]: fine thanks, typing a long line")
+    bob.term.wait_for("[alice]: fine thanks, typing a long line")
+    bob.prompt("halfway through ✓ 本")
+    alice.prompt("")
+    check("#lobby> fine thanks, typing a long line" in alice.lines(), "alice's own line left the screen")
+    bob.term.type(" done")
+    carol.expect("[bob]: halfway through ✓ 本 done")
+    alice.term.wait_for("[bob]: halfway through ✓ 本 done")
+    alice.prompt("")
+    # A notice the server sends while it closes a connection (after its
+    # input was handled for the round) redraws the prompt too.
+    alice.term.type("still typing", enter=False)
+    alice.prompt("still typing")
+    carol.close()
+    alice.term.wait_for("* carol quit (connection closed)")
+    alice.prompt("still typing")
+
+
+def test_editing_keys_and_history(t):
+    """Left, Right, Home, End, Backspace, Delete, Ctrl-A/E/U/K/W edit the
+    line in place, a double-width character moves the cursor two columns,
+    and Up/Down walk through the user's earlier lines."""
+    srv = term_server(t)
+    alice = Telnet(t, srv, "alice")
+    carol = nc_user(t, srv, "carol")
+    k = alice.term.keys
+    alice.term.type("héllo 本wörld", enter=False)
+    alice.prompt("héllo 本wörld")
+    k("Left", "Left", "Left", "Left", "Left")
+    alice.cursor_at(len("#lobby> héllo 本") + 1, "after 5 Left")
+    k("Left")
+    alice.cursor_at(len("#lobby> héllo "), "a wide character is two columns")
+    alice.prompt("héllo 本wörld")
+    k("BSpace", "C-a", "DC", "End", "BSpace")
+    alice.prompt("éllo本wörl")
+    k("Home", "Right", "Right", "C-k")
+    alice.prompt("él")
+    k("C-e")
+    alice.term.type(" one two", enter=False)
+    k("C-w")
+    alice.prompt("él one ")
+    k("C-u")
+    alice.prompt("")
+    alice.term.type("first line")
+    carol.expect("[alice]: first line")
+    alice.term.type("second line")
+    carol.expect("[alice]: second line")
+    alice.term.type("draft", enter=False)
+    k("Up")
+    alice.prompt("second line")
+    k("Up")
+    alice.prompt("first line")
+    k("Down", "Down")
+    alice.prompt("draft")
+    k("Up", "Up", "Enter")
+    carol.expect("[alice]: first line")
+
+
+def test_tab_completion(t):
+    """Tab completes a nick in the room, a command and a room name."""
+    srv = term_server(t)
+    dave = nc_user(t, srv, "dave")
+    dave.say("/join dev")
+    dave.expect(re.compile(r"\* you joined #dev .*"))
+    nc_user(t, srv, "carolyn")
+    alice = Telnet(t, srv, "alice")
+    alice.term.type("hi car", enter=False)
+    alice.term.keys("Tab")
+    alice.prompt("hi carolyn")
+    alice.term.keys("C-u")
+    alice.term.type("/jo", enter=False)
+    alice.term.keys("Tab")
+    alice.prompt("/join")
+    alice.term.type("#de", enter=False)
+    alice.term.keys("Tab", "Enter")
+    alice.term.wait_for("* you joined #dev (2 people here)")
+    alice.prompt("", room="dev")
+
+
+def test_long_lines_scroll_sideways(t):
+    """On a 40-column window (NAWS), a 100-character line scrolls within
+    the prompt line, the screen never wraps, a wider window shows more of
+    it at once, and the whole line is sent."""
+    srv = term_server(t)
+    alice = Telnet(t, srv, "alice", width=40)
+    carol = nc_user(t, srv, "carol")
+    text = "".join("%d" % (i % 10) for i in range(100))
+    alice.term.type(text, enter=False)
+    alice.term.wait_for(re.compile(r"#lobby> \d*" + re.escape(text[-10:])))
+    last = alice.lines()[-1]
+    check(len(last) < 40, "the prompt line wraps: %r", last)
+    check(text.endswith(last[len("#lobby> "):]), "the prompt line shows %r", last)
+    alice.term.keys("Home")
+    alice.prompt(text[:40 - len("#lobby> ") - 1])
+    alice.term.cmd("resize-window", "-x", "60")  # telnet sends NAWS again
+    alice.prompt(text[:60 - len("#lobby> ") - 1])
+    alice.term.keys("Enter")
+    carol.expect("[alice]: " + text)
+
+
+def test_plain_clients_see_no_negotiation(t):
+    """text:// sends today's plain lines, no negotiation; on telnet://, a
+    client that never answers the offers stays in line mode: after them it
+    gets plain lines, without prompts or colours, and its lines work."""
+    srv = term_server(t)
+    plain = Client(t, addr(srv, "text"))
+    raw = Client(t, addr(srv, "telnet"))
+    with t._lock:
+        t.clients.extend([plain, raw])
+    plain.welcome()
+    check(raw.read_bytes(len(OFFERS)) == OFFERS, "the offers are not %r", OFFERS)
+    raw.welcome()
+    plain.expect("* user2 joined #lobby")
+    raw.say("/color on")
+    raw.expect("! /color needs character mode, which your client did not agree to")
+    raw.say("hello from line mode")
+    plain.expect("[user2]: hello from line mode")
+    plain.say("hi there")
+    raw.expect("[user1]: hi there")
+    raw.barrier()
+
+
+def _negotiate(t, srv):
+    """A socket client that agrees to character mode by hand."""
+    c = Client(t, addr(srv, "telnet"))
+    with t._lock:
+        t.clients.append(c)
+    check(c.read_bytes(len(OFFERS)) == OFFERS, "no offers")
+    c.send(bytes([IAC, DO, ECHO, IAC, DO, SGA, IAC, WILL, NAWS,
+                  IAC, SB, NAWS, 0, 80, 0, 24, IAC, SE]))
+    return c
+
+
+def test_hostile_keys(t):
+    """Escape sequences split across reads, a bare ESC, IAC inside a
+    sequence, invalid UTF-8 and a 10 KB paste neither garble the line nor
+    hurt the server; flood control paces the paste's lines as it paces
+    typed ones."""
+    srv = term_server(t, "--flood-burst", "5", "--flood-rate", "5")
+    carol = nc_user(t, srv, "carol")
+    c = _negotiate(t, srv)
+    carol.expect("* user2 joined #lobby")
+    for part in (b"ab\x1b", b"[", b"Dx\x1b[1", b";5", b"C", b"\x1bq\x1b", bytes([IAC, NOP]),
+                 b"[Cy\xff\xff\x1b[999999999999A\xe2\x9c", b"\x93\r\x00"):
+        c.send(part)
+    carol.expect("[user2]: axbqy\ufffd✓")
+    paste = "".join("line %d of a paste\r\n" % i for i in range(600)).encode()
+    check(len(paste) > 10000, "paste of %d bytes", len(paste))
+    c.send(paste)
+    carol.expect("[user2]: line 0 of a paste")
+    start = time.monotonic()
+    for i in range(1, 12):
+        carol.expect("[user2]: line %d of a paste" % i)
+    # Paced like typed lines: after a burst of 5, 5 lines a second.
+    took = time.monotonic() - start
+    check(took > 1.0, "11 lines of a paste in %.2fs: not paced", took)
+    check(srv.alive(), "the server died")
+
+
+NOP = 241
+
+
+def raw_until(c, rx, timeout=5.0):
+    """Reads c's raw bytes until the regex rx (bytes) matches them; returns
+    the bytes up to the end of the match and keeps the rest."""
+    end = time.monotonic() + timeout
+    while True:
+        m = re.search(rx, c.buf, re.S)
+        if m:
+            got, c.buf = c.buf[: m.end()], c.buf[m.end():]
+            return got
+        left = end - time.monotonic()
+        check(left > 0, "%r never got %r; got %r", c, rx, c.buf[-300:])
+        try:
+            c._fill(min(left, 0.5))
+        except AssertionError as e:
+            if not str(e).startswith("timeout"):
+                raise
+
+
+def test_bells_timestamps_and_colours(t):
+    """A mention and a private message ring the bell (/bell off stops it),
+    /timestamps puts the time before lines, a terminal whose type can show
+    colours gets the sender's nick in colour and its own nick highlighted,
+    and none of it reaches the netcat user."""
+    srv = term_server(t)
+    c = _negotiate(t, srv)
+    raw_until(c, rb"#lobby> ")
+    carol = nc_user(t, srv, "carol")
+    carol.say("hello user1, bells?")
+    got = raw_until(c, rb"\[carol\]: hello user1, bells\?\r\n[^#]*")
+    check(b"\a" in got, "no bell on a mention: %r", got)
+    check(b"\x1b[3" not in got and b"\x1b[9" not in got, "colour without a terminal type: %r", got)
+    carol.say("/msg user1 psst")
+    carol.expect("[carol -> user1]: psst")
+    check(b"\a" in raw_until(c, rb"\[carol -> user1\]: psst\r\n[^#]*"), "no bell on a private message")
+    c.send(b"/bell off\r/timestamps on\r")
+    raw_until(c, rb"\* timestamps are on \(UTC\)")
+    carol.say("user1 again")
+    got = raw_until(c, rb"\d\d:\d\d \[carol\]: user1 again\r\n[^#]*")
+    check(b"\a" not in got, "a bell after /bell off: %r", got)
+    carol.barrier()
+    alice = Telnet(t, srv, "alice")
+    alice.term.type("/color")
+    alice.term.wait_for("* colour is on")
+    carol.say("hi alice, look")
+    alice.term.wait_for("[carol]: hi alice, look")
+    shown = [ln for ln in alice.term.cmd("capture-pane", "-e", "-p").split("\n") if "hi " in ln and "look" in ln]
+    check(shown and re.search(r"\x1b\[[0-9;]*m+carol", shown[-1]), "carol's nick not in colour: %r", shown)
+    check(re.search(r"\x1b\[[0-9;]*[17][0-9;]*malice", shown[-1]), "alice not highlighted: %r", shown)
+    alice.term.type("/color off")
+    alice.term.wait_for("* colour is off")
