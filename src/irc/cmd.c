@@ -353,11 +353,13 @@ static void irc_message(struct irc_session *s, struct irc_msg *m,
     struct irc_said w = {.cmd = cmd, .quiet = strcmp(cmd, "NOTICE") == 0};
     bool tagmsg = strcmp(cmd, "TAGMSG") == 0;
     if (m->nparams == 0) {
+        irc_batch_flush(); /* what was sent before it first */
         if (!w.quiet)
             irc_num(s, "411", ":No recipient given (%s)", cmd);
         return;
     }
     if (!tagmsg && (m->nparams < 2 || m->params[1].n == 0)) {
+        irc_batch_flush();
         if (!w.quiet)
             irc_num(s, "412", ":No text to send");
         return;
@@ -373,9 +375,12 @@ static void irc_message(struct irc_session *s, struct irc_msg *m,
         w.action = irc_is_action(w.text, w.len, &w.text, &w.len);
     char targets[IRC_BODY_MAX + 1];
     irc_arg(m, 0, targets, sizeof targets);
-    if (!tagmsg && strchr(targets, ',') == NULL &&
-        irc_batch_add(s, targets, &w))
-        return;
+    if (!tagmsg && strchr(targets, ',') == NULL) {
+        if (irc_batch_add(s, targets, &w))
+            return;
+    } else {
+        irc_batch_flush(); /* not a plain message: the batch goes first */
+    }
     char *save = NULL;
     unsigned count = 0;
     for (char *t = strtok_r(targets, ",", &save); t;

@@ -364,22 +364,28 @@ def test_one_read_of_messages_keeps_order_ids_and_replies(t):
         ("@+x=1 PRIVMSG #dev :five", ("PRIVMSG", "#dev", "five")),
         ("PRIVMSG #ops :six", ("PRIVMSG", "#ops", "six")),
         ("PRIVMSG #dev :seven", ("PRIVMSG", "#dev", "seven")),
+        ("PRIVMSG #dev,bob :eight", ("PRIVMSG", "#dev", "eight")),
+        ("", ("PRIVMSG", "bob", "eight")),
+        ("PRIVMSG #dev :nine", ("PRIVMSG", "#dev", "nine")),
+        ("PRIVMSG #dev", ("412", "alice", "No text to send")),
+        ("PRIVMSG #dev :ten", ("PRIVMSG", "#dev", "ten")),
     ]
-    a.send("".join(line + "\r\n" for line, _ in sent))
+    a.send("".join(line + "\r\n" for line, _ in sent if line))
     echoes = {}
     for line, want in sent:
         m = a.msg()
         check((m.command, *m.params) == want, "after %r: got %r, want %r", line, m.line, want)
-        if m.command in ("PRIVMSG", "NOTICE"):
+        if m.command in ("PRIVMSG", "NOTICE") and m.params[0] == "#dev" or m.params[1] == "six":
             echoes[m.params[1]] = m
     ids = []
-    for text in ("one", "two", "three", "four", "five", "six", "seven"):
+    for text in ("one", "two", "three", "four", "five", "six", "seven", "eight", "eight", "nine", "ten"):
         m = b.msg()
         check(m.params[1] == text and m.nick == "alice", "bob got %r, want %r", m.line, text)
-        check(m.line == echoes[text].line, "delivery %r, echo %r", m.line, echoes[text].line)
+        if m.params[0] != "bob":
+            check(m.line == echoes[text].line, "delivery %r, echo %r", m.line, echoes[text].line)
         ids.append(m.tags["msgid"])
     check(len(set(ids)) == len(ids), "msgids repeat: %s", ids)
-    for text in ("one", "two", "three", "four", "five", "seven"):
+    for text in ("one", "two", "three", "four", "five", "seven", "eight", "nine", "ten"):
         carol.expect("[alice]: " + text)
     for u in (a, b):
         u.barrier()
