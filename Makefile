@@ -28,10 +28,13 @@ endif
 # `make run` has installed the package; -lsodium if pkg-config cannot say.
 SODIUM_CFLAGS = $(shell pkg-config --cflags libsodium 2>/dev/null)
 SODIUM_LIBS = $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
+# SQLite (Debian: libsqlite3-dev) keeps history on disk (src/store/).
+SQLITE_CFLAGS = $(shell pkg-config --cflags sqlite3 2>/dev/null)
+SQLITE_LIBS = $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Isrc $(WARN) $(CFLAGS) $(SANFLAGS) \
-             $(SODIUM_CFLAGS)
+             $(SODIUM_CFLAGS) $(SQLITE_CFLAGS)
 LDFLAGS ?=
-LDLIBS = -lm $(SODIUM_LIBS)
+LDLIBS = -lm $(SODIUM_LIBS) $(SQLITE_LIBS)
 PYTHON = /usr/bin/python3
 
 SRC = $(wildcard src/*.c src/*/*.c)

@@ -49,6 +49,10 @@ enum {
     OPT_HASH_PASSWORD,
     OPT_HELP,
     OPT_VERSION,
+    OPT_DB,
+    OPT_DB_SYNC,
+    OPT_HISTORY_MAX,
+    OPT_HISTORY_DAYS,
 };
 
 static const struct option config_options[] = {
@@ -88,6 +92,10 @@ static const struct option config_options[] = {
     {"hash-password", no_argument, NULL, OPT_HASH_PASSWORD},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"db", required_argument, NULL, OPT_DB},
+    {"db-sync", required_argument, NULL, OPT_DB_SYNC},
+    {"history-max", required_argument, NULL, OPT_HISTORY_MAX},
+    {"history-days", required_argument, NULL, OPT_HISTORY_DAYS},
     {NULL, 0, NULL, 0},
 };
 
@@ -117,7 +125,18 @@ static void config_usage(FILE *out)
 "                        (default %d; 0 = never)\n"
 "  --max-line N          longest input line in bytes (default %d)\n"
 "  --history N           messages replayed on joining a room (default %d)\n"
-"  --history-keep N      messages kept per room (default %d)\n"
+"  --history-keep N      messages kept per room in memory, with --db none\n"
+"                        (default %d)\n"
+"  --db PATH             the history database, SQLite (default %s in the\n"
+"                        working directory); none: history in memory only,\n"
+"                        lost at exit\n"
+"  --db-sync MODE        normal: a message is on disk before anyone gets\n"
+"                        it, safe from a crash (kill -9); full: safe from\n"
+"                        power loss too, slower (default normal)\n"
+"  --history-max N       messages the database keeps per room and per\n"
+"                        private conversation, 0 = no limit (default %d)\n"
+"  --history-days N      forget messages older than N days, 0 = never\n"
+"                        (default %d)\n"
 "  --flood-burst N       lines a client may send at once (default %d)\n"
 "  --flood-rate N        lines per second after the burst, 0 = no limit\n"
 "                        (default %d)\n"
@@ -177,7 +196,8 @@ static void config_usage(FILE *out)
 "  -V, --version         show the version and exit\n",
             CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_IRC_PORT, CONFIG_PING_INTERVAL,
             CONFIG_MAX_LINE,
-            CONFIG_HISTORY, CONFIG_HISTORY_KEEP, CONFIG_FLOOD_BURST,
+            CONFIG_HISTORY, CONFIG_HISTORY_KEEP, CONFIG_DB,
+            CONFIG_HISTORY_MAX, CONFIG_HISTORY_DAYS, CONFIG_FLOOD_BURST,
             CONFIG_FLOOD_RATE, CONFIG_FLOOD_BYTES, CONFIG_SENDQ_MAX,
             CONFIG_RECVQ_MAX, CONFIG_OUT_MEM_MAX, CONFIG_PROBE_WAIT, CONFIG_MAX_PER_IP,
             CONFIG_IPV4_PREFIX, CONFIG_IPV6_PREFIX, CONFIG_IPV6_PREFIX,
@@ -253,6 +273,9 @@ static void config_defaults(struct config *cfg)
     cfg->log_level = LOG_INFO;
     cfg->ping_interval = CONFIG_PING_INTERVAL;
     cfg->max_bans = CONFIG_MAX_BANS;
+    cfg->db = CONFIG_DB;
+    cfg->history_max = CONFIG_HISTORY_MAX;
+    cfg->history_days = CONFIG_HISTORY_DAYS;
     if (gethostname(cfg->server_name, sizeof cfg->server_name - 1) != 0 ||
         !config_name_valid(cfg->server_name))
         snprintf(cfg->server_name, sizeof cfg->server_name, "parley");
@@ -338,6 +361,8 @@ static bool config_apply(struct config *cfg, int opt, const char *arg)
         NUM(OPT_KEEPALIVE, keepalive, 0, 32767)
         NUM(OPT_PING_INTERVAL, ping_interval, 0, 86400)
         NUM(OPT_MAX_BANS, max_bans, 1, 10000)
+        NUM(OPT_HISTORY_MAX, history_max, 0, big)
+        NUM(OPT_HISTORY_DAYS, history_days, 0, 1000000)
 #undef NUM
     default:
         return false;
@@ -391,6 +416,23 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv)
             break;
         case OPT_HASH_PASSWORD:
             cfg->hash_password = true;
+            break;
+        case OPT_DB:
+            cfg->db = strcmp(optarg, "none") == 0 ? NULL : optarg;
+            if (cfg->db && cfg->db[0] == '\0') {
+                fprintf(stderr, "parleyd: --db: expected a path or none\n");
+                return CONFIG_ERROR;
+            }
+            break;
+        case OPT_DB_SYNC:
+            if (strcmp(optarg, "normal") != 0 && strcmp(optarg, "full") != 0) {
+                fprintf(stderr,
+                        "parleyd: --db-sync: expected normal or full, "
+                        "got \"%s\"\n",
+                        optarg);
+                return CONFIG_ERROR;
+            }
+            cfg->db_sync_full = strcmp(optarg, "full") == 0;
             break;
         case OPT_LOG_LEVEL:
             if (!log_parse_level(optarg, &cfg->log_level)) {

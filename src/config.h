@@ -58,6 +58,12 @@
 #define CONFIG_KEEPALIVE 60
 /* Bans (and pending invitations) one room keeps: IRC's MAXLIST. */
 #define CONFIG_MAX_BANS 100
+/* The history database, in the working directory ("none": memory only). */
+#define CONFIG_DB "parley.db"
+/* Messages the database keeps per room (and per private conversation);
+ * messages older than --history-days go too (0 = kept however old). */
+#define CONFIG_HISTORY_MAX 100000
+#define CONFIG_HISTORY_DAYS 0
 
 struct config {
     struct net_url listen[CONFIG_MAX_LISTEN];
@@ -95,7 +101,11 @@ struct config {
     size_t max_bans;         /* bans and invitations per room */
     const char *opers[16]; /* --oper NAME:HASH, as given (OPER_ACCOUNTS_MAX) */
     size_t nopers;
-    bool hash_password; /* --hash-password: print a hash and exit */
+    bool hash_password;    /* --hash-password: print a hash and exit */
+    const char *db;        /* --db: the history database; NULL: none */
+    bool db_sync_full;     /* --db-sync full */
+    size_t history_max;    /* --history-max: per room; 0: no limit */
+    unsigned history_days; /* --history-days: 0: kept however old */
 };
 
 /* What config_parse decided. */

@@ -7,6 +7,7 @@
  * (the log last: it writes what it still holds, waiting half a second at
  * most for a reader of stderr).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "lib/log.h"
 #include "irc/irc.h"
 #include "server.h"
+#include "store/store.h"
 #include "text/text.h"
 
 /* Seeds the hash tables from the kernel, so keys cannot be made to collide. */
@@ -87,6 +89,47 @@ static bool main_opers(const struct config *cfg)
     return true;
 }
 
+/* The before-flush hook: commits the store's batch (see conn.h). */
+static void main_commit(void)
+{
+    store_commit();
+}
+
+/*
+ * Opens the history database, unless --db none. Returns 0, or the exit
+ * status after printing one line that says what is wrong and what to do:
+ * 3 if another process holds the file, 4 if it cannot be opened, read or
+ * written, 5 if it is not a parley database or is damaged.
+ */
+static int main_store(const struct config *cfg)
+{
+    if (cfg->db == NULL)
+        return 0;
+    /* A file grown past RLIMIT_FSIZE is a write error, not a kill. */
+    signal(SIGXFSZ, SIG_IGN);
+    const struct store_config sc = {
+        .path = cfg->db,
+        .sync_full = cfg->db_sync_full,
+        .history_days = cfg->history_days,
+        .history_max = cfg->history_max,
+    };
+    char err[512];
+    switch (store_open(&sc, err, sizeof err)) {
+    case STORE_OPEN_OK:
+        conn_set_before_flush(main_commit);
+        return 0;
+    case STORE_OPEN_BUSY:
+        fprintf(stderr, "parleyd: %s\n", err);
+        return 3;
+    case STORE_OPEN_ACCESS:
+        fprintf(stderr, "parleyd: %s\n", err);
+        return 4;
+    default:
+        fprintf(stderr, "parleyd: %s\n", err);
+        return 5;
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct config cfg;
@@ -120,8 +163,12 @@ int main(int argc, char **argv)
         .quiet_above = cfg.quiet_above,
     };
     text_configure(&text);
+    int rc = main_store(&cfg);
+    if (rc != 0)
+        return rc;
     const struct chat_config chat = {
-        .history_keep = cfg.history_keep,
+        /* With a store, history lives on disk, not in rings. */
+        .history_keep = store_on() ? 0 : cfg.history_keep,
         .max_bans = cfg.max_bans,
         .topic_max = cfg.topic_max,
         .max_rooms = cfg.max_rooms,
@@ -140,7 +187,7 @@ int main(int argc, char **argv)
         .created = (int64_t)time(NULL),
     };
     irc_configure(&irc, loop);
-    int rc = cfg.motd_path ? irc_load_motd(cfg.motd_path) : 0;
+    rc = cfg.motd_path ? irc_load_motd(cfg.motd_path) : 0;
     if (rc < 0) {
         fprintf(stderr, "parleyd: --motd %s: %s\n", cfg.motd_path,
                 strerror(-rc));
@@ -152,6 +199,7 @@ int main(int argc, char **argv)
     conn_fini();
     server_stop();
     irc_fini();
+    store_close();
     chat_fini();
     oper_fini();
     buf_pool_drain();

@@ -77,6 +77,7 @@
 struct ev_loop *conn_loop;
 struct conn_limits conn_lim;
 static void (*conn_on_free)(const struct conn *c);
+static void (*conn_before_flush)(void); /* see conn_set_before_flush */
 static uint64_t conn_next_id = 1;
 struct conn_list conn_all;             /* every live connection */
 struct conn_list conn_flushq;          /* connections with new output */
@@ -841,11 +842,18 @@ static void conn_free_dead(void)
     conn_dead.n = 0;
 }
 
+void conn_set_before_flush(void (*fn)(void))
+{
+    conn_before_flush = fn;
+}
+
 void conn_before_sleep(void)
 {
     conn_run_deferred();
     do {
         conn_run_close_hooks();
+        if (conn_before_flush)
+            conn_before_flush();
         conn_flush_all();
         conn_enforce_memory();
     } while (conn_closing.n > 0);

@@ -201,7 +201,18 @@ void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg);
 /* Returns the number of connections, closing ones included. */
 size_t conn_count(void);
 
-/* Sends pending output and reaps closed connections; run before sleeping. */
+/*
+ * Sets fn (NULL: none), called before pending output is flushed: once per
+ * loop iteration, after the iteration's lines were handled and before any
+ * byte of the output they caused is sent. A durable store commits there,
+ * so that nobody is sent what a crash could take back.
+ */
+void conn_set_before_flush(void (*fn)(void));
+
+/*
+ * Sends pending output (after the before-flush hook) and reaps closed
+ * connections; run before sleeping.
+ */
 void conn_before_sleep(void);
 
 /* Closes and frees every connection at once (process exit). */
