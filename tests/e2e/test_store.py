@@ -1,0 +1,194 @@
+"""Durable history (--db PATH): what a restart, a kill -9 and a broken disk
+do to rooms, topics, modes, bans and messages.
+
+Each test runs parleyd with a database in a temporary directory of its own
+and inspects the file with the sqlite3 command-line tool, as an operator
+would (docs/storage.md). Expected lines are quoted from docs/protocol.md.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+from harness import check
+
+SQLITE = shutil.which("sqlite3") or "/usr/bin/sqlite3"
+
+
+class DbDir:
+    """A temporary directory holding one test's database."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="parley-store-")
+        self.path = os.path.join(self.dir, "parley.db")
+
+    def sql(self, query):
+        """Runs query with sqlite3 on the database; returns its rows (lists
+        of '|'-separated fields)."""
+        p = subprocess.run([SQLITE, "-batch", self.path, query], capture_output=True, timeout=30)
+        check(p.returncode == 0, "sqlite3 %r failed: %s", query, p.stderr.decode(errors="replace"))
+        return [ln.split("|") for ln in p.stdout.decode().splitlines()]
+
+    def remove(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def server(t, db, *flags, **kw):
+    """parleyd on db, with any further flags."""
+    return t.server("--db", db.path, *flags, **kw)
+
+
+def say_all(c, lines):
+    for ln in lines:
+        c.send(ln + "\n")
+
+
+def test_history_survives_restart(t):
+    """Messages, actions and the topic of #lobby and another room are back
+    after SIGTERM and a restart: a newcomer's welcome replays them, /join
+    replays the other room's."""
+    db = DbDir()
+    try:
+        srv = server(t, db)
+        alice, bob = t.users(srv, "alice", "bob")
+        alice.send("/topic kept across restarts\n")
+        alice.expect("* alice set the topic of #lobby: kept across restarts")
+        bob.expect("* alice set the topic of #lobby: kept across restarts")
+        say_all(alice, ["hello bob", "/me waves"])
+        bob.expect("[alice]: hello bob")
+        bob.expect("[* alice] waves")
+        bob.send("/join dev\n")
+        bob.expect(re.compile(r"\* you joined #dev .*"))
+        bob.send("dev talk\n")
+        bob.barrier()
+        srv.stop()
+
+        srv2 = server(t, db)
+        c = t.client(srv2)
+        c.welcome()
+        check(c.welcome_topic == "kept across restarts", "topic after restart: %r", c.welcome_topic)
+        check(c.welcome_history == ["[alice]: hello bob", "[* alice] waves"], "lobby history after restart: %r", c.welcome_history)
+        c.send("/join dev\n")
+        c.expect(re.compile(r"\* you joined #dev \(1 person here\)"))
+        c.expect("* --- last 1 message in #dev (times in UTC) ---")
+        check(c.history(1) == ["[bob]: dev talk"], "dev history")
+    finally:
+        db.remove()
+
+
+def test_modes_bans_and_topic_of_an_empty_room_come_back(t):
+    """A room everyone left keeps its modes, key, ban and topic over a
+    restart: the banned person may not join, the key is asked for, /mode
+    shows what was set."""
+    db = DbDir()
+    try:
+        srv = server(t, db)
+        alice, bob = t.users(srv, "alice", "bob")
+        alice.send("/join ops\n")
+        alice.expect(re.compile(r"\* you joined #ops .*"))
+        alice.send("/topic the ops room\n")
+        alice.expect("* alice set the topic of #ops: the ops room")
+        alice.send("/mode +tk sesame\n")
+        alice.expect("* alice set mode +tk sesame in #ops")
+        alice.send("/ban bob!*@*\n")
+        alice.expect("* alice set mode +b bob!*@* in #ops")
+        alice.send("/join lobby\n")
+        alice.read_until(lambda ln: ln.startswith("* you joined #lobby"))
+        alice.barrier()
+        srv.stop()
+
+        srv2 = server(t, db)
+        bob2 = t.client(srv2)
+        bob2.welcome()
+        bob2.send("/nick bob\n")
+        bob2.expect("* you are now bob")
+        bob2.send("/join ops sesame\n")
+        bob2.expect("! you are banned from #ops")
+        carol = t.client(srv2)
+        carol.welcome()
+        carol.send("/join ops\n")
+        carol.expect("! #ops needs a key: /join #ops KEY")
+        carol.send("/join ops sesame\n")
+        carol.expect(re.compile(r"\* you joined #ops \(1 person here\)"))
+        carol.expect("* topic: the ops room")
+        carol.send("/mode\n")
+        carol.expect("* modes of #ops: +ntk sesame")
+    finally:
+        db.remove()
+
+
+def test_kill_9_under_load_loses_nothing_anyone_received(t):
+    """A talker floods #lobby while a listener reads; the server is killed
+    with SIGKILL mid-stream. Every line the listener received is in the
+    database afterwards, in the order received, and the file passes
+    PRAGMA integrity_check; a restarted server replays the last of them."""
+    db = DbDir()
+    try:
+        srv = server(t, db)
+        talker, listener = t.users(srv, "talker", "listener")
+        total = 20000
+        payload = "".join("line %d of the flood\n" % i for i in range(total))
+        # The talker writes from its own socket without waiting for replies.
+        talker.sock.setblocking(True)
+        got = []
+        sent = 0
+        chunk = 4096
+        while len(got) < 3000 and sent < len(payload):
+            talker.sock.sendall(payload[sent : sent + chunk].encode())
+            sent += chunk
+            while True:
+                try:
+                    ln = listener.line(timeout=0.01)
+                except AssertionError:
+                    break
+                got.append(ln)
+        srv.send_signal(signal.SIGKILL)
+        # Whatever was already in the listener's socket was received too.
+        while True:
+            try:
+                got.append(listener.line(timeout=0.5))
+            except AssertionError:
+                break
+        srv.wait_exit(10)
+        srv.stopped = True
+        lines = [ln for ln in got if ln.startswith("[talker]: ")]
+        check(len(lines) >= 1000, "the listener got only %d lines before the kill", len(lines))
+        rows = db.sql("SELECT text FROM msgs JOIN targets t ON t.id = msgs.target WHERE t.name = '#lobby' ORDER BY msgs.id")
+        kept = [r[0] for r in rows]
+        want = [ln[len("[talker]: ") :] for ln in lines]
+        check(kept[: len(want)] == want, "kept %d lines; first missing or out of order near %r", len(kept), next((w for w, k in zip(want, kept) if w != k), want[len(kept)] if len(kept) < len(want) else None))
+        check(db.sql("PRAGMA integrity_check") == [["ok"]], "integrity_check")
+        srv2 = server(t, db, "--history", "3")
+        c = t.client(srv2)
+        c.welcome()
+        check(c.welcome_history == ["[talker]: " + k for k in kept[-3:]], "replay after kill -9: %r", c.welcome_history)
+    finally:
+        db.remove()
+
+
+test_kill_9_under_load_loses_nothing_anyone_received.timeout = 90
+
+
+def test_ids_rise_across_restarts(t):
+    """Message ids (IRC's msgid) stay unique and rising across a restart."""
+    db = DbDir()
+    try:
+        for round_ in range(2):
+            srv = server(t, db)
+            (alice,) = t.users(srv, "alice%d" % round_)
+            alice.send("round %d\n" % round_)
+            alice.barrier()
+            srv.stop()
+        ids = [int(r[0]) for r in db.sql("SELECT id FROM msgs ORDER BY id")]
+        texts = [r[0] for r in db.sql("SELECT text FROM msgs ORDER BY id")]
+        check(texts == ["round 0", "round 1"], "kept: %r", texts)
+        check(ids[0] < ids[1], "ids %r", ids)
+        last = int(db.sql("SELECT value FROM meta WHERE key = 'last_id'")[0][0])
+        check(last == ids[1], "last_id %d, want %d", last, ids[1])
+    finally:
+        db.remove()
