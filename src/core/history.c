@@ -123,3 +123,8 @@ size_t chat_history_private(const struct client *c, const char *peer,
     size_t klen = store_mailbox(c->nick, c->nick_len, c->host, peer, len, key);
     return store_history(key, klen, dir, a, b, limit, fn, arg);
 }
+
+bool chat_history_on_disk(void)
+{
+    return store_on();
+}

@@ -79,6 +79,9 @@ size_t chat_history_private(const struct client *c, const char *peer,
                             const struct chat_hist_ref *b, size_t limit,
                             chat_hist_fn fn, void *arg);
 
+/* Returns true if history is kept on disk (--db): private included. */
+bool chat_history_on_disk(void);
+
 /*
  * Returns true if c may read r's history: a member may; anyone else only
  * if r is not secret (+s), invite-only (+i) or keyed (+k), and no ban of r

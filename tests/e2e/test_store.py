@@ -192,3 +192,117 @@ def test_ids_rise_across_restarts(t):
         check(last == ids[1], "last_id %d, want %d", last, ids[1])
     finally:
         db.remove()
+
+
+def test_history_command_pages_back(t):
+    """/history pages back from the oldest message shown (the replay on
+    joining, then each /history), dated; /history before TIME starts at a
+    time; past the first message it says there is nothing earlier; a bad
+    argument gets the usage."""
+    db = DbDir()
+    try:
+        srv = server(t, db, "--history", "3")
+        (alice,) = t.users(srv, "alice")
+        for i in range(1, 9):
+            alice.send("msg %d\n" % i)
+        alice.barrier()
+        bob = t.client(srv)
+        bob.welcome()
+        check(bob.welcome_history == ["[alice]: msg %d" % i for i in (6, 7, 8)], "replay %r", bob.welcome_history)
+        dated = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d (\[.*)")
+
+        def page(cmd, n):
+            bob.send(cmd + "\n")
+            bob.expect("* --- %d earlier message%s in #lobby (times in UTC) ---" % (n, "" if n == 1 else "s"))
+            out = [bob.expect(dated).group(1) for _ in range(n)]
+            bob.expect("* --- end of history ---")
+            return out
+
+        check(page("/history", 3) == ["[alice]: msg %d" % i for i in (3, 4, 5)], "first page")
+        check(page("/history 5", 2) == ["[alice]: msg 1", "[alice]: msg 2"], "second page")
+        bob.send("/history\n")
+        bob.expect("* no earlier messages in #lobby")
+        check(page("/history before 2262-01-01 2", 2) == ["[alice]: msg 7", "[alice]: msg 8"], "before a time")
+        bob.send("/history before 2020-01-01\n")
+        bob.expect("* no earlier messages in #lobby")
+        bob.send("/history before noon\n")
+        bob.expect(re.compile(r"! usage: /history \[N\] or /history before TIME \[N\].*"))
+        # The same pages after a restart: they come from the file.
+        srv.stop()
+        srv2 = server(t, db, "--history", "3")
+        carol = t.client(srv2)
+        carol.welcome()
+        bob = carol
+        check(page("/history 2", 2) == ["[alice]: msg 4", "[alice]: msg 5"], "after restart")
+    finally:
+        db.remove()
+
+
+def test_irc_private_history_from_the_store(t):
+    """CHATHISTORY with a nick gives the private conversation from the
+    store, both ways, as first seen (msgid, time, source, target), also
+    after a restart and while the other person is away."""
+    from irc import irc_user, mixed_server
+    from test_ircv3 import ALL, history, same, strip_batch
+
+    db = DbDir()
+    try:
+        srv = mixed_server(t, "--db", db.path)
+        a = irc_user(t, srv, "alice", caps=ALL)
+        b = irc_user(t, srv, "bob", caps=ALL)
+        seen = []
+        for i in range(3):
+            a.send_line("PRIVMSG bob :from alice %d" % i)
+            seen.append(a.expect_cmd("PRIVMSG", "bob", source="alice"))
+            b.expect_cmd("PRIVMSG", "bob")
+            b.send_line("PRIVMSG alice :from bob %d" % i)
+            seen.append(a.expect_cmd("PRIVMSG", "alice", source="bob"))
+            b.expect_cmd("PRIVMSG", "alice")
+        same(strip_batch(history(a, "LATEST bob * 10", "bob")), seen)
+        same(strip_batch(history(a, "BEFORE bob msgid=%s 2" % seen[3].tags["msgid"], "bob")), seen[1:3])
+        srv.stop()
+        srv2 = mixed_server(t, "--db", db.path)
+        a2 = irc_user(t, srv2, "alice", caps=ALL)
+        same(strip_batch(history(a2, "LATEST bob * 10", "bob")), seen)
+        # Someone else with another nick reads nothing of it.
+        c = irc_user(t, srv2, "carol", caps=ALL)
+        check(history(c, "LATEST bob * 10", "bob") == [], "carol sees alice's conversation")
+    finally:
+        db.remove()
+
+
+class _WithDb:
+    """A test context whose servers all get --db on a fresh file."""
+
+    def __init__(self, t, db):
+        self._t = t
+        self._db = db
+
+    def __getattr__(self, name):
+        return getattr(self._t, name)
+
+    def server(self, *flags, **kw):
+        return self._t.server("--db", self._db.path, *flags, **kw)
+
+
+def test_irc_chathistory_suite_against_the_store(t):
+    """The draft/chathistory tests of test_ircv3.py, every direction and
+    reference, pass with history read from the store too."""
+    import test_ircv3 as v3
+
+    for test in (
+        v3.test_chathistory_latest_before_after,
+        v3.test_chathistory_around_between,
+        v3.test_chathistory_split_lines_keep_their_msgids,
+        v3.test_chathistory_targets,
+        v3.test_chathistory_for_non_members,
+        v3.test_chathistory_without_batch_and_limit,
+    ):
+        db = DbDir()
+        try:
+            test(_WithDb(t, db))
+        finally:
+            db.remove()
+
+
+test_irc_chathistory_suite_against_the_store.timeout = 90
