@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-"fuzz_chanarg fuzz_frame fuzz_irc fuzz_irctags fuzz_sanitize fuzz_sniff fuzz_text"}
+targets=${*:-"fuzz_chanarg fuzz_frame fuzz_irc fuzz_irctags fuzz_sanitize fuzz_sniff fuzz_text fuzz_when"}
 
 cc=${FUZZ_CC:-clang}
 out=build/fuzz
@@ -35,6 +35,7 @@ objs_fuzz_sanitize="lib/sanitize"
 objs_fuzz_sniff="event/sniff"
 objs_fuzz_irctags="irc/tags irc/parse"
 objs_fuzz_chanarg="irc/chanarg"
+objs_fuzz_when="text/when"
 objs_fuzz_text=$(for f in src/*.c src/*/*.c; do
     b=${f#src/}
     b=${b%.c}
@@ -47,6 +48,7 @@ maxlen_fuzz_sniff=256
 maxlen_fuzz_chanarg=1024
 maxlen_fuzz_text=4096
 maxlen_fuzz_irctags=8192
+maxlen_fuzz_when=64
 
 if ! command -v "$cc" >/dev/null 2>&1; then
     echo "fuzz: $cc not found (Debian: apt-get install clang libclang-rt-14-dev)"
@@ -77,7 +79,8 @@ build_target() {
     done
     $cc $cflags $warn -fsanitize=fuzzer -Isrc -Itests/fuzz \
         -o "$out/$t" "tests/fuzz/$t.c" $files -lm \
-        $(pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
+        $(pkg-config --libs libsodium 2>/dev/null || echo -lsodium) \
+        $(pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 }
 
 status=0
