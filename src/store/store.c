@@ -194,8 +194,8 @@ static enum store_open_error store_explain(enum store_open_error e,
                                            size_t cap)
 {
     static const char *const advice[] = {
-        [STORE_OPEN_BUSY] = "another process holds it: stop that process "
-                            "(or point --db at another file)",
+        [STORE_OPEN_BUSY] = "stop the process that holds it, or point --db "
+                            "at another file",
         [STORE_OPEN_ACCESS] = "check that the file and its directory exist "
                               "and are readable and writable by this user "
                               "(or pass --db none)",
@@ -327,8 +327,11 @@ static enum store_open_error store_connect(char *err, size_t cap)
                        "setting synchronous", err, cap);
     if (e == STORE_OPEN_OK)
         e = store_migrate(err, cap);
+    /* Reading and writing both work now, or the server does not start. */
     if (e == STORE_OPEN_OK)
-        e = store_exec("SELECT count(*) FROM targets", "reading", err, cap);
+        e = store_exec("BEGIN IMMEDIATE; SELECT count(*) FROM targets; "
+                       "COMMIT",
+                       "reading and writing", err, cap);
     if (e == STORE_OPEN_OK)
         e = store_prepare(err, cap);
     /* In the loop, a lock is never waited for: the commit is retried. */

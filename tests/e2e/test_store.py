@@ -306,3 +306,195 @@ def test_irc_chathistory_suite_against_the_store(t):
 
 
 test_irc_chathistory_suite_against_the_store.timeout = 90
+
+
+# --------------------------------------------------------------------------
+# Retention
+# --------------------------------------------------------------------------
+
+
+def test_history_max_keeps_the_newest_per_room(t):
+    """--history-max N: the database keeps each room's newest N messages;
+    a restarted server replays from those."""
+    db = DbDir()
+    try:
+        srv = server(t, db, "--history-max", "5", "--history", "100")
+        (alice,) = t.users(srv, "alice")
+        for i in range(12):
+            alice.send("msg %d\n" % i)
+        alice.barrier()
+        srv.stop()
+        kept = [r[0] for r in db.sql("SELECT text FROM msgs ORDER BY id")]
+        check(kept == ["msg %d" % i for i in range(7, 12)], "kept %r", kept)
+        srv2 = server(t, db, "--history-max", "5", "--history", "100")
+        c = t.client(srv2)
+        c.welcome()
+        check(c.welcome_history == ["[alice]: msg %d" % i for i in range(7, 12)], "replay %r", c.welcome_history)
+    finally:
+        db.remove()
+
+
+def test_history_days_prunes_old_messages_while_running(t):
+    """--history-days N: messages older than N days go, in small steps
+    while the server runs (no long delete at start): rows put into the file
+    with times 3 days ago vanish, today's stay."""
+    db = DbDir()
+    try:
+        srv = server(t, db)
+        (alice,) = t.users(srv, "alice")
+        alice.send("today\n")
+        alice.barrier()
+        srv.stop()
+        old_ms = int(time.time() * 1000) - 3 * 86400 * 1000
+        rows = ",".join("((SELECT id FROM targets WHERE name = '#lobby'), %d, %d, 0, 'old!~o@h', 'old %d')" % ((old_ms + i) * 1000, old_ms + i, i) for i in range(50))
+        db.sql("INSERT INTO msgs(target, id, time_ms, kind, src, text) VALUES " + rows)
+        srv2 = server(t, db, "--history-days", "2")
+        end = time.monotonic() + t.bound(20)
+        while True:
+            left = [r[0] for r in db.sql("SELECT text FROM msgs ORDER BY id")]
+            if left == ["today"]:
+                break
+            check(time.monotonic() < end, "old messages still there: %d rows", len(left))
+            time.sleep(0.1)  # polls the file for the prune the server runs each second
+        srv2.stop()
+    finally:
+        db.remove()
+
+
+# --------------------------------------------------------------------------
+# Faults
+# --------------------------------------------------------------------------
+
+
+def start_fails(t, db_path, wrap=()):
+    """Runs parleyd on db_path expecting it to refuse to start; returns
+    (exit status, stderr)."""
+    p = subprocess.run([*wrap, t.parleyd, "--listen", "text://127.0.0.1:0", "--db", db_path], stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    return p.returncode, p.stderr.decode(errors="replace")
+
+
+def one_error_line(t, err, status, want_status, *words):
+    lines = [ln for ln in err.splitlines() if ln.startswith("parleyd: ")]
+    check(status == want_status, "exit status %s, want %s; stderr: %s", status, want_status, err)
+    check(len(lines) == 1, "want one line saying what to do, got: %r", err)
+    for w in words:
+        check(w in lines[0], "%r not in %r", w, lines[0])
+
+
+def test_second_server_on_one_file_refuses(t):
+    """A second parleyd pointed at a database another one uses exits with
+    status 3 and one line; the first goes on."""
+    db = DbDir()
+    try:
+        srv = server(t, db)
+        status, err = start_fails(t, db.path)
+        one_error_line(t, err, status, 3, "another parleyd is using it")
+        (alice,) = t.users(srv, "alice")
+        alice.barrier()
+    finally:
+        db.remove()
+
+
+def test_database_locked_by_another_process_refuses(t):
+    """sqlite3 holding a write lock on the file: parleyd exits with status 3
+    and one line, after waiting for the lock a moment."""
+    db = DbDir()
+    try:
+        srv = server(t, db)
+        srv.stop()
+        holder = subprocess.Popen([SQLITE, db.path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            holder.stdin.write(b"BEGIN EXCLUSIVE;\nINSERT INTO meta VALUES('held', 1);\nSELECT 'locked';\n")
+            holder.stdin.flush()
+            check(holder.stdout.readline().strip() == b"locked", "sqlite3 did not take the lock")
+            status, err = start_fails(t, db.path)
+            one_error_line(t, err, status, 3, "locked", "stop the process")
+        finally:
+            holder.kill()
+            holder.wait()
+    finally:
+        db.remove()
+
+
+def test_corrupt_database_refuses(t):
+    """A file that is not a database: exit status 5, one line saying to move
+    it away or restore a backup; the file is left as it was."""
+    db = DbDir()
+    try:
+        junk = b"this is no sqlite file\n" * 400
+        with open(db.path, "wb") as f:
+            f.write(junk)
+        status, err = start_fails(t, db.path)
+        one_error_line(t, err, status, 5, "not a database", "move it away")
+        with open(db.path, "rb") as f:
+            check(f.read() == junk, "the file was changed")
+    finally:
+        db.remove()
+
+
+def test_unreadable_or_read_only_database_refuses(t):
+    """Run as an unprivileged user: a database it may not read, or may only
+    read, and a path that is a directory: exit status 4, one line each."""
+    setpriv = shutil.which("setpriv")
+    check(setpriv is not None, "setpriv (util-linux) is needed")
+    db = DbDir()
+    try:
+        srv = server(t, db)
+        srv.stop()
+        os.chmod(db.dir, 0o777)
+        wrap = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+        os.chmod(db.path, 0o000)
+        status, err = start_fails(t, db.path, wrap)
+        one_error_line(t, err, status, 4, "Permission denied", "readable and writable")
+        os.chmod(db.path, 0o444)
+        status, err = start_fails(t, db.path, wrap)
+        one_error_line(t, err, status, 4, "Permission denied")
+        status, err = start_fails(t, db.dir)
+        one_error_line(t, err, status, 4, "Is a directory")
+    finally:
+        db.remove()
+
+
+def test_disk_full_chat_goes_on_and_history_catches_up(t):
+    """The database on a small tmpfs that fills up: chat goes on, the error
+    is logged once for the episode; once space returns the server says it
+    recovered and every message said meanwhile is in the file, which
+    passes integrity_check."""
+    db = DbDir()
+    mounted = False
+    try:
+        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", db.dir], capture_output=True)
+        check(p.returncode == 0, "mount tmpfs (needs root): %s", p.stderr.decode(errors="replace"))
+        mounted = True
+        srv = server(t, db)
+        alice, bob = t.users(srv, "alice", "bob")
+        alice.send("before\n")
+        bob.expect("[alice]: before")
+        filler = os.path.join(db.dir, "filler")
+        with open(filler, "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        for i in range(50):
+            alice.send("while full %d\n" % i)
+        for i in range(50):
+            bob.expect("[alice]: while full %d" % i)
+        srv.wait_event("store-error")
+        os.unlink(filler)
+        srv.wait_event("store-recovered", timeout=t.bound(10))
+        check(len(srv.events("store-error")) == 1, "one error line per episode: %r", srv.events("store-error"))
+        alice.send("after\n")
+        bob.expect("[alice]: after")
+        alice.barrier()
+        texts = [r[0] for r in db.sql("SELECT text FROM msgs ORDER BY id")]
+        want = ["before"] + ["while full %d" % i for i in range(50)] + ["after"]
+        check(texts == want, "kept %d of %d: %r", len(texts), len(want), texts[:5])
+        check(db.sql("PRAGMA integrity_check") == [["ok"]], "integrity_check")
+        srv.stop()
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", db.dir], capture_output=True)
+        db.remove()
