@@ -53,6 +53,7 @@ struct store_rec {
 struct store_target {
     int64_t id;
     int64_t count;
+    bool dirty; /* count changed since the last commit: on store_dirty */
 };
 
 static struct store_config store_cfg;
@@ -66,10 +67,13 @@ static uint64_t store_retry_at;  /* when a failing commit is tried again */
 static uint64_t store_prune_at;  /* when the next retention step runs */
 static int64_t store_prune_next; /* the target retention visits next */
 static uint64_t store_last;      /* highest id stored */
-static uint64_t store_last_saved;
+static struct store_target **store_dirty; /* counts to write at commit */
+static size_t store_ndirty, store_capdirty;
 static uint64_t store_episode_failures;
 static struct store_stats store_stat;
 static struct dict *store_targets; /* key -> struct store_target */
+
+static void store_tick(void);
 
 /* How often retention runs, in milliseconds. */
 #define STORE_PRUNE_MS 1000
@@ -120,8 +124,6 @@ static const char *const store_sql[ST_COUNT] = {
                      " ORDER BY id LIMIT ?3)",
     [ST_NEXT_TARGET] = "SELECT id, name FROM targets WHERE id >= ?1"
                        " ORDER BY id LIMIT 1",
-    [ST_SET_LAST] = "INSERT OR REPLACE INTO meta(key, value)"
-                    " VALUES('last_id', ?1)",
     [ST_ROOM_PUT] = "INSERT OR REPLACE INTO rooms(name, shown, created,"
                     " modes, key, lim, topic, topic_by, topic_at)"
                     " VALUES(lower(?2), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -297,13 +299,15 @@ static enum store_open_error store_prepare(char *err, size_t cap)
             return store_explain(store_classify(rc), sqlite3_errmsg(store_db),
                                  err, cap);
     }
+    /* The highest id: one look at the end of each target's range. */
     sqlite3_stmt *st;
-    sqlite3_prepare_v2(store_db, "SELECT value FROM meta WHERE key = 'last_id'",
+    sqlite3_prepare_v2(store_db,
+                       "SELECT max((SELECT max(id) FROM msgs"
+                       " WHERE target = t.id)) FROM targets t",
                        -1, &st, NULL);
     if (st && sqlite3_step(st) == SQLITE_ROW)
         store_last = (uint64_t)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    store_last_saved = store_last;
     return STORE_OPEN_OK;
 }
 
@@ -352,6 +356,9 @@ enum store_open_error store_open(const struct store_config *cfg, char *err,
         store_close();
         return e;
     }
+    if (store_ckpt_start(store_path) < 0)
+        log_warn("event=store-checkpointer error=start-failed "
+                 "action=checkpoints-in-commits");
     store_targets = dict_new();
     store_prune_at = store_now() + STORE_PRUNE_MS;
     log_info("event=store-open path=%s sync=%s last_id=%llu",
@@ -373,6 +380,9 @@ void store_close(void)
     if (store_db && store_batch.n > 0 && store_commit() < 0)
         log_error("event=store-close lost=%zu reason=commit-failed",
                   store_batch.n);
+    if (store_db)
+        store_tick(); /* the counts */
+    store_ckpt_stop_thread();
     for (int k = 0; k < ST_COUNT; k++) {
         sqlite3_finalize(store_st[k]);
         store_st[k] = NULL;
@@ -394,7 +404,10 @@ void store_close(void)
     store_in_txn = store_failing = false;
     free(store_path);
     store_path = NULL;
-    store_last = store_last_saved = 0;
+    store_last = 0;
+    free(store_dirty);
+    store_dirty = NULL;
+    store_ndirty = store_capdirty = 0;
     memset(&store_stat, 0, sizeof store_stat);
 }
 
@@ -649,13 +662,32 @@ static int store_write_msg(const struct store_rec *r)
     if (rc != SQLITE_DONE)
         return rc;
     t->count++;
-    rc = store_trim(t);
-    if (rc != SQLITE_DONE)
-        return rc;
-    st = store_stmt(ST_SET_COUNT);
-    sqlite3_bind_int64(st, 1, t->id);
-    sqlite3_bind_int64(st, 2, t->count);
-    return store_run(ST_SET_COUNT);
+    if (!t->dirty) {
+        if (store_ndirty == store_capdirty) {
+            store_capdirty = store_capdirty ? store_capdirty * 2 : 16;
+            store_dirty =
+                xreallocarray(store_dirty, store_capdirty, sizeof *store_dirty);
+        }
+        store_dirty[store_ndirty++] = t;
+        t->dirty = true;
+    }
+    return store_trim(t);
+}
+
+/* Writes the counts of the targets written to since the last commit. */
+static int store_write_counts(void)
+{
+    int rc = SQLITE_DONE;
+    for (size_t i = 0; i < store_ndirty && rc == SQLITE_DONE; i++) {
+        struct store_target *t = store_dirty[i];
+        sqlite3_stmt *st = store_stmt(ST_SET_COUNT);
+        sqlite3_bind_int64(st, 1, t->id);
+        sqlite3_bind_int64(st, 2, t->count);
+        rc = store_run(ST_SET_COUNT);
+        t->dirty = false;
+    }
+    store_ndirty = 0;
+    return rc;
 }
 
 /* Writes one room record: the row, then its bans. */
@@ -714,6 +746,7 @@ static int store_write_rec(const struct store_rec *r)
 /* Forgets the cached targets: after a rollback their counts are off. */
 static void store_forget_targets(void)
 {
+    store_ndirty = 0;
     dict_foreach(store_targets, store_free_target, NULL);
     dict_free(store_targets);
     store_targets = dict_new();
@@ -778,32 +811,19 @@ static void store_recovered(void)
              (unsigned long long)store_stat.lost);
 }
 
-/* Saves the highest id, so that a restart continues above it. */
-static int store_save_last(void)
-{
-    if (store_last == store_last_saved)
-        return SQLITE_DONE;
-    sqlite3_stmt *st = store_stmt(ST_SET_LAST);
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)store_last);
-    return store_run(ST_SET_LAST);
-}
-
 /*
- * One retention step: deletes messages older than history_days from up to
- * STORE_PRUNE_TARGETS targets, STORE_PRUNE_CHUNK rows in all at most,
- * going round the targets from where the last step stopped. A message's
- * id is at least its time in milliseconds times 1000 (the core makes it
- * so), so "id below the cut-off's" finds old ones by the primary key.
+ * Deletes messages older than history_days from up to STORE_PRUNE_TARGETS
+ * targets, STORE_PRUNE_CHUNK rows in all at most, going round the targets
+ * from where the last step stopped, inside the caller's transaction. A
+ * message's id is at least its time in milliseconds times 1000 (the core
+ * makes it so), so "id below the cut-off's" finds old ones by the primary
+ * key. Returns how many it deleted.
  */
-static void store_prune(void)
+static int64_t store_prune_old(void)
 {
-    if (store_cfg.history_days == 0 || store_in_txn)
-        return;
     int64_t cutoff_ms =
         (int64_t)time(NULL) * 1000 - (int64_t)store_cfg.history_days * 86400000;
     int64_t deleted = 0;
-    if (store_run(ST_BEGIN) != SQLITE_DONE)
-        return;
     for (int i = 0; i < STORE_PRUNE_TARGETS && deleted < STORE_PRUNE_CHUNK;
          i++) {
         sqlite3_stmt *st = store_stmt(ST_NEXT_TARGET);
@@ -830,13 +850,35 @@ static void store_prune(void)
             store_run(ST_SUB_COUNT);
         }
     }
-    if (store_run(ST_COMMIT) != SQLITE_DONE) {
+    return deleted;
+}
+
+/*
+ * Once a second, in a transaction of its own: writes the message counts
+ * of the targets written to since (kept in memory until then, so that a
+ * commit touches no page but the messages'), and runs one retention step.
+ * After a crash a count may be short by up to a second of messages: that
+ * room then keeps as many more than --history-max.
+ */
+static void store_tick(void)
+{
+    if (store_in_txn || store_failing ||
+        (store_ndirty == 0 && store_cfg.history_days == 0))
+        return;
+    if (store_run(ST_BEGIN) != SQLITE_DONE)
+        return;
+    int rc = store_write_counts();
+    int64_t deleted = 0;
+    if (rc == SQLITE_DONE && store_cfg.history_days > 0)
+        deleted = store_prune_old();
+    if (rc != SQLITE_DONE || store_run(ST_COMMIT) != SQLITE_DONE) {
         store_run(ST_ROLLBACK);
+        store_forget_targets();
         return;
     }
     store_stat.pruned += (uint64_t)deleted;
     if (deleted > 0)
-        store_forget_targets();
+        store_forget_targets(); /* their counts changed on disk */
 }
 
 int store_commit(void)
@@ -847,14 +889,11 @@ int store_commit(void)
     if (store_written < store_batch.n || store_in_txn) {
         if (store_write_pending() < 0)
             return -1;
-        int rc = store_save_last();
-        if (rc == SQLITE_DONE)
-            rc = store_run(ST_COMMIT);
+        int rc = store_run(ST_COMMIT);
         if (rc != SQLITE_DONE)
             return store_fail(rc);
         store_in_txn = false;
         store_written = store_batch.n = 0;
-        store_last_saved = store_last;
         store_stat.commits++;
         if (store_failing)
             store_recovered();
@@ -862,7 +901,7 @@ int store_commit(void)
     now = store_now();
     if (now >= store_prune_at) {
         store_prune_at = now + STORE_PRUNE_MS;
-        store_prune();
+        store_tick();
     }
     return 0;
 }

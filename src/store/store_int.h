@@ -24,7 +24,6 @@ enum store_stmt {
     ST_TRIM,
     ST_PRUNE_OLD,
     ST_NEXT_TARGET,
-    ST_SET_LAST,
     ST_ROOM_PUT,
     ST_BANS_DEL,
     ST_BAN_INS,
@@ -56,5 +55,15 @@ int store_write_pending(void);
  * has none; creates it if create. -1 on error.
  */
 int64_t store_target_id(const char *target, size_t tlen, bool create);
+
+/*
+ * Starts the checkpoint thread (store_ckpt.c) on the database at path and
+ * turns the loop connection's automatic checkpoints off. Returns 0, or -1
+ * (then SQLite's automatic checkpoints stay on).
+ */
+int store_ckpt_start(const char *path);
+
+/* Stops the checkpoint thread, if it runs, and closes its connection. */
+void store_ckpt_stop_thread(void);
 
 #endif
