@@ -35,7 +35,14 @@ static int store_ckpt_hook(void *arg, sqlite3 *db, const char *name, int frames)
     (void)arg;
     (void)db;
     (void)name;
-    if (frames >= STORE_CKPT_FRAMES) {
+    /* Once per STORE_CKPT_FRAMES frames, not at every commit past them:
+     * until the WAL starts over, the thread has asked once already. The
+     * hook runs on the loop's thread only. */
+    static int asked_at;
+    if (frames < asked_at)
+        asked_at = 0; /* the WAL started over */
+    if (frames >= asked_at + STORE_CKPT_FRAMES) {
+        asked_at = frames;
         pthread_mutex_lock(&store_ckpt_mu);
         store_ckpt_want = true;
         pthread_cond_signal(&store_ckpt_cv);
