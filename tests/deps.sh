@@ -25,6 +25,9 @@ else
     # Operator passwords are hashed and checked with libsodium.
     need pkg-config command -v pkg-config
     need libsodium-dev test -f /usr/include/sodium.h
+    # History is kept in SQLite; tests inspect the file with sqlite3.
+    need libsqlite3-dev test -f /usr/include/sqlite3.h
+    need sqlite3 command -v sqlite3
     need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.asan-x86_64.a'
     need python3 test -x /usr/bin/python3
     need util-linux command -v prlimit
