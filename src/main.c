@@ -152,6 +152,11 @@ int main(int argc, char **argv)
     log_set_level(cfg.log_level);
     log_open(STDERR_FILENO);
     main_seed();
+    int rc = main_store(&cfg);
+    if (rc != 0) {
+        log_close();
+        return rc;
+    }
 
     struct ev_loop *loop = ev_loop_new();
     if (loop == NULL) {
@@ -163,9 +168,6 @@ int main(int argc, char **argv)
         .quiet_above = cfg.quiet_above,
     };
     text_configure(&text);
-    int rc = main_store(&cfg);
-    if (rc != 0)
-        return rc;
     const struct chat_config chat = {
         /* With a store, history lives on disk, not in rings. */
         .history_keep = store_on() ? 0 : cfg.history_keep,

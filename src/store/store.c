@@ -509,8 +509,10 @@ void store_append(const char *target, size_t tlen, const struct store_msg *m)
     r->id = m->id;
     r->time_ms = m->time_ms;
     memcpy(r->data, target, tlen);
-    memcpy(r->data + tlen, m->src, m->src_len);
-    memcpy(r->data + tlen + m->src_len, m->text, m->text_len);
+    if (m->src_len)
+        memcpy(r->data + tlen, m->src, m->src_len);
+    if (m->text_len) /* a cleared topic may have no text at all */
+        memcpy(r->data + tlen + m->src_len, m->text, m->text_len);
     if (m->id > store_last)
         store_last = m->id;
     if (store_failing)
@@ -599,7 +601,7 @@ static struct store_target *store_target(const char *target, size_t tlen,
             return NULL;
         id = sqlite3_last_insert_rowid(store_db);
     }
-    t = xmalloc(sizeof *t);
+    t = xcalloc(1, sizeof *t);
     t->id = id;
     t->count = count;
     dict_set(store_targets, target, tlen, t);
