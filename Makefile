@@ -36,10 +36,13 @@ INIH_CFLAGS = $(shell pkg-config --cflags inih 2>/dev/null)
 INIH_LIBS = $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
 SYSTEMD_CFLAGS = $(shell pkg-config --cflags libsystemd 2>/dev/null)
 SYSTEMD_LIBS = $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
+# SQLite (Debian: libsqlite3-dev) keeps history on disk (src/store/).
+SQLITE_CFLAGS = $(shell pkg-config --cflags sqlite3 2>/dev/null)
+SQLITE_LIBS = $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Isrc $(WARN) $(CFLAGS) $(SANFLAGS) \
-             $(SODIUM_CFLAGS) $(INIH_CFLAGS) $(SYSTEMD_CFLAGS)
+             $(SODIUM_CFLAGS) $(INIH_CFLAGS) $(SYSTEMD_CFLAGS) $(SQLITE_CFLAGS)
 LDFLAGS ?=
-LDLIBS = -lm $(SODIUM_LIBS) $(INIH_LIBS) $(SYSTEMD_LIBS)
+LDLIBS = -lm $(SODIUM_LIBS) $(INIH_LIBS) $(SYSTEMD_LIBS) $(SQLITE_LIBS)
 PYTHON = /usr/bin/python3
 
 SRC = $(wildcard src/*.c src/*/*.c)

@@ -56,7 +56,7 @@ def cpu_s(pid):
 class Server:
     def __init__(self, binary, flags):
         self.log = open(os.path.join(ROOT, "bench", "out", "fanout-parleyd.log"), "w")
-        self.proc = subprocess.Popen([binary, "--listen", "text://127.0.0.1:0", "--max-per-ip", "0",
+        self.proc = subprocess.Popen([binary, "--listen", "text://127.0.0.1:0", "--db", "none", "--max-per-ip", "0",
                                       "--quiet-above", "0"] + flags,
                                      stderr=subprocess.PIPE, text=True)
         self.port = None

@@ -92,7 +92,9 @@ SAT_TIMES = {"quick": (0.3, 1), "full": (0.5, 2)}
 # Flags that lift parleyd's limits for a benchmark, with the output queue
 # cut-off of every run. A build is given those its --help names, so that an
 # older parleyd (bench/ab.py runs one) is not refused for a newer flag.
-PARLEY_FLAGS = [("--flood-rate", "0"), ("--flood-bytes", "0"),
+# History in memory (--db none): these scenarios compare relays, and
+# bench/store.py measures what the database costs.
+PARLEY_FLAGS = [("--db", "none"), ("--flood-rate", "0"), ("--flood-bytes", "0"),
                 ("--quiet-above", "0"), ("--max-per-ip", "0"),
                 ("--room-rate-per-ip", "0"), ("--sendq-max", str(SENDQ))]
 _known_flags = {}

@@ -56,7 +56,7 @@ start_server() {
     elif [ "$1" = relay ]; then
         "$FLOOR" --relay 0 >"$tmp/parleyd.log" 2>&1 &
     else
-        "$PARLEYD" --listen text://127.0.0.1:0 --flood-rate 0 \
+        "$PARLEYD" --listen text://127.0.0.1:0 --flood-rate 0 --db none \
             --flood-bytes 0 --quiet-above 0 --max-per-ip 0 \
             --room-rate-per-ip 0 \
             >/dev/null 2>"$tmp/parleyd.log" &

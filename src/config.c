@@ -193,6 +193,29 @@ static void config_show_level(const struct config *cfg,
     snprintf(out, cap, "%s", config_levels[cfg->log_level]);
 }
 
+/* Sets --db-sync: normal or full. */
+static bool config_set_sync(struct config *cfg, const struct config_setting *s,
+                            const char *v, char *err, size_t cap)
+{
+    (void)s;
+    if (strcmp(v, "normal") != 0 && strcmp(v, "full") != 0) {
+        snprintf(err, cap, "expected normal or full, got \"%s\"", v);
+        return false;
+    }
+    cfg->db_sync_full = strcmp(v, "full") == 0;
+    return true;
+}
+
+/* Shows --db-sync. */
+static void config_show_sync(const struct config *cfg,
+                             const struct config_setting *s, size_t i,
+                             char *out, size_t cap)
+{
+    (void)s;
+    (void)i;
+    snprintf(out, cap, "%s", cfg->db_sync_full ? "full" : "normal");
+}
+
 /* Adds one listen URL; false (with why) if it is not usable. */
 static bool config_set_listen(struct config *cfg,
                               const struct config_setting *s, const char *v,
@@ -330,7 +353,20 @@ const struct config_setting config_settings[] = {
     NUM("history", history, 0, 100000, CONFIG_HISTORY, L, "N",
         "messages replayed on joining a room"),
     NUM("history-keep", history_keep, 0, 100000, CONFIG_HISTORY_KEEP, 0, "N",
-        "messages kept per room"),
+        "messages kept per room in memory, with --db none"),
+    SETTING("db", db, config_set_str, config_show_str, 0, "PATH",
+            "the history database, SQLite (default " CONFIG_DB " in the "
+            "working directory); none: history in memory only, lost at exit"),
+    SETTING("db-sync", db_sync_full, config_set_sync, config_show_sync, 0,
+            "MODE",
+            "normal: a message is on disk before anyone gets it, safe from a "
+            "crash (kill -9); full: safe from power loss too, slower "
+            "(default normal)"),
+    NUM("history-max", history_max, 0, BIG, CONFIG_HISTORY_MAX, 0, "N",
+        "messages the database keeps per room and per private conversation, "
+        "0 = no limit"),
+    NUM("history-days", history_days, 0, 1000000, CONFIG_HISTORY_DAYS, 0, "N",
+        "forget messages older than N days, 0 = never"),
     NUM("flood-burst", flood_burst, 1, 1000000, CONFIG_FLOOD_BURST, L, "N",
         "lines a client may send at once"),
     NUM("flood-rate", flood_rate, 0, 1000000, CONFIG_FLOOD_RATE, L, "N",
@@ -457,6 +493,7 @@ void config_defaults(struct config *cfg)
         !config_name_valid(cfg->server_name))
         snprintf(cfg->server_name, sizeof cfg->server_name, "parley");
     snprintf(cfg->server_info, sizeof cfg->server_info, "parley chat server");
+    snprintf(cfg->db, sizeof cfg->db, "%s", CONFIG_DB);
 }
 
 /* ------------------------------------------------------------------------

@@ -76,6 +76,12 @@
 #define CONFIG_MAX_OPERS 16 /* OPER_ACCOUNTS_MAX */
 /* The biggest config file read, in bytes. */
 #define CONFIG_FILE_MAX (1024 * 1024)
+/* The history database, in the working directory ("none": memory only). */
+#define CONFIG_DB "parley.db"
+/* Messages the database keeps per room (and per private conversation);
+ * messages older than --history-days go too (0 = kept however old). */
+#define CONFIG_HISTORY_MAX 100000
+#define CONFIG_HISTORY_DAYS 0
 
 struct config {
     struct net_url listen[CONFIG_MAX_LISTEN];
@@ -115,8 +121,12 @@ struct config {
     char opers[CONFIG_MAX_OPERS][CONFIG_OPER_MAX]; /* NAME:HASH, as given */
     size_t nopers;
     char config_path[CONFIG_PATH_MAX]; /* -c FILE, "": none */
-    bool hash_password; /* --hash-password: print a hash and exit */
-    bool check_config;  /* --check-config: validate, print, exit */
+    bool hash_password;       /* --hash-password: print a hash and exit */
+    bool check_config;        /* --check-config: validate, print, exit */
+    char db[CONFIG_PATH_MAX]; /* --db: the history database; "none" */
+    bool db_sync_full;        /* --db-sync full */
+    size_t history_max;       /* --history-max: per room; 0: no limit */
+    unsigned history_days;    /* --history-days: 0: kept however old */
 };
 
 /* What config_parse decided. */

@@ -8,6 +8,7 @@
  * second at most for a reader of stderr). SIGHUP runs main_reload.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "irc/irc.h"
 #include "notify.h"
 #include "server.h"
+#include "store/store.h"
 #include "text/text.h"
 #include "lib/xmalloc.h"
 
@@ -105,7 +107,8 @@ static struct text_config main_text_config(const struct config *cfg)
 static struct chat_config main_chat_config(const struct config *cfg)
 {
     return (struct chat_config){
-        .history_keep = cfg->history_keep,
+        /* With a store, history lives on disk, not in rings. */
+        .history_keep = store_on() ? 0 : cfg->history_keep,
         .max_bans = cfg->max_bans,
         .topic_max = cfg->topic_max,
         .max_rooms = cfg->max_rooms,
@@ -220,6 +223,47 @@ static int main_check_config(const struct config *cfg)
     return 0;
 }
 
+/* The before-flush hook: commits the store's batch (see conn.h). */
+static void main_commit(void)
+{
+    store_commit();
+}
+
+/*
+ * Opens the history database, unless --db none. Returns 0, or the exit
+ * status after printing one line that says what is wrong and what to do:
+ * 3 if another process holds the file, 4 if it cannot be opened, read or
+ * written, 5 if it is not a parley database or is damaged.
+ */
+static int main_store(const struct config *cfg)
+{
+    if (strcmp(cfg->db, "none") == 0)
+        return 0;
+    /* A file grown past RLIMIT_FSIZE is a write error, not a kill. */
+    signal(SIGXFSZ, SIG_IGN);
+    const struct store_config sc = {
+        .path = cfg->db,
+        .sync_full = cfg->db_sync_full,
+        .history_days = cfg->history_days,
+        .history_max = cfg->history_max,
+    };
+    char err[512];
+    switch (store_open(&sc, err, sizeof err)) {
+    case STORE_OPEN_OK:
+        conn_add_before_flush(main_commit);
+        return 0;
+    case STORE_OPEN_BUSY:
+        fprintf(stderr, "parleyd: %s\n", err);
+        return 3;
+    case STORE_OPEN_ACCESS:
+        fprintf(stderr, "parleyd: %s\n", err);
+        return 4;
+    default:
+        fprintf(stderr, "parleyd: %s\n", err);
+        return 5;
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct config *cfgp = &main_cfg;
@@ -249,6 +293,11 @@ int main(int argc, char **argv)
     log_set_level(main_cfg.log_level);
     log_open(STDERR_FILENO);
     main_seed();
+    int rc = main_store(cfgp);
+    if (rc != 0) {
+        log_close();
+        return rc;
+    }
 
     struct ev_loop *loop = ev_loop_new();
     if (loop == NULL) {
@@ -268,6 +317,7 @@ int main(int argc, char **argv)
     conn_fini();
     server_stop();
     irc_fini();
+    store_close();
     chat_fini();
     oper_fini();
     buf_pool_drain();

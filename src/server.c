@@ -544,7 +544,7 @@ int server_start(struct ev_loop *loop, const struct config *cfg)
     const struct conn_limits limits = server_conn_limits(cfg);
     conn_init(loop, &limits, server_on_conn_free);
     http_init(loop);
-    conn_set_pre_flush(term_before_sleep); /* prompts go out with the rest */
+    conn_add_before_flush(term_before_sleep); /* prompts go out with the rest */
     size_t nofile = server_raise_nofile();
     server_max_clients = cfg->max_clients;
     if (server_max_clients == 0)

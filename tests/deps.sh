@@ -30,6 +30,9 @@ else
     need libinih-dev test -f /usr/include/ini.h
     need libsystemd-dev test -f /usr/include/systemd/sd-daemon.h
     need systemd command -v systemd-analyze
+    # History is kept in SQLite; tests inspect the file with sqlite3.
+    need libsqlite3-dev test -f /usr/include/sqlite3.h
+    need sqlite3 command -v sqlite3
     need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.asan-x86_64.a'
     need python3 test -x /usr/bin/python3
     need util-linux command -v prlimit

@@ -24,6 +24,7 @@
 #include "core/mask.h"
 #include "core/member.h"
 #include "core/oper.h"
+#include "core/persist.h"
 #include "lib/dict.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
@@ -49,6 +50,9 @@ static struct dict *chat_ids;    /* decimal id -> the person, if here */
 static struct dict *chat_rooms;  /* room name -> struct room */
 static struct room *chat_lobby;
 static uint64_t chat_epoch; /* stamps deliveries to dedupe across rooms */
+static void chat_load_rooms(void);
+static void chat_adopt_room(struct room *r, void *arg);
+static void chat_drop_room(struct room *r);
 
 static size_t chat_hist_bytes; /* see chat_history_bytes */
 static struct room *chat_idle_first, *chat_idle_last; /* nobody in them */
@@ -68,15 +72,16 @@ void chat_init(const struct chat_config *cfg)
     chat_rooms = dict_new();
     chat_members = member_table_new();
     chat_ids = dict_new();
-    /* Rising across restarts too: a thousand ids a millisecond of uptime. */
+    /* Rising across restarts too: above every id kept, and each at least
+     * its time in milliseconds times 1000 (see chat_event_init). */
     chat_next_id = (uint64_t)chat_wall_ms() * 1000;
+    if (persist_last_id() >= chat_next_id)
+        chat_next_id = persist_last_id() + 1;
     memset(chat_was, 0, sizeof chat_was);
     chat_was_next = 0;
     chat_most_clients = 0;
     chat_max_id = 0;
-    chat_lobby = room_new(CHAT_LOBBY, strlen(CHAT_LOBBY), cfg->history_keep);
-    chat_lobby->modes = ROOM_NO_OUTSIDE;
-    dict_set(chat_rooms, chat_lobby->name, chat_lobby->name_len, chat_lobby);
+    chat_load_rooms();
 }
 
 /* dict_foreach helper: frees one room. */
@@ -122,7 +127,20 @@ const struct chat_config *chat_get_config(void)
 
 struct room *chat_find_room(const char *name, size_t len)
 {
-    return dict_get(chat_rooms, name, len);
+    struct room *r = dict_get(chat_rooms, name, len);
+    if (r || !persist_on() || !room_name_valid(name, len))
+        return r;
+    /* Not in memory: the store may keep it (nobody was in it for long). */
+    bool full = chat_room_count() >= chat_cfg.max_rooms;
+    if (full && chat_idle_first == NULL)
+        return NULL;
+    r = persist_load_room(name, len, chat_cfg.history_keep);
+    if (r) {
+        if (full)
+            chat_drop_room(chat_idle_first);
+        chat_adopt_room(r, NULL);
+    }
+    return r;
 }
 
 struct client *chat_find_nick(const char *nick, size_t len)
@@ -203,8 +221,12 @@ void chat_event_init(struct chat_event *ev, enum chat_kind kind,
         ev->nick = from->nick;
         ev->nick_len = from->nick_len;
     }
-    ev->id = chat_next_id++;
     ev->time_ms = chat_wall_ms();
+    /* An id is never below its time in milliseconds times 1000, so that
+     * the store finds messages older than a time by their id. */
+    if (chat_next_id < (uint64_t)ev->time_ms * 1000)
+        chat_next_id = (uint64_t)ev->time_ms * 1000;
+    ev->id = chat_next_id++;
     chat_epoch++;
 }
 
@@ -288,6 +310,40 @@ static void chat_drop_room(struct room *r)
     chat_hist_bytes -= r->hist_bytes;
     dict_del(chat_rooms, r->name, r->name_len);
     room_free(r);
+}
+
+/* Puts r, which nobody is in, among the rooms (an idle one, or the lobby). */
+static void chat_adopt_room(struct room *r, void *arg)
+{
+    (void)arg;
+    dict_set(chat_rooms, r->name, r->name_len, r);
+    bool lobby = r->name_len == strlen(CHAT_LOBBY) &&
+                 name_eq(r->name, CHAT_LOBBY, r->name_len);
+    if (r->nmembers == 0 && !lobby)
+        chat_idle_add(r);
+}
+
+/* Brings back the rooms the store keeps, then makes #lobby if need be. */
+static void chat_load_rooms(void)
+{
+    persist_load_rooms(chat_cfg.max_rooms - 1, chat_cfg.history_keep,
+                       chat_adopt_room, NULL);
+    chat_lobby = chat_find_room(CHAT_LOBBY, strlen(CHAT_LOBBY));
+    if (chat_lobby == NULL) {
+        chat_lobby =
+            room_new(CHAT_LOBBY, strlen(CHAT_LOBBY), chat_cfg.history_keep);
+        chat_lobby->modes = ROOM_NO_OUTSIDE;
+        dict_set(chat_rooms, chat_lobby->name, chat_lobby->name_len,
+                 chat_lobby);
+    }
+}
+
+void chat_keep_room(struct room *r, bool changed)
+{
+    if ((!r->kept || changed) && persist_on()) {
+        r->kept = true;
+        persist_room(r);
+    }
 }
 
 /*
@@ -510,7 +566,7 @@ static void chat_maybe_drop_room(struct room *r)
 {
     if (r->nmembers > 0 || r == chat_lobby)
         return;
-    if (r->hist_count > 0 || r->nbans > 0 || r->topic || r->meta)
+    if (r->hist_count > 0 || r->nbans > 0 || r->topic || r->meta || r->kept)
         chat_idle_add(r);
     else
         chat_drop_room(r);
@@ -702,6 +758,8 @@ static void chat_remember(const struct client *c, struct room *r, uint64_t id,
     size_t before = r->hist_bytes;
     room_remember(r, id, ms, kind, src, n, c->nick_len, text, len);
     chat_hist_bytes = chat_hist_bytes - before + r->hist_bytes;
+    chat_keep_room(r, false);
+    persist_line(c, r, id, ms, kind, text, len);
 }
 
 /* Gives ev what opts brings (client tags, the least status). */
@@ -788,6 +846,11 @@ enum chat_error chat_privmsg(struct client *c, struct client *to,
     ev.action = action;
     ev.notice = notice;
     chat_opts_in(&ev, opts);
+    persist_private(c, to, ev.id, ev.time_ms,
+                    action   ? ROOM_MSG_ACTION
+                    : notice ? ROOM_MSG_NOTICE
+                             : ROOM_MSG_SAY,
+                    text, len);
     chat_deliver(to, &ev);
     chat_event_done(&ev);
     chat_opts_out(&ev, opts, id);
@@ -877,6 +940,8 @@ enum chat_error chat_set_topic(struct client *c, struct room *r,
     room_set_topic(r, text, len, by, (int64_t)time(NULL));
     struct chat_event ev;
     chat_event_init(&ev, CHAT_TOPIC, c);
+    chat_keep_room(r, true);
+    persist_line(c, r, ev.id, ev.time_ms, ROOM_MSG_TOPIC, text, len);
     ev.text = r->topic;
     ev.text_len = r->topic_len;
     chat_broadcast(r, &ev, NULL);

@@ -26,6 +26,13 @@ void chat_deliver(struct client *c, struct chat_event *ev);
 void chat_broadcast(struct room *r, struct chat_event *ev,
                     const struct client *skip);
 
+/*
+ * Marks r as kept by the store (it stays, idle, when everyone has left)
+ * and writes its state there if it was not kept yet or changed is true.
+ * A no-op without a store.
+ */
+void chat_keep_room(struct room *r, bool changed);
+
 /* Removes c from r's members and its own list; may free the room. */
 void chat_leave(struct client *c, struct room *r);
 

@@ -1,13 +1,16 @@
 /*
- * history: queries over a room's ring of remembered messages.
+ * history: queries over what a room remembers: its ring in memory, or,
+ * with a store open (--db), the store, which answers the same queries
+ * from disk (store/store_read.c) and keeps private conversations too.
  *
- * Every query is two binary searches for its bounds and a walk over the
+ * A ring query is two binary searches for its bounds and a walk over the
  * messages between them, so its cost is O(log n + limit).
  */
 #include "core/history.h"
 
 #include "core/chat.h"
 #include "core/room.h"
+#include "store/store.h"
 
 /* Returns true if m comes before ref (past: or is at ref). */
 static bool hist_before(const struct room_msg *m,
@@ -76,6 +79,11 @@ size_t chat_history(const struct room *r, enum chat_hist_dir dir,
                     const struct chat_hist_ref *b, size_t limit,
                     chat_hist_fn fn, void *arg)
 {
+    if (store_on()) {
+        char key[STORE_TARGET_MAX];
+        size_t klen = store_room_target(r->name, r->name_len, key);
+        return store_history(key, klen, dir, a, b, limit, fn, arg);
+    }
     size_t n = r->hist_count;
     switch (dir) {
     case CHAT_HIST_LATEST:
@@ -101,4 +109,22 @@ bool chat_history_may_read(const struct client *c, const struct room *r)
         return true;
     return !(r->modes & (ROOM_SECRET | ROOM_INVITE_ONLY)) && r->key == NULL &&
            !chat_is_banned(c, r);
+}
+
+size_t chat_history_private(const struct client *c, const char *peer,
+                            size_t len, enum chat_hist_dir dir,
+                            const struct chat_hist_ref *a,
+                            const struct chat_hist_ref *b, size_t limit,
+                            chat_hist_fn fn, void *arg)
+{
+    if (!store_on())
+        return 0;
+    char key[STORE_TARGET_MAX];
+    size_t klen = store_mailbox(c->nick, c->nick_len, c->host, peer, len, key);
+    return store_history(key, klen, dir, a, b, limit, fn, arg);
+}
+
+bool chat_history_on_disk(void)
+{
+    return store_on();
 }

@@ -10,6 +10,10 @@
  * one of another room, or one forgotten since) has a place in that order.
  * Their times rise with them unless the wall clock is stepped back; then a
  * reference by time finds an approximate place.
+ *
+ * With a store open (--db), history comes from disk: a room's messages
+ * survive a restart, rooms nobody is in hold none in memory, and private
+ * conversations are kept too (chat_history_private).
  */
 #ifndef PARLEY_HISTORY_H
 #define PARLEY_HISTORY_H
@@ -61,6 +65,22 @@ size_t chat_history(const struct room *r, enum chat_hist_dir dir,
                     const struct chat_hist_ref *a,
                     const struct chat_hist_ref *b, size_t limit,
                     chat_hist_fn fn, void *arg);
+
+/*
+ * Calls fn as chat_history does, for c's private conversation with the
+ * nick peer (len bytes): the messages between them, both ways, that the
+ * store kept while c had its nick and came from its host (there are no
+ * accounts: a nick and an address are who someone is). Returns 0 without
+ * a store (--db none): private messages are kept only on disk.
+ */
+size_t chat_history_private(const struct client *c, const char *peer,
+                            size_t len, enum chat_hist_dir dir,
+                            const struct chat_hist_ref *a,
+                            const struct chat_hist_ref *b, size_t limit,
+                            chat_hist_fn fn, void *arg);
+
+/* Returns true if history is kept on disk (--db): private included. */
+bool chat_history_on_disk(void);
 
 /*
  * Returns true if c may read r's history: a member may; anyone else only

@@ -289,6 +289,7 @@ size_t chat_set_modes(struct client *c, struct room *r,
     }
     if (applied == 0)
         return 0;
+    chat_keep_room(r, true);
     char text[sizeof o.flags + sizeof o.args];
     memcpy(text, o.flags, o.nf);
     memcpy(text + o.nf, o.args, o.na);

@@ -27,7 +27,16 @@ struct meta;
 #define ROOM_MSG_OVERHEAD 16
 
 /* What a remembered message is. */
-enum room_msg_kind { ROOM_MSG_SAY, ROOM_MSG_ACTION, ROOM_MSG_NOTICE };
+/*
+ * What a remembered message is. A topic change is kept on disk only (see
+ * core/persist.h) and never given back as history.
+ */
+enum room_msg_kind {
+    ROOM_MSG_SAY,
+    ROOM_MSG_ACTION,
+    ROOM_MSG_NOTICE,
+    ROOM_MSG_TOPIC,
+};
 
 /* One remembered chat message. */
 struct room_msg {
@@ -80,6 +89,8 @@ struct room {
     struct room *idle_prev, *idle_next;
     bool idle;         /* on that list */
     struct meta *meta; /* IRC metadata keys set on it; NULL: none */
+    bool kept; /* the store keeps something of it: it is not dropped when
+                  left, only freed from memory (core/persist.h) */
 };
 
 /* Returns a new empty room keeping up to hist_cap messages. */

@@ -78,7 +78,10 @@
 struct ev_loop *conn_loop;
 struct conn_limits conn_lim;
 static void (*conn_on_free)(const struct conn *c);
-static void (*conn_pre_flush)(void); /* conn_set_pre_flush */
+/* What runs right before each flush (conn_add_before_flush), in order. */
+#define CONN_BEFORE_FLUSH_MAX 4
+static void (*conn_before_flush[CONN_BEFORE_FLUSH_MAX])(void);
+static size_t conn_nbefore_flush;
 static uint64_t conn_next_id = 1;
 struct conn_list conn_all;             /* every live connection */
 struct conn_list conn_flushq;          /* connections with new output */
@@ -892,9 +895,10 @@ static void conn_free_dead(void)
     conn_dead.n = 0;
 }
 
-void conn_set_pre_flush(void (*fn)(void))
+void conn_add_before_flush(void (*fn)(void))
 {
-    conn_pre_flush = fn;
+    if (conn_nbefore_flush < CONN_BEFORE_FLUSH_MAX)
+        conn_before_flush[conn_nbefore_flush++] = fn;
 }
 
 void conn_before_sleep(void)
@@ -902,8 +906,8 @@ void conn_before_sleep(void)
     conn_run_deferred();
     do {
         conn_run_close_hooks();
-        if (conn_pre_flush)
-            conn_pre_flush();
+        for (size_t i = 0; i < conn_nbefore_flush; i++)
+            conn_before_flush[i]();
         conn_flush_all();
         conn_enforce_memory();
     } while (conn_closing.n > 0);

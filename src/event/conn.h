@@ -240,12 +240,14 @@ void conn_census(void (*fn)(const struct conn_proto *p, enum conn_phase ph,
 void conn_before_sleep(void);
 
 /*
- * Sets a function conn_before_sleep calls right before each flush, once
- * every input it handles in that call (deferred lines, close hooks) has
- * had its effect: for output a protocol gathers per round (the prompt
- * lines of telnet terminals). NULL: none.
+ * Adds fn (at most 4, run in the order added) to what conn_before_sleep
+ * calls right before each flush, once every input it handles in that call
+ * (deferred lines, close hooks) has had its effect, and before any byte
+ * of the output it caused is sent: for output a protocol gathers per
+ * round (the prompt lines of telnet terminals), and for a durable store's
+ * commit, so that nobody is sent what a crash could take back.
  */
-void conn_set_pre_flush(void (*fn)(void));
+void conn_add_before_flush(void (*fn)(void));
 
 /* Closes and frees every connection at once (process exit). */
 void conn_fini(void);

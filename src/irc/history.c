@@ -6,8 +6,10 @@
  * as CTCP ACTION, inside a chathistory batch if the client took batch.
  *
  * Who may read a channel's history is the core's rule
- * (chat_history_may_read). Private messages are not stored yet: history
- * with a nick is an empty batch, and TARGETS lists only channels.
+ * (chat_history_may_read). Private conversations come from the store
+ * (chat_history_private: --db), for any valid nick, online or not;
+ * without a store history with a nick is an empty batch. TARGETS lists
+ * only channels.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,7 @@ struct irc_hist {
     char sub[16];                              /* the subcommand, upper case */
     char target[ROOM_NAME_MAX + NICK_MAX + 2]; /* canonical */
     char batch[16];                            /* "": not in a batch */
+    bool private; /* target is a person: a message goes to one of the two */
 };
 
 /* ------------------------------------------------------------------------
@@ -158,12 +161,16 @@ static void irc_hist_send(const struct room_msg *m, void *arg)
     char from[256];
     memcpy(from, m->data, m->src_len);
     from[m->src_len] = '\0';
+    const struct client *me = &h->s->client;
+    /* In a private conversation, what the other one said was sent to me. */
+    bool to_me = h->private && !(m->nick_len == me->nick_len &&
+                                 name_eq(m->data, me->nick, me->nick_len));
     struct irc_message msg = {
         .cmd = m->kind == ROOM_MSG_NOTICE ? "NOTICE" : "PRIVMSG",
         .id = m->id,
         .time_ms = m->time_ms,
         .from = from,
-        .target = h->target,
+        .target = to_me ? me->nick : h->target,
         .text = m->data + m->src_len,
         .len = m->text_len,
         .action = m->kind == ROOM_MSG_ACTION,
@@ -174,8 +181,10 @@ static void irc_hist_send(const struct room_msg *m, void *arg)
 
 /*
  * Finds the target t of a history query: a channel s may read (*r set), or
- * a person (*r NULL; their messages are not stored). Writes its canonical
- * name into h. Returns false if there is no such target for s.
+ * a person (*r NULL, h->private set): someone here, or, with a store, any
+ * valid nick (the conversation may be older than their connection).
+ * Writes its canonical name into h. Returns false if there is no such
+ * target for s.
  */
 static bool irc_hist_target(struct irc_hist *h, const struct irc_slice *t,
                             struct room **r)
@@ -185,11 +194,17 @@ static bool irc_hist_target(struct irc_hist *h, const struct irc_slice *t,
         snprintf(h->target, sizeof h->target, "#%s", (*r)->name);
         return chat_history_may_read(&h->s->client, *r);
     }
-    const struct client *c =
-        t->n > 0 && t->p[0] != '#' ? chat_find_nick(t->p, t->n) : NULL;
+    if (t->n == 0 || t->p[0] == '#')
+        return false;
+    const struct client *c = chat_find_nick(t->p, t->n);
     if (c)
         snprintf(h->target, sizeof h->target, "%s", c->nick);
-    return c != NULL;
+    else if (chat_history_on_disk() && chat_nick_valid(t->p, t->n))
+        snprintf(h->target, sizeof h->target, "%.*s", (int)t->n, t->p);
+    else
+        return false;
+    h->private = true;
+    return true;
 }
 
 /* LATEST, BEFORE, AFTER, AROUND, BETWEEN: the messages, in a batch. */
@@ -215,6 +230,9 @@ static void irc_hist_messages(struct irc_hist *h, const struct irc_msg *m,
     irc_hist_open(h, "chathistory", h->target);
     if (r)
         chat_history(r, dir, &refs[0], &refs[1], limit, irc_hist_send, h);
+    else
+        chat_history_private(&h->s->client, h->target, strlen(h->target), dir,
+                             &refs[0], &refs[1], limit, irc_hist_send, h);
     irc_hist_close(h);
 }
 

@@ -530,6 +530,8 @@ static const struct text_cmd text_cmds[] = {
     {"msg", cmd_msg, "/msg NICK TEXT", "send a private message (shown to you)"},
     {"me", cmd_me, "/me TEXT", "act: the room sees [* NICK] TEXT"},
     {"topic", cmd_topic, "/topic [TEXT]", "show or set the room's topic"},
+    {"history", text_cmd_history, "/history [N], /history before TIME [N]",
+     "earlier messages of this room (TIME: YYYY-MM-DD[THH:MM] or HH:MM, UTC)"},
     {"invite", text_cmd_invite, "/invite NICK", "invite NICK into this room"},
     {"bans", text_cmd_bans, "/bans", "list this room's bans"},
     {"mode", text_cmd_mode, "/mode [+|-MODES ...]",

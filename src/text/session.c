@@ -235,24 +235,16 @@ void text_private_echo(struct text_session *s, const struct client *to,
     text_write(s, b->p, b->n);
 }
 
-/* Replays the last messages of r, framed by notice lines. */
-/* What text_replay gathers: the lines, and how many. */
-struct text_replay {
-    struct tbuf *lines;
-    size_t shown;
-};
-
-/* chat_history callback: appends one message as "HH:MM [NICK]: TEXT". */
-static void text_replay_line(const struct room_msg *m, void *arg)
+bool text_format_history(struct tbuf *b, const struct room_msg *m, bool dated)
 {
-    struct text_replay *rp = arg;
-    struct tbuf *b = rp->lines;
     if (text_is_ctcp(m->data + m->src_len, m->text_len))
-        return;
-    rp->shown++;
+        return false;
     struct tm tm;
     time_t when = (time_t)(m->time_ms / 1000);
     gmtime_r(&when, &tm);
+    if (dated)
+        tbuf_printf(b, "%04d-%02d-%02d ", tm.tm_year + 1900, tm.tm_mon + 1,
+                    tm.tm_mday);
     tbuf_printf(b, "%02d:%02d ", tm.tm_hour % 24, tm.tm_min % 60);
     bool action = m->kind == ROOM_MSG_ACTION;
     tbuf_put(b, action ? "[* " : "[", action ? 3 : 1);
@@ -260,6 +252,15 @@ static void text_replay_line(const struct room_msg *m, void *arg)
     tbuf_put(b, action ? "] " : "]: ", action ? 2 : 3);
     text_buf_clean(b, m->data + m->src_len, m->text_len);
     tbuf_put(b, "\r\n", 2);
+    return true;
+}
+
+void text_replay_line(const struct room_msg *m, void *arg)
+{
+    struct text_replay *rp = arg;
+    if (rp->shown == 0 || m->id < rp->oldest)
+        rp->oldest = m->id;
+    rp->shown += text_format_history(rp->lines, m, rp->dated);
 }
 
 /*
@@ -270,9 +271,10 @@ static void text_replay(struct text_session *s, const struct room *r)
 {
     static struct tbuf lines;
     lines.n = 0;
-    struct text_replay rp = {&lines, 0};
+    struct text_replay rp = {.lines = &lines};
     chat_history(r, CHAT_HIST_LATEST, NULL, NULL, text_cfg.history_replay,
                  text_replay_line, &rp);
+    text_history_mark(s, r, rp.oldest);
     size_t k = rp.shown;
     if (k == 0)
         return;

@@ -62,7 +62,7 @@ bool term_deliver(struct text_session *s, const struct chat_event *ev,
 
 /*
  * Draws the prompt and the line again on every terminal that needs it; the
- * server sets it as conn's pre-flush hook (conn_set_pre_flush).
+ * server sets it as conn's pre-flush hook (conn_add_before_flush).
  */
 void term_before_sleep(void);
 

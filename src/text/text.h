@@ -18,6 +18,7 @@
 
 struct conn;
 struct term;
+struct room_msg;
 
 /* The protocol object for text:// listeners. */
 extern const struct conn_proto text_proto;
@@ -47,6 +48,10 @@ struct text_session {
     struct room *room; /* where the person talks (last joined); NULL: pick
                           anew from its rooms (see text_room) */
     bool welcomed;     /* the first join is the welcome, not a /join */
+    /* /history pages back from the oldest message shown of hist_room (0:
+       none shown yet; see text_history_mark). */
+    uint64_t hist_oldest;
+    char hist_room[ROOM_NAME_MAX + 1];
     bool gone;         /* unregistered from the core already (/quit) */
     struct term *term; /* telnet:// only: the terminal (term.h); else NULL */
 };
@@ -66,6 +71,37 @@ const char *text_command_name(size_t i);
 /* Queues one printf-formatted line (CRLF added) to the session. */
 void text_reply(struct text_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* What a chat_history callback of the text protocol gathers. */
+struct text_replay {
+    struct tbuf *lines; /* formatted, CRLF-terminated */
+    size_t shown;
+    uint64_t oldest; /* the oldest id given, if any was */
+    bool dated;      /* lines start with the date too */
+};
+
+/*
+ * Appends m to b as "HH:MM [NICK]: TEXT" or "HH:MM [* NICK] TEXT" (dated:
+ * "YYYY-MM-DD HH:MM ..."), in UTC, with CRLF. Returns false (appending
+ * nothing) for a CTCP message other than an action, which is not shown.
+ */
+bool text_format_history(struct tbuf *b, const struct room_msg *m, bool dated);
+
+/*
+ * chat_history callback (arg: struct text_replay): appends m as
+ * text_format_history does and notes the oldest id.
+ */
+void text_replay_line(const struct room_msg *m, void *arg);
+
+/*
+ * Records that the oldest message of r shown to s so far is oldest (0:
+ * none was shown), for /history to page back from.
+ */
+void text_history_mark(struct text_session *s, const struct room *r,
+                       uint64_t oldest);
+
+/* /history [N] | /history before TIME [N] (text/history.c). */
+void text_cmd_history(struct text_session *s, const char *args, size_t len);
 
 /* Returns "person" for 1 and "people" otherwise. */
 const char *text_people(size_t n);

@@ -227,6 +227,9 @@ class Server:
             args += ["--flood-rate", "0"]
         if not flood and "--flood-bytes" not in flags:
             args += ["--flood-bytes", "0"]
+        # History on disk only for tests that ask for it (--db PATH).
+        if "--db" not in flags:
+            args += ["--db", "none"]
         self.argv = list(wrap or []) + [ctx.parleyd] + args
         self.env = env
         self.proc = None

@@ -47,6 +47,8 @@ LOG_LINE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=(debug|info
 
 
 def run(t, *args, timeout=5):
+    if "--listen" in args and "--db" not in args:
+        args = (*args, "--db", "none")  # no history file where tests run
     try:
         return subprocess.run([t.parleyd, *args], stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-"fuzz_chanarg fuzz_config fuzz_edit fuzz_frame fuzz_http fuzz_irc fuzz_irctags fuzz_sanitize fuzz_sniff fuzz_text fuzz_watch"}
+targets=${*:-"fuzz_chanarg fuzz_config fuzz_edit fuzz_frame fuzz_http fuzz_irc fuzz_irctags fuzz_sanitize fuzz_sniff fuzz_text fuzz_watch fuzz_when"}
 
 cc=${FUZZ_CC:-clang}
 out=build/fuzz
@@ -37,6 +37,7 @@ objs_fuzz_irctags="irc/tags irc/parse"
 objs_fuzz_chanarg="irc/chanarg"
 objs_fuzz_http="http/parse"
 objs_fuzz_edit="text/edit text/telnet lib/tbuf lib/xmalloc"
+objs_fuzz_when="text/when"
 objs_fuzz_text=$(for f in src/*.c src/*/*.c; do
     b=${f#src/}
     b=${b%.c}
@@ -60,6 +61,7 @@ objs_fuzz_watch=$(for f in src/core/*.c src/lib/*.c; do
 done)
 maxlen_fuzz_watch=512
 maxlen_fuzz_edit=16384
+maxlen_fuzz_when=64
 
 if ! command -v "$cc" >/dev/null 2>&1; then
     echo "fuzz: $cc not found (Debian: apt-get install clang libclang-rt-14-dev)"
@@ -92,7 +94,8 @@ build_target() {
         -o "$out/$t" "tests/fuzz/$t.c" $files -lm \
         $(pkg-config --libs libsodium 2>/dev/null || echo -lsodium) \
         $(pkg-config --libs inih 2>/dev/null || echo -linih) \
-        $(pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
+        $(pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd) \
+        $(pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 }
 
 status=0

@@ -1,0 +1,69 @@
+/*
+ * store_int: what the store's files (store.c writes, store_read.c reads)
+ * share and nobody else sees.
+ */
+#ifndef PARLEY_STORE_INT_H
+#define PARLEY_STORE_INT_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* The statements the store prepares once, at open. */
+enum store_stmt {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_INS_MSG,
+    ST_GET_TARGET,
+    ST_NEW_TARGET,
+    ST_SET_COUNT,
+    ST_SUB_COUNT,
+    ST_TRIM,
+    ST_PRUNE_OLD,
+    ST_NEXT_TARGET,
+    ST_ROOM_PUT,
+    ST_BANS_DEL,
+    ST_BAN_INS,
+    ST_HIST_ASC,
+    ST_HIST_DESC,
+    ST_TIME_POS,
+    ST_ROOM_GET,
+    ST_ROOM_BANS,
+    ST_ROOM_LIST,
+    ST_COUNT
+};
+
+/* The open database and its prepared statements. */
+extern sqlite3 *store_db;
+extern sqlite3_stmt *store_st[ST_COUNT];
+
+/* Returns statement k, reset and unbound, ready to bind. */
+sqlite3_stmt *store_stmt(enum store_stmt k);
+
+/*
+ * Inserts what the batch holds that the open transaction does not yet
+ * (opening one if needed), so that a read sees it. Returns 0 or a
+ * negative number (then the batch waits for store_commit to retry).
+ */
+int store_write_pending(void);
+
+/*
+ * Returns the id of target (tlen bytes) in the targets table, or 0 if it
+ * has none; creates it if create. -1 on error.
+ */
+int64_t store_target_id(const char *target, size_t tlen, bool create);
+
+/*
+ * Starts the checkpoint thread (store_ckpt.c) on the database at path and
+ * turns the loop connection's automatic checkpoints off. Returns 0, or -1
+ * (then SQLite's automatic checkpoints stay on).
+ */
+int store_ckpt_start(const char *path);
+
+/* Stops the checkpoint thread, if it runs, and closes its connection. */
+void store_ckpt_stop_thread(void);
+
+#endif
