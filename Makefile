@@ -28,10 +28,14 @@ endif
 # `make run` has installed the package; -lsodium if pkg-config cannot say.
 SODIUM_CFLAGS = $(shell pkg-config --cflags libsodium 2>/dev/null)
 SODIUM_LIBS = $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
+# OpenSSL 3 (Debian: libssl-dev) carries the tls:// and ircs:// listeners.
+SSL_CFLAGS = $(shell pkg-config --cflags libssl libcrypto 2>/dev/null)
+SSL_LIBS = $(shell pkg-config --libs libssl libcrypto 2>/dev/null || \
+             echo -lssl -lcrypto)
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Isrc $(WARN) $(CFLAGS) $(SANFLAGS) \
-             $(SODIUM_CFLAGS)
+             $(SODIUM_CFLAGS) $(SSL_CFLAGS)
 LDFLAGS ?=
-LDLIBS = -lm $(SODIUM_LIBS)
+LDLIBS = -lm $(SODIUM_LIBS) $(SSL_LIBS)
 PYTHON = /usr/bin/python3
 
 SRC = $(wildcard src/*.c src/*/*.c)

@@ -47,6 +47,10 @@ enum {
     OPT_MAX_BANS,
     OPT_OPER,
     OPT_HASH_PASSWORD,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_TLS_HANDSHAKE_TIMEOUT,
+    OPT_TLS_HANDSHAKES,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -86,6 +90,11 @@ static const struct option config_options[] = {
     {"max-bans", required_argument, NULL, OPT_MAX_BANS},
     {"oper", required_argument, NULL, OPT_OPER},
     {"hash-password", no_argument, NULL, OPT_HASH_PASSWORD},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"tls-handshake-timeout", required_argument, NULL,
+     OPT_TLS_HANDSHAKE_TIMEOUT},
+    {"tls-handshakes", required_argument, NULL, OPT_TLS_HANDSHAKES},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -104,10 +113,21 @@ static void config_usage(FILE *out)
 "stderr.\n"
 "\n"
 "  --listen URL          listen on URL; repeatable (default: text on port\n"
-"                        %s and irc on %s, any address, IPv4 and IPv6).\n"
-"                        text://HOST:PORT (telnet, nc) or irc://HOST:PORT,\n"
-"                        HOST an address or [V6ADDR]; port 0 picks a free\n"
-"                        port\n"
+"                        %s and irc on %s, any address, IPv4 and IPv6;\n"
+"                        with --tls-cert also ircs on %s and tls on %s).\n"
+"                        text://HOST:PORT (telnet, nc), irc://HOST:PORT,\n"
+"                        tls://HOST:PORT (text over TLS) or\n"
+"                        ircs://HOST:PORT (IRC over TLS), HOST an address\n"
+"                        or [V6ADDR]; port 0 picks a free port\n"
+"  --tls-cert FILE       TLS certificate chain (PEM) for tls:// and\n"
+"                        ircs://; reloaded on SIGHUP\n"
+"  --tls-key FILE        its private key (PEM; default: the --tls-cert\n"
+"                        file); reloaded on SIGHUP\n"
+"  --tls-handshake-timeout S\n"
+"                        seconds a TLS handshake may take from the\n"
+"                        connect (default %d)\n"
+"  --tls-handshakes N    TLS handshakes in flight at once; more wait\n"
+"                        their turn (default %d)\n"
 "  --server-name NAME    the server's name in IRC (default: host name)\n"
 "  --server-info TEXT    its description in IRC's LINKS (default: parley\n"
 "                        chat server)\n"
@@ -175,7 +195,10 @@ static void config_usage(FILE *out)
 "  --log-level LEVEL     debug, info, warn or error (default info)\n"
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n",
-            CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_IRC_PORT, CONFIG_PING_INTERVAL,
+            CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_IRC_PORT,
+            CONFIG_DEFAULT_IRCS_PORT, CONFIG_DEFAULT_TLS_PORT,
+            CONFIG_TLS_HANDSHAKE_TIMEOUT, CONFIG_TLS_HANDSHAKES,
+            CONFIG_PING_INTERVAL,
             CONFIG_MAX_LINE,
             CONFIG_HISTORY, CONFIG_HISTORY_KEEP, CONFIG_FLOOD_BURST,
             CONFIG_FLOOD_RATE, CONFIG_FLOOD_BYTES, CONFIG_SENDQ_MAX,
@@ -253,6 +276,8 @@ static void config_defaults(struct config *cfg)
     cfg->log_level = LOG_INFO;
     cfg->ping_interval = CONFIG_PING_INTERVAL;
     cfg->max_bans = CONFIG_MAX_BANS;
+    cfg->tls_handshake_timeout = CONFIG_TLS_HANDSHAKE_TIMEOUT;
+    cfg->tls_handshakes = CONFIG_TLS_HANDSHAKES;
     if (gethostname(cfg->server_name, sizeof cfg->server_name - 1) != 0 ||
         !config_name_valid(cfg->server_name))
         snprintf(cfg->server_name, sizeof cfg->server_name, "parley");
@@ -285,14 +310,43 @@ static bool config_listen(struct config *cfg, const char *s)
         fprintf(stderr, "parleyd: --listen: %s\n", err);
         return false;
     }
-    if (strcmp(u->scheme, "text") != 0 && strcmp(u->scheme, "irc") != 0) {
+    if (strcmp(u->scheme, "text") != 0 && strcmp(u->scheme, "irc") != 0 &&
+        !config_scheme_tls(u->scheme)) {
         fprintf(stderr,
                 "parleyd: --listen: unknown protocol \"%s\" "
-                "(supported: text, irc)\n",
+                "(supported: text, irc, tls, ircs)\n",
                 u->scheme);
         return false;
     }
     cfg->nlisten++;
+    return true;
+}
+
+bool config_scheme_tls(const char *scheme)
+{
+    return strcmp(scheme, "tls") == 0 || strcmp(scheme, "ircs") == 0;
+}
+
+/*
+ * Checks the TLS flags against the listeners, after the defaults: a TLS
+ * listener needs a certificate. Returns false with a message.
+ */
+static bool config_check_tls(struct config *cfg)
+{
+    bool any = false;
+    for (size_t i = 0; i < cfg->nlisten; i++)
+        any = any || config_scheme_tls(cfg->listen[i].scheme);
+    if (any && cfg->tls_cert == NULL) {
+        fprintf(stderr, "parleyd: --listen tls:// and ircs:// need "
+                        "--tls-cert FILE\n");
+        return false;
+    }
+    if (cfg->tls_key != NULL && cfg->tls_cert == NULL) {
+        fprintf(stderr, "parleyd: --tls-key needs --tls-cert\n");
+        return false;
+    }
+    if (cfg->tls_cert != NULL && cfg->tls_key == NULL)
+        cfg->tls_key = cfg->tls_cert;
     return true;
 }
 
@@ -338,6 +392,8 @@ static bool config_apply(struct config *cfg, int opt, const char *arg)
         NUM(OPT_KEEPALIVE, keepalive, 0, 32767)
         NUM(OPT_PING_INTERVAL, ping_interval, 0, 86400)
         NUM(OPT_MAX_BANS, max_bans, 1, 10000)
+        NUM(OPT_TLS_HANDSHAKE_TIMEOUT, tls_handshake_timeout, 1, 3600)
+        NUM(OPT_TLS_HANDSHAKES, tls_handshakes, 1, 1000000)
 #undef NUM
     default:
         return false;
@@ -392,6 +448,12 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv)
         case OPT_HASH_PASSWORD:
             cfg->hash_password = true;
             break;
+        case OPT_TLS_CERT:
+            cfg->tls_cert = optarg;
+            break;
+        case OPT_TLS_KEY:
+            cfg->tls_key = optarg;
+            break;
         case OPT_LOG_LEVEL:
             if (!log_parse_level(optarg, &cfg->log_level)) {
                 fprintf(stderr,
@@ -430,6 +492,14 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv)
         config_listen(cfg, "text://[::]:" CONFIG_DEFAULT_PORT);
         config_listen(cfg, "irc://0.0.0.0:" CONFIG_DEFAULT_IRC_PORT);
         config_listen(cfg, "irc://[::]:" CONFIG_DEFAULT_IRC_PORT);
+        if (cfg->tls_cert != NULL) {
+            config_listen(cfg, "ircs://0.0.0.0:" CONFIG_DEFAULT_IRCS_PORT);
+            config_listen(cfg, "ircs://[::]:" CONFIG_DEFAULT_IRCS_PORT);
+            config_listen(cfg, "tls://0.0.0.0:" CONFIG_DEFAULT_TLS_PORT);
+            config_listen(cfg, "tls://[::]:" CONFIG_DEFAULT_TLS_PORT);
+        }
     }
+    if (!config_check_tls(cfg))
+        return CONFIG_ERROR;
     return CONFIG_RUN;
 }

@@ -18,6 +18,13 @@
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_DEFAULT_PORT "3030"
 #define CONFIG_DEFAULT_IRC_PORT "6667"
+/* With a certificate, the defaults add IRC over TLS and text over TLS. */
+#define CONFIG_DEFAULT_IRCS_PORT "6697"
+#define CONFIG_DEFAULT_TLS_PORT "3031"
+/* Seconds a TLS handshake may take from the accept. */
+#define CONFIG_TLS_HANDSHAKE_TIMEOUT 10
+/* TLS handshakes in flight at once; more wait their turn, unread. */
+#define CONFIG_TLS_HANDSHAKES 512
 /* Seconds of silence before an IRC client is pinged (then as long again
  * to answer, and to finish registering). */
 #define CONFIG_PING_INTERVAL 120
@@ -95,8 +102,15 @@ struct config {
     size_t max_bans;         /* bans and invitations per room */
     const char *opers[16]; /* --oper NAME:HASH, as given (OPER_ACCOUNTS_MAX) */
     size_t nopers;
-    bool hash_password; /* --hash-password: print a hash and exit */
+    bool hash_password;   /* --hash-password: print a hash and exit */
+    const char *tls_cert; /* PEM certificate chain; NULL: no TLS */
+    const char *tls_key;  /* PEM private key (default: tls_cert's file) */
+    unsigned tls_handshake_timeout; /* seconds */
+    unsigned tls_handshakes;        /* in flight at once */
 };
+
+/* Returns true if the listen URL's scheme runs over TLS (tls, ircs). */
+bool config_scheme_tls(const char *scheme);
 
 /* What config_parse decided. */
 enum config_result {

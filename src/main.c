@@ -87,6 +87,15 @@ static bool main_opers(const struct config *cfg)
     return true;
 }
 
+/*
+ * SIGHUP: reloads what can change while everyone stays connected (today
+ * the TLS certificate and key).
+ */
+static void main_reload(void)
+{
+    server_reload_tls();
+}
+
 int main(int argc, char **argv)
 {
     struct config cfg;
@@ -147,6 +156,7 @@ int main(int argc, char **argv)
         return 2;
     }
     int status = 1;
+    server_set_reload(main_reload);
     if (server_start(loop, &cfg) == 0)
         status = server_run();
     conn_fini();

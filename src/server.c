@@ -21,6 +21,7 @@
 #include "event/ev.h"
 #include "lib/log.h"
 #include "event/net.h"
+#include "event/tls.h"
 #include "irc/irc.h"
 #include "text/text.h"
 #include "lib/xmalloc.h"
@@ -73,6 +74,7 @@ struct listener {
     struct ev_io io;
     struct ev_timer pause; /* set while accepting is paused (EMFILE) */
     const struct conn_proto *proto;
+    bool tls; /* its connections speak TLS first */
     char addr[NET_ADDR_MAX];
 };
 
@@ -87,6 +89,8 @@ static struct ev_io server_sig_io;
 static struct ev_timer server_deadline;
 static struct ev_timer server_log_timer; /* the log has work left */
 static bool server_stopping;
+static struct tls_server *server_tls;    /* NULL: no TLS listener */
+static void (*server_reload_hook)(void); /* what SIGHUP runs */
 
 /* The protocols, by the scheme of their listen URL. */
 static const struct {
@@ -95,6 +99,8 @@ static const struct {
 } server_protos[] = {
     {"text", &text_proto},
     {"irc", &irc_proto},
+    {"tls", &text_proto},
+    {"ircs", &irc_proto},
 };
 
 /* Returns the protocol of scheme (config.c accepts only these). */
@@ -178,7 +184,8 @@ static void server_refuse(const struct listener *l, int fd, const char *addr,
         r++;
     char line[160];
     size_t n = server_full_line(l->proto, reason, line, sizeof line);
-    ssize_t rc = send(fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    /* A TLS client would take a plain line for a broken handshake. */
+    ssize_t rc = l->tls ? 0 : send(fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)rc;
     close(fd);
     log_rated(&r->rate, "event=refuse addr=%s reason=%s", addr, reason);
@@ -215,7 +222,10 @@ static void server_take(struct listener *l, int fd, const struct sockaddr *sa)
     net_nodelay(fd);
     net_keepalive(fd, server_cfg->keepalive);
     server_ip_add(host, +1);
-    conn_new(fd, addr, l->proto);
+    if (l->tls)
+        conn_new_tls(fd, addr, l->proto, server_tls);
+    else
+        conn_new(fd, addr, l->proto);
 }
 
 /* Resumes accepting after a pause for lack of descriptors. */
@@ -325,10 +335,43 @@ static void server_shutdown(const char *signame)
                    server_on_deadline);
 }
 
+void server_set_reload(void (*fn)(void))
+{
+    server_reload_hook = fn;
+}
+
+/*
+ * Loads the certificate and key: at start (event=tls-cert), or again
+ * (event=tls-reload). Returns 0, or -1 after logging why (a reload keeps
+ * the old ones).
+ */
+static int server_tls_load(bool reload)
+{
+    char err[400], q[420], desc[300];
+    const char *cert = server_cfg->tls_cert, *key = server_cfg->tls_key;
+    if (!reload)
+        server_tls = tls_server_new(cert, key, err, sizeof err);
+    if (reload ? tls_server_reload(server_tls, cert, key, err, sizeof err) < 0
+               : server_tls == NULL) {
+        log_error("event=%s result=failed%s error=%s",
+                  reload ? "tls-reload" : "tls-cert", reload ? " kept=old" : "",
+                  log_quote(q, sizeof q, err, strlen(err)));
+        return -1;
+    }
+    tls_server_describe(server_tls, desc, sizeof desc);
+    log_info("event=%s result=ok %s", reload ? "tls-reload" : "tls-cert", desc);
+    return 0;
+}
+
+int server_reload_tls(void)
+{
+    return server_tls ? server_tls_load(true) : 0;
+}
+
 /*
  * Reads pending signals from the signalfd. SIGHUP, which asks daemons to
- * reload their configuration, is logged and ignored until there is one to
- * reload (and so a closed terminal does not end the server).
+ * reload their configuration, runs the reload hook (without one it is
+ * logged and ignored, so a closed terminal does not end the server).
  */
 static void server_on_signal(struct ev_loop *loop, struct ev_io *io,
                              uint32_t events)
@@ -337,9 +380,12 @@ static void server_on_signal(struct ev_loop *loop, struct ev_io *io,
     (void)events;
     struct signalfd_siginfo si;
     while (read(io->fd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGHUP)
+        if (si.ssi_signo == SIGHUP && server_reload_hook) {
+            log_info("event=sighup action=reload");
+            server_reload_hook();
+        } else if (si.ssi_signo == SIGHUP) {
             log_warn("event=sighup action=ignored reason=no-reload");
-        else
+        } else
             server_shutdown(si.ssi_signo == SIGINT ? "INT" : "TERM");
     }
 }
@@ -389,6 +435,15 @@ static int server_signals(void)
     return 0;
 }
 
+/* Loads the certificate if any listener speaks TLS; -1 (logged) if bad. */
+static int server_tls_start(const struct config *cfg)
+{
+    bool any = false;
+    for (size_t i = 0; i < cfg->nlisten; i++)
+        any = any || config_scheme_tls(cfg->listen[i].scheme);
+    return any ? server_tls_load(false) : 0;
+}
+
 /* Raises the descriptor limit to its maximum; returns the new limit. */
 static size_t server_raise_nofile(void)
 {
@@ -420,6 +475,7 @@ static bool server_bind(const struct net_url *u, bool optional)
     struct listener *l = &server_listeners[server_nlisteners];
     memset(l, 0, sizeof *l);
     l->proto = server_proto(u->scheme);
+    l->tls = config_scheme_tls(u->scheme);
     net_local_addr(fd, l->addr, sizeof l->addr);
     if (ev_io_start(server_loop, &l->io, fd, EV_READ, server_on_accept) < 0) {
         close(fd);
@@ -455,7 +511,12 @@ static void server_announce(void)
             again = again || strcmp(seen[j], target) == 0;
         if (again)
             continue;
-        if (server_listeners[i].proto == &irc_proto)
+        if (server_listeners[i].tls)
+            printf("%s %s over TLS: openssl s_client -quiet -connect %s:%s",
+                   nseen > 0 ? ";" : "",
+                   server_listeners[i].proto == &irc_proto ? "IRC" : "text",
+                   host, port ? port + 1 : "");
+        else if (server_listeners[i].proto == &irc_proto)
             printf("%s IRC: irssi -c %s -p %s", nseen > 0 ? ";" : "", host,
                    port ? port + 1 : "");
         else
@@ -484,6 +545,8 @@ int server_start(struct ev_loop *loop, const struct config *cfg)
         .v4_bits = cfg->ipv4_prefix,
         .v6_bits = cfg->ipv6_prefix,
         .linger_ms = SERVER_LINGER_MS,
+        .tls_handshake_ms = cfg->tls_handshake_timeout * 1000u,
+        .tls_handshakes = cfg->tls_handshakes,
     };
     conn_init(loop, &limits, server_on_conn_free);
     size_t nofile = server_raise_nofile();
@@ -497,6 +560,8 @@ int server_start(struct ev_loop *loop, const struct config *cfg)
         log_error("event=signals-failed error=%d", errno);
         return -1;
     }
+    if (server_tls_start(cfg) < 0)
+        return -1;
     server_listeners = xcalloc(cfg->nlisten, sizeof *server_listeners);
     /* The built-in IPv6 listener may fail on a host without IPv6. */
     bool defaults = cfg->nlisten == 2 &&
@@ -537,4 +602,6 @@ void server_stop(void)
         close(server_spare_fd);
     dict_free(server_per_ip);
     server_per_ip = NULL;
+    tls_server_free(server_tls);
+    server_tls = NULL;
 }

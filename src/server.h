@@ -6,7 +6,7 @@
  * names the limit, survives running out of file descriptors, and turns
  * SIGTERM/SIGINT into a graceful shutdown: stop accepting, tell everyone,
  * flush within a deadline, stop.
- * SIGHUP is logged and ignored (there is no configuration to reload yet).
+ * SIGHUP runs the reload hook that main sets (server_set_reload).
  */
 #ifndef PARLEY_SERVER_H
 #define PARLEY_SERVER_H
@@ -23,6 +23,21 @@ int server_start(struct ev_loop *loop, const struct config *cfg);
 
 /* Runs the loop until shutdown completes; returns the exit status. */
 int server_run(void);
+
+/*
+ * Sets the function SIGHUP runs, in the loop, between two rounds (NULL:
+ * SIGHUP is logged and ignored). It reloads what can change while
+ * everyone stays connected.
+ */
+void server_set_reload(void (*fn)(void));
+
+/*
+ * Reads the TLS certificate and key again from their files, for
+ * connections made from now on; those already open keep theirs. Logs the
+ * outcome (event=tls-reload); on failure it keeps the old ones and logs
+ * why. Returns 0 (also without TLS listeners) or -1.
+ */
+int server_reload_tls(void);
 
 /* Closes the listeners and frees what server_start made. */
 void server_stop(void);

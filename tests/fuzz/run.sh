@@ -38,7 +38,7 @@ objs_fuzz_chanarg="irc/chanarg"
 objs_fuzz_text=$(for f in src/*.c src/*/*.c; do
     b=${f#src/}
     b=${b%.c}
-    case $b in event/conn | event/conn_out | main | server | irc/*) ;; *) printf '%s ' "$b" ;; esac
+    case $b in event/conn | event/conn_out | event/conn_xport | event/tls | main | server | irc/*) ;; *) printf '%s ' "$b" ;; esac
 done)
 maxlen_fuzz_frame=4096
 maxlen_fuzz_irc=9000
