@@ -146,6 +146,9 @@ void conn_xport_release(struct conn *c)
     if (c->hs_holding) {
         c->hs_holding = false;
         conn_hs_inflight--;
+        /* The slot goes to the next in the queue before the loop sleeps. */
+        if (conn_hs_head < conn_hs_wait.n)
+            ev_no_sleep(conn_loop);
     }
     if (c->hs_queued && conn_hs_wait.v[c->hs_slot] == c)
         conn_hs_wait.v[c->hs_slot] = NULL;
