@@ -4,6 +4,7 @@
 #                   benchmark relays build/room_floor (with rooms; with
 #                   --relay, the reference relay)
 #   make run        install missing build packages, build, run on port 3030
+#                   (and TLS on 3031 and 6697, with a self-signed certificate)
 #   make test       every test: unit + end-to-end, normal and ASan/UBSan builds
 #   make asan       the AddressSanitizer + UBSan build in build/asan/
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)
@@ -76,8 +77,18 @@ $(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_OBJ) | $(BUILD)
 deps:
 	@sh tests/deps.sh
 
-run: deps all
-	$(BUILD)/parleyd
+# make run serves TLS too (ircs on 6697, text over TLS on 3031), on a
+# self-signed certificate for localhost that it makes on the first run.
+RUN_CERT = $(BUILD)/run-tls/cert.pem
+RUN_KEY = $(BUILD)/run-tls/key.pem
+$(RUN_CERT):
+	@mkdir -p $(dir $@)
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	  -keyout $(RUN_KEY) -out $@ -days 365 -subj /CN=localhost \
+	  -addext subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1 2>/dev/null
+
+run: deps all $(RUN_CERT)
+	$(BUILD)/parleyd --tls-cert $(RUN_CERT) --tls-key $(RUN_KEY)
 
 asan:
 	$(MAKE) BUILD=build/asan CC=clang CFLAGS="-O1 -g" \
