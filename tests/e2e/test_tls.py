@@ -36,11 +36,14 @@ def make_dir():
 
 def make_cert(d, name, cn="localhost"):
     """Makes a self-signed P-256 certificate and its key in d; returns
-    (cert path, key path, SHA-256 of the certificate's DER, hex)."""
+    (cert path, key path, SHA-256 of the certificate's DER, hex). Its
+    subjectAltName names 127.0.0.1 as an address and as a DNS name too:
+    irssi compares the host it connects to with DNS names only."""
     cert, key = os.path.join(d, name + ".crt"), os.path.join(d, name + ".key")
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=" + cn],
+         "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=" + cn,
+         "-addext", "subjectAltName=DNS:localhost,DNS:127.0.0.1,IP:127.0.0.1"],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=20,
     )
     return cert, key, cert_fp(cert)
