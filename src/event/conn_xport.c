@@ -191,9 +191,12 @@ ssize_t conn_xport_read(struct conn *c, void *buf, size_t n)
     /* After our goodbye, input is only awaited to end, and discarded. */
     if (c->tls == NULL || c->state == CS_LINGER)
         return recv(c->io.fd, buf, n, 0);
+    bool waited = c->xp_read_on_write;
     c->xp_read_on_write = false;
     long got = tls_read(c->tls, buf, n);
     if (got > 0) {
+        if (waited)
+            conn_update_mask(c); /* reading waits for EPOLLIN again */
         if (tls_pending(c->tls))
             conn_xp_mark_ready(c);
         return got;
@@ -301,7 +304,7 @@ uint32_t conn_xport_mask(struct conn *c, uint32_t mask, bool reading)
         mask = (mask & ~EV_READ) | EV_WRITE;
     if ((mask & EV_WRITE) && c->xp_write_on_read && !c->xp_read_on_write)
         mask = (mask & ~EV_WRITE) | EV_READ;
-    if (reading && tls_pending(c->tls))
+    if (reading && !c->xp_read_on_write && tls_pending(c->tls))
         conn_xp_mark_ready(c);
     return mask;
 }

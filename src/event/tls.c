@@ -270,7 +270,9 @@ long tls_write(struct tls_session *t, const void *buf, size_t n)
 
 bool tls_pending(const struct tls_session *t)
 {
-    return SSL_has_pending(t->ssl) == 1;
+    /* Decrypted bytes only: a record still arriving (OpenSSL reads one at
+     * a time) is completed by bytes epoll will announce. */
+    return SSL_pending(t->ssl) > 0;
 }
 
 void tls_shutdown(struct tls_session *t)
