@@ -69,10 +69,13 @@ static bool tls_rules(SSL_CTX *ctx)
                                  SSL_OP_NO_TICKET);
     /* Partial writes let a record go out while the next waits; the queue
      * may move between retries (its bytes stay the same). Idle
-     * connections give their read and write buffers back. */
+     * connections give their read and write buffers back. The chain is
+     * sent as the certificate file gives it (a full chain), not built
+     * again for every handshake, as nginx does. */
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                              SSL_MODE_RELEASE_BUFFERS);
+                              SSL_MODE_RELEASE_BUFFERS |
+                              SSL_MODE_NO_AUTO_CHAIN);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_num_tickets(ctx, 0);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE,
