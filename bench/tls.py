@@ -223,9 +223,9 @@ def report(args, busy, join, elapsed):
         "(`cc -O1 bench/ssl_floor.c -o build/ssl_floor -lssl -lcrypto && "
         "build/ssl_floor bench/out/tls/cert.pem bench/out/tls/key.pem`: %s). "
         "So 8 KiB per idle TLS connection is out of reach while each keeps "
-        "an SSL object; it would take handing the keys to the kernel (kTLS) "
-        "and freeing the SSL, which OpenSSL 3.0 does not offer for TLS 1.3 "
-        "input." % (args.floor_kib, args.floor_line),
+        "an SSL object; it would take handing the record keys to the kernel "
+        "(kTLS) and freeing the SSL object, which parley does not do." % (
+            args.floor_kib, args.floor_line),
         "- Busy room: deliveries per second are measured on a machine that "
         "others keep busy (row above), with one load generator that "
         "decrypts every delivery too; the server's CPU per delivery is the "
