@@ -421,6 +421,29 @@ def test_plain_text_port_refuses_client_hello(t):
     wrap(t.client(addr_of(srv, "tls"))).welcome()
 
 
+def test_refused_at_accept_gets_no_plain_line(t):
+    """Over --max-clients, a TLS client is closed at accept without the
+    plain `! server full` line a text client gets (it would read as a
+    broken handshake); the refusal is logged."""
+    srv, _, _, _, _ = tls_server(t, "--max-clients", "1")
+    alice = tls_user(t, srv.addr, "alice")
+    c = t.client(srv)
+    data = b""
+    try:
+        c.sock.settimeout(t.bound(5))
+        while True:
+            got = c.sock.recv(4096)
+            if not got:
+                break
+            data += got
+    except ConnectionResetError:
+        pass
+    check(data == b"", "a refused TLS client got %r", data)
+    srv.wait_refusals("max-clients", 1)
+    alice.say("/topic")
+    alice.read_until(lambda ln: "topic" in ln)
+
+
 # -- certificates on SIGHUP --------------------------------------------------------
 
 
