@@ -11,6 +11,8 @@
 #   make soak       a bounded soak run (SOAK_SECONDS, default 180)
 #   make bench      a quick benchmark run (under 2 minutes)
 #   make fmt        reformat the sources; make fmt-check verifies
+#   make install    install the server, its man pages, the systemd unit and
+#                   the example config (PREFIX=/usr/local, DESTDIR=)
 
 CC ?= cc
 BUILD ?= build
@@ -29,14 +31,20 @@ endif
 # `make run` has installed the package; -lsodium if pkg-config cannot say.
 SODIUM_CFLAGS = $(shell pkg-config --cflags libsodium 2>/dev/null)
 SODIUM_LIBS = $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
+# libinih (Debian: libinih-dev) parses the config file; libsystemd
+# (libsystemd-dev) tells systemd the server is ready (sd_notify).
+INIH_CFLAGS = $(shell pkg-config --cflags inih 2>/dev/null)
+INIH_LIBS = $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
+SYSTEMD_CFLAGS = $(shell pkg-config --cflags libsystemd 2>/dev/null)
+SYSTEMD_LIBS = $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 # OpenSSL 3 (Debian: libssl-dev) carries the tls:// and ircs:// listeners.
 SSL_CFLAGS = $(shell pkg-config --cflags libssl libcrypto 2>/dev/null)
 SSL_LIBS = $(shell pkg-config --libs libssl libcrypto 2>/dev/null || \
              echo -lssl -lcrypto)
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Isrc $(WARN) $(CFLAGS) $(SANFLAGS) \
-             $(SODIUM_CFLAGS) $(SSL_CFLAGS)
+             $(SODIUM_CFLAGS) $(INIH_CFLAGS) $(SYSTEMD_CFLAGS) $(SSL_CFLAGS)
 LDFLAGS ?=
-LDLIBS = -lm $(SODIUM_LIBS) $(SSL_LIBS)
+LDLIBS = -lm $(SODIUM_LIBS) $(INIH_LIBS) $(SYSTEMD_LIBS) $(SSL_LIBS)
 PYTHON = /usr/bin/python3
 
 SRC = $(wildcard src/*.c src/*/*.c)
@@ -48,7 +56,8 @@ BENCH_SRC = $(wildcard bench/pb_*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
-.PHONY: all run deps asan test unit e2e fuzz soak bench smoke fmt fmt-check clean
+.PHONY: all run deps asan test unit e2e fuzz soak bench smoke fmt fmt-check clean \
+        install uninstall
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 180
 
@@ -120,6 +129,41 @@ fmt:
 
 fmt-check:
 	clang-format --dry-run --Werror src/*.[ch] src/*/*.[ch]
+
+# Where `make install` puts things; DESTDIR is prepended to each (staging,
+# packages) but not written into the unit, which names the final paths.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/parley
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+INSTALL ?= install
+
+# The config file is installed only where there is none: an upgrade never
+# overwrites the admin's; the example is always in $(DOCDIR).
+install: $(BUILD)/parleyd
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR) \
+	  $(DESTDIR)$(SYSCONFDIR)/parley
+	$(INSTALL) -m 755 $(BUILD)/parleyd $(DESTDIR)$(SBINDIR)/parleyd
+	$(INSTALL) -m 644 docs/parleyd.8 $(DESTDIR)$(MANDIR)/man8/parleyd.8
+	$(INSTALL) -m 644 docs/parley.conf.5 $(DESTDIR)$(MANDIR)/man5/parley.conf.5
+	sed -e 's|/usr/local/sbin/parleyd|$(SBINDIR)/parleyd|g' \
+	  -e 's|/etc/parley/|$(SYSCONFDIR)/parley/|g' contrib/parleyd.service \
+	  > $(DESTDIR)$(UNITDIR)/parleyd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/parleyd.service
+	$(INSTALL) -m 644 contrib/parley.conf $(DESTDIR)$(DOCDIR)/parley.conf.example
+	test -e $(DESTDIR)$(SYSCONFDIR)/parley/parley.conf || \
+	  $(INSTALL) -m 644 contrib/parley.conf $(DESTDIR)$(SYSCONFDIR)/parley/parley.conf
+
+# Removes what install put there, except the config file.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/parleyd $(DESTDIR)$(MANDIR)/man8/parleyd.8 \
+	  $(DESTDIR)$(MANDIR)/man5/parley.conf.5 \
+	  $(DESTDIR)$(UNITDIR)/parleyd.service \
+	  $(DESTDIR)$(DOCDIR)/parley.conf.example
 
 clean:
 	rm -rf build

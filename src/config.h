@@ -1,14 +1,24 @@
 /*
- * config: the command line, turned into one struct of settings.
+ * config: the settings of the server, from a file and the command line.
  *
- * Every limit of the server is a named default here and a flag to change
- * it; `parleyd --help` lists them all.
+ * One table (config.c) describes every setting: its name, which is both
+ * the flag (--NAME) and the key in the file (NAME = VALUE), its bounds,
+ * its default, its help and whether SIGHUP may change it while the server
+ * runs. The flag parser, the file parser, --help and the reload all read
+ * that table, so a flag without a key cannot exist. Settings come from
+ * the defaults, then the file given with -c FILE, then the flags, each
+ * overriding the one before; a repeatable setting (listen, oper) given on
+ * the command line replaces the file's list rather than adding to it.
+ *
+ * Every limit of the server is a named default here; `parleyd --help`
+ * lists them all.
  */
 #ifndef PARLEY_CONFIG_H
 #define PARLEY_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "lib/log.h"
 #include "event/net.h"
@@ -65,6 +75,12 @@
 #define CONFIG_KEEPALIVE 60
 /* Bans (and pending invitations) one room keeps: IRC's MAXLIST. */
 #define CONFIG_MAX_BANS 100
+/* The longest path (--config, --motd) and operator spec (NAME:HASH). */
+#define CONFIG_PATH_MAX 1024
+#define CONFIG_OPER_MAX 192
+#define CONFIG_MAX_OPERS 16 /* OPER_ACCOUNTS_MAX */
+/* The biggest config file read, in bytes. */
+#define CONFIG_FILE_MAX (1024 * 1024)
 
 struct config {
     struct net_url listen[CONFIG_MAX_LISTEN];
@@ -95,16 +111,18 @@ struct config {
     unsigned shutdown_timeout; /* seconds */
     unsigned keepalive;        /* seconds of silence before probing; 0: off */
     enum log_level log_level;
-    char server_name[64];    /* the IRC server's name (default: host name) */
-    const char *server_info; /* its description (LINKS); borrowed from argv */
-    const char *motd_path;   /* the IRC MOTD file, NULL: none */
-    unsigned ping_interval;  /* seconds; 0: no pings */
-    size_t max_bans;         /* bans and invitations per room */
-    const char *opers[16]; /* --oper NAME:HASH, as given (OPER_ACCOUNTS_MAX) */
+    char server_name[64]; /* the IRC server's name (default: host name) */
+    char server_info[CONFIG_INFO_MAX + 1]; /* its description (LINKS) */
+    char motd_path[CONFIG_PATH_MAX];       /* the IRC MOTD file, "": none */
+    unsigned ping_interval;                /* seconds; 0: no pings */
+    size_t max_bans;                       /* bans and invitations per room */
+    char opers[CONFIG_MAX_OPERS][CONFIG_OPER_MAX]; /* NAME:HASH, as given */
     size_t nopers;
-    bool hash_password;   /* --hash-password: print a hash and exit */
-    const char *tls_cert; /* PEM certificate chain; NULL: no TLS */
-    const char *tls_key;  /* PEM private key (default: tls_cert's file) */
+    char config_path[CONFIG_PATH_MAX]; /* -c FILE, "": none */
+    bool hash_password;             /* --hash-password: print a hash and exit */
+    bool check_config;              /* --check-config: validate, print, exit */
+    char tls_cert[CONFIG_PATH_MAX]; /* PEM certificate chain; "": no TLS */
+    char tls_key[CONFIG_PATH_MAX];  /* PEM private key ("": tls_cert's file) */
     unsigned tls_handshake_timeout; /* seconds */
     unsigned tls_handshakes;        /* in flight at once */
 };
@@ -119,7 +137,47 @@ enum config_result {
     CONFIG_ERROR, /* a message was printed to stderr: exit 2 */
 };
 
-/* Fills cfg from the defaults and argv. */
+/*
+ * Fills cfg from the defaults, the file named by -c FILE (if any) and
+ * argv, in that order. Prints --help or --version on stdout, and what is
+ * wrong (prefixed "parleyd: ") on stderr.
+ */
 enum config_result config_parse(struct config *cfg, int argc, char **argv);
+
+/*
+ * Does what config_parse does, but writes what is wrong into err (cap
+ * bytes) instead of printing it: "--NAME: why" for a flag, "FILE:LINE:
+ * NAME: why" for the file. For a reload: argv is the one the server was
+ * started with, and the file is read again.
+ */
+enum config_result config_read(struct config *cfg, int argc, char **argv,
+                               char *err, size_t cap);
+
+/*
+ * Parses the config file text (len bytes, need not be NUL-terminated),
+ * named name in messages, over cfg (which holds the defaults or earlier
+ * settings). Returns true, or false with "NAME:LINE: why" in err (cap
+ * bytes) for the first error: a line that is not KEY = VALUE, a section,
+ * an unknown key, a bad value, a key given twice (repeatable ones aside),
+ * a line over 199 bytes. Does not set the default listeners.
+ */
+bool config_parse_text(struct config *cfg, const char *name, const char *text,
+                       size_t len, char *err, size_t cap);
+
+/*
+ * Prints every setting of cfg as the file would give it ("NAME = VALUE",
+ * a repeatable setting once per value) on out: what --check-config shows.
+ */
+void config_print(const struct config *cfg, FILE *out);
+
+/*
+ * Takes a reloaded configuration next into the running one cur: every
+ * setting that differs and may change live is copied, and logged
+ * (event=reload key=NAME old=... new=...; operator hashes are not shown);
+ * every other setting that differs keeps its running value and is logged
+ * as a warning (event=reload-skipped key=NAME reason=restart). Returns the
+ * number of settings changed.
+ */
+size_t config_update(struct config *cur, const struct config *next);
 
 #endif

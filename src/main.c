@@ -1,12 +1,13 @@
 /*
  * parleyd: the parley chat server.
  *
- * Reads the flags, sets up the modules in dependency order (log, event
- * loop, connections, chat core, listeners), runs the loop until a signal
- * asks it to stop and the goodbyes are flushed, then tears down in reverse
- * (the log last: it writes what it still holds, waiting half a second at
- * most for a reader of stderr).
+ * Reads the settings (config file and flags), sets up the modules in dependency
+ * order (log, event loop, connections, chat core, listeners), runs the loop
+ * until a signal asks it to stop and the goodbyes are flushed, then tears down
+ * in reverse (the log last: it writes what it still holds, waiting half a
+ * second at most for a reader of stderr). SIGHUP runs main_reload.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,10 @@
 #include "event/ev.h"
 #include "lib/log.h"
 #include "irc/irc.h"
+#include "notify.h"
 #include "server.h"
 #include "text/text.h"
+#include "lib/xmalloc.h"
 
 /* Seeds the hash tables from the kernel, so keys cannot be made to collide. */
 static void main_seed(void)
@@ -38,7 +41,8 @@ static void main_seed(void)
 
 /*
  * --hash-password: reads one line from stdin (not echoed if it is a
- * terminal) and prints its hash for --oper. Returns the exit status.
+ * terminal) and prints its hash for --oper (or oper = NAME:HASH). Returns the
+ * exit status.
  */
 static int main_hash_password(void)
 {
@@ -74,32 +78,155 @@ static int main_hash_password(void)
     return status;
 }
 
-/* Adds the --oper accounts; returns false (with a message) on a bad one. */
-static bool main_opers(const struct config *cfg)
+/* The running configuration, and the command line a reload reads again. */
+static struct config main_cfg;
+static int main_argc;
+static char **main_argv;
+
+/* Sets the accounts to cfg's; returns false with why in err. */
+static bool main_opers(const struct config *cfg, char *err, size_t cap)
 {
-    char err[256];
-    for (size_t i = 0; i < cfg->nopers; i++) {
-        if (oper_add(cfg->opers[i], err, sizeof err) != 0) {
-            fprintf(stderr, "parleyd: --oper: %s\n", err);
-            return false;
+    const char *specs[CONFIG_MAX_OPERS];
+    for (size_t i = 0; i < cfg->nopers; i++)
+        specs[i] = cfg->opers[i];
+    return oper_replace(specs, cfg->nopers, err, cap) == 0;
+}
+
+/* The text protocol's settings from cfg. */
+static struct text_config main_text_config(const struct config *cfg)
+{
+    return (struct text_config){
+        .history_replay = cfg->history,
+        .quiet_above = cfg->quiet_above,
+    };
+}
+
+/* The chat core's settings from cfg. */
+static struct chat_config main_chat_config(const struct config *cfg)
+{
+    return (struct chat_config){
+        .history_keep = cfg->history_keep,
+        .max_bans = cfg->max_bans,
+        .topic_max = cfg->topic_max,
+        .max_rooms = cfg->max_rooms,
+        .history_mem = cfg->history_mem,
+        .room_burst = cfg->room_burst,
+        .room_rate = cfg->room_rate,
+        .origin_room_burst = cfg->room_burst_ip,
+        .origin_room_rate = cfg->room_rate_ip,
+    };
+}
+
+/*
+ * Reads the MOTD file again; logs why not if it fails. Without one (the
+ * key was removed), the MOTD is emptied.
+ */
+static void main_reload_motd(void)
+{
+    if (main_cfg.motd_path[0] == '\0') {
+        irc_load_motd("/dev/null");
+        return;
+    }
+    int rc = irc_load_motd(main_cfg.motd_path);
+    if (rc < 0)
+        log_error("event=reload-failed key=motd path=%s error=%s",
+                  log_q(main_cfg.motd_path, strlen(main_cfg.motd_path)),
+                  log_q(strerror(-rc), strlen(strerror(-rc))));
+    else
+        log_info("event=reload key=motd path=%s",
+                 log_q(main_cfg.motd_path, strlen(main_cfg.motd_path)));
+}
+
+/*
+ * The reload entry point (SIGHUP): reads the config file and the command
+ * line again and takes what may change live (config_update logs each
+ * change, and each setting that needs a restart). A file with an error
+ * changes nothing. Then it hands the new settings to the modules that
+ * hold them; certificates and server bans plug in at the end.
+ */
+static void main_reload(void)
+{
+    notify_reloading();
+    log_info("event=reload-start config=%s",
+             main_cfg.config_path[0] ? main_cfg.config_path : "none");
+    struct config *next = xmalloc(sizeof *next);
+    char err[512];
+    if (config_read(next, main_argc, main_argv, err, sizeof err) !=
+        CONFIG_RUN) {
+        log_error("event=reload-failed error=%s", log_q(err, strlen(err)));
+    } else {
+        struct config before = main_cfg;
+        size_t changed = config_update(&main_cfg, next);
+        if (!main_opers(&main_cfg, err, sizeof err)) {
+            log_error("event=reload-failed key=oper error=%s",
+                      log_q(err, strlen(err)));
+            memcpy(main_cfg.opers, before.opers, sizeof before.opers);
+            main_cfg.nopers = before.nopers;
         }
+        log_set_level(main_cfg.log_level);
+        const struct text_config text = main_text_config(&main_cfg);
+        text_configure(&text);
+        const struct chat_config chat = main_chat_config(&main_cfg);
+        chat_set_limits(&chat);
+        server_reconfigure();
+        main_reload_motd();
+        log_info("event=reload-done changed=%zu", changed);
+    }
+    free(next);
+    /* Certificates and server bans reload here. */
+    server_reload_tls();
+    notify_ready();
+}
+
+/*
+ * Hands the settings to the protocols and the core (the MOTD read too).
+ * Returns false, with a message on stderr, if the MOTD cannot be read.
+ */
+static bool main_setup(struct ev_loop *loop)
+{
+    const struct text_config text = main_text_config(&main_cfg);
+    text_configure(&text);
+    const struct chat_config chat = main_chat_config(&main_cfg);
+    chat_init(&chat);
+    const struct irc_config irc = {
+        .server_name = main_cfg.server_name,
+        .server_info = main_cfg.server_info,
+        .network = "parley",
+        .ping_interval = main_cfg.ping_interval,
+        .created = (int64_t)time(NULL),
+    };
+    irc_configure(&irc, loop);
+    int rc = main_cfg.motd_path[0] ? irc_load_motd(main_cfg.motd_path) : 0;
+    if (rc < 0) {
+        fprintf(stderr, "parleyd: motd %s: %s\n", main_cfg.motd_path,
+                strerror(-rc));
+        return false;
     }
     return true;
 }
 
-/*
- * SIGHUP: reloads what can change while everyone stays connected (today
- * the TLS certificate and key).
- */
-static void main_reload(void)
+/* --check-config: the settings are valid; checks the MOTD, prints them. */
+static int main_check_config(const struct config *cfg)
 {
-    server_reload_tls();
+    FILE *f = cfg->motd_path[0] ? fopen(cfg->motd_path, "r") : NULL;
+    if (cfg->motd_path[0] && f == NULL) {
+        fprintf(stderr, "parleyd: motd %s: %s\n", cfg->motd_path,
+                strerror(errno));
+        return 2;
+    }
+    if (f)
+        fclose(f);
+    config_print(cfg, stdout);
+    fprintf(stderr, "parleyd: the configuration is valid\n");
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    struct config cfg;
-    switch (config_parse(&cfg, argc, argv)) {
+    struct config *cfgp = &main_cfg;
+    main_argc = argc;
+    main_argv = argv;
+    switch (config_parse(cfgp, argc, argv)) {
     case CONFIG_EXIT:
         return 0;
     case CONFIG_ERROR:
@@ -107,15 +234,20 @@ int main(int argc, char **argv)
     case CONFIG_RUN:
         break;
     }
+    if (main_cfg.check_config)
+        return main_check_config(cfgp);
     if (oper_init() != 0) {
         fprintf(stderr, "parleyd: libsodium cannot be initialized\n");
         return 1;
     }
-    if (cfg.hash_password)
+    if (main_cfg.hash_password)
         return main_hash_password();
-    if (!main_opers(&cfg))
+    char err[256];
+    if (!main_opers(cfgp, err, sizeof err)) {
+        fprintf(stderr, "parleyd: oper: %s\n", err);
         return 2;
-    log_set_level(cfg.log_level);
+    }
+    log_set_level(main_cfg.log_level);
     log_open(STDERR_FILENO);
     main_seed();
 
@@ -124,41 +256,16 @@ int main(int argc, char **argv)
         perror("parleyd: epoll_create1");
         return 1;
     }
-    const struct text_config text = {
-        .history_replay = cfg.history,
-        .quiet_above = cfg.quiet_above,
-    };
-    text_configure(&text);
-    const struct chat_config chat = {
-        .history_keep = cfg.history_keep,
-        .max_bans = cfg.max_bans,
-        .topic_max = cfg.topic_max,
-        .max_rooms = cfg.max_rooms,
-        .history_mem = cfg.history_mem,
-        .room_burst = cfg.room_burst,
-        .room_rate = cfg.room_rate,
-        .origin_room_burst = cfg.room_burst_ip,
-        .origin_room_rate = cfg.room_rate_ip,
-    };
-    chat_init(&chat);
-    const struct irc_config irc = {
-        .server_name = cfg.server_name,
-        .server_info = cfg.server_info,
-        .network = "parley",
-        .ping_interval = cfg.ping_interval,
-        .created = (int64_t)time(NULL),
-    };
-    irc_configure(&irc, loop);
-    int rc = cfg.motd_path ? irc_load_motd(cfg.motd_path) : 0;
-    if (rc < 0) {
-        fprintf(stderr, "parleyd: --motd %s: %s\n", cfg.motd_path,
-                strerror(-rc));
+    if (!main_setup(loop))
         return 2;
-    }
     int status = 1;
     server_set_reload(main_reload);
-    if (server_start(loop, &cfg) == 0)
+    if (server_start(loop, cfgp) == 0) {
+        notify_ready();
+        notify_watchdog_start(loop);
         status = server_run();
+    }
+    notify_fini();
     conn_fini();
     server_stop();
     irc_fini();

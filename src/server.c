@@ -16,13 +16,17 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "core/sban.h"
 #include "event/conn.h"
 #include "lib/dict.h"
 #include "event/ev.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "event/net.h"
 #include "event/tls.h"
+#include "http/http.h"
 #include "irc/irc.h"
+#include "notify.h"
 #include "text/text.h"
 #include "lib/xmalloc.h"
 
@@ -60,6 +64,7 @@ static struct server_refusal server_refusals[] = {
     SERVER_REFUSAL("max-clients"),
     SERVER_REFUSAL("max-per-ip"),
     SERVER_REFUSAL("no-descriptors"),
+    SERVER_REFUSAL("banned"),
     {NULL, LOG_RATE_INIT(LOG_WARN, "event=refuse reason=other")},
 };
 #undef SERVER_REFUSAL
@@ -89,18 +94,16 @@ static struct ev_io server_sig_io;
 static struct ev_timer server_deadline;
 static struct ev_timer server_log_timer; /* the log has work left */
 static bool server_stopping;
-static struct tls_server *server_tls;    /* NULL: no TLS listener */
-static void (*server_reload_hook)(void); /* what SIGHUP runs */
+static struct tls_server *server_tls; /* NULL: no TLS listener */
+static void (*server_reload)(void);   /* what SIGHUP runs, NULL: nothing */
 
 /* The protocols, by the scheme of their listen URL. */
 static const struct {
     const char *scheme;
     const struct conn_proto *proto;
 } server_protos[] = {
-    {"text", &text_proto},
-    {"irc", &irc_proto},
-    {"tls", &text_proto},
-    {"ircs", &irc_proto},
+    {"text", &text_proto}, {"irc", &irc_proto},   {"tls", &text_proto},
+    {"ircs", &irc_proto},  {"http", &http_proto},
 };
 
 /* Returns the protocol of scheme (config.c accepts only these). */
@@ -151,11 +154,26 @@ static void server_on_conn_free(const struct conn *c)
 }
 
 /*
+ * Writes the line a client refused for a ban on host gets, with the ban's
+ * reason, in the listener's protocol, into out; returns its length.
+ */
+static size_t server_banned_line(const struct conn_proto *proto,
+                                 const char *host, char *out, size_t size)
+{
+    const struct sban *b = sban_match_host(host);
+    char text[SBAN_REASON_MAX + 64];
+    snprintf(text, sizeof text, "you are banned from this server (%s)",
+             b && b->reason[0] ? b->reason : "no reason given");
+    return proto->server_line(true, text, out, size);
+}
+
+/*
  * Writes the line a client refused for reason gets, naming the limit, in
  * the listener's protocol, into out (size bytes); returns its length.
  */
 static size_t server_full_line(const struct conn_proto *proto,
-                               const char *reason, char *out, size_t size)
+                               const char *reason, const char *host, char *out,
+                               size_t size)
 {
     char text[96];
     if (strcmp(reason, "max-clients") == 0)
@@ -167,6 +185,8 @@ static size_t server_full_line(const struct conn_proto *proto,
                  server_cfg->max_per_ip);
     else if (strcmp(reason, "no-descriptors") == 0)
         snprintf(text, sizeof text, "server full (out of file descriptors)");
+    else if (strcmp(reason, "banned") == 0)
+        return server_banned_line(proto, host, out, size);
     else
         snprintf(text, sizeof text, "server full");
     return proto->server_line(true, text, out, size);
@@ -182,8 +202,11 @@ static void server_refuse(const struct listener *l, int fd, const char *addr,
     struct server_refusal *r = server_refusals;
     while (r->reason && strcmp(r->reason, reason) != 0)
         r++;
-    char line[160];
-    size_t n = server_full_line(l->proto, reason, line, sizeof line);
+    metrics_refused(reason);
+    /* The longest is HTTP's refusal of a ban: a whole answer. */
+    char line[SBAN_REASON_MAX + 256], host[NET_ADDR_MAX];
+    net_addr_host(addr, host, sizeof host);
+    size_t n = server_full_line(l->proto, reason, host, line, sizeof line);
     /* A TLS client would take a plain line for a broken handshake. */
     ssize_t rc = l->tls ? 0 : send(fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)rc;
@@ -194,6 +217,8 @@ static void server_refuse(const struct listener *l, int fd, const char *addr,
 /* Returns the reason to refuse a new connection from sa, or NULL. */
 static const char *server_admit(const struct sockaddr *sa, const char *host)
 {
+    if (sban_match_host(host))
+        return "banned";
     if (conn_count() >= server_max_clients)
         return "max-clients";
     bool exempt = net_is_loopback(sa) && !server_cfg->limit_loopback;
@@ -222,6 +247,7 @@ static void server_take(struct listener *l, int fd, const struct sockaddr *sa)
     net_nodelay(fd);
     net_keepalive(fd, server_cfg->keepalive);
     server_ip_add(host, +1);
+    metrics.accepted++;
     if (l->tls)
         conn_new_tls(fd, addr, l->proto, server_tls);
     else
@@ -321,6 +347,7 @@ static void server_shutdown(const char *signame)
     if (server_stopping)
         return;
     server_stopping = true;
+    notify_stopping();
     log_info("event=shutdown signal=%s connections=%zu", signame, conn_count());
     for (size_t i = 0; i < server_nlisteners; i++) {
         struct listener *l = &server_listeners[i];
@@ -333,11 +360,6 @@ static void server_shutdown(const char *signame)
     ev_timer_start(server_loop, &server_deadline,
                    (uint64_t)server_cfg->shutdown_timeout * 1000u,
                    server_on_deadline);
-}
-
-void server_set_reload(void (*fn)(void))
-{
-    server_reload_hook = fn;
 }
 
 /*
@@ -370,8 +392,8 @@ int server_reload_tls(void)
 
 /*
  * Reads pending signals from the signalfd. SIGHUP, which asks daemons to
- * reload their configuration, runs the reload hook (without one it is
- * logged and ignored, so a closed terminal does not end the server).
+ * reload their configuration, runs the reload server_set_reload gave (and
+ * so a closed terminal does not end the server).
  */
 static void server_on_signal(struct ev_loop *loop, struct ev_io *io,
                              uint32_t events)
@@ -380,12 +402,11 @@ static void server_on_signal(struct ev_loop *loop, struct ev_io *io,
     (void)events;
     struct signalfd_siginfo si;
     while (read(io->fd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGHUP && server_reload_hook) {
-            log_info("event=sighup action=reload");
-            server_reload_hook();
-        } else if (si.ssi_signo == SIGHUP) {
+        if (si.ssi_signo == SIGHUP && server_reload)
+            server_reload();
+        else if (si.ssi_signo == SIGHUP)
             log_warn("event=sighup action=ignored reason=no-reload");
-        } else
+        else
             server_shutdown(si.ssi_signo == SIGINT ? "INT" : "TERM");
     }
 }
@@ -519,6 +540,9 @@ static void server_announce(void)
         else if (server_listeners[i].proto == &irc_proto)
             printf("%s IRC: irssi -c %s -p %s", nseen > 0 ? ";" : "", host,
                    port ? port + 1 : "");
+        else if (server_listeners[i].proto == &http_proto)
+            printf("%s metrics: curl http://%s:%s/metrics",
+                   nseen > 0 ? ";" : "", host, port ? port + 1 : "");
         else
             printf("%s telnet %s (or nc %s)", nseen > 0 ? ";" : "", target,
                    target);
@@ -528,12 +552,10 @@ static void server_announce(void)
     fflush(stdout);
 }
 
-int server_start(struct ev_loop *loop, const struct config *cfg)
+/* The connection limits cfg gives. */
+static struct conn_limits server_conn_limits(const struct config *cfg)
 {
-    server_loop = loop;
-    server_cfg = cfg;
-    server_per_ip = dict_new();
-    const struct conn_limits limits = {
+    return (struct conn_limits){
         .max_line = cfg->max_line,
         .sendq_max = cfg->sendq_max,
         .recvq_max = cfg->recvq_max,
@@ -548,7 +570,27 @@ int server_start(struct ev_loop *loop, const struct config *cfg)
         .tls_handshake_ms = cfg->tls_handshake_timeout * 1000u,
         .tls_handshakes = cfg->tls_handshakes,
     };
+}
+
+void server_set_reload(void (*reload)(void))
+{
+    server_reload = reload;
+}
+
+void server_reconfigure(void)
+{
+    const struct conn_limits limits = server_conn_limits(server_cfg);
+    conn_set_limits(&limits);
+}
+
+int server_start(struct ev_loop *loop, const struct config *cfg)
+{
+    server_loop = loop;
+    server_cfg = cfg;
+    server_per_ip = dict_new();
+    const struct conn_limits limits = server_conn_limits(cfg);
     conn_init(loop, &limits, server_on_conn_free);
+    http_init(loop);
     size_t nofile = server_raise_nofile();
     server_max_clients = cfg->max_clients;
     if (server_max_clients == 0)
@@ -604,4 +646,5 @@ void server_stop(void)
     server_per_ip = NULL;
     tls_server_free(server_tls);
     server_tls = NULL;
+    sban_fini();
 }

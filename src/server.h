@@ -6,7 +6,7 @@
  * names the limit, survives running out of file descriptors, and turns
  * SIGTERM/SIGINT into a graceful shutdown: stop accepting, tell everyone,
  * flush within a deadline, stop.
- * SIGHUP runs the reload hook that main sets (server_set_reload).
+ * SIGHUP runs the reload function given to server_set_reload.
  */
 #ifndef PARLEY_SERVER_H
 #define PARLEY_SERVER_H
@@ -21,15 +21,22 @@ struct ev_loop;
  */
 int server_start(struct ev_loop *loop, const struct config *cfg);
 
-/* Runs the loop until shutdown completes; returns the exit status. */
-int server_run(void);
+/*
+ * Makes SIGHUP call reload (in the loop, never inside a handler); NULL:
+ * SIGHUP is logged and ignored.
+ */
+void server_set_reload(void (*reload)(void));
 
 /*
- * Sets the function SIGHUP runs, in the loop, between two rounds (NULL:
- * SIGHUP is logged and ignored). It reloads what can change while
- * everyone stays connected.
+ * Takes the settings of the configuration given to server_start that may
+ * have changed in place (a reload): connection limits (flood, queues,
+ * memory, probe wait) now; max-per-ip, limit-loopback, keepalive and
+ * shutdown-timeout are read from it when used anyway.
  */
-void server_set_reload(void (*fn)(void));
+void server_reconfigure(void);
+
+/* Runs the loop until shutdown completes; returns the exit status. */
+int server_run(void);
 
 /*
  * Reads the TLS certificate and key again from their files, for
@@ -39,7 +46,7 @@ void server_set_reload(void (*fn)(void));
  */
 int server_reload_tls(void);
 
-/* Closes the listeners and frees what server_start made. */
+/* Closes the listeners, frees what server_start made, forgets the bans. */
 void server_stop(void);
 
 #endif

@@ -25,6 +25,11 @@ else
     # Operator passwords are hashed and checked with libsodium.
     need pkg-config command -v pkg-config
     need libsodium-dev test -f /usr/include/sodium.h
+    # The config file is parsed with libinih; readiness goes to systemd
+    # with libsystemd's sd_notify; systemd-analyze checks the unit.
+    need libinih-dev test -f /usr/include/ini.h
+    need libsystemd-dev test -f /usr/include/systemd/sd-daemon.h
+    need systemd command -v systemd-analyze
     # TLS listeners use OpenSSL 3; make run and the tests make certificates
     # and connect with the openssl command.
     need libssl-dev test -f /usr/include/openssl/ssl.h
@@ -43,6 +48,8 @@ else
     # bench/smoke.sh (make test) drives these two IRC servers too.
     need ngircd test -x /usr/sbin/ngircd
     need inspircd test -x /usr/sbin/inspircd
+    # tests/e2e/test_metrics.py checks the metrics page with promtool.
+    need prometheus command -v promtool
 fi
 
 if [ -n "$missing" ]; then
@@ -64,4 +71,16 @@ if [ -n "$missing" ]; then
             ;;
         esac
     done
+    # The prometheus package (for promtool) starts its server on port 9090
+    # and the node exporter it recommends on 9100: the tests need neither.
+    case " $missing " in
+    *" prometheus "*)
+        for unit in prometheus prometheus-node-exporter; do
+            if command -v systemctl >/dev/null 2>&1 &&
+                systemctl is-active --quiet "$unit.service" 2>/dev/null; then
+                $SUDO systemctl stop "$unit.service"
+            fi
+        done
+        ;;
+    esac
 fi

@@ -26,7 +26,10 @@
 #include "core/oper.h"
 #include "lib/dict.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "core/room.h"
+#include "core/sban.h"
+#include "core/watch.h"
 #include "lib/xmalloc.h"
 
 #define CHAT_LOBBY "lobby"
@@ -90,6 +93,7 @@ void chat_fini(void)
     dict_free(chat_nicks);
     member_table_free(chat_members);
     dict_free(chat_ids);
+    watch_fini();
     chat_ids = NULL;
     chat_members = NULL;
     chat_rooms = chat_nicks = NULL;
@@ -98,6 +102,17 @@ void chat_fini(void)
     chat_hist_bytes = 0;
     bucket_table_free(chat_origin_rooms);
     chat_origin_rooms = NULL;
+}
+
+void chat_set_limits(const struct chat_config *cfg)
+{
+    chat_cfg.topic_max = cfg->topic_max;
+    chat_cfg.max_rooms = cfg->max_rooms;
+    chat_cfg.history_mem = cfg->history_mem;
+    chat_cfg.max_bans = cfg->max_bans;
+    chat_cfg.room_burst = cfg->room_burst;
+    chat_cfg.room_rate = cfg->room_rate;
+    chat_room_rate = bucket_rate_per_minute(cfg->room_burst, cfg->room_rate);
 }
 
 const struct chat_config *chat_get_config(void)
@@ -204,8 +219,10 @@ void chat_deliver(struct client *c, struct chat_event *ev)
 {
     if (c->mark == chat_epoch || (ev->kind == CHAT_TAGMSG && !c->ops->tagmsg))
         return;
-    if (c->ops->deliver(c, ev))
+    if (c->ops->deliver(c, ev)) {
         c->mark = chat_epoch;
+        metrics.deliveries++;
+    }
 }
 
 void chat_broadcast(struct room *r, struct chat_event *ev,
@@ -357,6 +374,7 @@ static void chat_copy(char *dst, const char *src, size_t max)
 
 void chat_set_user_host(struct client *c, const char *user, const char *host)
 {
+    bool first = c->user[0] == '\0';
     chat_copy(c->user, user, CHAT_USER_MAX);
     /* A host never starts with ':' ("::1"), which IRC would take for the
      * start of a last parameter: "0::1" is the same address. */
@@ -366,6 +384,9 @@ void chat_set_user_host(struct client *c, const char *user, const char *host)
     } else {
         chat_copy(c->host, host, CHAT_HOST_MAX);
     }
+    /* Now the person has a full nick!user@host: its watchers may see it. */
+    if (first && c->user[0] != '\0')
+        watch_came(c);
 }
 
 bool chat_nick_valid(const char *nick, size_t len)
@@ -481,14 +502,15 @@ bool chat_is_banned(const struct client *c, const struct room *r)
 }
 
 /*
- * Once nobody is in r (and it is not the lobby): frees it if it has no
- * history, else keeps it as a cache on the idle list.
+ * Once nobody is in r (and it is not the lobby): frees it if it holds
+ * nothing (history, bans, a topic, metadata), else keeps it as a cache on
+ * the idle list.
  */
 static void chat_maybe_drop_room(struct room *r)
 {
     if (r->nmembers > 0 || r == chat_lobby)
         return;
-    if (r->hist_count > 0 || r->nbans > 0 || r->topic)
+    if (r->hist_count > 0 || r->nbans > 0 || r->topic || r->meta)
         chat_idle_add(r);
     else
         chat_drop_room(r);
@@ -561,8 +583,10 @@ void chat_unregister(struct client *c, const char *reason, size_t len,
     }
     chat_event_done(&ev);
     oper_set(c, NULL);
+    watch_clear(c);
     chat_remember_was(c);
     dict_del(chat_nicks, c->nick, c->nick_len);
+    watch_went(c->nick, c->nick_len);
     char key[24];
     int k = snprintf(key, sizeof key, "%llu", (unsigned long long)c->id);
     dict_del(chat_ids, key, (size_t)k);
@@ -714,6 +738,7 @@ enum chat_error chat_say(struct client *c, struct room *r,
     ev.lines = lines;
     ev.nlines = n;
     ev.notice = notice;
+    metrics.messages += n;
     chat_opts_in(&ev, opts);
     chat_broadcast(r, &ev, c);
     chat_event_done(&ev);
@@ -735,6 +760,7 @@ enum chat_error chat_act(struct client *c, struct room *r, const char *text,
     struct chat_event ev;
     chat_event_init(&ev, CHAT_ACTION, c);
     c->last_spoke = ev.time_ms / 1000;
+    metrics.messages++;
     ev.text = text;
     ev.text_len = len;
     chat_opts_in(&ev, opts);
@@ -755,6 +781,7 @@ enum chat_error chat_privmsg(struct client *c, struct client *to,
     struct chat_event ev;
     chat_event_init(&ev, CHAT_PRIVATE, c);
     c->last_spoke = ev.time_ms / 1000;
+    metrics.messages++;
     ev.to = to;
     ev.text = text;
     ev.text_len = len;
@@ -805,6 +832,8 @@ enum chat_error chat_set_nick(struct client *c, const char *nick, size_t len)
     enum chat_error e = chat_nick_free(c, c->id, nick, len);
     if (e != CHAT_OK)
         return e;
+    if (sban_match_nick(c, nick, len))
+        return CHAT_ERR_BANNED;
 
     char old[NICK_MAX + 1];
     size_t old_len = c->nick_len;
@@ -826,6 +855,10 @@ enum chat_error chat_set_nick(struct client *c, const char *nick, size_t len)
     ev.text_len = c->nick_len;
     chat_tell_neighbours(c, &ev);
     chat_event_done(&ev);
+    if (old_len != len || !name_eq(old, nick, len)) { /* not just its case */
+        watch_went(old, old_len);
+        watch_came(c);
+    }
     return CHAT_OK;
 }
 
@@ -866,6 +899,7 @@ void chat_set_away(struct client *c, const char *text, size_t len)
     ev.text = c->away;
     ev.text_len = c->away ? strlen(c->away) : 0;
     chat_tell_neighbours(c, &ev);
+    watch_tell(c, &ev);
     chat_event_done(&ev);
 }
 
@@ -877,5 +911,6 @@ void chat_set_realname(struct client *c, const char *text, size_t len)
     ev.text = c->realname;
     ev.text_len = c->realname ? strlen(c->realname) : 0;
     chat_tell_neighbours(c, &ev);
+    watch_tell(c, &ev);
     chat_event_done(&ev);
 }

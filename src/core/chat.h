@@ -18,6 +18,7 @@
 #include "core/nick.h"
 
 struct room;
+struct watch_list;
 
 /* How many protocols can cache a formatted event (text, irc, ...). */
 #define CHAT_PROTOS 4
@@ -87,6 +88,9 @@ struct chat_event {
     /* MESSAGE, ACTION, TAGMSG: 0, or the least status (CHAT_VOICE or
        CHAT_OP) a member needs to get it; see chat_msg_opts. */
     unsigned min_status;
+    /* AWAY, SETNAME: handed to the recipient because it watches from's
+       nick (core/watch.h), not because they share a room. */
+    bool watched;
     struct chat_wire wire[CHAT_PROTOS];
 };
 
@@ -110,6 +114,13 @@ struct client_ops {
      */
     void (*killed)(struct client *c, const struct client *by,
                    const char *reason, size_t len);
+    /*
+     * A nick (len bytes) that watcher watches (core/watch.h) came, taken
+     * by who, or went (who is NULL; nick as it was spelled). NULL for a
+     * protocol that offers no watching.
+     */
+    void (*watched)(struct client *watcher, const char *nick, size_t len,
+                    const struct client *who);
 };
 
 /* A member's status in a room. */
@@ -154,6 +165,8 @@ struct client {
     uint64_t new_rooms_full_at; /* the bucket of rooms it may create */
     const char *oper;           /* a server operator: its account; NULL: not one
                                    (set by oper_set, core/oper.h) */
+    struct watch_list *watching; /* the nicks it watches (core/watch.h);
+                                    NULL: none */
 };
 
 struct chat_config {
@@ -200,7 +213,15 @@ void chat_init(const struct chat_config *cfg);
 /* Frees every room; all clients must have been unregistered. */
 void chat_fini(void);
 
-/* Returns the configuration given to chat_init. */
+/*
+ * Takes the limits of cfg that may change while people are here (a
+ * reload): topic_max, max_rooms, history_mem, max_bans, room_burst and
+ * room_rate. They apply from the next time they are checked (a lower
+ * history_mem at the next message). The rest of cfg is ignored.
+ */
+void chat_set_limits(const struct chat_config *cfg);
+
+/* Returns the configuration given to chat_init (and chat_set_limits). */
 const struct chat_config *chat_get_config(void);
 
 /*
@@ -208,13 +229,19 @@ const struct chat_config *chat_get_config(void);
  * owner are stored; user and host are copied (cut to their maximum). nick
  * (len bytes) is the person's nick, or NULL for the default user<id>.
  * Returns CHAT_OK, or (leaving c unregistered) INVALID, RESERVED or TAKEN.
- * The person is in no room yet.
+ * The person is in no room yet, and has no user name or host until
+ * chat_set_user_host (which tells the watchers of its nick).
  */
 enum chat_error chat_register(struct client *c, uint64_t id,
                               const struct client_ops *ops, void *owner,
                               const char *nick, size_t len);
 
-/* Sets c's user name and shown host (copied, cut to their maximum). */
+/*
+ * Sets c's user name and shown host (copied, cut to their maximum). A
+ * protocol calls it right after chat_register: the first call that gives
+ * c a user name completes its arrival, and the watchers of its nick
+ * (core/watch.h) are told it came.
+ */
 void chat_set_user_host(struct client *c, const char *user, const char *host);
 
 /*
@@ -309,7 +336,8 @@ enum chat_error chat_tagmsg(struct client *c, struct room *r, struct client *to,
 
 /*
  * Changes c's nick. c and everyone who shares a room with it get CHAT_NICK.
- * Returns CHAT_OK, INVALID, RESERVED, TAKEN or ALREADY.
+ * Returns CHAT_OK, INVALID, RESERVED, TAKEN, ALREADY, or BANNED if a
+ * server ban's mask matches c under the new nick (core/sban.h).
  */
 enum chat_error chat_set_nick(struct client *c, const char *nick, size_t len);
 

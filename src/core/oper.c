@@ -56,7 +56,7 @@ static const struct oper_account *oper_find(const char *name, size_t n)
     return NULL;
 }
 
-int oper_add(const char *spec, char *err, size_t cap)
+int oper_spec_check(const char *spec, char *err, size_t cap)
 {
     const char *colon = strchr(spec, ':');
     size_t n = colon ? (size_t)(colon - spec) : 0;
@@ -76,6 +76,14 @@ int oper_add(const char *spec, char *err, size_t cap)
                  (int)n, spec);
         return -1;
     }
+    return 0;
+}
+
+int oper_add(const char *spec, char *err, size_t cap)
+{
+    if (oper_spec_check(spec, err, cap) != 0)
+        return -1;
+    size_t n = strcspn(spec, ":");
     if (oper_find(spec, n)) {
         snprintf(err, cap, "\"%.*s\" is given twice", (int)n, spec);
         return -1;
@@ -87,7 +95,53 @@ int oper_add(const char *spec, char *err, size_t cap)
     struct oper_account *a = &oper_table[oper_n++];
     memcpy(a->name, spec, n);
     a->name[n] = '\0';
-    snprintf(a->hash, sizeof a->hash, "%s", hash);
+    snprintf(a->hash, sizeof a->hash, "%s", spec + n + 1);
+    return 0;
+}
+
+/* The accounts before oper_replace, to find who was an operator as what. */
+static struct oper_account oper_old[OPER_ACCOUNTS_MAX];
+
+/*
+ * chat_foreach_client helper: points an operator at their account in the
+ * new table, or, if it is gone, takes their operator status away.
+ */
+static void oper_rebind(struct client *c, void *arg)
+{
+    (void)arg;
+    if (c->oper == NULL)
+        return;
+    /* c->oper pointed into the table that oper_old now holds a copy of. */
+    size_t i = (size_t)((const struct oper_account *)(const void *)c->oper -
+                        oper_table);
+    const char *name = oper_old[i].name;
+    const struct oper_account *a = oper_find(name, strlen(name));
+    if (a) {
+        c->oper = a->name;
+        return;
+    }
+    log_info("event=deoper id=%llu nick=%s account=%s reason=reload",
+             (unsigned long long)c->id, log_q(c->nick, strlen(c->nick)),
+             log_q(name, strlen(name)));
+    oper_set(c, NULL);
+}
+
+int oper_replace(const char *const *specs, size_t n, char *err, size_t cap)
+{
+    memcpy(oper_old, oper_table, sizeof oper_table);
+    size_t old_n = oper_n;
+    oper_n = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (oper_add(specs[i], err, cap) != 0) {
+            memcpy(oper_table, oper_old, sizeof oper_table);
+            oper_n = old_n;
+            sodium_memzero(oper_old, sizeof oper_old);
+            return -1;
+        }
+    }
+    if (oper_count > 0) /* (and before chat_init there is nobody) */
+        chat_foreach_client(oper_rebind, NULL);
+    sodium_memzero(oper_old, sizeof oper_old);
     return 0;
 }
 

@@ -1,5 +1,6 @@
 /*
- * oper: server operators. The accounts given at start (--oper NAME:HASH),
+ * oper: server operators. The accounts given at start and on reload
+ * (oper = NAME:HASH in the config file, or --oper),
  * the check of a name and password against them, who is an operator now,
  * and what only operators may do (disconnect anyone: oper_kill).
  *
@@ -41,6 +42,21 @@ int oper_init(void);
  * already given, or OPER_ACCOUNTS_MAX accounts already.
  */
 int oper_add(const char *spec, char *err, size_t cap);
+
+/*
+ * Checks the form of an account spec "NAME:HASH" as oper_add will, without
+ * adding it (for the config parser). Returns 0, or -1 with why in err.
+ */
+int oper_spec_check(const char *spec, char *err, size_t cap);
+
+/*
+ * Replaces every account with the n specs (a reload). All or nothing: on a
+ * bad spec, returns -1 with why in err and keeps the accounts as they
+ * were. Who is an operator under an account that is still there stays one;
+ * who was one under an account that is gone is one no longer (logged as
+ * event=deoper). Returns 0.
+ */
+int oper_replace(const char *const *specs, size_t n, char *err, size_t cap);
 
 /* Forgets every account (at exit). */
 void oper_fini(void);

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/meta.h"
 #include "lib/xmalloc.h"
 
 struct room *room_new(const char *name, size_t len, size_t hist_cap)
@@ -39,6 +40,7 @@ void room_free(struct room *r)
     free(r->topic);
     free(r->topic_by);
     free(r->members);
+    meta_free(r->meta);
     free(r);
 }
 

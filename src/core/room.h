@@ -18,6 +18,7 @@
 #include "core/nick.h"
 
 struct client;
+struct meta;
 
 /*
  * What the allocator adds to each message on average (its header and the
@@ -77,13 +78,15 @@ struct room {
     size_t hist_bytes; /* the ring and its messages, see room_msg_cost */
     /* The core's list of rooms without members, least recently left first. */
     struct room *idle_prev, *idle_next;
-    bool idle; /* on that list */
+    bool idle;         /* on that list */
+    struct meta *meta; /* IRC metadata keys set on it; NULL: none */
 };
 
 /* Returns a new empty room keeping up to hist_cap messages. */
 struct room *room_new(const char *name, size_t len, size_t hist_cap);
 
-/* Frees the room, its topic, bans and history; room_free(NULL) is a no-op. */
+/* Frees the room, its topic, bans, metadata and history; room_free(NULL) is
+ * a no-op. */
 void room_free(struct room *r);
 
 /* Adds c as a member; returns its slot in r->members. */

@@ -26,6 +26,7 @@
 #include "event/flood.h"
 #include "event/frame.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "event/net.h"
 #include "event/outq.h"
 #include "event/sniff.h"
@@ -137,6 +138,11 @@ void conn_init(struct ev_loop *loop, const struct conn_limits *limits,
     conn_lim = *limits;
     conn_on_free = on_free;
     conn_out_init();
+}
+
+void conn_set_limits(const struct conn_limits *limits)
+{
+    conn_lim = *limits;
 }
 
 const struct conn_limits *conn_get_limits(void)
@@ -309,6 +315,19 @@ void conn_close_with(struct conn *c, enum conn_reason reason, const char *text)
     conn_close(c, reason, true);
 }
 
+void conn_census(void (*fn)(const struct conn_proto *p, enum conn_phase ph,
+                            void *arg),
+                 void *arg)
+{
+    for (size_t i = 0; i < conn_all.n; i++) {
+        const struct conn *c = conn_all.v[i];
+        enum conn_phase ph = c->state != CS_OPEN ? CONN_PHASE_CLOSING
+                             : c->opened         ? CONN_PHASE_OPEN
+                                                 : CONN_PHASE_NEW;
+        fn(c->proto, ph, arg);
+    }
+}
+
 void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg)
 {
     /* fn may close connections, which never removes them from conn_all
@@ -395,7 +414,7 @@ static void conn_dispatch(struct conn *c, const char *line, size_t len)
 {
     if (!c->sniffed) {
         c->sniffed = true;
-        if (sniff_http_line(line, len)) {
+        if (sniff_http_line(line, len) && !c->proto->http) {
             conn_close(c, CONN_HTTP, false);
             return;
         }
@@ -416,6 +435,7 @@ static void conn_dispatch(struct conn *c, const char *line, size_t len)
  */
 static void conn_pause(struct conn *c, uint64_t wait_ms)
 {
+    metrics.flood_pauses++;
     c->paused = true;
     ev_timer_start(conn_loop, &c->timer, wait_ms, conn_on_resume);
     conn_update_mask(c);
@@ -526,6 +546,13 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
             continue;
         }
         uint64_t before = conn_out_total;
+        if (r == FRAME_TOO_LONG && !c->opened) {
+            /* Too long for a probe's request line: a client's, opened. */
+            ev_timer_stop(conn_loop, &c->timer);
+            conn_open(c);
+        }
+        if (c->state != CS_OPEN)
+            break;
         if (r == FRAME_TOO_LONG)
             c->proto->too_long(c, c->frame.max_line);
         else
@@ -674,6 +701,7 @@ void conn_read(struct conn *c)
         conn_fail_errno(c, errno);
         return;
     }
+    metrics.bytes_in += (size_t)n;
     if (c->state == CS_LINGER) {
         if (n == 0)
             conn_kill(c);

@@ -50,6 +50,8 @@ struct conn_proto {
      * IAC commands are taken out of it and answered (see frame.h).
      */
     bool raw;
+    /* true: it speaks HTTP, so a request line is not a probe to close. */
+    bool http;
     /* Its longest line, in bytes; 0: the configured --max-line. */
     size_t max_line;
     /*
@@ -122,6 +124,13 @@ struct outq_block;
  */
 void conn_init(struct ev_loop *loop, const struct conn_limits *limits,
                void (*on_free)(const struct conn *c));
+
+/*
+ * Replaces the limits (a reload). Flood, queue and memory limits apply
+ * from the next time they are checked; max_line, the probe wait and the
+ * prefixes apply to connections made from now on.
+ */
+void conn_set_limits(const struct conn_limits *limits);
 
 /* Returns the module's limits. */
 const struct conn_limits *conn_get_limits(void);
@@ -224,6 +233,22 @@ void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg);
 
 /* Returns the number of connections, closing ones included. */
 size_t conn_count(void);
+
+/* Where a connection is in its life, as the metrics count it. */
+enum conn_phase {
+    CONN_PHASE_NEW,     /* accepted; its protocol has not opened it yet */
+    CONN_PHASE_OPEN,    /* its protocol serves it */
+    CONN_PHASE_CLOSING, /* ending: last output, then the socket closes */
+    CONN_PHASES
+};
+
+/*
+ * Calls fn once for every connection, closing ones included, with its
+ * protocol and phase (for a scrape of the metrics: O(connections)).
+ */
+void conn_census(void (*fn)(const struct conn_proto *p, enum conn_phase ph,
+                            void *arg),
+                 void *arg);
 
 /* Sends pending output and reaps closed connections; run before sleeping. */
 void conn_before_sleep(void);

@@ -19,6 +19,7 @@
 
 #include "lib/buf.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/xmalloc.h"
 
 /* How often the allocator is asked to give freed memory back to the OS. */
@@ -127,6 +128,7 @@ static void conn_flush_blocked(struct conn *c)
 {
     if (c->state == CS_OPEN &&
         c->out.bytes + conn_kernel_queue(c) > conn_lim.sendq_max) {
+        metrics.sendq_cutoffs++;
         conn_close(c, CONN_SENDQ, false);
         return;
     }
@@ -158,6 +160,7 @@ static void conn_flush(struct conn *c)
         ssize_t n = conn_xport_write(c, iov, k);
         if (n > 0) {
             conn_round_sent += (size_t)n;
+            metrics.bytes_out += (size_t)n;
             c->mid_line = outq_consume(&c->out, (size_t)n) != '\n';
             /* A closing peer that still reads may take its time: the
              * deadline counts from the last progress, not from the close. */
@@ -212,6 +215,7 @@ void conn_enforce_memory(void)
     size_t cut = 0;
     for (size_t i = 0; i < n && outq_memory() > conn_lim.out_mem_max; i++) {
         conn_close(v[i], CONN_MEMORY, false);
+        metrics.memory_cutoffs++;
         cut++;
     }
     free(v);

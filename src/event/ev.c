@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/metrics.h"
 #include "lib/xmalloc.h"
 
 /* Events taken from the kernel per epoll_wait call. */
@@ -31,6 +32,14 @@ static uint64_t ev_clock_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Returns the monotonic clock in microseconds. */
+static uint64_t ev_clock_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 struct ev_loop *ev_loop_new(void)
@@ -194,10 +203,13 @@ void ev_stop(struct ev_loop *loop)
 int ev_run(struct ev_loop *loop)
 {
     struct epoll_event events[EV_BATCH];
+    uint64_t woke_us = 0; /* when the round began: its time is measured */
     loop->stopped = false;
     while (!loop->stopped) {
         if (loop->before_sleep)
             loop->before_sleep(loop, loop->before_sleep_arg);
+        if (woke_us)
+            metrics_loop_observe(ev_clock_us() - woke_us);
         if (loop->stopped)
             break;
         int timeout = ev_timeout(loop);
@@ -205,7 +217,8 @@ int ev_run(struct ev_loop *loop)
         int n = epoll_wait(loop->epfd, events, EV_BATCH, timeout);
         if (n < 0 && errno != EINTR)
             return -errno;
-        loop->now = ev_clock_ms();
+        woke_us = ev_clock_us();
+        loop->now = woke_us / 1000u;
         for (int i = 0; i < n; i++) {
             struct ev_io *io = events[i].data.ptr;
             io->cb(loop, io, events[i].events);

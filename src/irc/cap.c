@@ -2,7 +2,8 @@
  * cap: IRCv3 capability negotiation (CAP LS, REQ, LIST, END), as
  * extensions/capability-negotiation.md has it, version 302 included.
  *
- * Only what is implemented is offered, and none has a value. A client that
+ * Only what is implemented is offered; the metadata drafts carry their
+ * limits as a value (in a 302 CAP LS only). A client that
  * starts negotiating before registration holds registration until CAP END.
  * The set of capabilities never changes while the server runs, so
  * cap-notify (implied by 302) never has a CAP NEW or DEL to send.
@@ -23,8 +24,12 @@ static const struct {
     {"batch", IRC_CAP_BATCH},
     {"cap-notify", IRC_CAP_CAP_NOTIFY},
     {"draft/chathistory", IRC_CAP_CHATHISTORY},
+    {"draft/metadata-2", IRC_CAP_METADATA_2},
+    {"draft/metadata-3", IRC_CAP_METADATA},
+    {"draft/read-marker", IRC_CAP_READ_MARKER},
     {"echo-message", IRC_CAP_ECHO_MESSAGE},
     {"extended-join", IRC_CAP_EXTENDED_JOIN},
+    {"extended-monitor", IRC_CAP_EXTENDED_MONITOR},
     {"invite-notify", IRC_CAP_INVITE_NOTIFY},
     {"labeled-response", IRC_CAP_LABELED_RESPONSE},
     {"message-tags", IRC_CAP_MESSAGE_TAGS},
@@ -36,6 +41,18 @@ static const struct {
 };
 
 #define IRC_NCAPS (sizeof irc_caps / sizeof irc_caps[0])
+
+/* Returns the value of the capability bit (after '='), or NULL for none. */
+static const char *irc_cap_value(uint32_t bit)
+{
+    static char meta[96];
+    if (!(bit & (IRC_CAP_METADATA | IRC_CAP_METADATA_2)))
+        return NULL;
+    snprintf(meta, sizeof meta,
+             "before-connect,max-subs=%d,max-keys=%d,max-value-bytes=%d",
+             IRC_META_MAX_SUBS, IRC_META_MAX_KEYS, IRC_META_MAX_VALUE);
+    return meta;
+}
 
 /* The longest list of capabilities on one line of a 302 reply. */
 #define IRC_CAP_LINE 400
@@ -70,14 +87,24 @@ static void irc_cap_list(struct irc_session *s, const char *sub, uint32_t mask)
     for (size_t i = 0; i < IRC_NCAPS; i++) {
         if (!(mask & irc_caps[i].bit))
             continue;
+        /* Values only in a 302 CAP LS, as capability negotiation says. */
+        const char *value = s->cap_version >= 302 && strcmp(sub, "LS") == 0
+                                ? irc_cap_value(irc_caps[i].bit)
+                                : NULL;
         size_t len = strlen(irc_caps[i].name);
-        if (s->cap_version >= 302 && b.n > 0 && b.n + 1 + len > IRC_CAP_LINE) {
+        size_t vlen = value ? 1 + strlen(value) : 0;
+        if (s->cap_version >= 302 && b.n > 0 &&
+            b.n + 1 + len + vlen > IRC_CAP_LINE) {
             irc_cap_line(s, sub, true, &b);
             b.n = 0;
         }
         if (b.n)
             tbuf_put(&b, " ", 1);
         tbuf_put(&b, irc_caps[i].name, len);
+        if (value) {
+            tbuf_put(&b, "=", 1);
+            tbuf_str(&b, value);
+        }
     }
     irc_cap_line(s, sub, false, &b);
     free(b.p);

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/batch.h"
 #include "core/room.h"
 #include "event/conn.h"
 #include "irc/irc.h"
@@ -200,6 +201,7 @@ static void irc_echo(struct irc_session *s, const struct irc_said *w,
         .action = w->action,
         .client_tags = w->opts.client_tags,
         .client_tags_len = w->opts.client_tags_len,
+        .bot = s->bot,
     };
     irc_send_message(s, &m);
 }
@@ -215,6 +217,24 @@ static unsigned irc_target_status(const char **t)
     for (; **t == '@' || **t == '+'; (*t)++)
         st = **t == '+' || st == CHAT_VOICE ? CHAT_VOICE : CHAT_OP;
     return st;
+}
+
+/*
+ * Tells s what became of w in r (e from the core, id its id): 404 if it
+ * could not be said (unless quiet), else its echo if s asked for echoes.
+ */
+static void irc_channel_said(struct irc_session *s, const struct irc_said *w,
+                             const struct room *r, enum chat_error e,
+                             uint64_t id)
+{
+    if (e != CHAT_OK) {
+        if (!w->quiet)
+            irc_num(s, "404", "#%s :Cannot send to channel", r->name);
+        return;
+    }
+    char shown[ROOM_NAME_MAX + 3];
+    irc_status_target(w->opts.min_status, r, shown, sizeof shown);
+    irc_echo(s, w, id, shown);
 }
 
 /* Sends w to the channel target ("#chan", or "@#chan" as STATUSMSG). */
@@ -240,14 +260,7 @@ static void irc_to_channel(struct irc_session *s, const char *target,
         struct chat_line line = {w->text, w->len};
         e = chat_say(c, r, &line, 1, w->quiet, &id, &w->opts);
     }
-    if (e != CHAT_OK) {
-        if (!w->quiet)
-            irc_num(s, "404", "#%s :Cannot send to channel", r->name);
-        return;
-    }
-    char shown[ROOM_NAME_MAX + 3];
-    irc_status_target(w->opts.min_status, r, shown, sizeof shown);
-    irc_echo(s, w, id, shown);
+    irc_channel_said(s, w, r, e, id);
 }
 
 /* Sends w to the person nick; errors unless quiet. */
@@ -269,6 +282,68 @@ static void irc_to_nick(struct irc_session *s, const char *nick,
     if (w->text && !w->quiet && to->away)
         irc_num(s, "301", "%s :%s", to->nick, to->away);
     irc_echo(s, w, id, to->nick);
+}
+
+/*
+ * Batching (core/batch.h): the plain PRIVMSGs (or NOTICEs) a client sends
+ * to one channel in one read are said as one event. Plain means to one
+ * channel, to all its members, with no client tags, label or CTCP: all
+ * else is said on its own, after the batch. irc_run says the batch before
+ * any other command, so order is as sent; what s is told about each
+ * message (404, its echo) comes when the batch is said.
+ */
+static struct chat_batch irc_batch;
+
+void irc_batch_flush(void)
+{
+    struct irc_session *s = irc_batch.owner;
+    if (s == NULL)
+        return;
+    size_t n = irc_batch.n;
+    struct room *r = irc_batch.room;
+    struct irc_said w = {.cmd = irc_batch.notice ? "NOTICE" : "PRIVMSG",
+                         .quiet = irc_batch.notice};
+    chat_batch_clear(&irc_batch); /* its lines stay until the next add */
+    uint64_t id = 0;
+    enum chat_error e =
+        chat_say(&s->client, r, irc_batch.lines, n, w.quiet, &id, &w.opts);
+    for (size_t i = 0; i < n; i++) {
+        w.text = irc_batch.lines[i].text;
+        w.len = irc_batch.lines[i].len;
+        irc_channel_said(s, &w, r, e, id + i);
+    }
+}
+
+void irc_batch_before(const struct irc_msg *m, bool labeled)
+{
+    bool message =
+        (m->cmd.n == 7 && strncasecmp(m->cmd.p, "PRIVMSG", 7) == 0) ||
+        (m->cmd.n == 6 && strncasecmp(m->cmd.p, "NOTICE", 6) == 0);
+    if (labeled || !message)
+        irc_batch_flush();
+}
+
+/*
+ * Adds w, for target, to the batch if it is a plain message to a channel;
+ * returns false (the batch said) if it is not, for the caller to say it.
+ */
+static bool irc_batch_add(struct irc_session *s, const char *target,
+                          const struct irc_said *w)
+{
+    struct room *r = NULL;
+    if (target[0] == '#' && !w->action && w->opts.client_tags_len == 0 &&
+        !irc_label_running())
+        r = irc_find_channel(target, strlen(target));
+    if (r == NULL || w->len > CHAT_BATCH_BYTES) {
+        irc_batch_flush();
+        return false;
+    }
+    if (irc_batch.owner && !chat_batch_fits(&irc_batch, s, r, w->quiet, w->len))
+        irc_batch_flush();
+    if (chat_batch_add(&irc_batch, s, r, w->quiet, w->text, w->len,
+                       conn_get_limits()->flood_bytes))
+        irc_batch_flush();
+    return true;
 }
 
 /* PRIVMSG, NOTICE (cmd) TARGET[,TARGET...] :TEXT and TAGMSG TARGET */
@@ -298,6 +373,9 @@ static void irc_message(struct irc_session *s, struct irc_msg *m,
         w.action = irc_is_action(w.text, w.len, &w.text, &w.len);
     char targets[IRC_BODY_MAX + 1];
     irc_arg(m, 0, targets, sizeof targets);
+    if (!tagmsg && strchr(targets, ',') == NULL &&
+        irc_batch_add(s, targets, &w))
+        return;
     char *save = NULL;
     unsigned count = 0;
     for (char *t = strtok_r(targets, ",", &save); t;
@@ -376,6 +454,7 @@ static const struct irc_cmd irc_cmds[] = {
     {"AWAY", irc_cmd_away, 0, false},
     {"CAP", irc_cmd_cap, 1, true},
     {"CHATHISTORY", irc_cmd_chathistory, 1, false},
+    {"DLINE", irc_cmd_dline, 1, false},
     {"HELP", irc_cmd_help, 0, false},
     {"HELPOP", irc_cmd_help, 0, false},
     {"INFO", irc_cmd_info, 0, false},
@@ -384,10 +463,14 @@ static const struct irc_cmd irc_cmds[] = {
     {"JOIN", irc_cmd_join, 1, false},
     {"KICK", irc_cmd_kick, 2, false},
     {"KILL", irc_cmd_kill, 1, false},
+    {"KLINE", irc_cmd_kline, 1, false},
     {"LINKS", irc_cmd_links, 0, false},
     {"LIST", irc_cmd_list, 0, false},
     {"LUSERS", irc_cmd_lusers, 0, false},
+    {"MARKREAD", irc_cmd_markread, 0, false},
+    {"METADATA", irc_cmd_metadata, 2, true},
     {"MODE", irc_cmd_mode, 1, false},
+    {"MONITOR", irc_cmd_monitor, 1, false},
     {"MOTD", irc_cmd_motd, 0, false},
     {"NAMES", irc_cmd_names, 0, false},
     {"NICK", irc_cmd_nick, 0, true},
@@ -400,10 +483,13 @@ static const struct irc_cmd irc_cmds[] = {
     {"PRIVMSG", irc_cmd_privmsg, 0, false},
     {"QUIT", irc_cmd_quit, 0, true},
     {"SETNAME", irc_cmd_setname, 1, false},
+    {"STATS", irc_cmd_stats, 1, false},
     {"SUMMON", irc_cmd_summon, 0, false},
     {"TAGMSG", irc_cmd_tagmsg, 0, false},
     {"TIME", irc_cmd_time, 0, false},
     {"TOPIC", irc_cmd_topic, 1, false},
+    {"UNDLINE", irc_cmd_undline, 1, false},
+    {"UNKLINE", irc_cmd_unkline, 1, false},
     {"USER", irc_cmd_user, 4, true},
     {"USERHOST", irc_cmd_userhost, 1, false},
     {"USERS", irc_cmd_users, 0, false},
@@ -415,6 +501,12 @@ static const struct irc_cmd irc_cmds[] = {
 };
 
 #define IRC_NCMDS (sizeof irc_cmds / sizeof irc_cmds[0])
+
+/* bsearch's comparison: a command name against a table entry. */
+static int irc_cmd_cmp(const void *name, const void *entry)
+{
+    return strcmp(name, ((const struct irc_cmd *)entry)->name);
+}
 
 const char *irc_command_name(size_t i)
 {
@@ -430,10 +522,11 @@ void irc_dispatch(struct irc_session *s, struct irc_msg *m)
             (char)((m->cmd.p[i] >= 'a' && m->cmd.p[i] <= 'z') ? m->cmd.p[i] - 32
                                                               : m->cmd.p[i]);
     name[n] = '\0';
-    for (size_t i = 0; i < IRC_NCMDS; i++) {
-        const struct irc_cmd *c = &irc_cmds[i];
-        if (strcmp(c->name, name) != 0 || m->cmd.n != n)
-            continue;
+    const struct irc_cmd *c = m->cmd.n == n
+                                  ? bsearch(name, irc_cmds, IRC_NCMDS,
+                                            sizeof irc_cmds[0], irc_cmd_cmp)
+                                  : NULL;
+    if (c != NULL) {
         if (!s->registered && !c->before_registration) {
             irc_num(s, "451", ":You have not registered");
         } else if (m->nparams < c->min_params) {

@@ -5,8 +5,9 @@
  * session.c holds a connection's life (registration, pings, close),
  * out.c everything written to clients (numerics, event formatting and
  * delivery, labeled responses), cmd.c the command table and the commands
- * of connection and messaging; chan.c, query.c, cap.c and history.c the
- * rest by topic. docs/irc.md is the contract.
+ * of connection and messaging; chan.c, query.c, cap.c, history.c,
+ * metadata.c and readmarker.c the rest by topic. docs/irc.md is the
+ * contract.
  */
 #ifndef PARLEY_IRC_H
 #define PARLEY_IRC_H
@@ -19,6 +20,7 @@
 #include "irc/parse.h"
 
 struct conn;
+struct meta;
 
 /* The protocol object for irc:// listeners. */
 extern const struct conn_proto irc_proto;
@@ -38,6 +40,8 @@ extern const struct conn_proto irc_proto;
 #define IRC_HISTORY_MAX 100 /* most messages one CHATHISTORY returns */
 /* The most tag data a client may send (message-tags): more gets 417. */
 #define IRC_CLIENT_TAGS_MAX 4094
+/* The most nicks one client may MONITOR (ISUPPORT MONITOR=). */
+#define IRC_MONITOR_MAX 100
 
 /* IRCv3 capabilities, as bits of irc_session.caps. */
 enum irc_cap {
@@ -55,7 +59,20 @@ enum irc_cap {
     IRC_CAP_STANDARD_REPLIES = 1u << 11,
     IRC_CAP_CHATHISTORY = 1u << 12,
     IRC_CAP_CAP_NOTIFY = 1u << 13,
+    IRC_CAP_EXTENDED_MONITOR = 1u << 14,
+    IRC_CAP_METADATA = 1u << 15,    /* draft/metadata-3 (metadata.c) */
+    IRC_CAP_METADATA_2 = 1u << 16,  /* draft/metadata-2: the same, but
+                                       changes come as METADATA messages */
+    IRC_CAP_READ_MARKER = 1u << 17, /* draft/read-marker (readmarker.c) */
 };
+
+/* Metadata limits (metadata.c), offered in the capabilities' values. */
+#define IRC_META_MAX_KEYS 20   /* keys on one user or one channel */
+#define IRC_META_MAX_SUBS 50   /* keys one client may subscribe to */
+#define IRC_META_MAX_VALUE 300 /* bytes of one value */
+#define IRC_META_KEY_MAX 64    /* bytes of one key name */
+/* Read markers one connection keeps (the oldest set goes first). */
+#define IRC_READ_MARKERS 200
 
 /* Settings of the IRC protocol, set once at start (irc_configure). */
 struct irc_config {
@@ -79,7 +96,8 @@ void irc_configure(const struct irc_config *cfg, struct ev_loop *loop);
 
 /*
  * Reads the MOTD from the file at path (lines cleaned, at most 200 of 400
- * bytes). Returns 0 or a negative errno. Call after irc_configure.
+ * bytes), replacing the one read before. Returns 0, or a negative errno
+ * (keeping the MOTD there was). Call after irc_configure.
  */
 int irc_load_motd(const char *path);
 
@@ -113,6 +131,14 @@ struct irc_session {
     bool gone;            /* unregistered from the core already (QUIT) */
     bool invisible;       /* user mode +i */
     bool wallops;         /* user mode +w: gets WALLOPS */
+    bool bot;             /* user mode +B (bot-mode): tagged "bot" */
+
+    /* IRCv3 metadata and read markers (metadata.c, readmarker.c). */
+    bool bad_utf8;          /* the line being run had invalid UTF-8 */
+    struct meta *meta;      /* its metadata keys; NULL: none */
+    struct meta *meta_subs; /* the metadata keys it subscribed to */
+    struct meta *markers;   /* read markers: folded target -> timestamp */
+    uint64_t meta_mark;     /* the last metadata change it was told of */
 };
 
 /* ------------------------------------------------------------------------
@@ -187,6 +213,18 @@ bool irc_deliver(struct client *to, struct chat_event *ev);
 void irc_label_begin(struct irc_session *s, const char *label, size_t len);
 void irc_label_end(void);
 
+/* Returns true while a labeled command runs (its replies are gathered). */
+bool irc_label_running(void);
+
+/*
+ * Batching of plain channel messages (cmd.c): irc_batch_before, called
+ * before each command m of a session runs (labeled: it carries a label),
+ * says the gathered messages unless m may join them; irc_batch_flush says
+ * them now (the end of a read, a close, a reply that must come after them).
+ */
+void irc_batch_before(const struct irc_msg *m, bool labeled);
+void irc_batch_flush(void);
+
 /* Returns a fresh batch reference ("b1", "b2", ...) in out (16 bytes). */
 void irc_batch_ref(char out[16]);
 
@@ -203,6 +241,7 @@ struct irc_message {
     const char *client_tags; /* "+a=b;+c", escaped; to message-tags only */
     size_t client_tags_len;
     const char *batch; /* the reference of its batch, or NULL */
+    bool bot;          /* from a bot: a "bot" tag for message-tags */
 };
 
 /*
@@ -305,9 +344,50 @@ void irc_cmd_kill(struct irc_session *s, struct irc_msg *m);
 void irc_cmd_wallops(struct irc_session *s, struct irc_msg *m);
 /* Takes s's operator status away (MODE nick -o), telling it. */
 void irc_oper_drop(struct irc_session *s);
+/* Server bans: ban.c (KLINE, DLINE, UNKLINE, UNDLINE, STATS). */
+void irc_cmd_kline(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_dline(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_unkline(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_undline(struct irc_session *s, struct irc_msg *m);
+void irc_cmd_stats(struct irc_session *s, struct irc_msg *m);
+/*
+ * At registration, once s is in the core with its nick, user and host: if
+ * a server ban matches it, sends 465 and ERROR, takes it out of the core
+ * and closes it; returns true then.
+ */
+bool irc_ban_refused(struct irc_session *s);
 /* The core's client_ops.killed for IRC clients: ERROR, then the close. */
 void irc_killed(struct client *c, const struct client *by, const char *reason,
                 size_t len);
+
+/* Returns true if c is an IRC user who set user mode +B (mode.c). */
+bool irc_is_bot(const struct client *c);
+
+/*
+ * monitor.c: MONITOR (IRCv3 monitor), on the core's watch lists, and the
+ * core's client_ops.watched hook, which sends 730 or 731 to the watcher.
+ */
+void irc_cmd_monitor(struct irc_session *s, struct irc_msg *m);
+void irc_watched(struct client *watcher, const char *nick, size_t len,
+                 const struct client *who);
+/*
+ * IRCv3 metadata (metadata.c): METADATA; what a joiner is told of r and
+ * its members (after RPL_ENDOFNAMES); what s is told of its own keys on
+ * registration; WHOIS's RPL_WHOISKEYVALUE lines about target; freeing
+ * what s keeps.
+ */
+void irc_cmd_metadata(struct irc_session *s, struct irc_msg *m);
+void irc_meta_joined(struct irc_session *s, const struct room *r);
+void irc_meta_welcome(struct irc_session *s);
+void irc_meta_whois(struct irc_session *s, const struct client *target);
+void irc_meta_free(struct irc_session *s);
+
+/*
+ * IRCv3 read markers (readmarker.c): MARKREAD, and the MARKREAD a joiner
+ * with draft/read-marker gets before RPL_ENDOFNAMES.
+ */
+void irc_cmd_markread(struct irc_session *s, struct irc_msg *m);
+void irc_markread_joined(struct irc_session *s, const struct room *r);
 
 /* Tells s it may not act on r: 442 for NOT_MEMBER, 482 for NOT_OP. */
 void irc_chan_denied(struct irc_session *s, const struct room *r,

@@ -114,26 +114,32 @@ static void irc_mode_channel(struct irc_session *s, struct irc_msg *m,
         irc_ban_list(s, r);
 }
 
-/* Writes s's user modes, "+iow" as set, into out (8 bytes). */
+bool irc_is_bot(const struct client *c)
+{
+    return c->ops->deliver == irc_deliver &&
+           ((const struct irc_session *)c)->bot;
+}
+
+/* Writes s's user modes, "+Biow" as set, into out (8 bytes). */
 static void irc_user_modes(const struct irc_session *s, char out[8])
 {
-    snprintf(out, 8, "+%s%s%s", s->invisible ? "i" : "",
+    snprintf(out, 8, "+%s%s%s%s", s->bot ? "B" : "", s->invisible ? "i" : "",
              s->client.oper ? "o" : "", s->wallops ? "w" : "");
 }
 
-/* Tells s what changed of user modes i and w: "+i-w" from was to now. */
-static void irc_user_modes_changed(struct irc_session *s, const bool was[2],
-                                   const bool now[2])
+/* Tells s what changed of user modes i, w and B: "+iB-w" from was to now. */
+static void irc_user_modes_changed(struct irc_session *s, const bool was[3],
+                                   const bool now[3])
 {
     char out[8];
     size_t n = 0;
     char sign = 0;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         if (was[i] == now[i])
             continue;
         if (sign != (now[i] ? '+' : '-'))
             out[n++] = sign = now[i] ? '+' : '-';
-        out[n++] = "iw"[i];
+        out[n++] = "iwB"[i];
     }
     if (n == 0)
         return;
@@ -143,8 +149,8 @@ static void irc_user_modes_changed(struct irc_session *s, const bool was[2],
 }
 
 /*
- * MODE nick [MODES]: the sender's own user modes: i and w, and o, which
- * only OPER gives and -o takes away (+o is ignored).
+ * MODE nick [MODES]: the sender's own user modes: i, w and B (bot), and o,
+ * which only OPER gives and -o takes away (+o is ignored).
  */
 static void irc_mode_user(struct irc_session *s, struct irc_msg *m,
                           const char *nick)
@@ -165,7 +171,7 @@ static void irc_mode_user(struct irc_session *s, struct irc_msg *m,
         return;
     }
     bool add = true, unknown = false, deop = false;
-    bool was[2] = {s->invisible, s->wallops};
+    bool was[3] = {s->invisible, s->wallops, s->bot};
     const struct irc_slice *modes = &m->params[1];
     for (size_t i = 0; i < modes->n; i++) {
         char ch = modes->p[i];
@@ -175,12 +181,14 @@ static void irc_mode_user(struct irc_session *s, struct irc_msg *m,
             s->invisible = add;
         else if (ch == 'w')
             s->wallops = add;
+        else if (ch == 'B')
+            s->bot = add;
         else if (ch == 'o')
             deop = deop || !add;
         else
             unknown = true;
     }
-    irc_user_modes_changed(s, was, (bool[2]){s->invisible, s->wallops});
+    irc_user_modes_changed(s, was, (bool[3]){s->invisible, s->wallops, s->bot});
     if (deop)
         irc_oper_drop(s);
     if (unknown)

@@ -293,6 +293,11 @@ static void irc_label_batch(struct irc_session *s, const char *tag,
     irc_send(s, ":%s BATCH -%s", irc_conf.server_name, ref);
 }
 
+bool irc_label_running(void)
+{
+    return irc_lab.s != NULL;
+}
+
 void irc_label_end(void)
 {
     struct irc_session *s = irc_lab.s;
@@ -342,10 +347,15 @@ size_t irc_fit_utf8(const char *p, size_t n, size_t max)
 static void irc_format_message(struct tbuf *b, unsigned v,
                                const struct irc_message *m)
 {
-    char extra[32];
-    if (m->batch)
-        snprintf(extra, sizeof extra, "batch=%s", m->batch);
-    const char *x = m->batch ? extra : NULL;
+    char extra[40];
+    const char *x = NULL;
+    bool bot = m->bot && v == IRC_WIRE_TAGS; /* bot-mode: message-tags only */
+    if (m->batch || bot) { /* rare: no printf on the common path */
+        snprintf(extra, sizeof extra, "%s%s%s%s", m->batch ? "batch=" : "",
+                 m->batch ? m->batch : "", m->batch && bot ? ";" : "",
+                 bot ? "bot" : "");
+        x = extra;
+    }
     if (m->text == NULL) { /* TAGMSG */
         irc_put_tags(b, v, x, m->id, 0, m->time_ms, m->client_tags,
                      m->client_tags_len);
@@ -368,10 +378,15 @@ static void irc_format_message(struct tbuf *b, unsigned v,
         size_t k = irc_fit_utf8(text, len, room);
         irc_put_tags(b, v, x, m->id, part, m->time_ms, m->client_tags,
                      m->client_tags_len);
-        tbuf_printf(b, ":%s %s %s :%s", m->from, m->cmd, m->target,
-                    m->action ? "\x01"
+        tbuf_put(b, ":", 1); /* no printf: this runs once per message */
+        tbuf_str(b, m->from);
+        tbuf_put(b, " ", 1);
+        tbuf_str(b, m->cmd);
+        tbuf_put(b, " ", 1);
+        tbuf_str(b, m->target);
+        tbuf_str(b, m->action ? " :\x01"
                                 "ACTION "
-                              : "");
+                              : " :");
         tbuf_put(b, text, k);
         tbuf_str(b, m->action ? "\x01\r\n" : "\r\n");
         text += k;
@@ -431,6 +446,7 @@ static const struct chat_wire *irc_message_wire(struct chat_event *ev,
         .action = ev->kind == CHAT_ACTION || ev->action,
         .client_tags = ev->client_tags,
         .client_tags_len = ev->client_tags_len,
+        .bot = irc_is_bot(ev->from),
     };
     struct tbuf *b = &irc_wirebuf[v];
     b->n = 0;
@@ -535,8 +551,10 @@ static bool irc_event_line(struct irc_session *s, const struct chat_event *ev)
 {
     struct tbuf *b = &irc_line;
     b->n = 0;
-    irc_put_tags(b, irc_variant(s), NULL, ev->id, 0, ev->time_ms, NULL, 0);
     const struct client *f = ev->from;
+    unsigned v = irc_variant(s);
+    const char *bot = v == IRC_WIRE_TAGS && irc_is_bot(f) ? "bot" : NULL;
+    irc_put_tags(b, v, bot, ev->id, 0, ev->time_ms, NULL, 0);
     tbuf_printf(b, ":%.*s!%s@%s ", (int)ev->nick_len, ev->nick, f->user,
                 f->host);
     const char *room = ev->room ? ev->room->name : "";
@@ -607,6 +625,9 @@ bool irc_deliver(struct client *to, struct chat_event *ev)
     default:
         break;
     }
+    /* What comes only because s watches its sender needs extended-monitor. */
+    if (ev->watched && !(s->caps & IRC_CAP_EXTENDED_MONITOR))
+        return false;
     if (!irc_event_line(s, ev))
         return false;
     irc_write(s, irc_line.p, irc_line.n);
@@ -614,13 +635,17 @@ bool irc_deliver(struct client *to, struct chat_event *ev)
     if (ev->kind == CHAT_JOIN && f != to && f->away &&
         (s->caps & IRC_CAP_AWAY_NOTIFY)) { /* away-notify: who joins away */
         char tags[IRC_TAGS_OUT];
-        irc_tags(s, 0, ev->time_ms, NULL, tags);
+        bool bot = (s->caps & IRC_CAP_MESSAGE_TAGS) && irc_is_bot(f);
+        irc_tags(s, 0, ev->time_ms, bot ? "bot" : NULL, tags);
         irc_send(s, "%s:%s!%s@%s AWAY :%s", tags, f->nick, f->user, f->host,
                  f->away);
     }
     if (ev->kind == CHAT_JOIN && ev->from == to) {
         irc_topic_reply(s, ev->room, false);
-        irc_names(s, ev->room);
+        irc_names_replies(s, ev->room);
+        irc_markread_joined(s, ev->room); /* read-marker: before 366 */
+        irc_num(s, "366", "#%s :End of /NAMES list", ev->room->name);
+        irc_meta_joined(s, ev->room);
     }
     return true;
 }

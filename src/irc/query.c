@@ -201,15 +201,15 @@ static void irc_who_reply(struct irc_who *w, const struct client *c,
         return;
     }
     w->sent++;
-    char chan[ROOM_NAME_MAX + 2] = "*", flags[5], status[3];
+    char chan[ROOM_NAME_MAX + 2] = "*", flags[6], status[3];
     const struct chat_membership *m = NULL;
     if (r) {
         snprintf(chan, sizeof chan, "#%s", r->name);
         m = chat_membership(c, r);
     }
     irc_status(w->s, m, status);
-    snprintf(flags, sizeof flags, "%c%s%s", c->away ? 'G' : 'H',
-             c->oper ? "*" : "", status);
+    snprintf(flags, sizeof flags, "%c%s%s%s", c->away ? 'G' : 'H',
+             c->oper ? "*" : "", irc_is_bot(c) ? "B" : "", status);
     if (w->whox)
         irc_whox_reply(w, c, chan, flags);
     else
@@ -333,6 +333,8 @@ static void irc_whois(struct irc_session *s, const struct client *c)
             IRC_SERVER_INFO);
     if (c->oper)
         irc_num(s, "313", "%s :is an IRC operator", c->nick);
+    if (irc_is_bot(c))
+        irc_num(s, "335", "%s :is a bot", c->nick);
     if (c->away)
         irc_num(s, "301", "%s :%s", c->nick, c->away);
     /* RPL_WHOISCERTFP, to the user and to server operators: an IRC user's
@@ -346,6 +348,7 @@ static void irc_whois(struct irc_session *s, const struct client *c)
                 fp);
     irc_num(s, "317", "%s %lld %lld :seconds idle, signon time", c->nick,
             irc_idle(c, (int64_t)time(NULL)), (long long)c->signon);
+    irc_meta_whois(s, c); /* RPL_WHOISKEYVALUE, with metadata */
 }
 
 /* WHOIS [SERVER] NICK[,NICK...]: the first nick only (TARGMAX WHOIS:1). */

@@ -39,6 +39,7 @@ static const struct client_ops irc_client_ops = {
     .deliver = irc_deliver,
     .tagmsg = true,
     .killed = irc_killed,
+    .watched = irc_watched,
 };
 
 /* ------------------------------------------------------------------------
@@ -49,9 +50,10 @@ static const struct client_ops irc_client_ops = {
 static void irc_isupport(struct irc_session *s)
 {
     const struct chat_config *cc = chat_get_config();
-    char t[24][64];
+    char t[32][64];
     size_t n = 0;
     snprintf(t[n++], 64, "AWAYLEN=%d", IRC_AWAYLEN);
+    snprintf(t[n++], 64, "BOT=B");
     snprintf(t[n++], 64, "CASEMAPPING=ascii");
     snprintf(t[n++], 64, "CHANLIMIT=#:%d", IRC_CHANLIMIT);
     snprintf(t[n++], 64, "CHANMODES=b,k,l,imnst");
@@ -63,6 +65,7 @@ static void irc_isupport(struct irc_session *s)
     snprintf(t[n++], 64, "KICKLEN=%d", IRC_KICKLEN);
     snprintf(t[n++], 64, "MAXLIST=b:%zu", cc->max_bans);
     snprintf(t[n++], 64, "MODES=%d", IRC_MODES);
+    snprintf(t[n++], 64, "MONITOR=%d", IRC_MONITOR_MAX);
     snprintf(t[n++], 64, "MSGREFTYPES=msgid,timestamp");
     snprintf(t[n++], 64, "NAMELEN=%d", CHAT_REALNAME_MAX);
     snprintf(t[n++], 64, "NETWORK=%s", irc_conf.network);
@@ -131,10 +134,11 @@ static void irc_welcome(struct irc_session *s)
     irc_num(s, "002", ":Your host is %s, running version %s",
             irc_conf.server_name, IRC_VERSION);
     irc_num(s, "003", ":This server was created %s", created);
-    irc_num(s, "004", "%s %s iow biklmnostv bklov", irc_conf.server_name,
+    irc_num(s, "004", "%s %s Biow biklmnostv bklov", irc_conf.server_name,
             IRC_VERSION);
     irc_isupport(s);
     irc_lusers(s);
+    irc_meta_welcome(s); /* metadata: before the end of the MOTD */
     irc_motd(s);
 }
 
@@ -157,6 +161,8 @@ void irc_try_register(struct irc_session *s)
     char user[CHAT_USER_MAX + 1];
     snprintf(user, sizeof user, "~%s", p->user);
     chat_set_user_host(c, user, conn_host(s->conn));
+    if (irc_ban_refused(s))
+        return;
     c->origin = conn_origin(s->conn);
     c->realname = p->realname;
     free(p);
@@ -245,12 +251,23 @@ void irc_configure(const struct irc_config *cfg, struct ev_loop *loop)
 #define IRC_MOTD_LINES 200
 #define IRC_MOTD_WIDTH 400
 
+/* Forgets the MOTD. */
+static void irc_free_motd(void)
+{
+    for (size_t i = 0; i < irc_conf.nmotd; i++)
+        free(irc_conf.motd[i]);
+    free(irc_conf.motd);
+    irc_conf.motd = NULL;
+    irc_conf.nmotd = 0;
+}
+
 int irc_load_motd(const char *path)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return -errno;
     char line[IRC_MOTD_WIDTH + 2], clean[SANITIZE_MAX(IRC_MOTD_WIDTH) + 1];
+    irc_free_motd(); /* a reload replaces it */
     irc_conf.motd = xcalloc(IRC_MOTD_LINES, sizeof *irc_conf.motd);
     irc_conf.nmotd = 0;
     while (irc_conf.nmotd < IRC_MOTD_LINES && fgets(line, sizeof line, f)) {
@@ -264,11 +281,7 @@ int irc_load_motd(const char *path)
 
 void irc_fini(void)
 {
-    for (size_t i = 0; i < irc_conf.nmotd; i++)
-        free(irc_conf.motd[i]);
-    free(irc_conf.motd);
-    irc_conf.motd = NULL;
-    irc_conf.nmotd = 0;
+    irc_free_motd();
     if (irc_loop)
         ev_timer_stop(irc_loop, &irc_sweep_timer);
     free(irc_clean.p);
@@ -294,20 +307,22 @@ static void irc_open(struct conn *c)
 static void irc_run(struct irc_session *s, struct irc_msg *m)
 {
     struct irc_slice rest = m->tags, key, val;
-    bool labeled = false;
+    char label[IRC_LABEL_MAX + 1];
+    size_t labeled = 0;
     if (s->caps & IRC_CAP_LABELED_RESPONSE) {
         while (irc_tag_next(&rest, &key, &val)) {
             if (key.n == 5 && memcmp(key.p, "label", 5) == 0 && val.n > 0) {
-                char label[IRC_LABEL_MAX + 1];
-                size_t n = irc_tag_unescape(
-                    val.p, val.n < IRC_LABEL_MAX ? val.n : IRC_LABEL_MAX,
-                    label);
-                irc_label_begin(s, label, n);
-                labeled = true;
+                labeled = 1 + irc_tag_unescape(
+                                  val.p,
+                                  val.n < IRC_LABEL_MAX ? val.n : IRC_LABEL_MAX,
+                                  label);
                 break;
             }
         }
     }
+    irc_batch_before(m, labeled > 0); /* messages sent before it come first */
+    if (labeled)
+        irc_label_begin(s, label, labeled - 1);
     irc_dispatch(s, m);
     if (labeled)
         irc_label_end();
@@ -332,6 +347,16 @@ static bool irc_repaired_utf8(const char *line, size_t len, const char *clean,
                               size_t n)
 {
     return irc_count_fffd(clean, n) > irc_count_fffd(line, len);
+}
+
+/*
+ * Returns true if m is a command that refuses invalid UTF-8 itself, rather
+ * than being run with it replaced and warned about: METADATA (a value to
+ * keep and show others is refused with FAIL METADATA INVALID_UTF8).
+ */
+static bool irc_refuses_bad_utf8(const struct irc_msg *m)
+{
+    return m->cmd.n == 8 && strncasecmp(m->cmd.p, "METADATA", 8) == 0;
 }
 
 /*
@@ -366,6 +391,8 @@ static void irc_line(struct conn *c, const char *line, size_t len)
     irc_clean.n = 0;
     const char *clean = sanitize_irc(
         line, len, tbuf_reserve(&irc_clean, SANITIZE_MAX(len) + 1), &n);
+    if (clean != line || n != len)
+        irc_batch_flush(); /* what it is told comes after earlier lines */
     if ((clean != line || n != len) && irc_sent_too_long(line, len)) {
         irc_num(s, "417", ":Input line was too long");
         return;
@@ -373,18 +400,22 @@ static void irc_line(struct conn *c, const char *line, size_t len)
     struct irc_msg m;
     switch (irc_parse(clean, n, &m)) {
     case IRC_PARSE_OK:
-        if (clean != line && irc_repaired_utf8(line, len, clean, n))
+        s->bad_utf8 = clean != line && irc_repaired_utf8(line, len, clean, n);
+        if (s->bad_utf8 && !irc_refuses_bad_utf8(&m))
             irc_send(s,
                      ":%s WARN %.*s INVALID_UTF8 :Invalid UTF-8 was "
                      "replaced by U+FFFD",
                      irc_conf.server_name, (int)m.cmd.n, m.cmd.p);
-        if (m.tags.n > IRC_CLIENT_TAGS_MAX) /* message-tags: never cut */
+        if (m.tags.n > IRC_CLIENT_TAGS_MAX) { /* message-tags: never cut */
+            irc_batch_flush();
             irc_num(s, "417", ":Input line was too long");
-        else
+        } else {
             irc_run(s, &m);
+        }
         break;
     case IRC_PARSE_TOO_LONG:
     case IRC_PARSE_TAGS_TOO_LONG:
+        irc_batch_flush();
         irc_num(s, "417", ":Input line was too long");
         break;
     default:
@@ -396,7 +427,15 @@ static void irc_line(struct conn *c, const char *line, size_t len)
 static void irc_too_long(struct conn *c, size_t max_line)
 {
     (void)max_line;
+    irc_batch_flush(); /* lines before it come first */
     irc_num(conn_data(c), "417", ":Input line was too long");
+}
+
+/* The end of one read: say the messages it brought. */
+static void irc_input_done(struct conn *c)
+{
+    (void)c;
+    irc_batch_flush();
 }
 
 /* Returns what the channels are told when a connection ends by itself. */
@@ -428,6 +467,7 @@ static void irc_close(struct conn *c, enum conn_reason reason)
 {
     struct irc_session *s = conn_data(c);
     const char *why = irc_reason(reason);
+    irc_batch_flush(); /* what s said before it went is said */
     if (reason == CONN_SENDQ || reason == CONN_FLOOD || reason == CONN_MEMORY) {
         char line[IRC_CLOSING_MAX];
         irc_closing_link(s, why, line);
@@ -440,6 +480,7 @@ static void irc_close(struct conn *c, enum conn_reason reason)
         irc_unregistered--;
     }
     free(s->pending);
+    irc_meta_free(s);
     free(s);
 }
 
@@ -479,6 +520,7 @@ const struct conn_proto irc_proto = {
     .open = irc_open,
     .line = irc_line,
     .too_long = irc_too_long,
+    .input_done = irc_input_done,
     .close = irc_close,
     .label = irc_label,
     .server_line = irc_server_line,

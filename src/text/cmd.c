@@ -82,6 +82,12 @@ static void cmd_nick(struct text_session *s, const char *args, size_t len)
                   (unsigned long long)s->client.id, log_q(nick, n));
         text_reply(s, "! nick \"%.*s\" is reserved", (int)n, nick);
         break;
+    case CHAT_ERR_BANNED:
+        log_debug("event=refused id=%llu cmd=nick reason=banned nick=%s",
+                  (unsigned long long)s->client.id, log_q(nick, n));
+        text_reply(s, "! nick \"%.*s\" is banned from this server", (int)n,
+                   nick);
+        break;
     default:
         log_debug("event=refused id=%llu cmd=nick reason=already nick=%s",
                   (unsigned long long)s->client.id, log_q(nick, n));
@@ -543,6 +549,13 @@ static const struct text_cmd text_cmds[] = {
     {"oper", text_cmd_oper, "/oper NAME PASSWORD", "become a server operator"},
     {"kill", text_cmd_kill, "/kill NICK [REASON]",
      "(server operators) disconnect NICK"},
+    {"serverban", text_cmd_serverban,
+     "/serverban ADDRESS|NETWORK|MASK [DURATION] [REASON]",
+     "(server operators) keep them out of the server"},
+    {"serverunban", text_cmd_serverunban, "/serverunban ADDRESS|NETWORK|MASK",
+     "(server operators) lift that server ban"},
+    {"serverbans", text_cmd_serverbans, "/serverbans",
+     "(server operators) list the server bans"},
     {"quit", cmd_quit, "/quit [REASON]", "leave (also $exit)"},
 };
 

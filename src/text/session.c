@@ -12,6 +12,7 @@
 
 #include "event/conn.h"
 #include "event/outq.h"
+#include "core/batch.h"
 #include "core/history.h"
 #include "core/room.h"
 #include "lib/sanitize.h"
@@ -409,40 +410,12 @@ static const struct client_ops text_client_ops = {
 };
 
 /* ------------------------------------------------------------------------
- * Batching: the messages a client sends in one read (a paste, or a fast
- * client) become one event, formatted into one block and queued with one
- * append per recipient instead of one per line and recipient. The batch is
- * said before anything else the session does (a command, the end of its
- * input, its close), so order is as typed.
+ * Batching (core/batch.h): the messages a client sends in one read become
+ * one event. The batch is said before anything else the session does (a
+ * command, the end of its input, its close), so order is as typed.
  * ------------------------------------------------------------------------ */
 
-/* Most lines, and bytes of text, gathered into one event. */
-#define TEXT_BATCH_LINES 64
-#define TEXT_BATCH_BYTES (16 * 1024)
-/*
- * A batch is said once its bytes times its audience reach this, or a
- * sixteenth of a second of --flood-bytes if that is less: the flood budget
- * charges output when it is said, so a big room's cost is seen a few lines
- * at a time rather than after a whole batch went out to everyone.
- */
-#define TEXT_BATCH_FANOUT (1024 * 1024)
-
-static struct {
-    struct text_session *s; /* whose lines these are; NULL when empty */
-    struct chat_line lines[TEXT_BATCH_LINES];
-    size_t n;
-    char bytes[TEXT_BATCH_BYTES];
-    size_t used;
-} text_batch;
-
-/* Returns the fan-out (bytes times audience) at which a batch is said. */
-static size_t text_batch_fanout(void)
-{
-    size_t per_sec = conn_get_limits()->flood_bytes;
-    if (per_sec > 0 && per_sec / 16 < TEXT_BATCH_FANOUT)
-        return per_sec / 16;
-    return TEXT_BATCH_FANOUT;
-}
+static struct chat_batch text_batch;
 
 /* Says lines in s's room; tells s if it may not, or is in none. */
 static void text_say(struct text_session *s, const struct chat_line *lines,
@@ -458,35 +431,27 @@ static void text_say(struct text_session *s, const struct chat_line *lines,
 /* Says the gathered messages, if any. */
 static void text_batch_flush(void)
 {
-    struct text_session *s = text_batch.s;
+    struct text_session *s = text_batch.owner;
     if (s == NULL)
         return;
-    text_say(s, text_batch.lines, text_batch.n);
-    text_batch.s = NULL;
-    text_batch.n = 0;
-    text_batch.used = 0;
+    size_t n = text_batch.n;
+    chat_batch_clear(&text_batch); /* its lines stay until the next add */
+    text_say(s, text_batch.lines, n);
 }
 
 /* Adds one message of s to the batch, saying earlier ones as needed. */
 static void text_batch_add(struct text_session *s, const char *text, size_t n)
 {
-    if (text_batch.s != s || text_batch.n == TEXT_BATCH_LINES ||
-        TEXT_BATCH_BYTES - text_batch.used < n)
+    struct room *r = text_room(s);
+    if (text_batch.owner && !chat_batch_fits(&text_batch, s, r, false, n))
         text_batch_flush();
-    if (n > TEXT_BATCH_BYTES) { /* a huge line goes out on its own */
+    if (n > CHAT_BATCH_BYTES) { /* a huge line goes out on its own */
         struct chat_line line = {text, n};
         text_say(s, &line, 1);
         return;
     }
-    char *p = text_batch.bytes + text_batch.used;
-    memcpy(p, text, n);
-    text_batch.used += n;
-    text_batch.lines[text_batch.n].text = p;
-    text_batch.lines[text_batch.n].len = n;
-    text_batch.n++;
-    text_batch.s = s;
-    struct room *r = text_room(s);
-    if (r && text_batch.used * r->nmembers >= text_batch_fanout())
+    if (chat_batch_add(&text_batch, s, r, false, text, n,
+                       conn_get_limits()->flood_bytes))
         text_batch_flush();
 }
 
@@ -502,6 +467,8 @@ static void text_open(struct conn *c)
     conn_set_data(c, s);
     chat_register(&s->client, conn_id(c), &text_client_ops, s, NULL, 0);
     chat_set_user_host(&s->client, "~text", conn_host(c));
+    if (text_ban_refused(s))
+        return;
     /* What IRC's WHO, WHOIS, WHOWAS and extended-join show as its name. */
     s->client.realname = xstrndup("text user", 9);
     s->client.origin = conn_origin(c); /* lives as long as the session */
@@ -593,7 +560,7 @@ static const char *text_reason(enum conn_reason reason)
 static void text_close(struct conn *c, enum conn_reason reason)
 {
     struct text_session *s = conn_data(c);
-    if (text_batch.s == s)
+    if (text_batch.owner == s)
         text_batch_flush();
     if (reason == CONN_SENDQ) {
         char line[128];

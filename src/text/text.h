@@ -111,6 +111,19 @@ void text_cmd_mode(struct text_session *s, const char *args, size_t len);
 /* Server operators (oper.c): /oper NAME PASSWORD, /kill NICK [REASON]. */
 void text_cmd_oper(struct text_session *s, const char *args, size_t len);
 void text_cmd_kill(struct text_session *s, const char *args, size_t len);
+/*
+ * Server bans (oper.c), for server operators: /serverban ADDRESS|NETWORK|
+ * MASK [DURATION] [REASON], /serverunban ADDRESS|NETWORK|MASK, /serverbans.
+ */
+void text_cmd_serverban(struct text_session *s, const char *args, size_t len);
+void text_cmd_serverunban(struct text_session *s, const char *args, size_t len);
+void text_cmd_serverbans(struct text_session *s, const char *args, size_t len);
+/*
+ * At arrival: if a server ban matches s (by a mask that names a nick or
+ * user), tells it why, takes it out of the core and closes it; returns
+ * true then.
+ */
+bool text_ban_refused(struct text_session *s);
 /* The core's client_ops.killed for text users: one "! killed by" line,
  * then the close. */
 void text_killed(struct client *c, const struct client *by, const char *reason,

@@ -624,6 +624,22 @@ def test_http_request_closed_without_spin(t):
     _not_chat_burst(t, HTTP_GET, "http")
 
 
+def test_overlong_request_line_before_greeting(t):
+    """A first line that starts like an HTTP request (`GET /...`) but passes
+    --max-line before its end: the connection, not yet greeted while it
+    might be a probe, is greeted and told the line is too long.
+
+    Passes because conn.c opens a connection before telling its protocol
+    of an over-long line; before, the text protocol was handed a
+    connection it had never seen (no session: a NULL dereference)."""
+    srv = t.server()
+    c = t.client(srv)
+    c.send("GET /" + "a" * 5000 + " HTTP/1.1\r\n")
+    c.welcome()
+    c.expect(LINE_TOO_LONG)
+    serving(t, srv)
+
+
 def test_tls_client_hello_closed_without_spin(t):
     """A TLS ClientHello (16 03 01 ...) on the text port: closed at once, no
     CPU burn.

@@ -72,8 +72,12 @@ CAPS = {
     "batch",
     "cap-notify",
     "draft/chathistory",
+    "draft/metadata-2",
+    "draft/metadata-3",
+    "draft/read-marker",
     "echo-message",
     "extended-join",
+    "extended-monitor",
     "invite-notify",
     "labeled-response",
     "message-tags",
@@ -87,18 +91,22 @@ CAPS = {
 
 
 def test_cap_ls_offers_exactly_what_is_implemented(t):
-    """CAP LS 302 and plain CAP LS list the same caps, without values, on
-    one line (short enough): exactly the implemented set, standard-replies
-    included; ISUPPORT states CHATHISTORY=100 and both MSGREFTYPES."""
+    """CAP LS 302 and plain CAP LS list the same caps, on one line (short
+    enough): exactly the implemented set, standard-replies included; only
+    the metadata drafts have a value, and only in 302; ISUPPORT states
+    CHATHISTORY=100 and both MSGREFTYPES."""
     srv = mixed_server(t)
     a = irc_client(t, srv)
     a.send_line("CAP LS 302")
     m = a.expect_cmd("CAP", "*", "LS")
     check(len(m.params) == 3, "302 list on one line without '*': %r", m.line)
-    check(set(m.params[2].split()) == CAPS, "offered %s", sorted(m.params[2].split()))
-    check("=" not in m.params[2], "no cap has a value: %r", m.line)
-    a.send_line("CAP LS")
-    m = a.expect_cmd("CAP", "*", "LS")
+    names = [c.split("=", 1)[0] for c in m.params[2].split()]
+    check(set(names) == CAPS, "offered %s", sorted(names))
+    valued = {c.split("=", 1)[0] for c in m.params[2].split() if "=" in c}
+    check(valued == {"draft/metadata-2", "draft/metadata-3"}, "caps with a value: %r", m.line)
+    b = irc_client(t, srv)  # 302 sticks to a connection
+    b.send_line("CAP LS")
+    m = b.expect_cmd("CAP", "*", "LS")
     check(set(m.params[2].split()) == CAPS, "offered %s", sorted(m.params[2].split()))
     a.send_line("CAP END")
     msgs = a.register("alice")
@@ -324,6 +332,56 @@ def test_echo_message_privmsg_notice_tagmsg(t):
     a.expect_cmd("PRIVMSG", "#dev", "x", source="carol")
     b.expect_cmd("PRIVMSG", "#dev", "x", source="carol")
     for u in (a, b, c):
+        u.barrier()
+
+
+def test_one_read_of_messages_keeps_order_ids_and_replies(t):
+    """Messages that arrive in one read are said together (docs/irc.md,
+    Limits), yet each keeps its place: the sender's echoes, PONG and 404s
+    come back in the order sent, each delivery has its own msgid, in
+    order, equal to its echo's, and IRC and text users see the lines in
+    the order sent."""
+    srv = mixed_server(t)
+    (carol,) = t.users(srv, "carol")
+    carol.say("/join dev")
+    b, a = users_in(t, srv, "#dev", ("bob", ("message-tags",)), ("alice", ("message-tags", "echo-message")))
+    carol.read_until("* alice joined #dev")
+    for chan in ("#quiet", "#ops"):
+        join(b, chan)
+        join(a, chan)
+        b.until_cmd("JOIN")
+    b.send_line("MODE #quiet +m")
+    for u in (a, b):
+        u.expect_cmd("MODE", "#quiet", "+m", source="bob")
+    sent = [
+        ("PRIVMSG #dev :one", ("PRIVMSG", "#dev", "one")),
+        ("PRIVMSG #dev :two", ("PRIVMSG", "#dev", "two")),
+        ("NOTICE #dev :three", ("NOTICE", "#dev", "three")),
+        ("PING :mid", ("PONG", SERVER_NAME, "mid")),
+        ("PRIVMSG #dev :four", ("PRIVMSG", "#dev", "four")),
+        ("PRIVMSG #quiet :no", ("404", "alice", "#quiet", "Cannot send to channel")),
+        ("PRIVMSG #quiet :no", ("404", "alice", "#quiet", "Cannot send to channel")),
+        ("@+x=1 PRIVMSG #dev :five", ("PRIVMSG", "#dev", "five")),
+        ("PRIVMSG #ops :six", ("PRIVMSG", "#ops", "six")),
+        ("PRIVMSG #dev :seven", ("PRIVMSG", "#dev", "seven")),
+    ]
+    a.send("".join(line + "\r\n" for line, _ in sent))
+    echoes = {}
+    for line, want in sent:
+        m = a.msg()
+        check((m.command, *m.params) == want, "after %r: got %r, want %r", line, m.line, want)
+        if m.command in ("PRIVMSG", "NOTICE"):
+            echoes[m.params[1]] = m
+    ids = []
+    for text in ("one", "two", "three", "four", "five", "six", "seven"):
+        m = b.msg()
+        check(m.params[1] == text and m.nick == "alice", "bob got %r, want %r", m.line, text)
+        check(m.line == echoes[text].line, "delivery %r, echo %r", m.line, echoes[text].line)
+        ids.append(m.tags["msgid"])
+    check(len(set(ids)) == len(ids), "msgids repeat: %s", ids)
+    for text in ("one", "two", "three", "four", "five", "seven"):
+        carol.expect("[alice]: " + text)
+    for u in (a, b):
         u.barrier()
 
 

@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-"fuzz_chanarg fuzz_frame fuzz_irc fuzz_irctags fuzz_sanitize fuzz_sniff fuzz_text"}
+targets=${*:-"fuzz_chanarg fuzz_config fuzz_frame fuzz_http fuzz_irc fuzz_irctags fuzz_sanitize fuzz_sniff fuzz_text fuzz_watch"}
 
 cc=${FUZZ_CC:-clang}
 out=build/fuzz
@@ -35,18 +35,29 @@ objs_fuzz_sanitize="lib/sanitize"
 objs_fuzz_sniff="event/sniff"
 objs_fuzz_irctags="irc/tags irc/parse"
 objs_fuzz_chanarg="irc/chanarg"
+objs_fuzz_http="http/parse"
 objs_fuzz_text=$(for f in src/*.c src/*/*.c; do
     b=${f#src/}
     b=${b%.c}
-    case $b in event/conn | event/conn_out | event/conn_xport | event/tls | main | server | irc/*) ;; *) printf '%s ' "$b" ;; esac
+    case $b in event/conn | event/conn_out | event/conn_xport | event/tls | main | server | irc/* | http/*) ;; *) printf '%s ' "$b" ;; esac
 done)
+# The config parser checks operator specs with core/oper; fuzz_config.c
+# stands in for the few chat functions oper.c calls.
+objs_fuzz_config="config config_file event/net lib/log lib/xmalloc core/oper"
+maxlen_fuzz_config=8192
 maxlen_fuzz_frame=4096
 maxlen_fuzz_irc=9000
 maxlen_fuzz_sanitize=4096
 maxlen_fuzz_sniff=256
 maxlen_fuzz_chanarg=1024
+maxlen_fuzz_http=8192
 maxlen_fuzz_text=4096
 maxlen_fuzz_irctags=8192
+objs_fuzz_watch=$(for f in src/core/*.c src/lib/*.c; do
+    b=${f#src/}
+    printf '%s ' "${b%.c}"
+done)
+maxlen_fuzz_watch=512
 
 if ! command -v "$cc" >/dev/null 2>&1; then
     echo "fuzz: $cc not found (Debian: apt-get install clang libclang-rt-14-dev)"
@@ -77,7 +88,9 @@ build_target() {
     done
     $cc $cflags $warn -fsanitize=fuzzer -Isrc -Itests/fuzz \
         -o "$out/$t" "tests/fuzz/$t.c" $files -lm \
-        $(pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
+        $(pkg-config --libs libsodium 2>/dev/null || echo -lsodium) \
+        $(pkg-config --libs inih 2>/dev/null || echo -linih) \
+        $(pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 }
 
 status=0

@@ -52,6 +52,8 @@ BODY_MAX = 510  # the rest of the line, CRLF not counted
 TARGMAX = 4
 CHANLIMIT = 100
 PING_INTERVAL = 8  # --ping-interval: unregistered connections go after 8 s
+KEEP_TALKING = 2  # seconds between the fixtures' own PINGs
+KEEP_TOKEN = "fixture"
 CAPS = "server-time message-tags echo-message"
 # The witnesses of #ircab, whom the abusers also message by nick.
 TEXT_WITNESS = "abwit"
@@ -732,17 +734,30 @@ class IrcActors:
         """Reads c's lines until the run is over and drained() is true;
         handle(m) checks each, but those that fullmatch the regex plain,
         which need no more check than the harness's (the floods, too many
-        to parse)."""
-        while not (self.final.is_set() and (drained is None or drained())):
-            try:
-                ln = c.line(0.5)
-            except AssertionError as e:
-                if timed_out(e):
-                    continue
-                raise
-            m = None if plain and plain.fullmatch(ln) else parse(c, ln)
-            if m is not None:
-                handle(m)
+        to parse). A fixture is a witness, not a subject: it says a PING
+        of its own every KEEP_TALKING seconds, so that a reader that falls
+        seconds behind a busy room on a slow machine (its server PINGs
+        queued behind the traffic) is not taken for a silent one. If the
+        server drops it all the same, the failure says why."""
+        nick = c.nick
+        said = time.monotonic()
+        try:
+            while not (self.final.is_set() and (drained is None or drained())):
+                if time.monotonic() - said > KEEP_TALKING:
+                    c.send_line("PING :" + KEEP_TOKEN)
+                    said = time.monotonic()
+                try:
+                    ln = c.line(0.5)
+                except AssertionError as e:
+                    if timed_out(e):
+                        continue
+                    raise
+                m = None if plain and plain.fullmatch(ln) else parse(c, ln)
+                if m is not None and not (m.command == "PONG" and m.params[-1] == KEEP_TOKEN):
+                    handle(m)
+        except OSError as e:
+            gone = self.srv.events("disconnect", nick=nick)
+            raise AssertionError("%s: %s; the server's log: %s" % (nick, e, gone[-1:] or "no disconnect")) from e
 
     def start_irc_fixtures(self):
         """The IRC residents (one in #utf8, #lobby and the hop rooms, with

@@ -2,6 +2,7 @@
  * Unit tests for config.c: defaults, every flag, and bad values.
  */
 #include "config.h"
+#include "config_int.h"
 
 #include <fcntl.h>
 #include <stdarg.h>
@@ -380,6 +381,84 @@ TEST(parse_after_error_starts_fresh)
     parse(&cfg, &p, NULL);
     CHECK_EQ(p.rc, CONFIG_RUN);
     CHECK_EQ(cfg.topic_max, 300); /* defaults again */
+}
+
+/* Parses text (len bytes) as a config file over the defaults. */
+static bool parse_text(struct config *cfg, const char *text, size_t len,
+                       char *err, size_t cap)
+{
+    err[0] = '\0';
+    config_defaults(cfg);
+    return config_parse_text(cfg, "t.conf", text, len, err, cap);
+}
+
+TEST(file_keys_are_the_flags)
+{
+    struct config cfg;
+    char err[512];
+    const char *text =
+        "; comment\n# comment\n\nhistory = 7\n  topic-max=9 ; c\n"
+        "limit-loopback = yes\nlog-level = debug\n"
+        "listen = text://127.0.0.1:0\nlisten = irc://[::1]:7\n";
+    CHECK(parse_text(&cfg, text, strlen(text), err, sizeof err));
+    CHECK_STR(err, "");
+    CHECK_EQ(cfg.history, 7);
+    CHECK_EQ(cfg.topic_max, 9);
+    CHECK(cfg.limit_loopback);
+    CHECK_EQ(cfg.log_level, LOG_DEBUG);
+    REQUIRE(cfg.nlisten == 2);
+    CHECK_STR(cfg.listen[1].host, "::1");
+    /* A text without a final newline, and an empty one. */
+    CHECK(parse_text(&cfg, "history = 3", 11, err, sizeof err));
+    CHECK_EQ(cfg.history, 3);
+    CHECK(parse_text(&cfg, "", 0, err, sizeof err));
+}
+
+TEST(file_errors_name_the_line)
+{
+    static const struct {
+        const char *text;
+        size_t len;
+        const char *want;
+    } bad[] = {
+        {"history = 1\nnope = 2\n", 21, "t.conf:2: unknown key \"nope\""},
+        {"history = x\n", 12, "t.conf:1: history: expected a number"},
+        {"\n\njunk\n", 7, "t.conf:3: expected NAME = VALUE"},
+        {"[s]\n", 4, "t.conf:1: sections are not used"},
+        {"topic-max = 5\ntopic-max = 6\n", 28,
+         "t.conf:2: topic-max is set twice (first on line 1)"},
+        {"history = 1\nhistory\0 = 2\n", 24, "t.conf:2: a NUL byte"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct config cfg;
+        char err[512];
+        CHECK(!parse_text(&cfg, bad[i].text, bad[i].len, err, sizeof err));
+        if (strstr(err, bad[i].want) == NULL)
+            CHECK_STR(err, bad[i].want);
+    }
+}
+
+TEST(flags_override_the_file)
+{
+    char path[] = "/tmp/unit-config-file-XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    const char *text = "history = 7\ntopic-max = 9\n"
+                       "listen = text://127.0.0.1:1\n";
+    REQUIRE(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+    close(fd);
+    struct config cfg;
+    struct parsed p;
+    parse(&cfg, &p, "--history", "8", "-c", path, "--listen",
+          "text://127.0.0.1:2", NULL);
+    CHECK_EQ(p.rc, CONFIG_RUN);
+    CHECK_EQ(cfg.history, 8);   /* the flag, though it came before -c */
+    CHECK_EQ(cfg.topic_max, 9); /* the file */
+    REQUIRE(cfg.nlisten == 1);  /* the flag's list replaced the file's */
+    CHECK_STR(cfg.listen[0].port, "2");
+    unlink(path);
+    parse(&cfg, &p, "-c", path, NULL);
+    check_error(&p, "No such file");
 }
 
 UNIT_MAIN()
