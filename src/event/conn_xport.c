@@ -29,6 +29,7 @@
 
 #include "event/tls.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 
 /* The most plaintext one TLS record carries: one SSL_write's worth. */
 #define CONN_TLS_RECORD (16 * 1024)
@@ -55,6 +56,7 @@ static void conn_hs_on_deadline(struct ev_loop *loop, struct ev_timer *t)
     log_rated(&conn_tls_fail_rate,
               "event=tls-fail id=%llu addr=%s error=timeout queued=%s",
               (unsigned long long)c->id, c->addr, c->hs_queued ? "yes" : "no");
+    metrics_tls_handshake(false);
     conn_close(c, CONN_TIMEOUT, false);
 }
 
@@ -73,6 +75,7 @@ static void conn_xp_mark_ready(struct conn *c)
 static void conn_hs_done(struct conn *c)
 {
     conn_xport_release(c);
+    metrics_tls_handshake(true);
     c->handshaking = false;
     c->xp_read_on_write = false;
     ev_timer_stop(conn_loop, &c->timer);
@@ -104,6 +107,7 @@ static void conn_hs_step(struct conn *c)
     log_rated(&conn_tls_fail_rate, "event=tls-fail id=%llu addr=%s error=%s",
               (unsigned long long)c->id, c->addr,
               log_quote(q, sizeof q, why, strlen(why)));
+    metrics_tls_handshake(false);
     conn_close(c, CONN_TLS_FAIL, false);
 }
 

@@ -444,6 +444,24 @@ def test_refused_at_accept_gets_no_plain_line(t):
     alice.read_until(lambda ln: "topic" in ln)
 
 
+def test_handshakes_counted_in_metrics(t):
+    """/metrics counts TLS handshakes: two through, one of garbage and one
+    past the deadline failed."""
+    from test_metrics import wait_metric
+
+    srv, _, _, _, _ = tls_server(t, "--tls-handshake-timeout", "1",
+                                 listen=["tls://127.0.0.1:0", "http://127.0.0.1:0"])
+    for _ in range(2):
+        wrap(t.client(srv)).welcome()
+    junk = t.client(srv)
+    junk.send(b"GET / HTTP/1.0\r\n\r\n")
+    junk.expect_end(allow_reset=True)
+    t.client(srv)  # says nothing: dropped at the deadline
+    srv.wait_event("disconnect", reason="timeout")
+    values = wait_metric(t, srv, "parley_tls_handshake_failures_total", lambda v: v == 2)
+    check(values.get("parley_tls_handshakes_total") == 2, "handshakes: %s", values.get("parley_tls_handshakes_total"))
+
+
 # -- certificates on SIGHUP --------------------------------------------------------
 
 
