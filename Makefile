@@ -3,7 +3,8 @@
 #   make            build build/parleyd, build/parley-bench and the
 #                   benchmark relays build/room_floor (with rooms; with
 #                   --relay, the reference relay)
-#   make run        install missing build packages, build, run on port 3030
+#   make run        install missing build packages, build, serve telnet on 3030,
+#                   text on 3031, IRC on 6667 and TLS on 3032 and 6697
 #   make test       every test: unit + end-to-end, normal and ASan/UBSan builds
 #   make asan       the AddressSanitizer + UBSan build in build/asan/
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)
@@ -39,10 +40,16 @@ SYSTEMD_LIBS = $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystem
 # SQLite (Debian: libsqlite3-dev) keeps history on disk (src/store/).
 SQLITE_CFLAGS = $(shell pkg-config --cflags sqlite3 2>/dev/null)
 SQLITE_LIBS = $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
+# OpenSSL 3 (Debian: libssl-dev) carries the tls:// and ircs:// listeners.
+SSL_CFLAGS = $(shell pkg-config --cflags libssl libcrypto 2>/dev/null)
+SSL_LIBS = $(shell pkg-config --libs libssl libcrypto 2>/dev/null || \
+             echo -lssl -lcrypto)
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Isrc $(WARN) $(CFLAGS) $(SANFLAGS) \
-             $(SODIUM_CFLAGS) $(INIH_CFLAGS) $(SYSTEMD_CFLAGS) $(SQLITE_CFLAGS)
+             $(SODIUM_CFLAGS) $(INIH_CFLAGS) $(SYSTEMD_CFLAGS) \
+             $(SQLITE_CFLAGS) $(SSL_CFLAGS)
 LDFLAGS ?=
-LDLIBS = -lm $(SODIUM_LIBS) $(INIH_LIBS) $(SYSTEMD_LIBS) $(SQLITE_LIBS)
+LDLIBS = -lm $(SODIUM_LIBS) $(INIH_LIBS) $(SYSTEMD_LIBS) $(SQLITE_LIBS) \
+         $(SSL_LIBS)
 PYTHON = /usr/bin/python3
 
 SRC = $(wildcard src/*.c src/*/*.c)
@@ -84,8 +91,18 @@ $(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_OBJ) | $(BUILD)
 deps:
 	@sh tests/deps.sh
 
-run: deps all
-	$(BUILD)/parleyd
+# make run serves TLS too (ircs on 6697, text over TLS on 3032), on a
+# self-signed certificate for localhost that it makes on the first run.
+RUN_CERT = $(BUILD)/run-tls/cert.pem
+RUN_KEY = $(BUILD)/run-tls/key.pem
+$(RUN_CERT):
+	@mkdir -p $(dir $@)
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	  -keyout $(RUN_KEY) -out $@ -days 365 -subj /CN=localhost \
+	  -addext subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1 2>/dev/null
+
+run: deps all $(RUN_CERT)
+	$(BUILD)/parleyd --tls-cert $(RUN_CERT) --tls-key $(RUN_KEY)
 
 asan:
 	$(MAKE) BUILD=build/asan CC=clang CFLAGS="-O1 -g" \

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Fixed tail of every message body: "pb", 4 hex sender, 8 hex seq, 12 hex ts. */
 #define PB_TAIL_LEN 26
@@ -98,6 +99,8 @@ struct pb_conn {
     size_t olen, ooff, ocap;
     uint64_t rx_bytes;
     uint64_t t_quiet; /* slow check: last time bytes arrived */
+    void *ssl;        /* --tls: its OpenSSL session (SSL *), else NULL */
+    uint8_t tls_hs;   /* --tls: the TLS handshake is under way */
 };
 
 /* One room. */
@@ -240,6 +243,16 @@ void pb_conn_set_reading(struct pb_run *r, struct pb_conn *c, bool on);
 void pb_conn_joined(struct pb_run *r, struct pb_conn *c);
 void pb_conn_reset_all(struct pb_run *r);
 uint32_t pb_conn_src_count(const struct pb_run *r);
+
+/* pb_tls.c: --tls; the pb_io_ calls return what recv and send would. */
+bool pb_tls_init(void);
+bool pb_tls_on(void);
+void pb_tls_start(struct pb_conn *c);
+int pb_tls_handshake(struct pb_conn *c, bool *want_write);
+ssize_t pb_io_recv(struct pb_conn *c, void *buf, size_t n);
+ssize_t pb_io_send(struct pb_conn *c, const void *buf, size_t n);
+bool pb_io_pending(const struct pb_conn *c);
+void pb_tls_free(struct pb_conn *c);
 
 /* pb_msg.c */
 int pb_msg_setup(struct pb_run *r);

@@ -154,6 +154,7 @@ void pb_conn_close(struct pb_run *r, struct pb_conn *c, bool error)
         r->rooms[c->room].slow--;
     epoll_ctl(r->ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
+    pb_tls_free(c);
     c->fd = -1;
     c->state = PB_ST_CLOSED;
     c->cut = 1;
@@ -187,8 +188,7 @@ void pb_conn_joined(struct pb_run *r, struct pb_conn *c)
 static void conn_flush(struct pb_run *r, struct pb_conn *c)
 {
     while (c->ooff < c->olen) {
-        ssize_t w = send(c->fd, c->out + c->ooff, c->olen - c->ooff,
-                         MSG_NOSIGNAL);
+        ssize_t w = pb_io_send(c, c->out + c->ooff, c->olen - c->ooff);
         if (w > 0) {
             c->ooff += (size_t)w;
             continue;
@@ -215,7 +215,7 @@ void pb_conn_send(struct pb_run *r, struct pb_conn *c, const char *data,
     if (c->state == PB_ST_CLOSED || c->state == PB_ST_CONNECTING)
         return;
     if (c->olen == 0) {
-        ssize_t w = send(c->fd, data, len, MSG_NOSIGNAL);
+        ssize_t w = pb_io_send(c, data, len);
 
         if (w < 0 && errno != EAGAIN && errno != EINTR) {
             pb_conn_close(r, c, true);
@@ -245,6 +245,32 @@ void pb_conn_send(struct pb_run *r, struct pb_conn *c, const char *data,
     }
 }
 
+static void conn_login(struct pb_run *r, struct pb_conn *c);
+
+/* Advances c's TLS handshake; at its end, the login begins. */
+static void conn_tls_step(struct pb_run *r, struct pb_conn *c)
+{
+    bool want_write = false;
+    int rc = pb_tls_handshake(c, &want_write);
+    if (rc < 0) {
+        pb_note(r, "tls handshake: ", "failed", 6);
+        pb_conn_close(r, c, true);
+        return;
+    }
+    if (rc == 0) {
+        if (c->epout != want_write) {
+            c->epout = want_write;
+            conn_update(r, c, EPOLL_CTL_MOD);
+        }
+        return;
+    }
+    if (c->epout) {
+        c->epout = 0;
+        conn_update(r, c, EPOLL_CTL_MOD);
+    }
+    conn_login(r, c);
+}
+
 /* Finishes a non-blocking connect: reports errors, starts the handshake. */
 static void conn_connected(struct pb_run *r, struct pb_conn *c)
 {
@@ -261,6 +287,17 @@ static void conn_connected(struct pb_run *r, struct pb_conn *c)
     c->epout = 0;
     c->reading = 1;
     conn_update(r, c, EPOLL_CTL_MOD);
+    if (pb_tls_on()) {
+        pb_tls_start(c);
+        conn_tls_step(r, c);
+        return;
+    }
+    conn_login(r, c);
+}
+
+/* The connection is through (TCP, and TLS with --tls): its login begins. */
+static void conn_login(struct pb_run *r, struct pb_conn *c)
+{
     /* Without a login, a relay connection stops holding up new connects. */
     if (r->proto->barrier)
         conn_release(r, c);
@@ -281,27 +318,30 @@ static void conn_eof(struct pb_run *r, struct pb_conn *c, int err)
     pb_conn_close(r, c, !expected);
 }
 
-/* Reads once from c; complete lines go to the message parser. */
-static void conn_read(struct pb_run *r, struct pb_conn *c)
+/*
+ * Reads once from c; complete lines go to the message parser. Returns true
+ * if bytes came (over TLS, more may wait inside OpenSSL).
+ */
+static bool conn_read(struct pb_run *r, struct pb_conn *c)
 {
     size_t keep = c->plen, used;
     ssize_t n;
 
     if (keep)
         memcpy(r->rbuf, c->part, keep);
-    n = recv(c->fd, r->rbuf + keep, PB_READ_SIZE, 0);
+    n = pb_io_recv(c, r->rbuf + keep, PB_READ_SIZE);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
+        return false;
     if (n <= 0) {
         conn_eof(r, c, n < 0 ? errno : 0);
-        return;
+        return false;
     }
     c->rx_bytes += (uint64_t)n;
     if (c->role == PB_ROLE_SLOW && c->state == PB_ST_JOINED) {
         /* A slow reader reads again only to learn whether it was cut off. */
         r->slow_bytes += (uint64_t)n;
         c->t_quiet = pb_now();
-        return;
+        return true;
     }
     used = pb_msg_lines(r, c, r->rbuf, keep + (size_t)n, pb_now());
     c->plen = (uint32_t)(keep + (size_t)n - used);
@@ -314,6 +354,7 @@ static void conn_read(struct pb_run *r, struct pb_conn *c)
             c->part = pb_realloc(NULL, PB_LINE_MAX);
         memmove(c->part, r->rbuf + used, c->plen);
     }
+    return true;
 }
 
 /* Dispatches one epoll event for c. */
@@ -323,6 +364,10 @@ void pb_conn_event(struct pb_run *r, struct pb_conn *c, uint32_t events)
         return;
     if (c->state == PB_ST_CONNECTING) {
         conn_connected(r, c);
+        return;
+    }
+    if (c->tls_hs) {
+        conn_tls_step(r, c);
         return;
     }
     if ((events & EPOLLOUT) && c->olen)
@@ -335,7 +380,12 @@ void pb_conn_event(struct pb_run *r, struct pb_conn *c, uint32_t events)
             conn_eof(r, c, ECONNRESET);
             return;
         }
-        conn_read(r, c);
+        /* A TLS read takes one record: read on while OpenSSL holds more,
+         * which epoll cannot see. */
+        int more = 64;
+        while (conn_read(r, c) && c->state != PB_ST_CLOSED &&
+               pb_io_pending(c) && --more > 0)
+            ;
     }
 }
 
@@ -354,6 +404,7 @@ void pb_conn_reset_all(struct pb_run *r)
             continue;
         setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
         close(c->fd);
+        pb_tls_free(c);
         c->fd = -1;
         c->state = PB_ST_CLOSED;
         free(c->out);

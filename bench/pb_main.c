@@ -2,9 +2,11 @@
  * parley-bench - a load generator for chat servers (parley, Redis pub/sub,
  * IRC servers, the reference relay, build/room_floor --relay).
  *
- * Build (every .c file directly in bench/ belongs to it; libc and libm):
+ * Build (every .c file directly in bench/ belongs to it; libc, libm and
+ * OpenSSL for --tls):
  *
- *     cc -std=c11 -D_GNU_SOURCE -O2 bench/pb_*.c -o build/parley-bench -lm
+ *     cc -std=c11 -D_GNU_SOURCE -O2 bench/pb_*.c -o build/parley-bench -lm \
+ *         -lssl -lcrypto
  *
  * Run, for example the busy room against parleyd on port 3030:
  *
@@ -76,6 +78,8 @@ static const char usage_text[] =
     "                       the ephemeral port range)\n"
     "  --room-prefix STR    room names are STR0, STR1, ... (default pbNNNNr)\n"
     "  --label STR          copied into the RESULT line\n"
+    "  --tls                connect with TLS (certificates not verified); the\n"
+    "                       join time includes the handshake\n"
     "  --allow-partial      idle runs: report how many joined, do not fail\n"
     "  --settle S           with --allow-partial: stop waiting for joins\n"
     "                       after S s without one (default 1)\n"
@@ -92,7 +96,7 @@ enum {
     OPT_DURATION, OPT_DRAIN, OPT_JOIN_TIMEOUT, OPT_SLOW_WAIT, OPT_TIMEOUT,
     OPT_PID, OPT_CWIN, OPT_CRATE, OPT_SRC, OPT_PER_ADDR, OPT_PREFIX,
     OPT_LABEL, OPT_PARTIAL, OPT_SETTLE, OPT_REGONLY, OPT_IRCCAP,
-    OPT_PROGRESS, OPT_QUIET, OPT_HELP
+    OPT_PROGRESS, OPT_QUIET, OPT_TLS, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -116,7 +120,7 @@ static const struct option long_opts[] = {
     {"register-only", 0, NULL, OPT_REGONLY},
     {"irc-cap", 1, NULL, OPT_IRCCAP},
     {"progress", 0, NULL, OPT_PROGRESS}, {"quiet", 0, NULL, OPT_QUIET},
-    {"help", 0, NULL, OPT_HELP},         {NULL, 0, NULL, 0}};
+    {"tls", 0, NULL, OPT_TLS},           {"help", 0, NULL, OPT_HELP},         {NULL, 0, NULL, 0}};
 
 /* Parses a non-negative number or exits with a usage error. */
 static double num(const char *name, const char *s)
@@ -202,6 +206,12 @@ static void opts_set(struct pb_opts *o, int opt, const char *arg,
     case OPT_IRCCAP: o->irc_caps = arg; break;
     case OPT_PROGRESS: o->progress = true; break;
     case OPT_QUIET: o->quiet = true; break;
+    case OPT_TLS:
+        if (!pb_tls_init()) {
+            fprintf(stderr, "parley-bench: cannot set up TLS\n");
+            exit(1);
+        }
+        break;
     default: fputs(usage_text, opt == OPT_HELP ? stdout : stderr);
         exit(opt == OPT_HELP ? 0 : 2);
     }

@@ -216,6 +216,11 @@ static void config_show_sync(const struct config *cfg,
     snprintf(out, cap, "%s", cfg->db_sync_full ? "full" : "normal");
 }
 
+bool config_scheme_tls(const char *scheme)
+{
+    return strcmp(scheme, "tls") == 0 || strcmp(scheme, "ircs") == 0;
+}
+
 /* Adds one listen URL; false (with why) if it is not usable. */
 static bool config_set_listen(struct config *cfg,
                               const struct config_setting *s, const char *v,
@@ -237,9 +242,11 @@ static bool config_set_listen(struct config *cfg,
         return false;
     }
     if (strcmp(u->scheme, "text") != 0 && strcmp(u->scheme, "irc") != 0 &&
-        strcmp(u->scheme, "http") != 0 && strcmp(u->scheme, "telnet") != 0) {
+        strcmp(u->scheme, "http") != 0 && strcmp(u->scheme, "telnet") != 0 &&
+        !config_scheme_tls(u->scheme)) {
         snprintf(err, cap,
-                 "unknown protocol \"%s\" (supported: telnet, text, irc, "
+                 "unknown protocol \"%s\" (supported: telnet, text, irc, tls, "
+                 "ircs, "
                  "http)",
                  u->scheme);
         return false;
@@ -337,7 +344,21 @@ const struct config_setting config_settings[] = {
          ", any address, IPv4 and IPv6). telnet://HOST:PORT (telnet, with "
          "line editing), text://HOST:PORT (nc, scripts: plain lines), "
          "irc://HOST:PORT or http://HOST:PORT (/metrics for Prometheus, "
-         "/healthz), HOST an address or [V6ADDR]; port 0 picks a free port"),
+         "/healthz), HOST an address or [V6ADDR]; port 0 picks a free port; "
+         "tls://HOST:PORT is text and ircs://HOST:PORT IRC over TLS (with "
+         "tls-cert, the defaults add ircs on " CONFIG_DEFAULT_IRCS_PORT
+         " and tls on " CONFIG_DEFAULT_TLS_PORT ")"),
+    SETTING("tls-cert", tls_cert, config_set_str, config_show_str, 0, "FILE",
+            "TLS certificate chain (PEM) for tls:// and ircs://; read again "
+            "on SIGHUP"),
+    SETTING("tls-key", tls_key, config_set_str, config_show_str, 0, "FILE",
+            "its private key (PEM; default: the tls-cert file); read again "
+            "on SIGHUP"),
+    NUM("tls-handshake-timeout", tls_handshake_timeout, 1, 3600,
+        CONFIG_TLS_HANDSHAKE_TIMEOUT, 0, "S",
+        "seconds a TLS handshake may take from the connect"),
+    NUM("tls-handshakes", tls_handshakes, 1, 1000000, CONFIG_TLS_HANDSHAKES, 0,
+        "N", "TLS handshakes in flight at once; more wait their turn"),
     SETTING("server-name", server_name, config_set_name, config_show_str, 0,
             "NAME", "the server's name in IRC (default: host name)"),
     SETTING("server-info", server_info, config_set_info, config_show_str, 0,
@@ -709,6 +730,45 @@ static const char *const config_default_listen[] = {
     "irc://[::]:" CONFIG_DEFAULT_IRC_PORT,
 };
 
+/* With a certificate, the default listeners add ircs and tls. */
+static void config_default_tls(struct config *cfg,
+                               const struct config_setting *l, char *err,
+                               size_t cap)
+{
+    if (cfg->tls_cert[0] == '\0')
+        return;
+    config_set_listen(cfg, l, "ircs://0.0.0.0:" CONFIG_DEFAULT_IRCS_PORT, err,
+                      cap);
+    config_set_listen(cfg, l, "ircs://[::]:" CONFIG_DEFAULT_IRCS_PORT, err,
+                      cap);
+    config_set_listen(cfg, l, "tls://0.0.0.0:" CONFIG_DEFAULT_TLS_PORT, err,
+                      cap);
+    config_set_listen(cfg, l, "tls://[::]:" CONFIG_DEFAULT_TLS_PORT, err, cap);
+}
+
+/*
+ * Checks the TLS settings against the listeners: a TLS listener needs a
+ * certificate, a key a certificate; the key defaults to the certificate's
+ * file. Returns false with why in err.
+ */
+static bool config_check_tls(struct config *cfg, char *err, size_t cap)
+{
+    bool any = false;
+    for (size_t i = 0; i < cfg->nlisten; i++)
+        any = any || config_scheme_tls(cfg->listen[i].scheme);
+    if (any && cfg->tls_cert[0] == '\0') {
+        snprintf(err, cap, "listen tls:// and ircs:// need tls-cert FILE");
+        return false;
+    }
+    if (cfg->tls_key[0] != '\0' && cfg->tls_cert[0] == '\0') {
+        snprintf(err, cap, "tls-key needs tls-cert");
+        return false;
+    }
+    if (cfg->tls_cert[0] != '\0' && cfg->tls_key[0] == '\0')
+        snprintf(cfg->tls_key, sizeof cfg->tls_key, "%s", cfg->tls_cert);
+    return true;
+}
+
 enum config_result config_read(struct config *cfg, int argc, char **argv,
                                char *err, size_t cap)
 {
@@ -728,8 +788,11 @@ enum config_result config_read(struct config *cfg, int argc, char **argv,
              i < sizeof config_default_listen / sizeof config_default_listen[0];
              i++)
             config_set_listen(cfg, l, config_default_listen[i], err, cap);
+        config_default_tls(cfg, l, err, cap);
         cfg->listen_defaults = true;
     }
+    if (rc == CONFIG_RUN && !config_check_tls(cfg, err, cap))
+        rc = CONFIG_ERROR;
     return rc;
 }
 

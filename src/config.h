@@ -30,6 +30,13 @@
 #define CONFIG_DEFAULT_IRC_PORT "6667"
 /* The plain text protocol (nc, scripts), beside telnet on the default port. */
 #define CONFIG_DEFAULT_TEXT_PORT "3031"
+/* With a certificate, the defaults add IRC over TLS and text over TLS. */
+#define CONFIG_DEFAULT_IRCS_PORT "6697"
+#define CONFIG_DEFAULT_TLS_PORT "3032"
+/* Seconds a TLS handshake may take from the accept. */
+#define CONFIG_TLS_HANDSHAKE_TIMEOUT 10
+/* TLS handshakes in flight at once; more wait their turn, unread. */
+#define CONFIG_TLS_HANDSHAKES 512
 /* Seconds of silence before an IRC client is pinged (then as long again
  * to answer, and to finish registering). */
 #define CONFIG_PING_INTERVAL 120
@@ -121,13 +128,20 @@ struct config {
     char opers[CONFIG_MAX_OPERS][CONFIG_OPER_MAX]; /* NAME:HASH, as given */
     size_t nopers;
     char config_path[CONFIG_PATH_MAX]; /* -c FILE, "": none */
-    bool hash_password;       /* --hash-password: print a hash and exit */
-    bool check_config;        /* --check-config: validate, print, exit */
-    char db[CONFIG_PATH_MAX]; /* --db: the history database; "none" */
-    bool db_sync_full;        /* --db-sync full */
-    size_t history_max;       /* --history-max: per room; 0: no limit */
-    unsigned history_days;    /* --history-days: 0: kept however old */
+    bool hash_password;             /* --hash-password: print a hash and exit */
+    bool check_config;              /* --check-config: validate, print, exit */
+    char db[CONFIG_PATH_MAX];       /* --db: the history database; "none" */
+    bool db_sync_full;              /* --db-sync full */
+    size_t history_max;             /* --history-max: per room; 0: no limit */
+    unsigned history_days;          /* --history-days: 0: kept however old */
+    char tls_cert[CONFIG_PATH_MAX]; /* PEM certificate chain; "": no TLS */
+    char tls_key[CONFIG_PATH_MAX];  /* PEM private key ("": tls_cert's file) */
+    unsigned tls_handshake_timeout; /* seconds */
+    unsigned tls_handshakes;        /* in flight at once */
 };
+
+/* Returns true if the listen URL's scheme runs over TLS (tls, ircs). */
+bool config_scheme_tls(const char *scheme);
 
 /* What config_parse decided. */
 enum config_result {

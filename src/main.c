@@ -177,6 +177,7 @@ static void main_reload(void)
     }
     free(next);
     /* Certificates and server bans reload here. */
+    server_reload_tls();
     notify_ready();
 }
 

@@ -23,6 +23,7 @@
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "event/net.h"
+#include "event/tls.h"
 #include "http/http.h"
 #include "irc/irc.h"
 #include "notify.h"
@@ -79,6 +80,7 @@ struct listener {
     struct ev_io io;
     struct ev_timer pause; /* set while accepting is paused (EMFILE) */
     const struct conn_proto *proto;
+    bool tls; /* its connections speak TLS first */
     char addr[NET_ADDR_MAX];
 };
 
@@ -93,17 +95,17 @@ static struct ev_io server_sig_io;
 static struct ev_timer server_deadline;
 static struct ev_timer server_log_timer; /* the log has work left */
 static bool server_stopping;
-static void (*server_reload)(void); /* what SIGHUP runs, NULL: nothing */
+static struct tls_server *server_tls; /* NULL: no TLS listener */
+static void (*server_reload)(void);   /* what SIGHUP runs, NULL: nothing */
 
 /* The protocols, by the scheme of their listen URL. */
 static const struct {
     const char *scheme;
     const struct conn_proto *proto;
 } server_protos[] = {
-    {"text", &text_proto},
-    {"irc", &irc_proto},
-    {"http", &http_proto},
-    {"telnet", &text_telnet_proto},
+    {"text", &text_proto}, {"irc", &irc_proto},
+    {"tls", &text_proto},  {"ircs", &irc_proto},
+    {"http", &http_proto}, {"telnet", &text_telnet_proto},
 };
 
 /* Returns the protocol of scheme (config.c accepts only these). */
@@ -207,7 +209,8 @@ static void server_refuse(const struct listener *l, int fd, const char *addr,
     char line[SBAN_REASON_MAX + 256], host[NET_ADDR_MAX];
     net_addr_host(addr, host, sizeof host);
     size_t n = server_full_line(l->proto, reason, host, line, sizeof line);
-    ssize_t rc = send(fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    /* A TLS client would take a plain line for a broken handshake. */
+    ssize_t rc = l->tls ? 0 : send(fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)rc;
     close(fd);
     log_rated(&r->rate, "event=refuse addr=%s reason=%s", addr, reason);
@@ -247,7 +250,10 @@ static void server_take(struct listener *l, int fd, const struct sockaddr *sa)
     net_keepalive(fd, server_cfg->keepalive);
     server_ip_add(host, +1);
     metrics.accepted++;
-    conn_new(fd, addr, l->proto);
+    if (l->tls)
+        conn_new_tls(fd, addr, l->proto, server_tls);
+    else
+        conn_new(fd, addr, l->proto);
 }
 
 /* Resumes accepting after a pause for lack of descriptors. */
@@ -359,6 +365,34 @@ static void server_shutdown(const char *signame)
 }
 
 /*
+ * Loads the certificate and key: at start (event=tls-cert), or again
+ * (event=tls-reload). Returns 0, or -1 after logging why (a reload keeps
+ * the old ones).
+ */
+static int server_tls_load(bool reload)
+{
+    char err[400], q[420], desc[300];
+    const char *cert = server_cfg->tls_cert, *key = server_cfg->tls_key;
+    if (!reload)
+        server_tls = tls_server_new(cert, key, err, sizeof err);
+    if (reload ? tls_server_reload(server_tls, cert, key, err, sizeof err) < 0
+               : server_tls == NULL) {
+        log_error("event=%s result=failed%s error=%s",
+                  reload ? "tls-reload" : "tls-cert", reload ? " kept=old" : "",
+                  log_quote(q, sizeof q, err, strlen(err)));
+        return -1;
+    }
+    tls_server_describe(server_tls, desc, sizeof desc);
+    log_info("event=%s result=ok %s", reload ? "tls-reload" : "tls-cert", desc);
+    return 0;
+}
+
+int server_reload_tls(void)
+{
+    return server_tls ? server_tls_load(true) : 0;
+}
+
+/*
  * Reads pending signals from the signalfd. SIGHUP, which asks daemons to
  * reload their configuration, runs the reload server_set_reload gave (and
  * so a closed terminal does not end the server).
@@ -424,6 +458,15 @@ static int server_signals(void)
     return 0;
 }
 
+/* Loads the certificate if any listener speaks TLS; -1 (logged) if bad. */
+static int server_tls_start(const struct config *cfg)
+{
+    bool any = false;
+    for (size_t i = 0; i < cfg->nlisten; i++)
+        any = any || config_scheme_tls(cfg->listen[i].scheme);
+    return any ? server_tls_load(false) : 0;
+}
+
 /* Raises the descriptor limit to its maximum; returns the new limit. */
 static size_t server_raise_nofile(void)
 {
@@ -455,6 +498,7 @@ static bool server_bind(const struct net_url *u, bool optional)
     struct listener *l = &server_listeners[server_nlisteners];
     memset(l, 0, sizeof *l);
     l->proto = server_proto(u->scheme);
+    l->tls = config_scheme_tls(u->scheme);
     net_local_addr(fd, l->addr, sizeof l->addr);
     if (ev_io_start(server_loop, &l->io, fd, EV_READ, server_on_accept) < 0) {
         close(fd);
@@ -490,7 +534,12 @@ static void server_announce(void)
             again = again || strcmp(seen[j], target) == 0;
         if (again)
             continue;
-        if (server_listeners[i].proto == &irc_proto)
+        if (server_listeners[i].tls)
+            printf("%s %s over TLS: openssl s_client -quiet -connect %s:%s",
+                   nseen > 0 ? ";" : "",
+                   server_listeners[i].proto == &irc_proto ? "IRC" : "text",
+                   host, port ? port + 1 : "");
+        else if (server_listeners[i].proto == &irc_proto)
             printf("%s IRC: irssi -c %s -p %s", nseen > 0 ? ";" : "", host,
                    port ? port + 1 : "");
         else if (server_listeners[i].proto == &http_proto)
@@ -522,6 +571,8 @@ static struct conn_limits server_conn_limits(const struct config *cfg)
         .v4_bits = cfg->ipv4_prefix,
         .v6_bits = cfg->ipv6_prefix,
         .linger_ms = SERVER_LINGER_MS,
+        .tls_handshake_ms = cfg->tls_handshake_timeout * 1000u,
+        .tls_handshakes = cfg->tls_handshakes,
     };
 }
 
@@ -556,6 +607,8 @@ int server_start(struct ev_loop *loop, const struct config *cfg)
         log_error("event=signals-failed error=%d", errno);
         return -1;
     }
+    if (server_tls_start(cfg) < 0)
+        return -1;
     server_listeners = xcalloc(cfg->nlisten, sizeof *server_listeners);
     /* The built-in IPv6 listeners may fail on a host without IPv6. */
     for (size_t i = 0; i < cfg->nlisten; i++)
@@ -595,5 +648,7 @@ void server_stop(void)
         close(server_spare_fd);
     dict_free(server_per_ip);
     server_per_ip = NULL;
+    tls_server_free(server_tls);
+    server_tls = NULL;
     sban_fini();
 }

@@ -38,6 +38,14 @@ void server_reconfigure(void);
 /* Runs the loop until shutdown completes; returns the exit status. */
 int server_run(void);
 
+/*
+ * Reads the TLS certificate and key again from their files, for
+ * connections made from now on; those already open keep theirs. Logs the
+ * outcome (event=tls-reload); on failure it keeps the old ones and logs
+ * why. Returns 0 (also without TLS listeners) or -1.
+ */
+int server_reload_tls(void);
+
 /* Closes the listeners, frees what server_start made, forgets the bans. */
 void server_stop(void);
 

@@ -33,6 +33,10 @@ else
     # History is kept in SQLite; tests inspect the file with sqlite3.
     need libsqlite3-dev test -f /usr/include/sqlite3.h
     need sqlite3 command -v sqlite3
+    # TLS listeners use OpenSSL 3; make run and the tests make certificates
+    # and connect with the openssl command.
+    need libssl-dev test -f /usr/include/openssl/ssl.h
+    need openssl command -v openssl
     need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.asan-x86_64.a'
     need python3 test -x /usr/bin/python3
     need util-linux command -v prlimit

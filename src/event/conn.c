@@ -102,7 +102,7 @@ static const char *const conn_reasons[] = {
     [CONN_SHUTDOWN] = "shutdown", [CONN_HTTP] = "http",
     [CONN_TLS] = "tls",           [CONN_MEMORY] = "memory",
     [CONN_TIMEOUT] = "timeout",   [CONN_FLOOD] = "flood",
-    [CONN_KILLED] = "killed",
+    [CONN_KILLED] = "killed",     [CONN_TLS_FAIL] = "handshake",
 };
 
 static void conn_on_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev);
@@ -119,6 +119,20 @@ void conn_list_push(struct conn_list *l, struct conn *c)
         l->v = xreallocarray(l->v, l->cap, sizeof *l->v);
     }
     l->v[l->n++] = c;
+}
+
+size_t conn_list_compact(struct conn_list *l, size_t *head, size_t slot_off)
+{
+    size_t left = l->n - *head;
+    if (*head > 0 && *head >= left) {
+        memmove(l->v, l->v + *head, left * sizeof *l->v);
+        for (size_t i = 0; i < left; i++)
+            if (l->v[i])
+                *(size_t *)(void *)((char *)l->v[i] + slot_off) = i;
+        l->n = left;
+        *head = 0;
+    }
+    return left;
 }
 
 void conn_init(struct ev_loop *loop, const struct conn_limits *limits,
@@ -172,7 +186,23 @@ static void conn_on_probe_end(struct ev_loop *loop, struct ev_timer *t)
         conn_open(c);
 }
 
+void conn_start(struct conn *c)
+{
+    /* HTTP and TLS clients speak first; a person waits to be greeted. */
+    if (conn_lim.probe_ms == 0)
+        conn_open(c);
+    else
+        ev_timer_start(conn_loop, &c->timer, conn_lim.probe_ms,
+                       conn_on_probe_end);
+}
+
 struct conn *conn_new(int fd, const char *addr, const struct conn_proto *proto)
+{
+    return conn_new_tls(fd, addr, proto, NULL);
+}
+
+struct conn *conn_new_tls(int fd, const char *addr,
+                          const struct conn_proto *proto, struct tls_server *ts)
 {
     struct conn *c = xcalloc(1, sizeof *c);
     c->id = conn_next_id++;
@@ -189,14 +219,13 @@ struct conn *conn_new(int fd, const char *addr, const struct conn_proto *proto)
         conn_list_push(&conn_dead, c);
         return c;
     }
-    log_info("event=connect id=%llu addr=%s proto=%s",
-             (unsigned long long)c->id, c->addr, proto->name);
-    /* HTTP and TLS clients speak first; a person waits to be greeted. */
-    if (conn_lim.probe_ms == 0)
-        conn_open(c);
+    log_info("event=connect id=%llu addr=%s proto=%s%s",
+             (unsigned long long)c->id, c->addr, proto->name,
+             ts ? " transport=tls" : "");
+    if (ts)
+        conn_xport_start_tls(c, ts);
     else
-        ev_timer_start(conn_loop, &c->timer, conn_lim.probe_ms,
-                       conn_on_probe_end);
+        conn_start(c);
     return c;
 }
 
@@ -257,7 +286,7 @@ void conn_update_mask(struct conn *c)
         mask |= EV_HUP;
     if (c->want_write)
         mask |= EV_WRITE;
-    ev_io_set(conn_loop, &c->io, mask);
+    ev_io_set(conn_loop, &c->io, conn_xport_mask(c, mask, reading));
 }
 
 void conn_close(struct conn *c, enum conn_reason reason, bool flush)
@@ -625,17 +654,8 @@ static void conn_run_deferred(void)
         else
             conn_resume(c);
     }
-    size_t left = conn_deferred.n - conn_def_head;
-    if (conn_def_head > 0 && conn_def_head >= left) {
-        memmove(conn_deferred.v, conn_deferred.v + conn_def_head,
-                left * sizeof *conn_deferred.v);
-        for (size_t i = 0; i < left; i++)
-            if (conn_deferred.v[i])
-                conn_deferred.v[i]->def_slot = i;
-        conn_deferred.n = left;
-        conn_def_head = 0;
-    }
-    if (left > 0)
+    if (conn_list_compact(&conn_deferred, &conn_def_head,
+                          offsetof(struct conn, def_slot)) > 0)
         ev_no_sleep(conn_loop);
 }
 
@@ -689,10 +709,10 @@ static bool conn_filter(struct conn *c, char **p, size_t *n)
 }
 
 /* Reads one chunk and processes it; keeps what a pause left over. */
-static void conn_read(struct conn *c)
+void conn_read(struct conn *c)
 {
     size_t want = conn_flood_limited() ? CONN_RECVQ : sizeof conn_rbuf;
-    ssize_t n = recv(c->io.fd, conn_rbuf, want, 0);
+    ssize_t n = conn_xport_read(c, conn_rbuf, want);
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
             return;
@@ -718,7 +738,7 @@ static void conn_read(struct conn *c)
     }
     if (!c->got_bytes) {
         c->got_bytes = true;
-        if (sniff_tls(conn_rbuf, (size_t)n)) {
+        if (c->tls == NULL && sniff_tls(conn_rbuf, (size_t)n)) {
             conn_close(c, CONN_TLS, false);
             return;
         }
@@ -755,6 +775,7 @@ void conn_kill(struct conn *c)
         return;
     c->state = CS_DEAD;
     ev_timer_stop(conn_loop, &c->timer);
+    conn_xport_release(c);
     if (c->io.fd >= 0) {
         ev_io_stop(conn_loop, &c->io);
         if (c->abort) {
@@ -811,7 +832,12 @@ void conn_on_deadline(struct ev_loop *loop, struct ev_timer *t)
 /* All output is out after close: shut our side down and await the peer. */
 void conn_finish(struct conn *c)
 {
-    if (c->eof || c->io.fd < 0 || shutdown(c->io.fd, SHUT_WR) < 0) {
+    if (c->eof || c->io.fd < 0) {
+        conn_kill(c);
+        return;
+    }
+    conn_xport_shutdown(c);
+    if (shutdown(c->io.fd, SHUT_WR) < 0) {
         conn_kill(c);
         return;
     }
@@ -828,6 +854,11 @@ static void conn_on_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
     struct conn *c = (struct conn *)io;
     if (c->state == CS_DEAD || c->state == CS_CLOSING)
         return;
+    if (c->handshaking) {
+        conn_xport_handshake_io(c, ev);
+        return;
+    }
+    ev = conn_xport_events(c, ev);
     if (ev & EV_WRITE)
         conn_schedule_flush(c);
     if ((ev & EV_HUP) && !c->hup && c->state == CS_OPEN)
@@ -890,6 +921,7 @@ static void conn_free_dead(void)
         buf_reset(&c->in);
         outq_clear(&c->out);
         frame_reset(&c->frame);
+        conn_xport_free(c);
         free(c);
     }
     conn_dead.n = 0;
@@ -903,6 +935,7 @@ void conn_add_before_flush(void (*fn)(void))
 
 void conn_before_sleep(void)
 {
+    conn_xport_before_sleep();
     conn_run_deferred();
     do {
         conn_run_close_hooks();
@@ -928,6 +961,7 @@ void conn_fini(void)
         conn_kill(conn_all.v[i]);
     conn_free_dead();
     conn_out_fini();
+    conn_xport_fini();
     free(conn_all.v);
     free(conn_flushq.v);
     free(conn_carry.v);

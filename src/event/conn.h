@@ -39,6 +39,7 @@ enum conn_reason {
     CONN_MEMORY,   /* the server's output memory ran out; it held the most */
     CONN_TIMEOUT,  /* the peer stopped answering (TCP keepalive, timeout) */
     CONN_FLOOD,    /* it sent more than --recvq-max ahead of its budget */
+    CONN_TLS_FAIL, /* its TLS handshake failed (reason=handshake) */
 };
 
 /* What a protocol does with a connection's events. */
@@ -109,6 +110,9 @@ struct conn_limits {
     unsigned linger_ms;   /* how long a closing socket waits for the peer */
     unsigned v4_bits;     /* prefix an IPv4 peer's origin is counted by */
     unsigned v6_bits;     /* prefix an IPv6 peer's origin is counted by */
+    unsigned tls_handshake_ms; /* a TLS handshake's deadline, from accept */
+    unsigned tls_handshakes;   /* TLS handshakes in flight at once; more
+                                  wait their turn, unread */
 };
 
 /* A read-only block of output, shared by the connections it is queued to
@@ -147,6 +151,26 @@ const struct conn_limits *conn_get_limits(void);
  * (copied). Returns the new connection.
  */
 struct conn *conn_new(int fd, const char *addr, const struct conn_proto *proto);
+
+struct tls_server;
+
+/*
+ * Like conn_new, for a TLS listener: the connection first goes through its
+ * TLS handshake with ts (borrowed; it must outlive the connection), within
+ * the handshake deadline and among a bounded number of handshakes in
+ * flight; only then does it wait for its first words as conn_new says.
+ * Its protocol never learns it runs over TLS.
+ */
+struct conn *conn_new_tls(int fd, const char *addr,
+                          const struct conn_proto *proto,
+                          struct tls_server *ts);
+
+/*
+ * Returns the SHA-256 fingerprint (64 lower-case hex digits) of the client
+ * certificate the peer showed, or NULL (none, or not TLS). Lives as long
+ * as the connection.
+ */
+const char *conn_certfp(const struct conn *c);
 
 /* Returns the connection's unique id (1, 2, ... for the process's life). */
 uint64_t conn_id(const struct conn *c);

@@ -3,7 +3,9 @@
  *
  * conn.c holds a connection's life and its input (probes, budgets, lines);
  * conn_out.c its output (queues, flushing in slices, the sendq and memory
- * limits). Protocols include conn.h only.
+ * limits); conn_xport.c the transport under both (plain TCP or TLS: its
+ * handshake, and the reads, writes and shutdown that may have to wait for
+ * the other direction). Protocols include conn.h only.
  */
 #ifndef PARLEY_CONN_INT_H
 #define PARLEY_CONN_INT_H
@@ -11,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 #include "lib/buf.h"
 #include "event/conn.h"
@@ -20,6 +24,9 @@
 #include "event/outq.h"
 
 enum conn_state { CS_OPEN, CS_CLOSING, CS_DRAINING, CS_LINGER, CS_DEAD };
+
+struct tls_server;
+struct tls_session;
 
 struct conn {
     struct ev_io io;
@@ -57,6 +64,18 @@ struct conn {
     bool flush_on_close; /* closing sends what is queued first */
     bool abort;          /* close with a reset: queued output is dropped */
     bool excused;        /* conn_slow_line: this line's time is not charged */
+    /* Transport (conn_xport.c); all zero for plain TCP. */
+    struct tls_session *tls;    /* NULL: plain TCP */
+    struct tls_server *tls_srv; /* where its session comes from */
+    size_t hs_slot;             /* index on the handshake queue */
+    size_t xp_slot;             /* index on the list of buffered input */
+    bool handshaking;      /* TLS: not yet through its handshake (CS_OPEN) */
+    bool hs_queued;        /* waiting for a handshake slot */
+    bool hs_holding;       /* counts among the handshakes in flight */
+    bool xp_ready;         /* OpenSSL holds input that epoll cannot show */
+    bool xp_read_on_write; /* its read or handshake waits for EPOLLOUT */
+    bool xp_write_on_read; /* its write waits for EPOLLIN */
+    bool xp_retry;         /* a write must be offered again (TLS) */
     char host[46];
     char addr[56];
     char origin[NET_KEY_MAX];
@@ -79,6 +98,83 @@ extern size_t conn_round_sent;       /* bytes sent in this round's flush */
 
 /* Appends c to list l. */
 void conn_list_push(struct conn_list *l, struct conn *c);
+
+/*
+ * For a queue l whose first *head entries were served: moves the rest to
+ * the front once they are no more than those served, renumbering each
+ * connection's index on it (the size_t at slot_off in struct conn; NULL
+ * entries are holes). Returns the number of entries still queued.
+ */
+size_t conn_list_compact(struct conn_list *l, size_t *head, size_t slot_off);
+
+/* Reads one chunk and processes it; keeps what a pause left over. */
+void conn_read(struct conn *c);
+
+/*
+ * Starts the wait for a new connection's first words: the protocol opens
+ * at once (no probe time) or after its probe time (conn.h).
+ */
+void conn_start(struct conn *c);
+
+/* ------------------------------------------------------------------------
+ * The transport (conn_xport.c). Reads and writes return what recv and
+ * send do: a byte count, 0 at the end of input, or -1 with errno set
+ * (EAGAIN when they must wait; the interest they need is then noted for
+ * conn_update_mask). A TLS failure is EPROTO, a TLS stream cut without
+ * close_notify ECONNRESET.
+ * ------------------------------------------------------------------------ */
+
+/* Begins c's TLS handshake with ts, or queues it for a handshake slot. */
+void conn_xport_start_tls(struct conn *c, struct tls_server *ts);
+
+/* Advances c's handshake after epoll events ev. */
+void conn_xport_handshake_io(struct conn *c, uint32_t ev);
+
+/* Reads up to n bytes of c's input into buf. */
+ssize_t conn_xport_read(struct conn *c, void *buf, size_t n);
+
+/*
+ * Writes from the k entries of iov: all it can (plain), or at most one
+ * TLS record of them, as one SSL_write.
+ */
+ssize_t conn_xport_write(struct conn *c, struct iovec *iov, size_t k);
+
+/* Sends n bytes at p now if the transport can without waiting. */
+bool conn_xport_try_send(struct conn *c, const void *p, size_t n);
+
+/* Returns true if one write per round is all c gets (TLS). */
+bool conn_xport_one_write(const struct conn *c);
+
+/* Says goodbye at the transport level (TLS close_notify), never waiting. */
+void conn_xport_shutdown(struct conn *c);
+
+/*
+ * Adjusts the epoll interest mask for what the transport waits for; reading
+ * says whether c wants input now.
+ */
+uint32_t conn_xport_mask(struct conn *c, uint32_t mask, bool reading);
+
+/*
+ * Turns epoll events ev into what c's transport can do with them: a read
+ * that waits for EPOLLOUT reads on it, a write that waits for EPOLLIN
+ * writes on it.
+ */
+uint32_t conn_xport_events(struct conn *c, uint32_t ev);
+
+/* Gives up c's handshake slot or place in the queue (when it dies). */
+void conn_xport_release(struct conn *c);
+
+/* Frees c's transport state (when c is freed). */
+void conn_xport_free(struct conn *c);
+
+/*
+ * Before sleeping: starts queued handshakes for the slots freed, and reads
+ * the input OpenSSL holds for connections that want it.
+ */
+void conn_xport_before_sleep(void);
+
+/* Frees the transport's lists (at exit). */
+void conn_xport_fini(void);
 
 /* Sets the epoll interest from the connection's state. */
 void conn_update_mask(struct conn *c);

@@ -107,7 +107,7 @@ void conn_try_send(struct conn *c, const char *text)
     int n =
         snprintf(line, sizeof line, "%s%s", c->mid_line ? "\r\n" : "", text);
     if (n > 0 && (size_t)n < sizeof line &&
-        send(c->io.fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
+        conn_xport_try_send(c, line, (size_t)n))
         c->mid_line = false;
 }
 
@@ -136,19 +136,28 @@ static void conn_flush_blocked(struct conn *c)
     conn_update_mask(c);
 }
 
-/* Sends as much queued output as the kernel takes. */
+/*
+ * Keeps c's output for the next round: it stays pending, on the list being
+ * built (conn_flush_all then makes sure the loop does not sleep).
+ */
+static void conn_carry_over(struct conn *c)
+{
+    c->pending = true;
+    c->carried = true;
+    c->fq_slot = conn_spare.n;
+    conn_list_push(&conn_spare, c);
+}
+
+/*
+ * Sends as much queued output as the kernel takes; over TLS, one record
+ * a round (conn_xport.c).
+ */
 static void conn_flush(struct conn *c)
 {
     struct iovec iov[64];
     while (c->out.bytes > 0) {
         size_t k = outq_iov(&c->out, iov, sizeof iov / sizeof iov[0]);
-        ssize_t n;
-        if (k == 1) { /* the common case: a plain send, no iovec import */
-            n = send(c->io.fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
-        } else {
-            struct msghdr msg = {.msg_iov = iov, .msg_iovlen = k};
-            n = sendmsg(c->io.fd, &msg, MSG_NOSIGNAL);
-        }
+        ssize_t n = conn_xport_write(c, iov, k);
         if (n > 0) {
             conn_round_sent += (size_t)n;
             metrics.bytes_out += (size_t)n;
@@ -158,6 +167,10 @@ static void conn_flush(struct conn *c)
             if (c->state == CS_DRAINING)
                 ev_timer_start(conn_loop, &c->timer, conn_lim.linger_ms,
                                conn_on_deadline);
+            if (c->out.bytes > 0 && conn_xport_one_write(c)) {
+                conn_carry_over(c); /* its next record goes next round */
+                return;
+            }
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -219,9 +232,7 @@ static void conn_flush_or_carry(struct conn *c)
     if (c == NULL)
         return; /* freed while carried */
     if (conn_round_sent >= CONN_FLUSH_ROUND) {
-        c->carried = true;
-        c->fq_slot = conn_spare.n;
-        conn_list_push(&conn_spare, c);
+        conn_carry_over(c);
         return;
     }
     c->pending = false;

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "core/mask.h"
 #include "core/room.h"
+#include "event/conn.h"
 #include "irc/irc.h"
 #include "lib/tbuf.h"
 
@@ -336,6 +337,15 @@ static void irc_whois(struct irc_session *s, const struct client *c)
         irc_num(s, "335", "%s :is a bot", c->nick);
     if (c->away)
         irc_num(s, "301", "%s :%s", c->nick, c->away);
+    /* RPL_WHOISCERTFP, to the user and to server operators: an IRC user's
+     * owner is its session (other protocols' users show none). */
+    const char *fp =
+        c->ops == s->client.ops
+            ? conn_certfp(((const struct irc_session *)c->owner)->conn)
+            : NULL;
+    if (fp && (c == &s->client || s->client.oper))
+        irc_num(s, "276", "%s :has client certificate fingerprint %s", c->nick,
+                fp);
     irc_num(s, "317", "%s %lld %lld :seconds idle, signon time", c->nick,
             irc_idle(c, (int64_t)time(NULL)), (long long)c->signon);
     irc_meta_whois(s, c); /* RPL_WHOISKEYVALUE, with metadata */

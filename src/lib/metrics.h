@@ -8,8 +8,8 @@
  * count on demand (connections by state, rooms) are not kept here.
  *
  * A module that gains something to count adds a field and a line in
- * http/prom.c's table; the TLS fields are kept at zero until the TLS
- * transport bumps them (metrics_tls_handshake).
+ * http/prom.c's table; the TLS transport (event/conn_xport.c) counts its
+ * handshakes through metrics_tls_handshake.
  */
 #ifndef PARLEY_METRICS_H
 #define PARLEY_METRICS_H
