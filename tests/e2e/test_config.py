@@ -246,7 +246,8 @@ def _changed_value(key, value, port, motd):
     """Another valid value for key."""
     if key == "listen":
         return "text://127.0.0.1:%d" % port
-    special = {"server-name": "other.example", "server-info": "other", "motd": motd, "log-level": "debug", "limit-loopback": "yes"}
+    special = {"server-name": "other.example", "server-info": "other", "motd": motd, "log-level": "debug", "limit-loopback": "yes",
+               "db": "other.db", "db-sync": "full"}
     if key in special:
         return special[key]
     n = int(value or "501")
@@ -286,4 +287,7 @@ def test_man_page_says_what_reloads(t):
     took = {f["key"] for f in srv.events("reload") if f.get("key") != "motd" or "old" in f}
     skipped = {f["key"] for f in srv.events("reload-skipped")}
     check(took == live, "reloaded live %s; the man page says %s", sorted(took), sorted(live))
-    check(skipped == restart, "reported as needing a restart %s; the man page says %s", sorted(skipped), sorted(restart))
+    # The harness gives --db none on the command line, which the file
+    # cannot override: db is not changed, so not reported either.
+    want = restart - {"db"}
+    check(skipped == want, "reported as needing a restart %s; the man page says %s", sorted(skipped), sorted(want))
