@@ -55,7 +55,7 @@ maxlen_fuzz_chanarg=1024
 maxlen_fuzz_http=8192
 maxlen_fuzz_text=4096
 maxlen_fuzz_irctags=8192
-objs_fuzz_watch=$(for f in src/core/*.c src/lib/*.c; do
+objs_fuzz_watch=$(for f in src/core/*.c src/lib/*.c src/store/*.c; do
     b=${f#src/}
     printf '%s ' "${b%.c}"
 done)
