@@ -155,6 +155,83 @@ def test_editing_keys_and_history(t):
     carol.expect("[alice]: first line")
 
 
+def test_word_keys_redraw_and_ctrl_d(t):
+    """Alt-B and Alt-F move by words, Ctrl-W erases a word of UTF-8
+    characters whole, Ctrl-L clears the screen and draws the prompt line
+    again with the line and the cursor as they were, and Ctrl-D on an empty
+    line rings the bell and does nothing else (it does not leave)."""
+    srv = term_server(t)
+    alice = Telnet(t, srv, "alice")
+    carol = nc_user(t, srv, "carol")
+    k = alice.term.keys
+    p = len("#lobby> ")
+    alice.term.type("héllo wörld 本本 end", enter=False)
+    alice.prompt("héllo wörld 本本 end")
+    k("M-b")
+    alice.cursor_at(p + len("héllo wörld 本本 ") + 2, "Alt-B: the start of the last word")
+    k("M-b")
+    alice.cursor_at(p + len("héllo wörld "), "Alt-B: the start of 本本")
+    k("C-a", "M-f")
+    alice.cursor_at(p + len("héllo"), "Alt-F: the end of the first word")
+    k("M-f")
+    alice.cursor_at(p + len("héllo wörld"), "Alt-F: the end of the second word")
+    k("C-w")
+    alice.prompt("héllo  本本 end")
+    alice.cursor_at(p + len("héllo "), "Ctrl-W: where wörld was")
+    k("C-e", "M-b", "C-w")
+    alice.prompt("héllo  end")
+    carol.say("something to clear away")
+    alice.term.wait_for("[carol]: something to clear away")
+    k("C-a", "M-f")
+    alice.cursor_at(p + len("héllo"), "before Ctrl-L")
+    k("C-l")
+    alice.term.wait_for(re.compile(r"#lobby> héllo  end"))
+    lines = alice.lines()
+    check(lines == ["#lobby> héllo  end"], "after Ctrl-L the screen is %r", lines)
+    check(alice.term.screen()[0] == "#lobby> héllo  end", "the prompt line is not at the top")
+    alice.cursor_at(p + len("héllo"), "after Ctrl-L")
+    k("C-u", "C-k")
+    alice.prompt("")
+    # The bell is a byte tmux does not show: a client of its own hears it.
+    c = _negotiate(t, srv)
+    carol.expect("* user3 joined #lobby")
+    raw_until(c, rb"#lobby> (\x1b\[K)?")
+    c.send(b"\x04")
+    got = raw_until(c, rb"\a")
+    check(b"\r" not in got and b"bye" not in got, "Ctrl-D on an empty line: %r", got)
+    c.send(b"ab\x01\x04\r")
+    carol.expect("[user3]: b")
+    check(srv.alive(), "the server died")
+
+
+def test_prompt_after_a_quit_nothing_else_wakes(t):
+    """The prompt is drawn after the close hooks of the round: a netcat
+    user cut off for excess flood is closed by the server at once, so no
+    later event wakes the loop, and the quit notice that clears a telnet
+    user's prompt line must still be followed by that line, intact."""
+    srv = term_server(t, "--flood-burst", "5", "--flood-rate", "1")
+    alice = Telnet(t, srv, "alice")
+    carol = nc_user(t, srv, "carol")
+    alice.term.wait_for("* user2 is now carol")
+    alice.term.type("typing on", enter=False)
+    alice.prompt("typing on")
+    carol.send(b"".join(b"spam %05d\n" % k for k in range(5000)))
+    alice.term.wait_for("* carol quit (excess flood)")
+    alice.prompt("typing on")
+    alice.cursor_at(len("#lobby> typing on"), "after the quit notice")
+    # The screen shows the prompt within a wait, however late it came; a
+    # client of its own shows when: the prompt comes in the same write as
+    # the notice (the old order drew it at the next wake, 0.5 s later).
+    c = _negotiate(t, srv)
+    dave = nc_user(t, srv, "dave")
+    c.send(b"typing on")
+    raw_until(c, rb"is now dave\r\n.*typing on")
+    dave.send(b"".join(b"spam %05d\n" % k for k in range(5000)))
+    raw_until(c, rb"\* dave quit \(excess flood\)\r\n")
+    check(re.match(rb"(\x1b\[K|\r)*#lobby> typing on", c.buf),
+          "the prompt did not come with the quit notice: %r", c.buf)
+
+
 def test_tab_completion(t):
     """Tab completes a nick in the room, a command and a room name."""
     srv = term_server(t)
