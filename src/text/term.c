@@ -456,7 +456,7 @@ size_t term_filter(struct conn *c, char *p, size_t n, char **out)
     }
     term_cooked.n = 0;
     if (!term_keys(s, (const uint8_t *)p, k)) {
-        conn_close(c, CONN_FLOOD, false);
+        conn_cut_off(c, CONN_FLOOD);
         return 0;
     }
     *out = term_cooked.p;

@@ -232,6 +232,41 @@ def test_prompt_after_a_quit_nothing_else_wakes(t):
           "the prompt did not come with the quit notice: %r", c.buf)
 
 
+def test_big_paste_is_cut_off_with_a_reason(t):
+    """A 100 KB paste in character mode waits for the flood budget like
+    typed lines; what passes --recvq-max ahead of it is an excess flood:
+    the user is told why on the screen before telnet says the connection
+    closed, and the room sees the paste's burst, then the quit."""
+    srv = term_server(t, "--flood-burst", "5", "--flood-rate", "10")
+    alice = Telnet(t, srv, "alice")
+    carol = nc_user(t, srv, "carol")
+    alice.term.wait_for("* user2 is now carol")
+    paste = "".join("paste line %d of a long paste\n" % i for i in range(3500))
+    check(len(paste) > 100000, "a paste of %d bytes", len(paste))
+    path = alice.term.home + "/paste.txt"
+    with open(path, "w") as f:
+        f.write(paste)
+    alice.term.cmd("load-buffer", path)
+    alice.term.cmd("paste-buffer")  # each LF typed as Enter (CR)
+    got = carol.read_until("* alice quit (excess flood)")
+    said = [ln for ln in got if ln.startswith("[alice]: ")]
+    check(said and said[0] == "[alice]: paste line 0 of a long paste" and len(said) <= 25,
+          "the room got %d lines of the paste: %r", len(said), said[:3])
+    alice.term.wait_for("! excess flood: over 16384 bytes sent ahead of the flood limit, closing")
+    alice.term.wait_for("Connection closed by foreign host.")
+    srv.wait_event("disconnect", reason="flood")
+    # Up and Enter send an earlier line again: 4 bytes for 4 KB. Lines
+    # past 64 KiB from one read are cut off the same way.
+    c = _negotiate(t, srv)
+    carol.expect("* user3 joined #lobby")
+    c.send(b"x" * 4000 + b"\r")
+    carol.expect("[user3]: " + "x" * 4000)
+    c.send(b"\x1b[A\r" * 2048)
+    raw_until(c, rb"\r\n! excess flood: [^\r]*, closing\r\n")
+    carol.read_until("* user3 quit (excess flood)")
+    check(srv.alive(), "the server died")
+
+
 def test_tab_completion(t):
     """Tab completes a nick in the room, a command and a room name."""
     srv = term_server(t)
