@@ -331,6 +331,19 @@ def test_plain_clients_see_no_negotiation(t):
     raw.barrier()
 
 
+def test_ready_line_sends_people_to_telnet(t):
+    """With a telnet:// listener beside a text:// one, the ready line says
+    telnet for the first and nc for the second: a person who ran telnet on
+    the text:// port would miss the line editor."""
+    srv = term_server(t)
+    with srv.cond:
+        srv.cond.wait_for(lambda: srv.out_lines or not srv.alive(), timeout=srv.ctx.bound(5))
+        lines = list(srv.out_lines)
+    tel, txt = ("%s %d" % addr(srv, s)[1:] for s in ("telnet", "text"))
+    want = "parley is ready: telnet %s (line editing); nc %s (scripts)" % (tel, txt)
+    check(lines == [want], "stdout says %r, want %r", lines, want)
+
+
 def _negotiate(t, srv):
     """A socket client that agrees to character mode by hand."""
     c = Client(t, addr(srv, "telnet"))
