@@ -368,6 +368,14 @@ def test_hostile_keys(t):
                  b"[Cy\xff\xff\x1b[999999999999A\xe2\x9c", b"\x93\r\x00"):
         c.send(part)
     carol.expect("[user2]: axbqy\ufffd✓")
+    # Are You There, as PuTTY sends it: the answer takes the prompt line's
+    # place like any other line, and the half-typed line comes back.
+    c.send(b"half")
+    raw_until(c, rb"#lobby> half")
+    c.send(bytes([IAC, AYT]))
+    got = raw_until(c, rb"\* yes, parley is here\r\n.*#lobby> half")
+    check(re.match(rb"(\x1b\[K)?\r\x1b\[K\* yes", got), "the answer to AYT is not on a line of its own: %r", got)
+    c.send(b"\x15")
     paste = "".join("line %d of a paste\r\n" % i for i in range(600)).encode()
     check(len(paste) > 10000, "paste of %d bytes", len(paste))
     c.send(paste)
@@ -381,7 +389,7 @@ def test_hostile_keys(t):
     check(srv.alive(), "the server died")
 
 
-NOP = 241
+NOP, AYT = 241, 246
 
 
 def raw_until(c, rx, timeout=5.0):
