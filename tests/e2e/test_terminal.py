@@ -192,6 +192,10 @@ def test_word_keys_redraw_and_ctrl_d(t):
     alice.cursor_at(p + len("héllo"), "after Ctrl-L")
     k("C-u", "C-k")
     alice.prompt("")
+    k("C-d")  # telnet sends it as it is: no leaving, nothing on screen
+    alice.term.type("still here", enter=False)
+    alice.prompt("still here")
+    check(alice.lines() == ["#lobby> still here"], "after Ctrl-D: %r", alice.lines())
     # The bell is a byte tmux does not show: a client of its own hears it.
     c = _negotiate(t, srv)
     carol.expect("* user3 joined #lobby")
