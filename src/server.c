@@ -509,9 +509,19 @@ static bool server_bind(const struct net_url *u, bool optional)
     return true;
 }
 
+/* Returns true if the server has a telnet:// listener. */
+static bool server_has_telnet(void)
+{
+    for (size_t i = 0; i < server_nlisteners; i++)
+        if (server_listeners[i].proto == &text_telnet_proto)
+            return true;
+    return false;
+}
+
 /*
  * Prints on standard output how to connect, for whoever started the server
- * by hand: "parley is ready: telnet HOST PORT (or nc HOST PORT)" for text,
+ * by hand: "parley is ready: telnet HOST PORT (or nc HOST PORT)" for text
+ * ("nc HOST PORT (scripts)" beside a telnet:// listener, where people go),
  * "IRC: irssi -c HOST -p PORT" for IRC, once per distinct place it listens;
  * an any-address listener is reached as localhost.
  */
@@ -547,6 +557,8 @@ static void server_announce(void)
                    nseen > 0 ? ";" : "", host, port ? port + 1 : "");
         else if (server_listeners[i].proto == &text_telnet_proto)
             printf("%s telnet %s (line editing)", nseen > 0 ? ";" : "", target);
+        else if (server_has_telnet())
+            printf("%s nc %s (scripts)", nseen > 0 ? ";" : "", target);
         else
             printf("%s telnet %s (or nc %s)", nseen > 0 ? ";" : "", target,
                    target);

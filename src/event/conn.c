@@ -309,6 +309,14 @@ void conn_close(struct conn *c, enum conn_reason reason, bool flush)
     conn_list_push(&conn_closing, c);
 }
 
+void conn_cut_off(struct conn *c, enum conn_reason reason)
+{
+    if (c->state != CS_OPEN)
+        return;
+    outq_clear(&c->out);
+    conn_close(c, reason, true);
+}
+
 void conn_close_with(struct conn *c, enum conn_reason reason, const char *text)
 {
     if (c->state == CS_OPEN || c->state == CS_DRAINING) {
@@ -688,7 +696,7 @@ static void conn_queue_input(struct conn *c, const char *p, size_t n)
         return;
     }
     if (!c->deferred && buf_used(&c->in) + n > conn_lim.recvq_max) {
-        conn_close(c, CONN_FLOOD, false);
+        conn_cut_off(c, CONN_FLOOD);
         return;
     }
     buf_append(&c->in, p, n);

@@ -221,6 +221,17 @@ void conn_try_send(struct conn *c, const char *text);
  */
 void conn_close(struct conn *c, enum conn_reason reason, bool flush);
 
+/*
+ * Ends the connection like conn_close, throwing its queued output away, but
+ * without resetting it: the close hook's last words (conn_try_send) go out,
+ * then the socket lingers, discarding input, until the peer closes or the
+ * linger time ends. Closing a socket that holds unread input resets it, and
+ * the peer's kernel then throws away what it had not yet read, the last
+ * words included: a client cut off for sending too much would never learn
+ * why.
+ */
+void conn_cut_off(struct conn *c, enum conn_reason reason);
+
 /* Returns the reason's name as logged. */
 const char *conn_reason_name(enum conn_reason reason);
 

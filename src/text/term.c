@@ -447,8 +447,11 @@ size_t term_filter(struct conn *c, char *p, size_t n, char **out)
     term_reply.n = 0;
     size_t k = telnet_feed(&t->tn, (const uint8_t *)p, n, (uint8_t *)p,
                            &term_reply, &events);
-    if (term_reply.n > 0)
+    if (term_reply.n > 0) {
+        if (term_active(s))
+            term_hide(s); /* the answer to AYT is a line to show */
         conn_write(c, term_reply.p, term_reply.n);
+    }
     term_negotiated(s, events);
     if (!telnet_echoing(&t->tn)) {
         *out = p; /* line mode: the data is the framer's */
@@ -456,7 +459,7 @@ size_t term_filter(struct conn *c, char *p, size_t n, char **out)
     }
     term_cooked.n = 0;
     if (!term_keys(s, (const uint8_t *)p, k)) {
-        conn_close(c, CONN_FLOOD, false);
+        conn_cut_off(c, CONN_FLOOD);
         return 0;
     }
     *out = term_cooked.p;

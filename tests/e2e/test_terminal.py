@@ -155,6 +155,122 @@ def test_editing_keys_and_history(t):
     carol.expect("[alice]: first line")
 
 
+def test_word_keys_redraw_and_ctrl_d(t):
+    """Alt-B and Alt-F move by words, Ctrl-W erases a word of UTF-8
+    characters whole, Ctrl-L clears the screen and draws the prompt line
+    again with the line and the cursor as they were, and Ctrl-D on an empty
+    line rings the bell and does nothing else (it does not leave)."""
+    srv = term_server(t)
+    alice = Telnet(t, srv, "alice")
+    carol = nc_user(t, srv, "carol")
+    k = alice.term.keys
+    p = len("#lobby> ")
+    alice.term.type("héllo wörld 本本 end", enter=False)
+    alice.prompt("héllo wörld 本本 end")
+    k("M-b")
+    alice.cursor_at(p + len("héllo wörld 本本 ") + 2, "Alt-B: the start of the last word")
+    k("M-b")
+    alice.cursor_at(p + len("héllo wörld "), "Alt-B: the start of 本本")
+    k("C-a", "M-f")
+    alice.cursor_at(p + len("héllo"), "Alt-F: the end of the first word")
+    k("M-f")
+    alice.cursor_at(p + len("héllo wörld"), "Alt-F: the end of the second word")
+    k("C-w")
+    alice.prompt("héllo  本本 end")
+    alice.cursor_at(p + len("héllo "), "Ctrl-W: where wörld was")
+    k("C-e", "M-b", "C-w")
+    alice.prompt("héllo  end")
+    carol.say("something to clear away")
+    alice.term.wait_for("[carol]: something to clear away")
+    k("C-a", "M-f")
+    alice.cursor_at(p + len("héllo"), "before Ctrl-L")
+    k("C-l")
+    alice.term.wait_for(re.compile(r"#lobby> héllo  end"))
+    lines = alice.lines()
+    check(lines == ["#lobby> héllo  end"], "after Ctrl-L the screen is %r", lines)
+    check(alice.term.screen()[0] == "#lobby> héllo  end", "the prompt line is not at the top")
+    alice.cursor_at(p + len("héllo"), "after Ctrl-L")
+    k("C-u", "C-k")
+    alice.prompt("")
+    k("C-d")  # telnet sends it as it is: no leaving, nothing on screen
+    alice.term.type("still here", enter=False)
+    alice.prompt("still here")
+    check(alice.lines() == ["#lobby> still here"], "after Ctrl-D: %r", alice.lines())
+    # The bell is a byte tmux does not show: a client of its own hears it.
+    c = _negotiate(t, srv)
+    carol.expect("* user3 joined #lobby")
+    raw_until(c, rb"#lobby> (\x1b\[K)?")
+    c.send(b"\x04")
+    got = raw_until(c, rb"\a")
+    check(b"\r" not in got and b"bye" not in got, "Ctrl-D on an empty line: %r", got)
+    c.send(b"ab\x01\x04\r")
+    carol.expect("[user3]: b")
+    check(srv.alive(), "the server died")
+
+
+def test_prompt_after_a_quit_nothing_else_wakes(t):
+    """The prompt is drawn after the close hooks of the round: a netcat
+    user cut off for excess flood is closed by the server at once, so no
+    later event wakes the loop, and the quit notice that clears a telnet
+    user's prompt line must still be followed by that line, intact."""
+    srv = term_server(t, "--flood-burst", "5", "--flood-rate", "1")
+    alice = Telnet(t, srv, "alice")
+    carol = nc_user(t, srv, "carol")
+    alice.term.wait_for("* user2 is now carol")
+    alice.term.type("typing on", enter=False)
+    alice.prompt("typing on")
+    carol.send(b"".join(b"spam %05d\n" % k for k in range(5000)))
+    alice.term.wait_for("* carol quit (excess flood)")
+    alice.prompt("typing on")
+    alice.cursor_at(len("#lobby> typing on"), "after the quit notice")
+    # The screen shows the prompt within a wait, however late it came; a
+    # client of its own shows when: the prompt comes in the same write as
+    # the notice (the old order drew it at the next wake, 0.5 s later).
+    c = _negotiate(t, srv)
+    dave = nc_user(t, srv, "dave")
+    c.send(b"typing on")
+    raw_until(c, rb"is now dave\r\n.*typing on")
+    dave.send(b"".join(b"spam %05d\n" % k for k in range(5000)))
+    raw_until(c, rb"\* dave quit \(excess flood\)\r\n")
+    check(re.match(rb"(\x1b\[K|\r)*#lobby> typing on", c.buf),
+          "the prompt did not come with the quit notice: %r", c.buf)
+
+
+def test_big_paste_is_cut_off_with_a_reason(t):
+    """A 100 KB paste in character mode waits for the flood budget like
+    typed lines; what passes --recvq-max ahead of it is an excess flood:
+    the user is told why on the screen before telnet says the connection
+    closed, and the room sees the paste's burst, then the quit."""
+    srv = term_server(t, "--flood-burst", "5", "--flood-rate", "10")
+    alice = Telnet(t, srv, "alice")
+    carol = nc_user(t, srv, "carol")
+    alice.term.wait_for("* user2 is now carol")
+    paste = "".join("paste line %d of a long paste\n" % i for i in range(3500))
+    check(len(paste) > 100000, "a paste of %d bytes", len(paste))
+    path = alice.term.home + "/paste.txt"
+    with open(path, "w") as f:
+        f.write(paste)
+    alice.term.cmd("load-buffer", path)
+    alice.term.cmd("paste-buffer")  # each LF typed as Enter (CR)
+    got = carol.read_until("* alice quit (excess flood)")
+    said = [ln for ln in got if ln.startswith("[alice]: ")]
+    check(said and said[0] == "[alice]: paste line 0 of a long paste" and len(said) <= 25,
+          "the room got %d lines of the paste: %r", len(said), said[:3])
+    alice.term.wait_for("! excess flood: over 16384 bytes sent ahead of the flood limit, closing")
+    alice.term.wait_for("Connection closed by foreign host.")
+    srv.wait_event("disconnect", reason="flood")
+    # Up and Enter send an earlier line again: 4 bytes for 4 KB. Lines
+    # past 64 KiB from one read are cut off the same way.
+    c = _negotiate(t, srv)
+    carol.expect("* user3 joined #lobby")
+    c.send(b"x" * 4000 + b"\r")
+    carol.expect("[user3]: " + "x" * 4000)
+    c.send(b"\x1b[A\r" * 2048)
+    raw_until(c, rb"\r\n! excess flood: [^\r]*, closing\r\n")
+    carol.read_until("* user3 quit (excess flood)")
+    check(srv.alive(), "the server died")
+
+
 def test_tab_completion(t):
     """Tab completes a nick in the room, a command and a room name."""
     srv = term_server(t)
@@ -219,6 +335,19 @@ def test_plain_clients_see_no_negotiation(t):
     raw.barrier()
 
 
+def test_ready_line_sends_people_to_telnet(t):
+    """With a telnet:// listener beside a text:// one, the ready line says
+    telnet for the first and nc for the second: a person who ran telnet on
+    the text:// port would miss the line editor."""
+    srv = term_server(t)
+    with srv.cond:
+        srv.cond.wait_for(lambda: srv.out_lines or not srv.alive(), timeout=srv.ctx.bound(5))
+        lines = list(srv.out_lines)
+    tel, txt = ("%s %d" % addr(srv, s)[1:] for s in ("telnet", "text"))
+    want = "parley is ready: telnet %s (line editing); nc %s (scripts)" % (tel, txt)
+    check(lines == [want], "stdout says %r, want %r", lines, want)
+
+
 def _negotiate(t, srv):
     """A socket client that agrees to character mode by hand."""
     c = Client(t, addr(srv, "telnet"))
@@ -243,6 +372,14 @@ def test_hostile_keys(t):
                  b"[Cy\xff\xff\x1b[999999999999A\xe2\x9c", b"\x93\r\x00"):
         c.send(part)
     carol.expect("[user2]: axbqy\ufffd✓")
+    # Are You There, as PuTTY sends it: the answer takes the prompt line's
+    # place like any other line, and the half-typed line comes back.
+    c.send(b"half")
+    raw_until(c, rb"#lobby> half")
+    c.send(bytes([IAC, AYT]))
+    got = raw_until(c, rb"\* yes, parley is here\r\n.*#lobby> half")
+    check(re.match(rb"(\x1b\[K)?\r\x1b\[K\* yes", got), "the answer to AYT is not on a line of its own: %r", got)
+    c.send(b"\x15")
     paste = "".join("line %d of a paste\r\n" % i for i in range(600)).encode()
     check(len(paste) > 10000, "paste of %d bytes", len(paste))
     c.send(paste)
@@ -256,7 +393,7 @@ def test_hostile_keys(t):
     check(srv.alive(), "the server died")
 
 
-NOP = 241
+NOP, AYT = 241, 246
 
 
 def raw_until(c, rx, timeout=5.0):
