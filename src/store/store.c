@@ -23,6 +23,7 @@
 
 #include "lib/dict.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/tbuf.h"
 #include "lib/xmalloc.h"
 #include "store/store_int.h"
@@ -59,14 +60,15 @@ struct store_target {
 static struct store_config store_cfg;
 static char *store_path;
 static int store_lock_fd = -1;
-static struct tbuf store_batch;  /* records */
-static size_t store_written;     /* batch bytes in the open transaction */
-static bool store_in_txn;        /* a transaction is open */
-static bool store_failing;       /* in a failing episode */
-static uint64_t store_retry_at;  /* when a failing commit is tried again */
-static uint64_t store_prune_at;  /* when the next retention step runs */
-static int64_t store_prune_next; /* the target retention visits next */
-static uint64_t store_last;      /* highest id stored */
+static struct tbuf store_batch;   /* records */
+static size_t store_written;      /* batch bytes in the open transaction */
+static uint64_t store_batch_recs; /* records in the batch */
+static bool store_in_txn;         /* a transaction is open */
+static bool store_failing;        /* in a failing episode */
+static uint64_t store_retry_at;   /* when a failing commit is tried again */
+static uint64_t store_prune_at;   /* when the next retention step runs */
+static int64_t store_prune_next;  /* the target retention visits next */
+static uint64_t store_last;       /* highest id stored */
 static struct store_target **store_dirty; /* counts to write at commit */
 static size_t store_ndirty, store_capdirty;
 static uint64_t store_episode_failures;
@@ -74,6 +76,7 @@ static struct store_stats store_stat;
 static struct dict *store_targets; /* key -> struct store_target */
 
 static void store_tick(void);
+static void store_metrics(struct metrics_store *out);
 
 /* How often retention runs, in milliseconds. */
 #define STORE_PRUNE_MS 1000
@@ -369,6 +372,7 @@ enum store_open_error store_open(const struct store_config *cfg, char *err,
                  "action=checkpoints-in-commits");
     store_targets = dict_new();
     store_prune_at = store_now() + STORE_PRUNE_MS;
+    metrics_set_store(store_metrics);
     log_info("event=store-open path=%s sync=%s last_id=%llu",
              log_q(store_path, strlen(store_path)),
              cfg->sync_full ? "full" : "normal",
@@ -391,6 +395,7 @@ void store_close(void)
     if (store_db)
         store_tick(); /* the counts */
     store_ckpt_stop_thread();
+    metrics_set_store(NULL);
     for (int k = 0; k < ST_COUNT; k++) {
         sqlite3_finalize(store_st[k]);
         store_st[k] = NULL;
@@ -409,6 +414,7 @@ void store_close(void)
     free(store_batch.p);
     memset(&store_batch, 0, sizeof store_batch);
     store_written = 0;
+    store_batch_recs = 0;
     store_in_txn = store_failing = false;
     free(store_path);
     store_path = NULL;
@@ -433,6 +439,13 @@ void store_get_stats(struct store_stats *out)
 {
     *out = store_stat;
     out->pending = store_batch.n;
+}
+
+/* The metrics module's reader of the store's counters. */
+static void store_metrics(struct metrics_store *out)
+{
+    *out = (struct metrics_store){store_stat.commits, store_stat.rows,
+                                  store_stat.failures, store_stat.lost};
 }
 
 /* ------------------------------------------------------------------------
@@ -485,6 +498,7 @@ static struct store_rec *store_rec_new(enum store_rec_type type, size_t data)
     r->size = (uint32_t)size;
     r->type = (uint8_t)type;
     store_batch.n += size;
+    store_batch_recs++;
     return r;
 }
 
@@ -498,6 +512,7 @@ static void store_bound_backlog(void)
         const struct store_rec *r =
             (const struct store_rec *)(store_batch.p + cut);
         store_stat.lost += r->type == REC_MSG;
+        store_batch_recs--;
         cut += r->size;
     }
     memmove(store_batch.p, store_batch.p + cut, store_batch.n - cut);
@@ -905,6 +920,8 @@ int store_commit(void)
         store_in_txn = false;
         store_written = store_batch.n = 0;
         store_stat.commits++;
+        store_stat.rows += store_batch_recs;
+        store_batch_recs = 0;
         if (store_failing)
             store_recovered();
     }

@@ -161,9 +161,10 @@ size_t store_room_each(size_t max,
                        void (*fn)(const struct store_room *r, void *arg),
                        void *arg);
 
-/* What the store has done, for the log and tests. */
+/* What the store has done, for the log, the metrics and tests. */
 struct store_stats {
     uint64_t commits;  /* transactions written */
+    uint64_t rows;     /* records committed: messages, rooms, server bans */
     uint64_t failures; /* commits that failed */
     uint64_t lost;     /* messages given up while commits failed */
     uint64_t pruned;   /* messages deleted by retention */

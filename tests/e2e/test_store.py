@@ -455,16 +455,18 @@ def test_unreadable_or_read_only_database_refuses(t):
 
 def test_disk_full_chat_goes_on_and_history_catches_up(t):
     """The database on a small tmpfs that fills up: chat goes on, the error
-    is logged once for the episode; once space returns the server says it
-    recovered and every message said meanwhile is in the file, which
-    passes integrity_check."""
+    is logged once for the episode and counted in /metrics; once space
+    returns the server says it recovered and every message said meanwhile
+    is in the file, which passes integrity_check."""
+    from test_metrics import scrape
+
     db = DbDir()
     mounted = False
     try:
         p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", db.dir], capture_output=True)
         check(p.returncode == 0, "mount tmpfs (needs root): %s", p.stderr.decode(errors="replace"))
         mounted = True
-        srv = server(t, db)
+        srv = server(t, db, listen=["text://127.0.0.1:0", "http://127.0.0.1:0"])
         alice, bob = t.users(srv, "alice", "bob")
         alice.send("before\n")
         bob.expect("[alice]: before")
@@ -484,6 +486,9 @@ def test_disk_full_chat_goes_on_and_history_catches_up(t):
         os.unlink(filler)
         srv.wait_event("store-recovered", timeout=t.bound(10))
         check(len(srv.events("store-error")) == 1, "one error line per episode: %r", srv.events("store-error"))
+        values, _ = scrape(t, srv)  # the episode, counted in /metrics
+        check(values["parley_store_write_errors_total"] >= 1, "write errors: %r", values)
+        check(values["parley_store_messages_lost_total"] == 0, "lost: %r", values)
         alice.send("after\n")
         bob.expect("[alice]: after")
         alice.barrier()
