@@ -31,25 +31,6 @@
 sqlite3 *store_db;
 sqlite3_stmt *store_st[ST_COUNT];
 
-/* What a record in the batch is. */
-enum store_rec_type { REC_MSG, REC_ROOM };
-
-/*
- * One record of the batch. A message's data is target, src, text; a
- * room's is its topic's time and its fields (store_put_field).
- */
-struct store_rec {
-    uint32_t size; /* the whole record, a multiple of 8 */
-    uint8_t type;  /* enum store_rec_type */
-    uint8_t kind;
-    uint16_t tlen;
-    uint32_t src_len;
-    uint32_t text_len;
-    uint64_t id;
-    int64_t time_ms;
-    char data[];
-};
-
 /* A target's id and message count, cached from the targets table. */
 struct store_target {
     int64_t id;
@@ -106,6 +87,11 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     " mask TEXT NOT NULL, setter TEXT NOT NULL, at INTEGER NOT NULL,"
     " PRIMARY KEY(room, seq)) WITHOUT ROWID;"
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID;",
+    /* 1 -> 2: server bans. */
+    "CREATE TABLE sbans(seq INTEGER PRIMARY KEY,"
+    " mask TEXT NOT NULL UNIQUE COLLATE NOCASE, reason TEXT NOT NULL,"
+    " setter TEXT NOT NULL, set_at INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL);",
 };
 
 static const char *const store_sql[ST_COUNT] = {
@@ -146,6 +132,14 @@ static const char *const store_sql[ST_COUNT] = {
     [ST_ROOM_BANS] = "SELECT mask, setter, at FROM bans WHERE room = lower(?1)"
                      " ORDER BY seq",
     [ST_ROOM_LIST] = "SELECT name FROM rooms ORDER BY name LIMIT ?1",
+    /* A replaced ban keeps its place (seq), as it does in memory. */
+    [ST_SBAN_PUT] = "INSERT INTO sbans(mask, reason, setter, set_at, expires)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(mask) DO UPDATE"
+                    " SET reason = excluded.reason, setter = excluded.setter,"
+                    " set_at = excluded.set_at, expires = excluded.expires",
+    [ST_SBAN_DEL] = "DELETE FROM sbans WHERE mask = ?1",
+    [ST_SBAN_LIST] = "SELECT mask, reason, setter, set_at, expires FROM sbans"
+                     " ORDER BY seq",
 };
 
 sqlite3_stmt *store_stmt(enum store_stmt k)
@@ -489,8 +483,7 @@ size_t store_mailbox(const char *owner, size_t olen, const char *host,
  * The batch
  * ------------------------------------------------------------------------ */
 
-/* Reserves a record of type with data bytes after the header. */
-static struct store_rec *store_rec_new(enum store_rec_type type, size_t data)
+struct store_rec *store_rec_new(enum store_rec_type type, size_t data)
 {
     size_t size = (sizeof(struct store_rec) + data + 7) & ~(size_t)7;
     struct store_rec *r = (struct store_rec *)tbuf_reserve(&store_batch, size);
@@ -542,8 +535,7 @@ void store_append(const char *target, size_t tlen, const struct store_msg *m)
         store_bound_backlog();
 }
 
-/* Appends a string field (NULL allowed) to a room record being built. */
-static void store_put_field(struct tbuf *b, const char *s, size_t len)
+void store_put_field(struct tbuf *b, const char *s, size_t len)
 {
     uint32_t n = s ? (uint32_t)len : UINT32_MAX;
     tbuf_put(b, (const char *)&n, sizeof n);
@@ -551,8 +543,7 @@ static void store_put_field(struct tbuf *b, const char *s, size_t len)
         tbuf_put(b, s, len);
 }
 
-/* Reads the next field of a room record at *p; NULL for none. */
-static const char *store_get_field(const char **p, size_t *len)
+const char *store_get_field(const char **p, size_t *len)
 {
     uint32_t n;
     memcpy(&n, *p, sizeof n);
@@ -765,7 +756,14 @@ static int store_write_room(const struct store_rec *r)
 /* Writes one record of the batch; returns an SQLite result code. */
 static int store_write_rec(const struct store_rec *r)
 {
-    return r->type == REC_MSG ? store_write_msg(r) : store_write_room(r);
+    switch (r->type) {
+    case REC_MSG:
+        return store_write_msg(r);
+    case REC_ROOM:
+        return store_write_room(r);
+    default:
+        return store_write_sban(r);
+    }
 }
 
 /* Forgets the cached targets: after a rollback their counts are off. */
