@@ -140,6 +140,14 @@ static const char *const store_sql[ST_COUNT] = {
     [ST_SBAN_DEL] = "DELETE FROM sbans WHERE mask = ?1",
     [ST_SBAN_LIST] = "SELECT mask, reason, setter, set_at, expires FROM sbans"
                      " ORDER BY seq",
+    /* A person's mailboxes whose latest message is in a time range. */
+    [ST_MAILBOXES] = "SELECT t.name, m.id, m.time_ms FROM targets t"
+                     " JOIN msgs m ON m.target = t.id AND m.id = (SELECT id"
+                     " FROM msgs WHERE target = t.id AND kind < 3"
+                     " ORDER BY id DESC LIMIT 1)"
+                     " WHERE t.name >= ?1 AND t.name < ?2"
+                     " AND m.time_ms > ?3 AND m.time_ms < ?4"
+                     " ORDER BY m.time_ms, m.id LIMIT ?5",
 };
 
 sqlite3_stmt *store_stmt(enum store_stmt k)

@@ -185,6 +185,21 @@ void store_sban_del(const char *mask);
 long store_sban_each(void (*fn)(const struct store_sban *b, void *arg),
                      void *arg);
 
+/* Receives one conversation: the peer's nick in lower case (len bytes,
+ * borrowed) and the id and time of its latest message. */
+typedef void (*store_mailbox_fn)(const char *peer, size_t len, uint64_t id,
+                                 int64_t time_ms, void *arg);
+
+/*
+ * Calls fn for up to limit of the mailboxes whose key starts with prefix
+ * (plen bytes: "~owner@host ", as store_mailbox makes it with an empty
+ * peer) and whose latest message's time is strictly between lo and hi
+ * (milliseconds), by that time (then id), oldest first. Sees what is in the
+ * batch too. Returns how many.
+ */
+size_t store_mailboxes(const char *prefix, size_t plen, int64_t lo, int64_t hi,
+                       size_t limit, store_mailbox_fn fn, void *arg);
+
 /* What the store has done, for the log, the metrics and tests. */
 struct store_stats {
     uint64_t commits;  /* transactions written */

@@ -36,6 +36,7 @@ enum store_stmt {
     ST_SBAN_PUT,
     ST_SBAN_DEL,
     ST_SBAN_LIST,
+    ST_MAILBOXES,
     ST_COUNT
 };
 
