@@ -82,6 +82,7 @@ void chat_init(const struct chat_config *cfg)
     chat_most_clients = 0;
     chat_max_id = 0;
     chat_load_rooms();
+    persist_sbans();
 }
 
 /* dict_foreach helper: frees one room. */

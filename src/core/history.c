@@ -124,6 +124,16 @@ size_t chat_history_private(const struct client *c, const char *peer,
     return store_history(key, klen, dir, a, b, limit, fn, arg);
 }
 
+size_t chat_history_peers(const struct client *c, int64_t lo, int64_t hi,
+                          size_t limit, chat_hist_peer_fn fn, void *arg)
+{
+    if (!store_on())
+        return 0;
+    char key[STORE_TARGET_MAX];
+    size_t klen = store_mailbox(c->nick, c->nick_len, c->host, "", 0, key);
+    return store_mailboxes(key, klen, lo, hi, limit, fn, arg);
+}
+
 bool chat_history_on_disk(void)
 {
     return store_on();

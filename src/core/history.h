@@ -79,6 +79,21 @@ size_t chat_history_private(const struct client *c, const char *peer,
                             const struct chat_hist_ref *b, size_t limit,
                             chat_hist_fn fn, void *arg);
 
+/* Receives one private conversation: the peer's nick in lower case (len
+ * bytes, borrowed for the call) and the id and time of its latest message. */
+typedef void (*chat_hist_peer_fn)(const char *peer, size_t len, uint64_t id,
+                                  int64_t time_ms, void *arg);
+
+/*
+ * Calls fn for up to limit of c's private conversations (those
+ * chat_history_private reads) whose latest message's time is strictly
+ * between lo and hi (milliseconds since the epoch), oldest first (by
+ * time, then id), for
+ * IRC's CHATHISTORY TARGETS. Returns how many; 0 without a store.
+ */
+size_t chat_history_peers(const struct client *c, int64_t lo, int64_t hi,
+                          size_t limit, chat_hist_peer_fn fn, void *arg);
+
 /* Returns true if history is kept on disk (--db): private included. */
 bool chat_history_on_disk(void);
 

@@ -3,10 +3,12 @@
  */
 #include "core/persist.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/chat.h"
+#include "core/sban.h"
 #include "lib/xmalloc.h"
 #include "store/store.h"
 
@@ -134,4 +136,42 @@ size_t persist_load_rooms(size_t max, size_t hist_cap,
         return 0;
     struct persist_each e = {{NULL, hist_cap}, fn, arg};
     return store_room_each(max, persist_each_room, &e);
+}
+
+/* store_sban_each callback: gives one kept ban back, unless it is over. */
+static void persist_sban_load(const struct store_sban *s, void *arg)
+{
+    (void)arg;
+    struct sban b = {0};
+    if (!sban_parse(s->mask, strlen(s->mask), &b) ||
+        (s->expires != 0 && s->expires <= sban_now())) {
+        store_sban_del(s->mask);
+        return;
+    }
+    snprintf(b.reason, sizeof b.reason, "%s", s->reason);
+    snprintf(b.by, sizeof b.by, "%s", s->setter);
+    b.set_at = s->set_at;
+    b.expires = s->expires;
+    sban_add(&b);
+}
+
+/* sban's observer: keeps a change to the server bans. */
+static void persist_sban_changed(const struct sban *b, bool added, void *arg)
+{
+    (void)arg;
+    if (!added) {
+        store_sban_del(b->mask);
+        return;
+    }
+    const struct store_sban s = {b->mask, b->reason, b->by, b->set_at,
+                                 b->expires};
+    store_sban_put(&s);
+}
+
+void persist_sbans(void)
+{
+    if (!store_on())
+        return;
+    store_sban_each(persist_sban_load, NULL);
+    sban_set_observer(persist_sban_changed, NULL);
 }

@@ -48,4 +48,12 @@ struct room *persist_load_room(const char *name, size_t len, size_t hist_cap);
 size_t persist_load_rooms(size_t max, size_t hist_cap,
                           void (*fn)(struct room *r, void *arg), void *arg);
 
+/*
+ * Gives the server bans the store keeps back to sban (with their setter,
+ * time, expiry and reason; expired ones are dropped from the store
+ * instead), then has every later change (a ban set, replaced, removed or
+ * expired) kept. Call it once, at start, before anyone connects.
+ */
+void persist_sbans(void);
+
 #endif

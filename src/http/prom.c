@@ -141,6 +141,24 @@ static const struct {
      &metrics.http_requests},
 };
 
+/* Appends the history store's counters (zeros with --db none). */
+static void prom_store(struct tbuf *out)
+{
+    struct metrics_store st;
+    metrics_get_store(&st);
+    prom_one(out, "parley_store_commits_total", "counter",
+             "Transactions the history store committed.", st.commits);
+    prom_one(out, "parley_store_rows_total", "counter",
+             "Records the history store committed: messages, room states, "
+             "server ban changes.",
+             st.rows);
+    prom_one(out, "parley_store_write_errors_total", "counter",
+             "History store commits that failed (each is retried).", st.errors);
+    prom_one(out, "parley_store_messages_lost_total", "counter",
+             "Messages the history store gave up while commits failed.",
+             st.lost);
+}
+
 void prom_page(struct tbuf *out)
 {
     prom_connections(out);
@@ -153,5 +171,6 @@ void prom_page(struct tbuf *out)
              chat_client_count());
     prom_one(out, "parley_server_bans", "gauge",
              "Server bans in force (address and mask).", sban_count());
+    prom_store(out);
     prom_loop(out);
 }

@@ -9,7 +9,7 @@
  * (chat_history_may_read). Private conversations come from the store
  * (chat_history_private: --db), for any valid nick, online or not;
  * without a store history with a nick is an empty batch. TARGETS lists
- * only channels.
+ * the channels one is in and, with a store, the people one talked with.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,30 +240,80 @@ static void irc_hist_messages(struct irc_hist *h, const struct irc_msg *m,
  * TARGETS
  * ------------------------------------------------------------------------ */
 
-/* A channel and the time of its latest message. */
+/* A channel or a person, and the time of its latest message. */
 struct irc_hist_target {
     int64_t time_ms;
-    const struct room *r;
+    uint64_t id; /* of the latest message: orders equal times */
+    char name[ROOM_NAME_MAX + NICK_MAX + 2];
 };
 
-/* chat_history callback: keeps the time of the one message it is given. */
+/* The targets TARGETS has found so far. */
+struct irc_hist_targets {
+    struct irc_hist_target *v;
+    size_t n;
+};
+
+/* chat_history callback: keeps the id and time of the message it is
+ * given. */
 static void irc_hist_last(const struct room_msg *m, void *arg)
 {
-    *(int64_t *)arg = m->time_ms;
+    struct irc_hist_target *t = arg;
+    t->time_ms = m->time_ms;
+    t->id = m->id;
 }
 
-/* qsort: by time of the latest message, oldest first, then by name. */
+/* qsort: by the latest message, oldest first: its time, then its id. */
 static int irc_hist_by_time(const void *a, const void *b)
 {
     const struct irc_hist_target *x = a, *y = b;
     if (x->time_ms != y->time_ms)
         return (x->time_ms > y->time_ms) - (x->time_ms < y->time_ms);
-    return strcmp(x->r->name, y->r->name);
+    return (x->id > y->id) - (x->id < y->id);
 }
 
 /*
- * TARGETS timestamp=A timestamp=B LIMIT: the channels s is in whose latest
- * message falls strictly between A and B (either order), oldest first.
+ * chat_history_peers callback: adds a private conversation, named by the
+ * peer's nick as spelled now if they are here, else as kept (lower case).
+ */
+static void irc_hist_peer(const char *peer, size_t len, uint64_t id,
+                          int64_t time_ms, void *arg)
+{
+    struct irc_hist_targets *ts = arg;
+    struct irc_hist_target *t = &ts->v[ts->n++];
+    const struct client *c = chat_find_nick(peer, len);
+    t->time_ms = time_ms;
+    t->id = id;
+    if (c)
+        snprintf(t->name, sizeof t->name, "%s", c->nick);
+    else
+        snprintf(t->name, sizeof t->name, "%.*s", (int)len, peer);
+}
+
+/*
+ * Adds to ts the channels c is in, and (from the store) the people c
+ * talked with in private, whose latest message falls strictly between lo
+ * and hi; ts->v has room for c->nrooms + limit.
+ */
+static void irc_hist_gather(const struct client *c, int64_t lo, int64_t hi,
+                            size_t limit, struct irc_hist_targets *ts)
+{
+    for (size_t i = 0; i < c->nrooms; i++) {
+        struct irc_hist_target *t = &ts->v[ts->n];
+        const struct room *r = c->rooms[i].room;
+        if (chat_history(r, CHAT_HIST_LATEST, NULL, NULL, 1, irc_hist_last,
+                         t) == 1 &&
+            t->time_ms > lo && t->time_ms < hi) {
+            snprintf(t->name, sizeof t->name, "#%s", r->name);
+            ts->n++;
+        }
+    }
+    chat_history_peers(c, lo, hi, limit, irc_hist_peer, ts);
+}
+
+/*
+ * TARGETS timestamp=A timestamp=B LIMIT: the channels s is in and the
+ * people s talked with in private whose latest message falls strictly
+ * between A and B (either order), oldest first.
  */
 static void irc_hist_targets(struct irc_hist *h, const struct irc_msg *m)
 {
@@ -281,29 +331,22 @@ static void irc_hist_targets(struct irc_hist *h, const struct irc_msg *m)
         hi = refs[0].time_ms;
     }
     const struct client *c = &h->s->client;
-    struct irc_hist_target *t = xcalloc(c->nrooms + 1, sizeof *t);
-    size_t n = 0;
-    for (size_t i = 0; i < c->nrooms; i++) {
-        int64_t last;
-        const struct room *r = c->rooms[i].room;
-        if (chat_history(r, CHAT_HIST_LATEST, NULL, NULL, 1, irc_hist_last,
-                         &last) == 1 &&
-            last > lo && last < hi)
-            t[n++] = (struct irc_hist_target){last, r};
-    }
-    if (n > 1)
-        qsort(t, n, sizeof *t, irc_hist_by_time);
+    struct irc_hist_targets ts = {xcalloc(c->nrooms + limit + 1, sizeof *ts.v),
+                                  0};
+    irc_hist_gather(c, lo, hi, limit, &ts);
+    if (ts.n > 1)
+        qsort(ts.v, ts.n, sizeof *ts.v, irc_hist_by_time);
     irc_hist_open(h, "draft/chathistory-targets", NULL);
     char tag[32], when[40];
     snprintf(tag, sizeof tag, "@batch=%s ", h->batch);
-    for (size_t i = 0; i < n && i < limit; i++) {
-        irc_time(t[i].time_ms, when, sizeof when);
-        irc_send(h->s, "%s:%s CHATHISTORY TARGETS #%s %s",
-                 h->batch[0] ? tag : "", irc_conf.server_name, t[i].r->name,
+    for (size_t i = 0; i < ts.n && i < limit; i++) {
+        irc_time(ts.v[i].time_ms, when, sizeof when);
+        irc_send(h->s, "%s:%s CHATHISTORY TARGETS %s %s",
+                 h->batch[0] ? tag : "", irc_conf.server_name, ts.v[i].name,
                  when);
     }
     irc_hist_close(h);
-    free(t);
+    free(ts.v);
 }
 
 /* ------------------------------------------------------------------------

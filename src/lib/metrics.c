@@ -7,6 +7,8 @@
 
 struct metrics metrics;
 
+static void (*metrics_store_fn)(struct metrics_store *out);
+
 static const uint64_t metrics_bounds[] = METRICS_LOOP_BOUNDS;
 _Static_assert(sizeof metrics_bounds / sizeof *metrics_bounds + 1 ==
                    METRICS_LOOP_BUCKETS,
@@ -46,4 +48,16 @@ void metrics_loop_observe(uint64_t us)
 uint64_t metrics_loop_bound(size_t i)
 {
     return i < METRICS_LOOP_BUCKETS - 1 ? metrics_bounds[i] : 0;
+}
+
+void metrics_set_store(void (*fn)(struct metrics_store *out))
+{
+    metrics_store_fn = fn;
+}
+
+void metrics_get_store(struct metrics_store *out)
+{
+    memset(out, 0, sizeof *out);
+    if (metrics_store_fn)
+        metrics_store_fn(out);
 }

@@ -9,7 +9,8 @@
  *
  * A module that gains something to count adds a field and a line in
  * http/prom.c's table; the TLS transport (event/conn_xport.c) counts its
- * handshakes through metrics_tls_handshake.
+ * handshakes through metrics_tls_handshake. The store, which counts for
+ * itself, lends its counters through metrics_set_store.
  */
 #ifndef PARLEY_METRICS_H
 #define PARLEY_METRICS_H
@@ -56,6 +57,14 @@ struct metrics {
     uint64_t loop_us;                    /* the time of all iterations */
 };
 
+/* The history store's counters (see store/store.h, store_get_stats). */
+struct metrics_store {
+    uint64_t commits; /* transactions committed */
+    uint64_t rows;    /* records committed: messages, rooms, server bans */
+    uint64_t errors;  /* commits that failed */
+    uint64_t lost;    /* messages given up while commits failed */
+};
+
 /* The counters; zero at start. */
 extern struct metrics metrics;
 
@@ -70,6 +79,16 @@ void metrics_loop_observe(uint64_t us);
 
 /* Returns the upper bound of loop bucket i in microseconds (0 for +Inf). */
 uint64_t metrics_loop_bound(size_t i);
+
+/*
+ * Sets the function that reads the store's counters (the store sets it
+ * when it opens, NULL when it closes), so that a scrape asks the store
+ * once instead of the store counting twice.
+ */
+void metrics_set_store(void (*fn)(struct metrics_store *out));
+
+/* Fills *out with the store's counters (zeros if none is open). */
+void metrics_get_store(struct metrics_store *out);
 
 /*
  * The registration hook of the TLS transport: counts one finished

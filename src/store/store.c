@@ -23,31 +23,13 @@
 
 #include "lib/dict.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/tbuf.h"
 #include "lib/xmalloc.h"
 #include "store/store_int.h"
 
 sqlite3 *store_db;
 sqlite3_stmt *store_st[ST_COUNT];
-
-/* What a record in the batch is. */
-enum store_rec_type { REC_MSG, REC_ROOM };
-
-/*
- * One record of the batch. A message's data is target, src, text; a
- * room's is its topic's time and its fields (store_put_field).
- */
-struct store_rec {
-    uint32_t size; /* the whole record, a multiple of 8 */
-    uint8_t type;  /* enum store_rec_type */
-    uint8_t kind;
-    uint16_t tlen;
-    uint32_t src_len;
-    uint32_t text_len;
-    uint64_t id;
-    int64_t time_ms;
-    char data[];
-};
 
 /* A target's id and message count, cached from the targets table. */
 struct store_target {
@@ -59,14 +41,15 @@ struct store_target {
 static struct store_config store_cfg;
 static char *store_path;
 static int store_lock_fd = -1;
-static struct tbuf store_batch;  /* records */
-static size_t store_written;     /* batch bytes in the open transaction */
-static bool store_in_txn;        /* a transaction is open */
-static bool store_failing;       /* in a failing episode */
-static uint64_t store_retry_at;  /* when a failing commit is tried again */
-static uint64_t store_prune_at;  /* when the next retention step runs */
-static int64_t store_prune_next; /* the target retention visits next */
-static uint64_t store_last;      /* highest id stored */
+static struct tbuf store_batch;   /* records */
+static size_t store_written;      /* batch bytes in the open transaction */
+static uint64_t store_batch_recs; /* records in the batch */
+static bool store_in_txn;         /* a transaction is open */
+static bool store_failing;        /* in a failing episode */
+static uint64_t store_retry_at;   /* when a failing commit is tried again */
+static uint64_t store_prune_at;   /* when the next retention step runs */
+static int64_t store_prune_next;  /* the target retention visits next */
+static uint64_t store_last;       /* highest id stored */
 static struct store_target **store_dirty; /* counts to write at commit */
 static size_t store_ndirty, store_capdirty;
 static uint64_t store_episode_failures;
@@ -74,6 +57,7 @@ static struct store_stats store_stat;
 static struct dict *store_targets; /* key -> struct store_target */
 
 static void store_tick(void);
+static void store_metrics(struct metrics_store *out);
 
 /* How often retention runs, in milliseconds. */
 #define STORE_PRUNE_MS 1000
@@ -103,6 +87,11 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
     " mask TEXT NOT NULL, setter TEXT NOT NULL, at INTEGER NOT NULL,"
     " PRIMARY KEY(room, seq)) WITHOUT ROWID;"
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID;",
+    /* 1 -> 2: server bans. */
+    "CREATE TABLE sbans(seq INTEGER PRIMARY KEY,"
+    " mask TEXT NOT NULL UNIQUE COLLATE NOCASE, reason TEXT NOT NULL,"
+    " setter TEXT NOT NULL, set_at INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL);",
 };
 
 static const char *const store_sql[ST_COUNT] = {
@@ -143,6 +132,22 @@ static const char *const store_sql[ST_COUNT] = {
     [ST_ROOM_BANS] = "SELECT mask, setter, at FROM bans WHERE room = lower(?1)"
                      " ORDER BY seq",
     [ST_ROOM_LIST] = "SELECT name FROM rooms ORDER BY name LIMIT ?1",
+    /* A replaced ban keeps its place (seq), as it does in memory. */
+    [ST_SBAN_PUT] = "INSERT INTO sbans(mask, reason, setter, set_at, expires)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(mask) DO UPDATE"
+                    " SET reason = excluded.reason, setter = excluded.setter,"
+                    " set_at = excluded.set_at, expires = excluded.expires",
+    [ST_SBAN_DEL] = "DELETE FROM sbans WHERE mask = ?1",
+    [ST_SBAN_LIST] = "SELECT mask, reason, setter, set_at, expires FROM sbans"
+                     " ORDER BY seq",
+    /* A person's mailboxes whose latest message is in a time range. */
+    [ST_MAILBOXES] = "SELECT t.name, m.id, m.time_ms FROM targets t"
+                     " JOIN msgs m ON m.target = t.id AND m.id = (SELECT id"
+                     " FROM msgs WHERE target = t.id AND kind < 3"
+                     " ORDER BY id DESC LIMIT 1)"
+                     " WHERE t.name >= ?1 AND t.name < ?2"
+                     " AND m.time_ms > ?3 AND m.time_ms < ?4"
+                     " ORDER BY m.time_ms, m.id LIMIT ?5",
 };
 
 sqlite3_stmt *store_stmt(enum store_stmt k)
@@ -369,6 +374,7 @@ enum store_open_error store_open(const struct store_config *cfg, char *err,
                  "action=checkpoints-in-commits");
     store_targets = dict_new();
     store_prune_at = store_now() + STORE_PRUNE_MS;
+    metrics_set_store(store_metrics);
     log_info("event=store-open path=%s sync=%s last_id=%llu",
              log_q(store_path, strlen(store_path)),
              cfg->sync_full ? "full" : "normal",
@@ -391,6 +397,7 @@ void store_close(void)
     if (store_db)
         store_tick(); /* the counts */
     store_ckpt_stop_thread();
+    metrics_set_store(NULL);
     for (int k = 0; k < ST_COUNT; k++) {
         sqlite3_finalize(store_st[k]);
         store_st[k] = NULL;
@@ -409,6 +416,7 @@ void store_close(void)
     free(store_batch.p);
     memset(&store_batch, 0, sizeof store_batch);
     store_written = 0;
+    store_batch_recs = 0;
     store_in_txn = store_failing = false;
     free(store_path);
     store_path = NULL;
@@ -433,6 +441,13 @@ void store_get_stats(struct store_stats *out)
 {
     *out = store_stat;
     out->pending = store_batch.n;
+}
+
+/* The metrics module's reader of the store's counters. */
+static void store_metrics(struct metrics_store *out)
+{
+    *out = (struct metrics_store){store_stat.commits, store_stat.rows,
+                                  store_stat.failures, store_stat.lost};
 }
 
 /* ------------------------------------------------------------------------
@@ -476,8 +491,7 @@ size_t store_mailbox(const char *owner, size_t olen, const char *host,
  * The batch
  * ------------------------------------------------------------------------ */
 
-/* Reserves a record of type with data bytes after the header. */
-static struct store_rec *store_rec_new(enum store_rec_type type, size_t data)
+struct store_rec *store_rec_new(enum store_rec_type type, size_t data)
 {
     size_t size = (sizeof(struct store_rec) + data + 7) & ~(size_t)7;
     struct store_rec *r = (struct store_rec *)tbuf_reserve(&store_batch, size);
@@ -485,6 +499,7 @@ static struct store_rec *store_rec_new(enum store_rec_type type, size_t data)
     r->size = (uint32_t)size;
     r->type = (uint8_t)type;
     store_batch.n += size;
+    store_batch_recs++;
     return r;
 }
 
@@ -498,6 +513,7 @@ static void store_bound_backlog(void)
         const struct store_rec *r =
             (const struct store_rec *)(store_batch.p + cut);
         store_stat.lost += r->type == REC_MSG;
+        store_batch_recs--;
         cut += r->size;
     }
     memmove(store_batch.p, store_batch.p + cut, store_batch.n - cut);
@@ -527,8 +543,7 @@ void store_append(const char *target, size_t tlen, const struct store_msg *m)
         store_bound_backlog();
 }
 
-/* Appends a string field (NULL allowed) to a room record being built. */
-static void store_put_field(struct tbuf *b, const char *s, size_t len)
+void store_put_field(struct tbuf *b, const char *s, size_t len)
 {
     uint32_t n = s ? (uint32_t)len : UINT32_MAX;
     tbuf_put(b, (const char *)&n, sizeof n);
@@ -536,8 +551,7 @@ static void store_put_field(struct tbuf *b, const char *s, size_t len)
         tbuf_put(b, s, len);
 }
 
-/* Reads the next field of a room record at *p; NULL for none. */
-static const char *store_get_field(const char **p, size_t *len)
+const char *store_get_field(const char **p, size_t *len)
 {
     uint32_t n;
     memcpy(&n, *p, sizeof n);
@@ -750,7 +764,14 @@ static int store_write_room(const struct store_rec *r)
 /* Writes one record of the batch; returns an SQLite result code. */
 static int store_write_rec(const struct store_rec *r)
 {
-    return r->type == REC_MSG ? store_write_msg(r) : store_write_room(r);
+    switch (r->type) {
+    case REC_MSG:
+        return store_write_msg(r);
+    case REC_ROOM:
+        return store_write_room(r);
+    default:
+        return store_write_sban(r);
+    }
 }
 
 /* Forgets the cached targets: after a rollback their counts are off. */
@@ -905,6 +926,8 @@ int store_commit(void)
         store_in_txn = false;
         store_written = store_batch.n = 0;
         store_stat.commits++;
+        store_stat.rows += store_batch_recs;
+        store_batch_recs = 0;
         if (store_failing)
             store_recovered();
     }

@@ -39,7 +39,7 @@
 /* Rows one retention step deletes at most (a short write, never a stall). */
 #define STORE_PRUNE_CHUNK 1000
 /* The schema version this build writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* Kinds from this one up are kept but never returned by store_history. */
 #define STORE_KIND_META 3
@@ -161,9 +161,49 @@ size_t store_room_each(size_t max,
                        void (*fn)(const struct store_room *r, void *arg),
                        void *arg);
 
-/* What the store has done, for the log and tests. */
+/* A server ban, as the store keeps it. Borrowed for the call. */
+struct store_sban {
+    const char *mask; /* canonical: the ban's key */
+    const char *reason;
+    const char *setter;
+    int64_t set_at;  /* seconds since the epoch */
+    int64_t expires; /* seconds since the epoch; 0: never */
+};
+
+/* Adds the server ban b (copied), or its new reason, setter and expiry,
+ * to the batch. */
+void store_sban_put(const struct store_sban *b);
+
+/* Adds the removal of the server ban with mask to the batch. */
+void store_sban_del(const char *mask);
+
+/*
+ * Calls fn with each kept server ban (valid during the call; fn may call
+ * store_sban_del), in the order sban keeps them. Returns how many, or -1
+ * on error.
+ */
+long store_sban_each(void (*fn)(const struct store_sban *b, void *arg),
+                     void *arg);
+
+/* Receives one conversation: the peer's nick in lower case (len bytes,
+ * borrowed) and the id and time of its latest message. */
+typedef void (*store_mailbox_fn)(const char *peer, size_t len, uint64_t id,
+                                 int64_t time_ms, void *arg);
+
+/*
+ * Calls fn for up to limit of the mailboxes whose key starts with prefix
+ * (plen bytes: "~owner@host ", as store_mailbox makes it with an empty
+ * peer) and whose latest message's time is strictly between lo and hi
+ * (milliseconds), by that time (then id), oldest first. Sees what is in the
+ * batch too. Returns how many.
+ */
+size_t store_mailboxes(const char *prefix, size_t plen, int64_t lo, int64_t hi,
+                       size_t limit, store_mailbox_fn fn, void *arg);
+
+/* What the store has done, for the log, the metrics and tests. */
 struct store_stats {
     uint64_t commits;  /* transactions written */
+    uint64_t rows;     /* records committed: messages, rooms, server bans */
     uint64_t failures; /* commits that failed */
     uint64_t lost;     /* messages given up while commits failed */
     uint64_t pruned;   /* messages deleted by retention */

@@ -33,8 +33,51 @@ enum store_stmt {
     ST_ROOM_GET,
     ST_ROOM_BANS,
     ST_ROOM_LIST,
+    ST_SBAN_PUT,
+    ST_SBAN_DEL,
+    ST_SBAN_LIST,
+    ST_MAILBOXES,
     ST_COUNT
 };
+
+/* What a record in the batch is. */
+enum store_rec_type { REC_MSG, REC_ROOM, REC_SBAN };
+
+/*
+ * One record of the batch. A message's data is target, src, text; a
+ * room's is its topic's time and its fields (store_put_field); a server
+ * ban's is its fields (see store_sban.c).
+ */
+struct store_rec {
+    uint32_t size; /* the whole record, a multiple of 8 */
+    uint8_t type;  /* enum store_rec_type */
+    uint8_t kind;
+    uint16_t tlen;
+    uint32_t src_len;
+    uint32_t text_len;
+    uint64_t id;
+    int64_t time_ms;
+    char data[];
+};
+
+struct tbuf;
+
+/*
+ * Reserves a record of type with data bytes after the header at the end
+ * of the batch, its header zeroed but for size and type. It lives until
+ * the next change to the batch.
+ */
+struct store_rec *store_rec_new(enum store_rec_type type, size_t data);
+
+/* Appends a string field (NULL allowed) to a record's data being built. */
+void store_put_field(struct tbuf *b, const char *s, size_t len);
+
+/* Reads the next field of a record's data at *p, moving *p past it;
+ * returns NULL (and *len 0) for a NULL field. */
+const char *store_get_field(const char **p, size_t *len);
+
+/* Writes a server ban record (store_sban.c); returns an SQLite code. */
+int store_write_sban(const struct store_rec *r);
 
 /* The open database and its prepared statements. */
 extern sqlite3 *store_db;

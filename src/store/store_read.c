@@ -294,3 +294,38 @@ size_t store_room_each(size_t max,
     free(names.p);
     return n;
 }
+
+/* ------------------------------------------------------------------------
+ * Mailboxes
+ * ------------------------------------------------------------------------ */
+
+size_t store_mailboxes(const char *prefix, size_t plen, int64_t lo, int64_t hi,
+                       size_t limit, store_mailbox_fn fn, void *arg)
+{
+    if (store_db == NULL || plen == 0 || plen >= STORE_TARGET_MAX)
+        return 0;
+    store_write_pending();
+    /* Every key with the prefix sorts from it up to the prefix with its
+     * last byte (the space before the peer) raised by one. */
+    char end[STORE_TARGET_MAX];
+    memcpy(end, prefix, plen);
+    end[plen - 1]++;
+    sqlite3_stmt *st = store_stmt(ST_MAILBOXES);
+    sqlite3_bind_text(st, 1, prefix, (int)plen, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, end, (int)plen, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, lo);
+    sqlite3_bind_int64(st, 4, hi);
+    sqlite3_bind_int64(st, 5, limit > INT32_MAX ? INT32_MAX : (int64_t)limit);
+    size_t n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+        if (name == NULL || len <= plen)
+            continue;
+        fn(name + plen, len - plen, (uint64_t)sqlite3_column_int64(st, 1),
+           sqlite3_column_int64(st, 2), arg);
+        n++;
+    }
+    sqlite3_reset(st);
+    return n;
+}

@@ -234,3 +234,70 @@ def test_banned_nick_cannot_be_taken(t):
     op.expect(":op!~op@127.0.0.1 NICK :spammy")
     a.say("/nick bob")
     a.expect("* you are now bob")
+
+
+def ban_list(a):
+    """The lines of /serverbans, without its count line."""
+    a.say("/serverbans")
+    lines = []
+    while True:
+        ln = a.line()
+        if re.fullmatch(r"\* (\d+ server bans?|no server bans)", ln):
+            return lines
+        lines.append(ln)
+
+
+def test_bans_survive_a_restart_with_a_store(t):
+    """With --db, bans by network and by mask come back after a restart
+    with their setter, expiry and reason (refused at accept, listed as
+    before); an unban survives a restart too; a ban that expired while the
+    server was down is not brought back, and leaves the file."""
+    from test_store import DbDir
+
+    db = DbDir()
+    try:
+        srv = oper_server(t, "--db", db.path)
+        a = text_oper(t, srv)
+        a.say("/serverban 127.0.0.8/29 1h network spam")
+        a.expect(re.compile(r"\* server ban set: 127\.0\.0\.8/29 by boss, expires %s: network spam" % ISO))
+        a.say("/serverban *!~text@127.0.0.7 no text from there")
+        a.expect(re.compile(r"\* server ban set: \*!~text@127\.0\.0\.7 .*"))
+        a.say("/serverban 127.0.0.5 lifted soon")
+        a.expect(re.compile(r"\* server ban set: 127\.0\.0\.5 .*"))
+        a.say("/serverunban 127.0.0.5")
+        a.expect("* server ban on 127.0.0.5 removed")
+        before = ban_list(a)
+        check(len(before) == 2, "two bans: %r", before)
+        a.say("/serverban 127.0.0.4 3s brief")
+        a.expect(re.compile(r"\* server ban set: 127\.0\.0\.4 .*"))
+        brief_end = time.time() + 3
+        srv.stop()
+        rows = db.sql("SELECT mask, setter, reason FROM sbans ORDER BY mask")
+        check(["127.0.0.4", "boss", "brief"] in rows, "the brief ban is kept: %r", rows)
+        while time.time() < brief_end + 1.5:  # let it expire while down
+            time.sleep(0.1)
+
+        srv2 = oper_server(t, "--db", db.path)
+        refused_text(t, srv2, "127.0.0.9", "network spam")
+        c = t.client(text_addr(srv2), source="127.0.0.7")
+        c.expect("! you are banned from this server (no text from there)")
+        c.expect_end()
+        b = text_oper(t, srv2)
+        for source in ("127.0.0.5", "127.0.0.4"):  # unbanned, expired
+            ok = t.client(text_addr(srv2), source=source)
+            b.expect("* %s joined #lobby" % ok.welcome())
+        check(ban_list(b) == before, "after a restart: %r, before: %r", ban_list(b), before)
+        rows = db.sql("SELECT mask FROM sbans ORDER BY mask")
+        check(rows == [["*!~text@127.0.0.7"], ["127.0.0.8/29"]], "kept: %r", rows)
+        b.say("/serverunban 127.0.0.8/29")
+        b.expect("* server ban on 127.0.0.8/29 removed")
+        srv2.stop()
+
+        srv3 = oper_server(t, "--db", db.path)
+        d = text_oper(t, srv3)
+        ok = t.client(text_addr(srv3), source="127.0.0.9")
+        d.expect("* %s joined #lobby" % ok.welcome())
+        left = ban_list(d)
+        check(left == [ln for ln in before if "127.0.0.7" in ln], "after the unban and a restart: %r", left)
+    finally:
+        db.remove()

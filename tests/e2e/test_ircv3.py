@@ -600,7 +600,7 @@ def test_chathistory_targets(t):
             check(m.source == SERVER_NAME and m.command == "CHATHISTORY" and m.params[0] == "TARGETS", "%r", m.line)
         return [(m.params[1], m.params[2]) for m in inner]
 
-    order = sorted(times, key=lambda c: (times[c], c))
+    order = sorted(times, key=lambda c: times[c])  # equal times: in the order said
     check(targets("%s %s 100" % (lo, hi)) == [(c, times[c]) for c in order], "all three")
     check(targets("%s %s 100" % (hi, lo)) == [(c, times[c]) for c in order], "bounds either way")
     check([c for c, _ in targets("%s %s 2" % (lo, hi))] == order[:2], "limit")

@@ -135,7 +135,7 @@ def test_promtool_accepts_the_page(t):
     check(values["parley_rooms"] == 1 and values["parley_users"] == 2, "rooms, users: %r", values)
     check(values["parley_connections_accepted_total"] == 3, "accepted: %r", values)
     check(values["parley_received_bytes_total"] > 0 and values["parley_sent_bytes_total"] > 0, "bytes: %r", values)
-    for name in ("parley_tls_handshakes_total", "parley_tls_handshake_failures_total", "parley_sendq_cutoffs_total"):
+    for name in ("parley_tls_handshakes_total", "parley_tls_handshake_failures_total", "parley_sendq_cutoffs_total", "parley_store_commits_total", "parley_store_rows_total"):
         check(values[name] == 0, "%s: %r", name, values[name])
     buckets = [(k, v) for k, v in values.items() if k.startswith("parley_loop_iteration_seconds_bucket")]
     counts = [v for _, v in buckets]
@@ -274,3 +274,30 @@ def test_counters_follow_refusals_and_floods(t):
     check(values["parley_messages_total"] == 6, "messages: %r", values)
     check(values['parley_accepts_refused_total{reason="max-clients"}'] == 2, "%r", values)
     check(values['parley_connections{protocol="text",state="open"}'] == 3, "%r", values)
+
+
+def test_store_counters_move_when_people_talk(t):
+    """With --db, the store's commits and rows count what people say
+    (promtool still accepts the page); no write errors, nothing lost.
+    Without a store (the test above) they stay at 0."""
+    from test_store import DbDir
+
+    db = DbDir()
+    try:
+        srv = metrics_server(t, "--db", db.path)
+        a, b = t.users(srv, "alice", "bob")
+        start, text = scrape(t, srv)
+        promtool_check(text)
+        for i in range(3):
+            a.say("kept %d" % i)
+            b.expect("[alice]: kept %d" % i)
+        a.say("/msg bob psst")  # one message, kept in two mailboxes
+        b.expect("[alice -> bob]: psst")
+        values = wait_metric(t, srv, "parley_store_rows_total", lambda v: v >= start["parley_store_rows_total"] + 5)
+        check(values["parley_store_commits_total"] > start["parley_store_commits_total"], "commits: %r", values)
+        check(values["parley_store_write_errors_total"] == 0, "errors: %r", values)
+        check(values["parley_store_messages_lost_total"] == 0, "lost: %r", values)
+        _, text = scrape(t, srv)
+        promtool_check(text)
+    finally:
+        db.remove()

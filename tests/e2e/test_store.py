@@ -269,6 +269,62 @@ def test_irc_private_history_from_the_store(t):
         db.remove()
 
 
+def chathistory_targets(c, lo="timestamp=2020-01-01T00:00:00.000Z", hi="timestamp=2262-01-01T00:00:00.000Z", limit=100):
+    """CHATHISTORY TARGETS; returns [(target, time)] of its batch."""
+    from irc import SERVER_NAME
+    from test_ircv3 import read_batch
+
+    c.send_line("CHATHISTORY TARGETS %s %s %d" % (lo, hi, limit))
+    _, inner = read_batch(c, "draft/chathistory-targets")
+    for m in inner:
+        check(m.source == SERVER_NAME and m.params[0] == "TARGETS", "%r", m.line)
+    return [(m.params[1], m.params[2]) for m in inner]
+
+
+def test_irc_chathistory_targets_lists_private_conversations(t):
+    """CHATHISTORY TARGETS lists the people one talked with in private (from
+    the store) besides one's channels, each with the time of its latest
+    message, oldest first, within the bounds and the limit; also after a
+    restart, for people who are not here (their nick as kept, lower case)."""
+    from irc import irc_user, mixed_server
+    from test_ircv3 import ALL, join
+
+    db = DbDir()
+    try:
+        srv = mixed_server(t, "--db", db.path)
+        a = irc_user(t, srv, "alice", caps=ALL)
+        b = irc_user(t, srv, "bob", caps=ALL)
+        c = irc_user(t, srv, "Carol", caps=ALL)
+        irc_user(t, srv, "dave", caps=ALL)  # talks with nobody
+        join(a, "#one")
+        a.send_line("PRIVMSG #one :hello")
+        one = a.expect_cmd("PRIVMSG", "#one").tags["time"]
+        b.send_line("PRIVMSG alice :hi alice")
+        with_bob = a.expect_cmd("PRIVMSG", "alice", source="bob").tags["time"]
+        a.send_line("PRIVMSG Carol :hi carol")
+        with_carol = a.expect_cmd("PRIVMSG", "Carol", source="alice").tags["time"]
+        c.expect_cmd("PRIVMSG", "Carol")
+        b.expect_cmd("PRIVMSG", "alice")  # bob's echo
+        want = [("#one", one), ("bob", with_bob), ("Carol", with_carol)]
+        got = chathistory_targets(a)
+        check(got == want, "targets: %r, want %r", got, want)
+        check(chathistory_targets(a, limit=2) == want[:2], "limit")
+        got = chathistory_targets(a, lo="timestamp=" + with_bob)
+        check(got == [w for w in want if w[1] > with_bob], "exclusive bound: %r", got)
+        check(chathistory_targets(b) == [("alice", with_bob)], "bob's")
+        srv.stop()
+
+        srv2 = mixed_server(t, "--db", db.path)
+        a2 = irc_user(t, srv2, "alice", caps=ALL)
+        irc_user(t, srv2, "BOB", caps=ALL)
+        got = chathistory_targets(a2)
+        check(got == [("BOB", with_bob), ("carol", with_carol)], "after a restart: %r", got)
+        d = irc_user(t, srv2, "dave", caps=ALL)
+        check(chathistory_targets(d) == [], "dave talked with nobody")
+    finally:
+        db.remove()
+
+
 class _WithDb:
     """A test context whose servers all get --db on a fresh file."""
 
@@ -455,16 +511,18 @@ def test_unreadable_or_read_only_database_refuses(t):
 
 def test_disk_full_chat_goes_on_and_history_catches_up(t):
     """The database on a small tmpfs that fills up: chat goes on, the error
-    is logged once for the episode; once space returns the server says it
-    recovered and every message said meanwhile is in the file, which
-    passes integrity_check."""
+    is logged once for the episode and counted in /metrics; once space
+    returns the server says it recovered and every message said meanwhile
+    is in the file, which passes integrity_check."""
+    from test_metrics import scrape
+
     db = DbDir()
     mounted = False
     try:
         p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", db.dir], capture_output=True)
         check(p.returncode == 0, "mount tmpfs (needs root): %s", p.stderr.decode(errors="replace"))
         mounted = True
-        srv = server(t, db)
+        srv = server(t, db, listen=["text://127.0.0.1:0", "http://127.0.0.1:0"])
         alice, bob = t.users(srv, "alice", "bob")
         alice.send("before\n")
         bob.expect("[alice]: before")
@@ -484,6 +542,9 @@ def test_disk_full_chat_goes_on_and_history_catches_up(t):
         os.unlink(filler)
         srv.wait_event("store-recovered", timeout=t.bound(10))
         check(len(srv.events("store-error")) == 1, "one error line per episode: %r", srv.events("store-error"))
+        values, _ = scrape(t, srv)  # the episode, counted in /metrics
+        check(values["parley_store_write_errors_total"] >= 1, "write errors: %r", values)
+        check(values["parley_store_messages_lost_total"] == 0, "lost: %r", values)
         alice.send("after\n")
         bob.expect("[alice]: after")
         alice.barrier()

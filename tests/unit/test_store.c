@@ -3,7 +3,8 @@
  * temporary directory: the schema and its version, messages kept across a
  * close and reopen, reads that see the uncommitted batch, every history
  * direction by id and by time, per-target limits, rooms and their bans,
- * mailbox keys, and the errors at open (a lock held, a file that is not a
+ * mailbox keys and the conversations of a mailbox owner, server bans and
+ * the migration that brought them, and the errors at open (a lock held, a file that is not a
  * database, one from a newer schema).
  */
 #include "store/store.h"
@@ -281,6 +282,96 @@ TEST(a_newer_schema_is_refused)
     char err[256];
     CHECK_EQ(reopen(err, sizeof err), STORE_OPEN_CORRUPT);
     CHECK(strstr(err, "newer") != NULL);
+}
+
+/* store_sban_each callback: appends "mask:reason:setter:set_at:expires". */
+static void sban_seen(const struct store_sban *b, void *arg)
+{
+    char *out = arg;
+    size_t len = strlen(out);
+    snprintf(out + len, 256 - len, "%s%s:%s:%s:%lld:%lld", len ? " " : "",
+             b->mask, b->reason, b->setter, (long long)b->set_at,
+             (long long)b->expires);
+}
+
+TEST(server_bans_round_trip_in_order)
+{
+    open_store(0);
+    store_sban_put(&(struct store_sban){"10.0.0.0/8", "spam", "boss", 5, 0});
+    store_sban_put(&(struct store_sban){"*!*@x", "old", "boss", 6, 99});
+    store_sban_put(&(struct store_sban){"10.0.0.0/8", "spam!", "ops", 7, 9});
+    store_sban_put(&(struct store_sban){"1.2.3.4", "gone", "boss", 8, 0});
+    store_sban_del("1.2.3.4");
+    char got[256] = "";
+    CHECK_EQ(store_sban_each(sban_seen, got), 2); /* sees the batch */
+    CHECK_STR(got, "10.0.0.0/8:spam!:ops:7:9 *!*@x:old:boss:6:99");
+    CHECK_EQ(store_commit(), 0);
+    struct store_stats st;
+    store_get_stats(&st);
+    CHECK_EQ(st.rows, 5);
+    store_close();
+    char err[256];
+    CHECK_EQ(reopen(err, sizeof err), STORE_OPEN_OK);
+    got[0] = '\0';
+    CHECK_EQ(store_sban_each(sban_seen, got), 2);
+    CHECK_STR(got, "10.0.0.0/8:spam!:ops:7:9 *!*@x:old:boss:6:99");
+    store_close();
+}
+
+TEST(a_version_1_database_gains_server_bans)
+{
+    open_store(0);
+    store_close();
+    sqlite3 *db;
+    REQUIRE(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "DROP TABLE sbans; PRAGMA user_version = 1", NULL,
+                       NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    char err[256];
+    CHECK_EQ(reopen(err, sizeof err), STORE_OPEN_OK);
+    char got[256] = "";
+    CHECK_EQ(store_sban_each(sban_seen, got), 0);
+    store_sban_put(&(struct store_sban){"1.2.3.4", "r", "boss", 1, 0});
+    CHECK_EQ(store_commit(), 0);
+    CHECK_EQ(store_sban_each(sban_seen, got), 1);
+    store_close();
+}
+
+/* store_mailboxes callback: appends "peer@time". */
+static void peer_seen(const char *peer, size_t len, uint64_t id_,
+                      int64_t time_ms, void *arg)
+{
+    (void)id_;
+    char *out = arg;
+    size_t n = strlen(out);
+    snprintf(out + n, 256 - n, "%s%.*s@%lld", n ? " " : "", (int)len, peer,
+             (long long)time_ms);
+}
+
+TEST(mailboxes_by_their_latest_message)
+{
+    open_store(0);
+    static const struct {
+        const char *box;
+        uint64_t id;
+    } msgs[] = {{"~alice@h carol", 1}, {"~alice@h bob", 2},
+                {"~alice@h carol", 3}, {"~bob@h alice", 4},
+                {"~alice@hx dave", 5}, {"~alice@h bob", 6}};
+    for (size_t i = 0; i < sizeof msgs / sizeof *msgs; i++) {
+        struct store_msg m = {msgs[i].id, (int64_t)msgs[i].id * 10,
+                              ROOM_MSG_SAY, "a!~a@h", 6, "x", 1};
+        store_append(msgs[i].box, strlen(msgs[i].box), &m);
+    }
+    char got[256] = "";
+    CHECK_EQ(store_mailboxes("~alice@h ", 9, 0, 1000, 10, peer_seen, got), 2);
+    CHECK_STR(got, "carol@30 bob@60");
+    got[0] = '\0';
+    CHECK_EQ(store_mailboxes("~alice@h ", 9, 30, 1000, 10, peer_seen, got), 1);
+    CHECK_STR(got, "bob@60");
+    got[0] = '\0';
+    CHECK_EQ(store_mailboxes("~alice@h ", 9, 0, 1000, 1, peer_seen, got), 1);
+    CHECK_STR(got, "carol@30");
+    store_close();
 }
 
 UNIT_MAIN()
