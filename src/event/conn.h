@@ -207,6 +207,14 @@ void conn_write(struct conn *c, const void *p, size_t n);
 void conn_write_block(struct conn *c, struct outq_block *b);
 
 /*
+ * From a close hook: the last line c is told (CRLF included). A connection
+ * closed to be flushed (conn_cut_off, conn_close with flush) gets it at the
+ * end of its queue, so it arrives even when the kernel's buffer is full
+ * for now; any other gets it as conn_try_send gives it, if at all.
+ */
+void conn_last_words(struct conn *c, const char *text);
+
+/*
  * Tries once, without waiting, to send text straight to the socket, after a
  * line end if the connection stopped in the middle of a line. For last
  * words to a connection whose queue is being dropped.

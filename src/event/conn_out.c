@@ -111,6 +111,18 @@ void conn_try_send(struct conn *c, const char *text)
         c->mid_line = false;
 }
 
+void conn_last_words(struct conn *c, const char *text)
+{
+    if (!c->flush_on_close) {
+        conn_try_send(c, text);
+        return;
+    }
+    if (c->mid_line)
+        outq_append(&c->out, "\r\n", 2);
+    outq_append(&c->out, text, strlen(text));
+    c->mid_line = false;
+}
+
 /* Returns the bytes the kernel still holds unsent for c's socket. */
 static size_t conn_kernel_queue(const struct conn *c)
 {

@@ -591,7 +591,7 @@ static void text_close(struct conn *c, enum conn_reason reason)
                  "! excess flood: over %zu bytes sent ahead of the flood "
                  "limit, closing\r\n",
                  conn_get_limits()->recvq_max);
-        conn_try_send(c, line);
+        conn_last_words(c, line); /* it lingers: this gets through */
     } else if (reason == CONN_MEMORY) {
         conn_try_send(c, "! server output memory full and you read the "
                          "slowest, closing\r\n");
