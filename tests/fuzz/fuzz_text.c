@@ -185,6 +185,11 @@ void conn_close(struct conn *c, enum conn_reason reason, bool flush)
     c->reason = reason;
 }
 
+void conn_last_words(struct conn *c, const char *text)
+{
+    conn_try_send(c, text);
+}
+
 void conn_cut_off(struct conn *c, enum conn_reason reason)
 {
     conn_close(c, reason, true);
