@@ -94,7 +94,10 @@ class Terminal:
                 f.write(text)
         conf = os.path.join(self.dir, "tmux.conf")
         with open(conf, "w") as f:
-            f.write("set -g status off\nset -g remain-on-exit on\n")
+            # A history long enough for everything a test prints: a wait
+            # may search it (wait_for's history).
+            f.write("set -g status off\nset -g remain-on-exit on\n"
+                    "set -g history-limit 50000\n")
         script = os.path.join(self.dir, "run.sh")
         with open(script, "w") as f:
             f.write('cd "$HOME" && exec %s\n' % " ".join(shlex.quote(a) for a in argv))
@@ -159,17 +162,20 @@ class Terminal:
         if enter:
             self.keys("Enter")
 
-    def screen(self):
-        """The lines the screen shows now, trailing blanks removed."""
-        return [ln.rstrip() for ln in self.cmd("capture-pane", "-p").split("\n")]
+    def screen(self, history=False):
+        """The lines the screen shows now, trailing blanks removed; with
+        history, every line the pane printed, scrolled off or not."""
+        args = ("capture-pane", "-p") + (("-S", "-") if history else ())
+        return [ln.rstrip() for ln in self.cmd(*args).split("\n")]
 
-    def wait_for(self, want, timeout=LINE_TIMEOUT):
+    def wait_for(self, want, timeout=LINE_TIMEOUT, history=False):
         """Waits until a screen line contains want (a str) or fullmatches it
-        (a compiled regex); returns that line (or the match). Fails after
-        timeout seconds with the screen in the message."""
+        (a compiled regex); returns that line (or the match). With history,
+        lines scrolled off the screen count too. Fails after timeout
+        seconds with the screen in the message."""
         end = time.monotonic() + self.t.bound(timeout)
         while True:
-            lines = self.screen()
+            lines = self.screen(history)
             for ln in lines:
                 if isinstance(want, str):
                     if want in ln:
@@ -183,7 +189,7 @@ class Terminal:
                 what = want if isinstance(want, str) else "/%s/" % want.pattern
                 raise AssertionError(
                     "%r never showed %r in %.0fs; its screen:\n%s"
-                    % (self, what, timeout, "\n".join(ln for ln in lines if ln))
+                    % (self, what, timeout, "\n".join([ln for ln in lines if ln][-60:]))
                 )
             self._await_output(min(left, _WAKE))
 
