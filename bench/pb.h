@@ -198,6 +198,7 @@ struct pb_run {
     struct pb_hist hist;
     struct pb_proc srv_before, srv_joined, srv_m0, srv_m1, srv_end;
     double lg_cpu0, lg_cpu1;
+    double lg_cpu_t0, lg_cpu_joined; /* at the first connect, when joined */
     bool failed;
     bool timed_out;
     char why[256];

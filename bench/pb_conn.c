@@ -367,8 +367,12 @@ void pb_conn_event(struct pb_run *r, struct pb_conn *c, uint32_t events)
         return;
     }
     if (c->tls_hs) {
+        /* Records that came with the handshake's last flight wait inside
+         * OpenSSL: they are read now, as epoll will not announce them. */
         conn_tls_step(r, c);
-        return;
+        if (c->tls_hs || c->state == PB_ST_CLOSED || !pb_io_pending(c))
+            return;
+        events = EPOLLIN;
     }
     if ((events & EPOLLOUT) && c->olen)
         conn_flush(r, c);
@@ -381,10 +385,9 @@ void pb_conn_event(struct pb_run *r, struct pb_conn *c, uint32_t events)
             return;
         }
         /* A TLS read takes one record: read on while OpenSSL holds more,
-         * which epoll cannot see. */
-        int more = 64;
+         * which epoll cannot see (at most its read buffer's worth). */
         while (conn_read(r, c) && c->state != PB_ST_CLOSED &&
-               pb_io_pending(c) && --more > 0)
+               pb_io_pending(c))
             ;
     }
 }

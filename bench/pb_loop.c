@@ -147,6 +147,7 @@ static void step_connect(struct pb_run *r, uint64_t now)
     }
     r->t_joined = now;
     pb_proc_read(r->o.server_pid, &r->srv_joined);
+    r->lg_cpu_joined = pb_self_cpu();
     now = pb_now();
     pb_msg_start(r, now);
     set_phase(r, PB_PH_WARMUP, now);
@@ -295,6 +296,7 @@ int pb_loop_run(struct pb_run *r)
     pb_proc_read(0, &r->srv_joined);
     r->srv_m0 = r->srv_m1 = r->srv_end = r->srv_joined;
     pb_proc_read(r->o.server_pid, &r->srv_before);
+    r->lg_cpu_t0 = pb_self_cpu();
     r->t0 = pb_now();
     r->deadline = r->t0 + secs(r->o.timeout);
     set_phase(r, PB_PH_CONNECT, r->t0);

@@ -25,6 +25,7 @@ struct pb_sum {
     double win_s, connect_s, dps, mps;
     double srv_cpu_s, srv_pct, ns_per_deliv, rss_per_conn, slab_per_conn;
     double lg_pct, other_pct;
+    double join_srv_cpu_s, join_lg_cpu_s, join_other_pct; /* connect phase */
     uint64_t win_deliv, win_sent, lost, extra;
     uint32_t slow_cut;
     double p50, p99, p999, max;
@@ -182,6 +183,30 @@ double pb_self_cpu(void)
            ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
 }
 
+/*
+ * Computes the CPU time the server, the load generator and the rest of the
+ * machine used while the connections were being made (unknown: -1): who
+ * held up the connect phase.
+ */
+static void sum_connect_cpu(const struct pb_run *r, struct pb_sum *m)
+{
+    m->join_srv_cpu_s = m->join_lg_cpu_s = m->join_other_pct = -1;
+    if (!r->t_joined)
+        return;
+    m->join_lg_cpu_s = r->lg_cpu_joined - r->lg_cpu_t0;
+    if (r->srv_before.cpu_s < 0 || r->srv_joined.cpu_s < 0)
+        return;
+    m->join_srv_cpu_s = r->srv_joined.cpu_s - r->srv_before.cpu_s;
+    if (r->srv_before.busy_s >= 0 && m->connect_s > 0) {
+        m->join_other_pct = 100.0 *
+                            (r->srv_joined.busy_s - r->srv_before.busy_s -
+                             m->join_srv_cpu_s - m->join_lg_cpu_s) /
+                            m->connect_s;
+        if (m->join_other_pct < 0)
+            m->join_other_pct = 0;
+    }
+}
+
 /* Computes the derived figures of r. */
 static void sum_compute(const struct pb_run *r, struct pb_sum *m)
 {
@@ -213,6 +238,7 @@ static void sum_compute(const struct pb_run *r, struct pb_sum *m)
                        m->win_s;
     if (m->other_pct < 0 && m->other_pct > -1e9)
         m->other_pct = 0;
+    sum_connect_cpu(r, m);
     m->rss_per_conn = -1;
     if (r->srv_before.rss_kb >= 0 && r->srv_joined.rss_kb >= 0 && r->joined)
         m->rss_per_conn =
@@ -259,6 +285,11 @@ static void report_counts(const struct pb_run *r, const struct pb_sum *m)
            "%u source address%s)\n",
            "connect+join", m->connect_s, r->joined, r->nconns, r->refused,
            pb_conn_src_count(r), pb_conn_src_count(r) > 1 ? "es" : "");
+    if (m->join_srv_cpu_s >= 0)
+        printf("  %-22s server %.2f s, load generator %.2f s, others %.0f %% "
+               "of a core\n",
+               "CPU while connecting", m->join_srv_cpu_s, m->join_lg_cpu_s,
+               m->join_other_pct);
     if (r->note[0])
         printf("  %-22s %s\n", "first refusal", r->note);
     printf("  %-22s %.2f s after %.2f s of warm-up\n", "measured", m->win_s,
@@ -339,12 +370,15 @@ static void report_result(const struct pb_run *r, const struct pb_sum *m)
            "srv_rss_per_conn_b=%.0f slab_per_conn_b=%.0f srv_cpu_s=%.3f "
            "srv_cpu_pct=%.1f "
            "srv_ns_per_deliv=%.1f lg_cpu_pct=%.1f lg_bottleneck=%d "
-           "other_cpu_pct=%.1f slow_cut=%u pub_mismatch=%llu status=%s\n",
+           "other_cpu_pct=%.1f join_srv_cpu_s=%.3f join_lg_cpu_s=%.3f "
+           "join_other_cpu_pct=%.1f slow_cut=%u pub_mismatch=%llu "
+           "status=%s\n",
            m->mps, m->dps, m->p50, m->p99, m->p999, m->max,
            r->srv_before.rss_kb, r->srv_joined.rss_kb, r->srv_end.rss_kb,
            m->rss_per_conn, m->slab_per_conn, m->srv_cpu_s, m->srv_pct,
            m->ns_per_deliv,
-           m->lg_pct, m->lg_pct >= PB_BUSY_PCT, m->other_pct, m->slow_cut,
+           m->lg_pct, m->lg_pct >= PB_BUSY_PCT, m->other_pct,
+           m->join_srv_cpu_s, m->join_lg_cpu_s, m->join_other_pct, m->slow_cut,
            (unsigned long long)r->pub_mismatch, pb_run_ok(r) ? "ok" : "fail");
 }
 

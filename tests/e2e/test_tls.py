@@ -286,6 +286,33 @@ def test_tls10_and_tls11_refused(t):
     check(not srv.events("tls", version="TLSv1") and not srv.events("tls", version="TLSv1.1"), "old version accepted")
 
 
+def test_server_picks_aes128_gcm(t):
+    """The server chooses the cipher: a client listing AES-256-GCM first
+    (OpenSSL's default order, TLS 1.3 and 1.2) gets AES-128-GCM, cheaper
+    and as strong as the key exchange; one listing ChaCha20 first (a
+    client without AES instructions) gets ChaCha20."""
+    srv, _, _, _, _ = tls_server(t)
+    ctx = client_ctx(max_version=ssl.TLSVersion.TLSv1_2)
+    ctx.set_ciphers("ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256")
+    got = {}
+    for name, args in (
+        ("tls13", ["-ciphersuites", "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256"]),
+        ("chacha", ["-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"]),
+    ):
+        p = subprocess.run(
+            ["openssl", "s_client", "-connect", "%s:%d" % srv.addr[1:]] + args,
+            stdin=subprocess.DEVNULL, capture_output=True, timeout=t.bound(10),
+        )
+        m = re.search(r"Cipher is (\S+)", p.stdout.decode("utf-8", "replace"))
+        got[name] = m and m.group(1)
+    c = wrap(t.client(srv), ctx)
+    c.welcome()
+    got["tls12"] = c.sock.cipher()[0]
+    want = {"tls13": "TLS_AES_128_GCM_SHA256", "chacha": "TLS_CHACHA20_POLY1305_SHA256",
+            "tls12": "ECDHE-ECDSA-AES128-GCM-SHA256"}
+    check(got == want, "ciphers chosen: %s, wanted %s", got, want)
+
+
 def test_renegotiation_refused(t):
     """A TLS 1.2 client asking to renegotiate (s_client's R) is answered
     no_renegotiation; no second handshake runs, and the others chat on."""
