@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "config_int.h"
 #include "core/oper.h"
+#include "core/sban.h"
 #include "lib/xmalloc.h"
 
 #define CONFIG_STR_(x) #x
@@ -289,6 +291,44 @@ static bool config_set_oper(struct config *cfg, const struct config_setting *s,
     return true;
 }
 
+/* Adds one server ban MASK [REASON] (checked as sban_config_apply will). */
+static bool config_set_server_ban(struct config *cfg,
+                                  const struct config_setting *s, const char *v,
+                                  char *err, size_t cap)
+{
+    (void)s;
+    struct sban b, old;
+    if (cfg->nserver_bans == CONFIG_MAX_SERVER_BANS) {
+        snprintf(err, cap, "at most %d", CONFIG_MAX_SERVER_BANS);
+        return false;
+    }
+    if (strlen(v) >= CONFIG_SERVER_BAN_MAX) {
+        snprintf(err, cap, "at most %d bytes", CONFIG_SERVER_BAN_MAX - 1);
+        return false;
+    }
+    if (!sban_parse_config(v, &b, err, cap))
+        return false;
+    for (size_t i = 0; i < cfg->nserver_bans; i++) {
+        if (sban_parse_config(cfg->server_bans[i], &old, err, cap) &&
+            strcasecmp(old.mask, b.mask) == 0) {
+            snprintf(err, cap, "%s is banned twice", b.mask);
+            return false;
+        }
+    }
+    snprintf(cfg->server_bans[cfg->nserver_bans++], CONFIG_SERVER_BAN_MAX, "%s",
+             v);
+    return true;
+}
+
+/* Shows server ban i as MASK [REASON], as it was given. */
+static void config_show_server_ban(const struct config *cfg,
+                                   const struct config_setting *s, size_t i,
+                                   char *out, size_t cap)
+{
+    (void)s;
+    snprintf(out, cap, "%s", cfg->server_bans[i]);
+}
+
 /* Shows operator account i as NAME:HASH. */
 static void config_show_oper(const struct config *cfg,
                              const struct config_setting *s, size_t i,
@@ -324,10 +364,10 @@ enum { L = CONFIG_LIVE };
 
 /*
  * Every setting, in the order --help lists them. L (CONFIG_LIVE) marks
- * what a SIGHUP may change: limits read each time they are used, the MOTD
- * and the operators. The rest (listeners, names, prefixes that connections
- * were counted by, sizes fixed when a room or connection is made) needs a
- * restart.
+ * what a SIGHUP may change: limits read each time they are used, the MOTD,
+ * the operators and the server bans. The rest (listeners, names, prefixes that
+ * connections were counted by, sizes fixed when a room or connection is made)
+ * needs a restart.
  *
  * To add a setting: a field in struct config, its default in config.h and
  * one line here; it is then a flag, a key of the file, in --help and in
@@ -454,6 +494,11 @@ const struct config_setting config_settings[] = {
          L | CONFIG_SECRET, "NAME:HASH",
          "a server operator account (OPER NAME PASSWORD in IRC, /oper in "
          "text); HASH from --hash-password; repeatable, at most 16"),
+    LIST("server-ban", server_bans, nserver_bans, config_set_server_ban,
+         config_show_server_ban, L, "MASK [REASON]",
+         "keep out an address, a CIDR network or a nick!user@host mask, "
+         "for as long as the setting stays (as /serverban, without a "
+         "duration); repeatable, at most 256"),
     SETTING("log-level", log_level, config_set_level, config_show_level, L,
             "LEVEL", "debug, info, warn or error (default info)"),
     {NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0},

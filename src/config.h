@@ -81,6 +81,9 @@
 #define CONFIG_PATH_MAX 1024
 #define CONFIG_OPER_MAX 192
 #define CONFIG_MAX_OPERS 16 /* OPER_ACCOUNTS_MAX */
+/* Server bans the config may hold, and the longest (MASK REASON). */
+#define CONFIG_MAX_SERVER_BANS 256
+#define CONFIG_SERVER_BAN_MAX 336
 /* The biggest config file read, in bytes. */
 #define CONFIG_FILE_MAX (1024 * 1024)
 /* The history database, in the working directory ("none": memory only). */
@@ -127,6 +130,9 @@ struct config {
     size_t max_bans;                       /* bans and invitations per room */
     char opers[CONFIG_MAX_OPERS][CONFIG_OPER_MAX]; /* NAME:HASH, as given */
     size_t nopers;
+    /* MASK [REASON], as given (core/sban.h's sban_parse_config reads it). */
+    char server_bans[CONFIG_MAX_SERVER_BANS][CONFIG_SERVER_BAN_MAX];
+    size_t nserver_bans;
     char config_path[CONFIG_PATH_MAX]; /* -c FILE, "": none */
     bool hash_password;             /* --hash-password: print a hash and exit */
     bool check_config;              /* --check-config: validate, print, exit */

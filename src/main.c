@@ -20,6 +20,7 @@
 #include "lib/buf.h"
 #include "core/chat.h"
 #include "core/oper.h"
+#include "core/sban.h"
 #include "config.h"
 #include "event/conn.h"
 #include "lib/dict.h"
@@ -94,6 +95,19 @@ static bool main_opers(const struct config *cfg, char *err, size_t cap)
     return oper_replace(specs, cfg->nopers, err, cap) == 0;
 }
 
+/* Makes the config's server bans cfg's (each was checked when read). */
+static void main_server_bans(const struct config *cfg)
+{
+    struct sban *v = xcalloc(cfg->nserver_bans + 1, sizeof *v);
+    char err[256];
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->nserver_bans; i++)
+        if (sban_parse_config(cfg->server_bans[i], &v[n], err, sizeof err))
+            n++;
+    sban_config_apply(v, n);
+    free(v);
+}
+
 /* The text protocol's settings from cfg. */
 static struct text_config main_text_config(const struct config *cfg)
 {
@@ -166,6 +180,7 @@ static void main_reload(void)
             memcpy(main_cfg.opers, before.opers, sizeof before.opers);
             main_cfg.nopers = before.nopers;
         }
+        main_server_bans(&main_cfg);
         log_set_level(main_cfg.log_level);
         const struct text_config text = main_text_config(&main_cfg);
         text_configure(&text);
@@ -307,6 +322,7 @@ int main(int argc, char **argv)
     }
     if (!main_setup(loop))
         return 2;
+    main_server_bans(cfgp);
     int status = 1;
     server_set_reload(main_reload);
     if (server_start(loop, cfgp) == 0) {

@@ -44,10 +44,11 @@ void sban_set_observer(void (*fn)(const struct sban *b, bool added, void *arg),
     sban_observer_arg = arg;
 }
 
-/* Tells the observer, if any, of a change to b. */
+/* Tells the observer, if any, of a change to b (the config's are not
+ * stored: the file keeps them). */
 static void sban_tell(const struct sban *b, bool added)
 {
-    if (sban_observer)
+    if (sban_observer && !b->config)
         sban_observer(b, added, sban_observer_arg);
 }
 
@@ -181,6 +182,8 @@ enum sban_result sban_add(const struct sban *b)
 {
     sban_expire();
     size_t i = sban_find(b->mask);
+    if (i < sban_n && sban_v[i].config && !b->config)
+        return SBAN_CONFIG;
     enum sban_result res = i < sban_n ? SBAN_UPDATED : SBAN_ADDED;
     if (res == SBAN_ADDED) {
         if (sban_n == SBAN_MAX)
@@ -205,10 +208,16 @@ bool sban_del(const char *target, size_t n)
         return false;
     sban_expire();
     size_t i = sban_find(b.mask);
-    if (i == sban_n)
+    if (i == sban_n || sban_v[i].config)
         return false;
     sban_remove_at(i);
     return true;
+}
+
+bool sban_from_config(const char *mask)
+{
+    size_t i = sban_find(mask);
+    return i < sban_n && sban_v[i].config;
 }
 
 size_t sban_count(void)
@@ -375,7 +384,7 @@ enum sban_result sban_set(const struct client *by, struct sban *b)
     snprintf(b->by, sizeof b->by, "%s", by->oper ? by->oper : by->nick);
     b->set_at = sban_now();
     enum sban_result res = sban_add(b);
-    if (res == SBAN_FULL)
+    if (res == SBAN_FULL || res == SBAN_CONFIG)
         return res;
     char when[SBAN_TIME_MAX];
     sban_format_expiry(b, when);
@@ -399,4 +408,107 @@ bool sban_unset(const struct client *by, const char *target, size_t n,
     log_info("event=server-unban mask=%s nick=%s",
              log_q(b.mask, strlen(b.mask)), log_q(by->nick, by->nick_len));
     return true;
+}
+
+/* ------------------------------------------------------------------------
+ * The config file's bans
+ * ------------------------------------------------------------------------ */
+
+/* Who config bans are set by, as an operator: kills under them come from
+ * "config". */
+static struct client sban_config_by = {
+    .nick = "config", .nick_len = 6, .oper = "config"};
+
+bool sban_parse_config(const char *spec, struct sban *b, char *err, size_t cap)
+{
+    memset(b, 0, sizeof *b);
+    size_t n = strcspn(spec, " \t");
+    if (!sban_parse(spec, n, b)) {
+        snprintf(err, cap,
+                 "\"%.*s\" is not an address, a network or a "
+                 "nick!user@host mask (or it would ban everyone)",
+                 (int)(n < 200 ? n : 200), spec);
+        return false;
+    }
+    const char *r = spec + n + strspn(spec + n, " \t");
+    size_t rn = strlen(r), w = strcspn(r, " \t");
+    int64_t secs;
+    if (w > 0 && sban_parse_duration(r, w, &secs)) {
+        snprintf(err, cap,
+                 "config bans do not expire (\"%.*s\" reads as a "
+                 "duration): remove the line and reload to lift one",
+                 (int)w, r);
+        return false;
+    }
+    if (rn > SBAN_REASON_MAX) {
+        snprintf(err, cap, "a reason of at most %d bytes", SBAN_REASON_MAX);
+        return false;
+    }
+    for (size_t i = 0; i < rn; i++) {
+        if ((unsigned char)r[i] < ' ' || r[i] == 0x7f) {
+            snprintf(err, cap, "a control character in the reason");
+            return false;
+        }
+    }
+    memcpy(b->reason, r, rn);
+    snprintf(b->by, sizeof b->by, "config");
+    b->config = true;
+    return true;
+}
+
+/* Returns true if mask is among the n bans of v. */
+static bool sban_listed(const struct sban *v, size_t n, const char *mask)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(v[i].mask, mask) == 0)
+            return true;
+    return false;
+}
+
+/* Logs one change to the config's bans. */
+static void sban_config_log(const char *change, const struct sban *b)
+{
+    log_info("event=config-ban change=%s mask=%s reason=%s", change,
+             log_q(b->mask, strlen(b->mask)),
+             log_q(b->reason, strlen(b->reason)));
+}
+
+/* Puts config ban b in force: new, with a new reason, or as it was. */
+static void sban_config_put(const struct sban *b)
+{
+    size_t i = sban_find(b->mask);
+    if (i < sban_n && sban_v[i].config) {
+        if (strcmp(sban_v[i].reason, b->reason) != 0) {
+            memcpy(sban_v[i].reason, b->reason, sizeof b->reason);
+            sban_config_log("changed", b);
+        }
+        return;
+    }
+    if (i < sban_n) {
+        log_info("event=config-ban change=replaced mask=%s by=%s",
+                 log_q(b->mask, strlen(b->mask)), sban_v[i].by);
+        sban_remove_at(i);
+    }
+    struct sban nb = *b;
+    nb.set_at = sban_now();
+    if (sban_add(&nb) == SBAN_FULL) {
+        log_error("event=config-ban change=failed mask=%s error=full max=%d",
+                  log_q(b->mask, strlen(b->mask)), SBAN_MAX);
+        return;
+    }
+    sban_config_log("added", b);
+    sban_enforce(&sban_config_by, &nb);
+}
+
+void sban_config_apply(const struct sban *v, size_t n)
+{
+    sban_expire();
+    for (size_t i = sban_n; i-- > 0;) {
+        if (sban_v[i].config && !sban_listed(v, n, sban_v[i].mask)) {
+            sban_config_log("removed", &sban_v[i]);
+            sban_remove_at(i);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        sban_config_put(&v[i]);
 }

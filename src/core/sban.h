@@ -11,7 +11,12 @@
  * matches are here disconnects them (sban_enforce).
  *
  * Bans live in memory, in this module only, so a configuration reload
- * (SIGHUP) leaves them alone. A durable store keeps them across restarts
+ * (SIGHUP) leaves operators' bans alone. The config file may hold bans of
+ * its own (server-ban = MASK [REASON]): sban_config_apply makes them the
+ * config's at start and on every reload. Those never expire, are listed
+ * with the others (set by "config"), and no operator command changes or
+ * lifts them (SBAN_CONFIG, sban_from_config); the file does. A durable
+ * store keeps operators' bans (not the config's) across restarts
  * by watching changes (sban_set_observer) and giving them back at start
  * with sban_add, set_at and expires included. Expired bans are dropped
  * lazily, by whichever call meets them first.
@@ -48,6 +53,7 @@ struct sban {
     char by[SBAN_BY_MAX + 1];         /* who set it (account or nick) */
     int64_t set_at;                   /* seconds since the epoch */
     int64_t expires;                  /* seconds since the epoch; 0: never */
+    bool config;                      /* set by the config file */
     /* SBAN_ADDR: the network, parsed. */
     int family; /* AF_INET or AF_INET6 */
     unsigned char net[16];
@@ -58,7 +64,12 @@ enum sban_result {
     SBAN_ADDED,   /* a new ban */
     SBAN_UPDATED, /* the same mask was banned: reason and expiry replaced */
     SBAN_FULL,    /* SBAN_MAX bans already */
+    SBAN_CONFIG,  /* the config file bans that mask: left as it is */
 };
+
+/* What an operator is told when a ban it names is the config file's. */
+#define SBAN_CONFIG_HINT                                                       \
+    "is set in the config file: change it there, then reload (SIGHUP)"
 
 /*
  * Reads what an operator typed (n bytes at target) into b's kind and mask:
@@ -79,15 +90,38 @@ bool sban_parse(const char *target, size_t n, struct sban *b);
 bool sban_parse_duration(const char *s, size_t n, int64_t *secs);
 
 /*
+ * Reads a config file's ban, "MASK [REASON]" (spec, NUL-terminated), into
+ * b (all of it: a config ban set by "config", never expiring). Returns
+ * false with why in err (cap bytes) if MASK is not one sban_parse takes,
+ * the reason starts with a duration (config bans do not expire), is
+ * longer than SBAN_REASON_MAX or holds a control character.
+ */
+bool sban_parse_config(const char *spec, struct sban *b, char *err, size_t cap);
+
+/*
+ * Makes the config bans the n in v (from sban_parse_config), logging each
+ * one added, changed (its reason) or removed (event=config-ban). A new one
+ * replaces an operator's ban on the same mask, and disconnects those here
+ * it matches, but server operators. Operators' bans are left alone.
+ */
+void sban_config_apply(const struct sban *v, size_t n);
+
+/* Returns true if the ban on mask (canonical) is the config file's. */
+bool sban_from_config(const char *mask);
+
+/*
  * Adds b (copied; kind and mask as sban_parse made them; set_at 0 means
  * now), or replaces the reason, setter and expiry of the ban with the same
- * mask. Tells the observer. Returns what happened.
+ * mask, unless that one is the config file's and b is not (SBAN_CONFIG).
+ * Tells the observer of changes to bans not from the config. Returns what
+ * happened.
  */
 enum sban_result sban_add(const struct sban *b);
 
 /*
  * Removes the ban whose mask is what target (n bytes) parses to. Tells
- * the observer. Returns false if there is none.
+ * the observer. Returns false if there is none, or if it is the config
+ * file's (sban_from_config tells which).
  */
 bool sban_del(const char *target, size_t n);
 
@@ -122,14 +156,16 @@ size_t sban_enforce(struct client *by, const struct sban *b);
  * What an operator's ban command does, whichever protocol it came in:
  * adds b (set_at and by are filled in from now and by's account) and logs
  * it. The caller then tells by, and puts out those here the ban matches
- * with sban_enforce. Returns what sban_add returned.
+ * with sban_enforce. Returns what sban_add returned (SBAN_CONFIG: nothing
+ * was done, and the caller says why with SBAN_CONFIG_HINT).
  */
 enum sban_result sban_set(const struct client *by, struct sban *b);
 
 /*
  * What an operator's unban command does: removes the ban target (n bytes)
  * parses to, and logs it. Writes the canonical mask into mask (MASK_MAX + 1
- * bytes; empty if target does not parse). Returns false if there was none.
+ * bytes; empty if target does not parse). Returns false if there was none
+ * or it is the config file's (see sban_from_config).
  */
 bool sban_unset(const struct client *by, const char *target, size_t n,
                 char mask[MASK_MAX + 1]);

@@ -81,6 +81,10 @@ static void irc_ban_set(struct irc_session *s, struct irc_msg *m,
         irc_ban_notice(s, "%s list is full (max %d)", what, SBAN_MAX);
         return;
     }
+    if (res == SBAN_CONFIG) {
+        irc_ban_notice(s, "%s for [%s] " SBAN_CONFIG_HINT, what, b.mask);
+        return;
+    }
     char when[SBAN_TIME_MAX];
     sban_format_expiry(&b, when);
     irc_ban_notice(s, "%s %s for [%s], expires %s: %s",
@@ -113,6 +117,8 @@ static void irc_ban_unset(struct irc_session *s, struct irc_msg *m,
     char mask[MASK_MAX + 1];
     if (sban_unset(&s->client, t->p, t->n, mask))
         irc_ban_notice(s, "%s for [%s] is removed", what, mask);
+    else if (mask[0] && sban_from_config(mask))
+        irc_ban_notice(s, "%s for [%s] " SBAN_CONFIG_HINT, what, mask);
     else if (mask[0])
         irc_ban_notice(s, "No %s for [%s] found", what, mask);
     else

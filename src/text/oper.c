@@ -152,6 +152,10 @@ void text_cmd_serverban(struct text_session *s, const char *args, size_t len)
         text_reply(s, "! the server ban list is full (max %d bans)", SBAN_MAX);
         return;
     }
+    if (res == SBAN_CONFIG) {
+        text_reply(s, "! the server ban on %s " SBAN_CONFIG_HINT, b.mask);
+        return;
+    }
     text_ban_line(
         s, res == SBAN_ADDED ? "server ban set: " : "server ban updated: ", &b);
     size_t killed = sban_enforce(&s->client, &b);
@@ -173,6 +177,8 @@ void text_cmd_serverunban(struct text_session *s, const char *args, size_t len)
     char mask[MASK_MAX + 1];
     if (sban_unset(&s->client, target, n, mask))
         text_reply(s, "* server ban on %s removed", mask);
+    else if (mask[0] && sban_from_config(mask))
+        text_reply(s, "! the server ban on %s " SBAN_CONFIG_HINT, mask);
     else if (mask[0])
         text_reply(s, "! no server ban on %s", mask);
     else

@@ -301,3 +301,81 @@ def test_bans_survive_a_restart_with_a_store(t):
         check(left == [ln for ln in before if "127.0.0.7" in ln], "after the unban and a restart: %r", left)
     finally:
         db.remove()
+
+
+# -- bans in the config file (server-ban = MASK [REASON]) ---------------------
+
+
+def config_ban_server(t, bans):
+    """An operator server (boss) whose config file holds the server-ban
+    lines bans; returns (server, the file's path, the oper line)."""
+    from test_config import conf
+    from test_oper import oper_hash
+
+    oper = "oper = boss:%s\n" % oper_hash(t)
+    path = conf(t, oper + "".join("server-ban = %s\n" % b for b in bans))
+    return oper_server(t, "-c", path), path, oper
+
+
+def test_config_ban_refused_at_accept_until_sighup_lifts_it(t):
+    """A CIDR ban in the config file refuses a client at accept with the
+    usual line; operators see it listed as set by config and cannot lift
+    or change it (text and IRC say why); after SIGHUP with the line
+    removed (logged), the client gets in."""
+    from test_config import rewrite
+
+    srv, path, oper = config_ban_server(t, ["127.0.0.8/29 from the config", "*!*@127.0.0.30"])
+    srv.wait_event("config-ban", change="added", mask="127.0.0.8/29", reason="from the config")
+    refused_text(t, srv, "127.0.0.9", "from the config")
+    irc = irc_client(t, srv, source="127.0.0.15")
+    irc.expect("ERROR :you are banned from this server (from the config)")
+    irc.expect_end()
+    a = text_oper(t, srv)
+    check(ban_list(a) == [
+        "* 127.0.0.8/29 by config, expires never: from the config",
+        "* *!*@127.0.0.30 by config, expires never: no reason given",
+    ], "config bans listed as %s", a.received[-4:])
+    hint = "is set in the config file: change it there, then reload (SIGHUP)"
+    a.say("/serverunban 127.0.0.9/29")
+    a.expect("! the server ban on 127.0.0.8/29 " + hint)
+    a.say("/serverban 127.0.0.8/29 1h mine now")
+    a.expect("! the server ban on 127.0.0.8/29 " + hint)
+    op = irc_user(t, srv, "op")
+    irc_oper(op)
+    op.send_line("UNDLINE 127.0.0.8/29")
+    op.expect(":%s NOTICE op :*** D-Line for [127.0.0.8/29] %s" % (SERVER_NAME, hint))
+    refused_text(t, srv, "127.0.0.9", "from the config")
+
+    rewrite(path, oper + "server-ban = *!*@127.0.0.30 now with a reason\n")
+    srv.send_signal(signal.SIGHUP)
+    srv.wait_event("reload-done")
+    srv.wait_event("config-ban", change="removed", mask="127.0.0.8/29")
+    srv.wait_event("config-ban", change="changed", mask="*!*@127.0.0.30", reason="now with a reason")
+    back = t.client(text_addr(srv), source="127.0.0.9")
+    a.expect("* %s joined #lobby" % back.welcome())
+    refused_text(t, srv, "127.0.0.30", "now with a reason")
+
+
+def test_config_ban_added_on_sighup_puts_out_those_here(t):
+    """A ban added to the config file takes effect on SIGHUP: the people
+    here it matches are put out (killed by config), the others stay; an
+    operator's ban set before is left as it was, listed alongside."""
+    from test_config import rewrite
+
+    srv, path, oper = config_ban_server(t, [])
+    a = text_oper(t, srv)
+    a.say("/serverban 127.0.0.40 by hand")
+    a.expect(re.compile(r"\* server ban set: 127\.0\.0\.40 .*"))
+    bob = t.client(text_addr(srv), source="127.0.0.17")
+    bob_nick = bob.welcome()
+    a.expect("* %s joined #lobby" % bob_nick)
+    rewrite(path, oper + "server-ban = 127.0.0.16/30 no more\n")
+    srv.send_signal(signal.SIGHUP)
+    srv.wait_event("config-ban", change="added", mask="127.0.0.16/30")
+    bob.expect("! killed by config (Banned: no more)")
+    a.expect("* %s quit (Killed (config (Banned: no more)))" % bob_nick)
+    srv.wait_event("kill", account="config")
+    check(ban_list(a) == [
+        "* 127.0.0.40 by boss, expires never: by hand",
+        "* 127.0.0.16/30 by config, expires never: no more",
+    ], "bans listed as %s", a.received[-4:])

@@ -120,6 +120,10 @@ def test_errors_name_file_and_line(t):
         ("oper = boss:plaintext\n", r":1: oper: the HASH of \"boss\""),
         ("log-level = loud\n", r":1: log-level: expected debug, info, warn or error"),
         ("server-name = a b\n", r":1: server-name: expected 1-63 letters"),
+        ("history = 3\nserver-ban = 0.0.0.0/0 all\n", r":2: server-ban: \"0\.0\.0\.0/0\" is not an address, a network or a nick!user@host mask"),
+        ("server-ban = 10.0.0.0/33\n", r":1: server-ban: \"10\.0\.0\.0/33\" is not an address"),
+        ("server-ban = 10.0.0.0/8 2h spam\n", r":1: server-ban: config bans do not expire \(\"2h\" reads as a duration\)"),
+        ("server-ban = 10.1.2.3/8\nserver-ban = 10.0.0.0/8 x\n", r":2: server-ban: 10\.0\.0\.0/8 is banned twice"),
         ("motd = " + "x" * 300 + "\n", r":1: a line is longer than 199 bytes"),
     ]
     for text, want in cases:
@@ -247,7 +251,7 @@ def _changed_value(key, value, port, motd):
     if key == "listen":
         return "text://127.0.0.1:%d" % port
     special = {"server-name": "other.example", "server-info": "other", "motd": motd, "log-level": "debug", "limit-loopback": "yes",
-               "db": "other.db", "db-sync": "full"}
+               "db": "other.db", "db-sync": "full", "server-ban": "192.0.2.0/24 documentation"}
     if key in special:
         return special[key]
     n = int(value or "501")

@@ -16,7 +16,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* core/oper.c links against these; the parser never reaches them. */
+/* core/oper.c and core/sban.c link against these; the parser never
+ * reaches them. */
 void chat_foreach_client(void (*fn)(struct client *c, void *arg), void *arg)
 {
     (void)fn;
@@ -31,6 +32,19 @@ void chat_unregister(struct client *c, const char *reason, size_t len,
     (void)reason;
     (void)len;
     (void)announce;
+    abort();
+}
+
+size_t chat_client_count(void)
+{
+    abort();
+}
+
+size_t chat_prefix(const struct client *c, char *out, size_t cap)
+{
+    (void)c;
+    (void)out;
+    (void)cap;
     abort();
 }
 

@@ -43,9 +43,10 @@ objs_fuzz_text=$(for f in src/*.c src/*/*.c; do
     b=${b%.c}
     case $b in event/conn | event/conn_out | event/conn_xport | event/tls | main | server | irc/* | http/*) ;; *) printf '%s ' "$b" ;; esac
 done)
-# The config parser checks operator specs with core/oper; fuzz_config.c
-# stands in for the few chat functions oper.c calls.
-objs_fuzz_config="config config_file event/net lib/log lib/xmalloc core/oper"
+# The config parser checks operator specs with core/oper and server bans
+# with core/sban; fuzz_config.c stands in for the few chat functions they
+# call.
+objs_fuzz_config="config config_file event/net lib/log lib/xmalloc core/oper core/sban core/mask"
 maxlen_fuzz_config=8192
 maxlen_fuzz_frame=4096
 maxlen_fuzz_irc=9000

@@ -1,8 +1,8 @@
 /*
  * Unit tests for sban.c: what an operator may type as a ban (addresses,
  * networks, masks, durations), the list (add, replace, remove, limit),
- * matching an address at accept, expiry by the clock, and the observer a
- * durable store would use.
+ * matching an address at accept, expiry by the clock, the observer a
+ * durable store would use, and the config file's bans.
  */
 #include "core/sban.h"
 
@@ -186,6 +186,69 @@ TEST(nick_masks_hold_for_a_new_nick)
     c.oper = "boss"; /* operators take any nick */
     CHECK(sban_match_nick(&c, "spammer", 7) == NULL);
     sban_fini();
+}
+
+/* Reads config ban spec into b; returns false (why in err) if refused. */
+static bool config_ban(const char *spec, struct sban *b, char err[200])
+{
+    return sban_parse_config(spec, b, err, 200);
+}
+
+TEST(config_bans_are_read_as_mask_then_reason)
+{
+    struct sban b;
+    char err[200];
+    CHECK(config_ban("10.1.2.3/8 spam bots", &b, err));
+    CHECK_STR(b.mask, "10.0.0.0/8");
+    CHECK_STR(b.reason, "spam bots");
+    CHECK_STR(b.by, "config");
+    CHECK(b.config && b.expires == 0);
+    CHECK(config_ban("*!*@*.example.net", &b, err) && b.reason[0] == '\0');
+    CHECK(!config_ban("0.0.0.0/0 everyone", &b, err));
+    CHECK(strstr(err, "\"0.0.0.0/0\" is not an address") != NULL);
+    CHECK(!config_ban("10.0.0.0/8 2h spam", &b, err));
+    CHECK(strstr(err, "do not expire") != NULL);
+    CHECK(!config_ban("10.0.0.0/8 a\tb", &b, err));
+    char long_reason[SBAN_REASON_MAX + 16] = "10.0.0.0/8 ";
+    memset(long_reason + 11, 'x', SBAN_REASON_MAX + 1);
+    CHECK(!config_ban(long_reason, &b, err));
+}
+
+TEST(config_bans_follow_the_file_and_operators_cannot_touch_them)
+{
+    struct sban v[2];
+    char err[200];
+    /* A new config ban puts out those it matches: here, nobody. */
+    struct chat_config cc = {.topic_max = 300, .max_rooms = 100};
+    chat_init(&cc);
+    told[0] = '\0';
+    sban_set_observer(observe, NULL);
+    CHECK_EQ(ban("192.0.2.1", "by hand", 0), SBAN_ADDED);
+    CHECK_EQ(ban("198.51.100.0/24", "by hand too", 0), SBAN_ADDED);
+    REQUIRE(config_ban("192.0.2.1 from the file", &v[0], err));
+    REQUIRE(config_ban("bob spammer", &v[1], err));
+    sban_config_apply(v, 2);
+    CHECK_EQ(sban_count(), 3);
+    CHECK(sban_from_config("192.0.2.1") && sban_from_config("bob!*@*"));
+    CHECK(!sban_from_config("198.51.100.0/24"));
+    /* The operator's ban on 192.0.2.1 gave way; the store heard that only. */
+    CHECK_STR(told, "+192.0.2.1 +198.51.100.0/24 -192.0.2.1 ");
+    CHECK_EQ(ban("192.0.2.1", "mine again", 0), SBAN_CONFIG);
+    CHECK(!sban_del("bob", 3));
+    CHECK_STR(sban_match_host("192.0.2.1")->reason, "from the file");
+    /* A reload with one reason changed and one line gone. */
+    REQUIRE(config_ban("192.0.2.1 new reason", &v[0], err));
+    sban_config_apply(v, 1);
+    CHECK_STR(sban_match_host("192.0.2.1")->reason, "new reason");
+    CHECK(!sban_from_config("bob!*@*"));
+    CHECK_EQ(sban_count(), 2);
+    sban_config_apply(NULL, 0);
+    CHECK(sban_match_host("192.0.2.1") == NULL);
+    CHECK(sban_match_host("198.51.100.7") != NULL); /* the operator's stays */
+    CHECK_STR(told, "+192.0.2.1 +198.51.100.0/24 -192.0.2.1 ");
+    sban_set_observer(NULL, NULL);
+    sban_fini();
+    chat_fini();
 }
 
 UNIT_MAIN()
