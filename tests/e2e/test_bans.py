@@ -306,7 +306,7 @@ def test_bans_survive_a_restart_with_a_store(t):
 # -- bans in the config file (server-ban = MASK [REASON]) ---------------------
 
 
-def config_ban_server(t, bans):
+def config_ban_server(t, bans, *flags):
     """An operator server (boss) whose config file holds the server-ban
     lines bans; returns (server, the file's path, the oper line)."""
     from test_config import conf
@@ -314,7 +314,7 @@ def config_ban_server(t, bans):
 
     oper = "oper = boss:%s\n" % oper_hash(t)
     path = conf(t, oper + "".join("server-ban = %s\n" % b for b in bans))
-    return oper_server(t, "-c", path), path, oper
+    return oper_server(t, "-c", path, *flags), path, oper
 
 
 def test_config_ban_refused_at_accept_until_sighup_lifts_it(t):
@@ -379,3 +379,36 @@ def test_config_ban_added_on_sighup_puts_out_those_here(t):
         "* 127.0.0.40 by boss, expires never: by hand",
         "* 127.0.0.16/30 by config, expires never: no more",
     ], "bans listed as %s", a.received[-4:])
+
+
+def test_config_bans_are_not_stored(t):
+    """With --db, the store keeps operators' bans only: a config ban that
+    took the place of an operator's ban on its mask removes that one from
+    the file, and a restart without the config line lets its address in."""
+    from test_config import rewrite
+    from test_store import DbDir
+
+    db = DbDir()
+    try:
+        srv, path, oper = config_ban_server(t, [], "--db", db.path)
+        a = text_oper(t, srv)
+        a.say("/serverban 127.0.0.50 by hand")
+        a.expect(re.compile(r"\* server ban set: 127\.0\.0\.50 .*"))
+        a.say("/serverban 127.0.0.51 by hand too")
+        a.expect(re.compile(r"\* server ban set: 127\.0\.0\.51 .*"))
+        rewrite(path, oper + "server-ban = 127.0.0.51 from the config\nserver-ban = 127.0.0.52\n")
+        srv.send_signal(signal.SIGHUP)
+        srv.wait_event("config-ban", change="replaced", mask="127.0.0.51", by="boss")
+        srv.wait_event("config-ban", change="added", mask="127.0.0.52")
+        srv.stop()
+        rows = db.sql("SELECT mask FROM sbans ORDER BY mask")
+        check(rows == [["127.0.0.50"]], "stored: %r", rows)
+        rewrite(path, oper)
+        srv2 = oper_server(t, "-c", path, "--db", db.path)
+        b = text_oper(t, srv2)
+        check(ban_list(b) == ["* 127.0.0.50 by boss, expires never: by hand"], "after a restart: %r", b.received[-3:])
+        for source in ("127.0.0.51", "127.0.0.52"):
+            ok = t.client(text_addr(srv2), source=source)
+            b.expect("* %s joined #lobby" % ok.welcome())
+    finally:
+        db.remove()
