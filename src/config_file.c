@@ -215,15 +215,42 @@ static size_t config_update_one(struct config *cur, const struct config *next,
     return 1;
 }
 
+/*
+ * Returns true if setting s differs between cur and next. A list is
+ * compared value by value (a and b, CONFIG_SHOW_MAX bytes each, are
+ * scratch), so that a long list, shown cut, or values with spaces, shown
+ * joined by spaces, cannot hide a change.
+ */
+static bool config_differs(const struct config *cur, const struct config *next,
+                           const struct config_setting *s, char *a, char *b)
+{
+    size_t n = config_count(cur, s);
+    if (!(s->flags & CONFIG_LIST)) {
+        config_show_all(cur, s, a, CONFIG_SHOW_MAX);
+        config_show_all(next, s, b, CONFIG_SHOW_MAX);
+        return strcmp(a, b) != 0;
+    }
+    if (n != config_count(next, s))
+        return true;
+    for (size_t i = 0; i < n; i++) {
+        s->show(cur, s, i, a, CONFIG_SHOW_MAX);
+        s->show(next, s, i, b, CONFIG_SHOW_MAX);
+        if (strcmp(a, b) != 0)
+            return true;
+    }
+    return false;
+}
+
 size_t config_update(struct config *cur, const struct config *next)
 {
     size_t changed = 0;
     char *a = xmalloc(CONFIG_SHOW_MAX), *b = xmalloc(CONFIG_SHOW_MAX);
     for (const struct config_setting *s = config_settings; s->name; s++) {
+        if (!config_differs(cur, next, s, a, b))
+            continue;
         config_show_all(cur, s, a, CONFIG_SHOW_MAX);
         config_show_all(next, s, b, CONFIG_SHOW_MAX);
-        if (strcmp(a, b) != 0)
-            changed += config_update_one(cur, next, s, a, b);
+        changed += config_update_one(cur, next, s, a, b);
     }
     free(a);
     free(b);

@@ -459,4 +459,40 @@ TEST(flags_override_the_file)
     check_error(&p, "No such file");
 }
 
+/* Appends "server-ban = 10.0.I.0/24 REASON\n" to text (cap bytes). */
+static void add_ban(char *text, size_t cap, int i, const char *reason)
+{
+    size_t n = strlen(text);
+    snprintf(text + n, cap - n, "server-ban = 10.0.%d.0/24 %s\n", i, reason);
+}
+
+TEST(reload_sees_a_change_anywhere_in_a_list)
+{
+    static struct config cur, next;
+    static char a[16384], b[16384];
+    char err[512];
+    /* Thirty long bans show as more than CONFIG_SHOW_MAX bytes; only the
+     * last one's reason differs. */
+    char reason[160];
+    memset(reason, 'r', sizeof reason - 1);
+    reason[sizeof reason - 1] = '\0';
+    a[0] = b[0] = '\0';
+    for (int i = 0; i < 30; i++) {
+        add_ban(a, sizeof a, i, reason);
+        add_ban(b, sizeof b, i, i == 29 ? "changed" : reason);
+    }
+    REQUIRE(parse_text(&cur, a, strlen(a), err, sizeof err));
+    REQUIRE(parse_text(&next, b, strlen(b), err, sizeof err));
+    CHECK_EQ(config_update(&cur, &next), 1);
+    CHECK_STR(cur.server_bans[29], "10.0.29.0/24 changed");
+    /* Values with spaces, joined by spaces, read the same: still two. */
+    const char *x = "server-ban = 10.0.0.1 x\nserver-ban = 10.0.0.2\n";
+    const char *y = "server-ban = 10.0.0.1\nserver-ban = x 10.0.0.2\n";
+    REQUIRE(parse_text(&cur, x, strlen(x), err, sizeof err));
+    REQUIRE(parse_text(&next, y, strlen(y), err, sizeof err));
+    CHECK_EQ(config_update(&cur, &next), 1);
+    CHECK_STR(cur.server_bans[1], "x 10.0.0.2");
+    CHECK_EQ(config_update(&cur, &next), 0);
+}
+
 UNIT_MAIN()
