@@ -169,9 +169,10 @@ void config_print(const struct config *cfg, FILE *out)
             s->show(cfg, s, i, v, sizeof v);
             /* " ;" starts a comment, so a value starting with ';' (given
              * as NAME=;...) follows the '=' at once; so does one that
-             * would not fit in a line otherwise (it came as NAME=VALUE). */
+             * would not fit in a line otherwise, its newline counted (it
+             * came as NAME=VALUE). */
             bool tight = v[0] == ';' ||
-                         strlen(s->name) + 3 + strlen(v) > CONFIG_LINE_MAX;
+                         strlen(s->name) + 3 + strlen(v) + 1 > CONFIG_LINE_MAX;
             if (v[0])
                 fprintf(out, "%s%s%s\n", s->name, tight ? "=" : " = ", v);
             else
