@@ -19,6 +19,7 @@
 #include "core/chat.h"
 #include "core/oper.h"
 #include "lib/log.h"
+#include "lib/sanitize.h"
 #include "lib/xmalloc.h"
 
 static struct sban *sban_v;
@@ -444,11 +445,11 @@ bool sban_parse_config(const char *spec, struct sban *b, char *err, size_t cap)
         snprintf(err, cap, "a reason of at most %d bytes", SBAN_REASON_MAX);
         return false;
     }
-    for (size_t i = 0; i < rn; i++) {
-        if ((unsigned char)r[i] < ' ' || r[i] == 0x7f) {
-            snprintf(err, cap, "a control character in the reason");
-            return false;
-        }
+    if (!sanitize_is_clean(r, rn)) {
+        snprintf(err, cap,
+                 "the reason is not clean UTF-8 (bad bytes, or "
+                 "control or bidi characters)");
+        return false;
     }
     memcpy(b->reason, r, rn);
     snprintf(b->by, sizeof b->by, "config");

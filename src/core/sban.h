@@ -94,7 +94,8 @@ bool sban_parse_duration(const char *s, size_t n, int64_t *secs);
  * b (all of it: a config ban set by "config", never expiring). Returns
  * false with why in err (cap bytes) if MASK is not one sban_parse takes,
  * the reason starts with a duration (config bans do not expire), is
- * longer than SBAN_REASON_MAX or holds a control character.
+ * longer than SBAN_REASON_MAX or is not what sanitize_is_clean passes
+ * (bad UTF-8, control or bidi characters).
  */
 bool sban_parse_config(const char *spec, struct sban *b, char *err, size_t cap);
 

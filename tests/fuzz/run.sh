@@ -46,7 +46,7 @@ done)
 # The config parser checks operator specs with core/oper and server bans
 # with core/sban; fuzz_config.c stands in for the few chat functions they
 # call.
-objs_fuzz_config="config config_file event/net lib/log lib/xmalloc core/oper core/sban core/mask"
+objs_fuzz_config="config config_file event/net lib/log lib/xmalloc core/oper core/sban core/mask lib/sanitize"
 maxlen_fuzz_config=8192
 maxlen_fuzz_frame=4096
 maxlen_fuzz_irc=9000

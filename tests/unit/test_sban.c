@@ -208,7 +208,9 @@ TEST(config_bans_are_read_as_mask_then_reason)
     CHECK(strstr(err, "\"0.0.0.0/0\" is not an address") != NULL);
     CHECK(!config_ban("10.0.0.0/8 2h spam", &b, err));
     CHECK(strstr(err, "do not expire") != NULL);
-    CHECK(!config_ban("10.0.0.0/8 a\tb", &b, err));
+    CHECK(!config_ban("10.0.0.0/8 a\x1b[2Jb", &b, err));
+    CHECK(!config_ban("10.0.0.0/8 \xff", &b, err));
+    CHECK(config_ban("10.0.0.0/8 h\xc3\xa9llo", &b, err));
     char long_reason[SBAN_REASON_MAX + 16] = "10.0.0.0/8 ";
     memset(long_reason + 11, 'x', SBAN_REASON_MAX + 1);
     CHECK(!config_ban(long_reason, &b, err));
