@@ -405,6 +405,11 @@ void conn_slow_line(struct conn *c, unsigned cost_ms, unsigned hold_ms)
         c->hold_by = now + hold_ms;
 }
 
+void conn_line_free(struct conn *c)
+{
+    c->line_free = true;
+}
+
 /* Returns 0 if c may handle a line now, else the milliseconds to wait. */
 static uint64_t conn_input_wait(const struct conn *c)
 {
@@ -580,8 +585,10 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
         uint64_t t1 = conn_clock_ns(), work = conn_work_ns(t1 - t0, cpu0);
         c->talked = true;
         c->last_cost = conn_out_total - before;
-        conn_flood_charge(c, 1, c->last_cost, c->excused ? 0 : work);
+        conn_flood_charge(c, c->line_free ? 0 : 1, c->last_cost,
+                          c->excused ? 0 : work);
         c->excused = false;
+        c->line_free = false;
         if (c->state == CS_OPEN && in.n > 0 && work > CONN_SLOW_LINE_NS) {
             conn_defer(c); /* its turn is over */
             break;

@@ -275,6 +275,15 @@ void conn_close_with(struct conn *c, enum conn_reason reason, const char *text);
  */
 void conn_slow_line(struct conn *c, unsigned cost_ms, unsigned hold_ms);
 
+/*
+ * For a line that is one part of a bigger request (a header line of an
+ * HTTP request head, whose length the protocol bounds), called by its
+ * handler: the line is not counted against c's flood budget, so a request
+ * counts as one line, its last. What the line causes (output, time) is
+ * still charged.
+ */
+void conn_line_free(struct conn *c);
+
 /* Calls fn for every connection that is still open. fn may close it. */
 void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg);
 

@@ -340,7 +340,9 @@ static void http_line(struct conn *c, const char *line, size_t len)
         ev_timer_start(http_loop, &s->timer, HTTP_REQUEST_MS, http_on_timer);
     if (res == HTTP_DONE)
         http_route(s);
-    else if (res != HTTP_MORE)
+    else if (res == HTTP_MORE)
+        conn_line_free(c); /* a request counts as one line, its last */
+    else
         http_refuse(s, http_result_status(res));
 }
 

@@ -96,6 +96,22 @@ def test_files_served_with_headers(t):
         check(hd2["connection"] == "keep-alive", hd2)
 
 
+def test_a_request_counts_as_one_line_of_the_flood_budget(t):
+    """A browser sends a dozen header lines with each request: the flood
+    budget (defaults: 20 lines at once, then 10 a second) counts a request
+    as one line, so loading a page's files is not paced; counted line by
+    line, these 12 requests of 16 lines would take about 17 s."""
+    srv = web_server(t, "--flood-rate", "10", "--flood-burst", "20", "--flood-bytes", "1048576")
+    h = Http(t, url_addr(srv, "http"))
+    headers = {"X-Header-%d" % i: "v" for i in range(14)}
+    start = time.monotonic()
+    for _ in range(12):
+        st, _, body = h.request("GET", "/app.js", headers)
+        check(st == 200 and body == APP_JS, st)
+    took = time.monotonic() - start
+    check(took < t.bound(5.0), "12 requests took %.1f s: paced line by line" % took)
+
+
 def test_etag_gives_304(t):
     srv = web_server(t)
     h = Http(t, url_addr(srv, "http"))
