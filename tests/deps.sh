@@ -53,6 +53,10 @@ else
     need inspircd test -x /usr/sbin/inspircd
     # tests/e2e/test_metrics.py checks the metrics page with promtool.
     need prometheus command -v promtool
+    # tests/browser drives Debian's chromium with playwright-core (npm).
+    need chromium test -x /usr/bin/chromium
+    need nodejs command -v node
+    need npm command -v npm
 fi
 
 if [ -n "$missing" ]; then
@@ -86,4 +90,10 @@ if [ -n "$missing" ]; then
         done
         ;;
     esac
+fi
+
+# The browser tests' npm packages, exactly as tests/browser/package-lock.json
+# pins them (playwright-core downloads no browser: Debian's is used).
+if [ $# -eq 0 ] && [ ! -d "$(dirname "$0")/browser/node_modules/playwright-core" ]; then
+    (cd "$(dirname "$0")/browser" && npm ci --no-audit --no-fund)
 fi

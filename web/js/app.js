@@ -50,7 +50,10 @@ app.client = new Client(state, app.send, {
     store.set('nick', state.nick);
     view.setStatus('');
     $('reconnect').hidden = true;
-    $('nick-dialog').close();
+    if ($('nick-dialog').open) {
+      $('nick-dialog').close();
+      $('input').focus();
+    }
   },
   rooms: () => store.get('rooms', []),
   joined: (b) => {
@@ -110,6 +113,7 @@ $('nick-form').addEventListener('submit', (ev) => {
   }
   store.set('nick', nick);
   $('nick-dialog').close();
+  $('input').focus();
   if (conn.connected()) app.send(`NICK ${nick}`);
   else conn.start();
 });
@@ -170,6 +174,9 @@ initNotifyButton();
 view.renderRooms(state);
 view.renderHeader(state.current);
 view.renderLog(state.current);
-if (store.get('nick', '')) conn.start();
+if (store.get('nick', '')) {
+  conn.start();
+  $('input').focus();
+}
 else askNick('');
 window.parley = app; // for the browser tests and the curious

@@ -152,7 +152,7 @@ export class State {
     msg.time = msg.time || new Date().toISOString();
     const index = b.add(msg);
     if (index < 0) return;
-    if (msg.live && b !== this.current && (msg.kind === 'privmsg' || msg.kind === 'action')) {
+    if (msg.live && !msg.self && b !== this.current && (msg.kind === 'privmsg' || msg.kind === 'action')) {
       b.unread++;
       if (msg.mention) b.mention = true;
       this.emit('buffers', b);
