@@ -315,6 +315,8 @@ const HANDLERS = {
   '005': isupport,
   331: topic,
   332: topic,
+  333: () => {}, // who set the topic, and when: not shown
+  329: () => {}, // when the channel was made: not shown
   353: names,
   366: endNames,
   372: function motd(m) { this.system(this.state.server, m.params[1] || ''); },
