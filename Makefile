@@ -44,12 +44,16 @@ SQLITE_LIBS = $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 SSL_CFLAGS = $(shell pkg-config --cflags libssl libcrypto 2>/dev/null)
 SSL_LIBS = $(shell pkg-config --libs libssl libcrypto 2>/dev/null || \
              echo -lssl -lcrypto)
+# libwslay (Debian: libwslay-dev) frames WebSocket messages (src/event/ws.c);
+# Debian ships no pkg-config file for it, hence the fallback.
+WSLAY_CFLAGS = $(shell pkg-config --cflags wslay 2>/dev/null)
+WSLAY_LIBS = $(shell pkg-config --libs wslay 2>/dev/null || echo -lwslay)
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Isrc $(WARN) $(CFLAGS) $(SANFLAGS) \
              $(SODIUM_CFLAGS) $(INIH_CFLAGS) $(SYSTEMD_CFLAGS) \
-             $(SQLITE_CFLAGS) $(SSL_CFLAGS)
+             $(SQLITE_CFLAGS) $(SSL_CFLAGS) $(WSLAY_CFLAGS)
 LDFLAGS ?=
 LDLIBS = -lm $(SODIUM_LIBS) $(INIH_LIBS) $(SYSTEMD_LIBS) $(SQLITE_LIBS) \
-         $(SSL_LIBS)
+         $(SSL_LIBS) $(WSLAY_LIBS)
 PYTHON = /usr/bin/python3
 
 SRC = $(wildcard src/*.c src/*/*.c)

@@ -36,6 +36,7 @@ else
     # TLS listeners use OpenSSL 3; make run and the tests make certificates
     # and connect with the openssl command.
     need libssl-dev test -f /usr/include/openssl/ssl.h
+    need libwslay-dev test -f /usr/include/wslay/wslay.h
     need openssl command -v openssl
     need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.asan-x86_64.a'
     need python3 test -x /usr/bin/python3

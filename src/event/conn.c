@@ -569,6 +569,12 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
             c->proto->too_long(c, c->frame.max_line);
         else
             conn_dispatch(c, line, len);
+        if (c->ws_fresh) { /* upgraded: the rest of the read is frames */
+            c->ws_fresh = false;
+            if (c->state == CS_OPEN && in.n > 0)
+                conn_ws_stash(c, in.p, in.n);
+            in.n = 0;
+        }
         uint64_t t1 = conn_clock_ns(), work = conn_work_ns(t1 - t0, cpu0);
         c->talked = true;
         c->last_cost = conn_out_total - before;

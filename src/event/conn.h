@@ -172,6 +172,24 @@ struct conn *conn_new_tls(int fd, const char *addr,
  */
 const char *conn_certfp(const struct conn *c);
 
+/*
+ * From a protocol's line handler, once its answer to a WebSocket upgrade
+ * is queued (and its own data freed): c becomes a WebSocket stream spoken
+ * by proto, whose open hook runs at once. What was queued goes out as it
+ * is; from then on input is decoded from frames into lines ("\r\n"
+ * after each message) and output lines leave as one message each, in
+ * binary frames if binary, else text. proto never learns it runs over
+ * WebSocket; the limits of conn apply to it as to any connection.
+ */
+void conn_upgrade_ws(struct conn *c, const struct conn_proto *proto,
+                     bool binary);
+
+/* Returns true if c speaks WebSocket (conn_upgrade_ws). */
+bool conn_is_ws(const struct conn *c);
+
+/* Returns true if c runs over TLS. */
+bool conn_is_tls(const struct conn *c);
+
 /* Returns the connection's unique id (1, 2, ... for the process's life). */
 uint64_t conn_id(const struct conn *c);
 

@@ -247,7 +247,7 @@ def _changed_value(key, value, port, motd):
     if key == "listen":
         return "text://127.0.0.1:%d" % port
     special = {"server-name": "other.example", "server-info": "other", "motd": motd, "log-level": "debug", "limit-loopback": "yes",
-               "db": "other.db", "db-sync": "full"}
+               "db": "other.db", "db-sync": "full", "web-root": "other-web", "web-origin": "https://example.org"}
     if key in special:
         return special[key]
     n = int(value or "501")
