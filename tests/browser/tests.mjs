@@ -313,4 +313,53 @@ export const TESTS = {
     assert.ok(stops.indexOf('#dev') < stops.indexOf('input'));
     alice.check();
   },
+
+  // Notifications are opt-in: after "Notify me" (permission granted), a
+  // mention in a room one is not looking at makes one, other lines do
+  // not. /quit leaves for good until "Reconnect now".
+  async notify_and_quit(ctx) {
+    const s = await server(ctx);
+    const dave = tcp(ctx, await ircUser(s, 'dave', ['#lobby']));
+    const alice = await browserUser(ctx, s, null, { context: { permissions: ['notifications'] } });
+    const p = alice.page;
+    await p.addInitScript(() => {
+      window.notes = [];
+      const Real = window.Notification;
+      window.Notification = class {
+        constructor(title, opts) {
+          window.notes.push(`${title}: ${opts.body}`);
+        }
+        static get permission() {
+          return Real.permission;
+        }
+        static requestPermission() {
+          return Real.requestPermission();
+        }
+      };
+    });
+    await p.reload();
+    await alice.login('alice');
+    const notes = () => p.evaluate(() => window.notes);
+    dave.send('PRIVMSG #lobby :alice: before opting in');
+    await alice.sees('before opting in');
+    await alice.say('/join #dev');
+    await alice.current('#dev');
+    dave.send('PRIVMSG #lobby :alice: still not opted in');
+    await alice.room('#lobby').locator('.badge.mention').waitFor({ timeout: T });
+    assert.deepEqual(await notes(), []);
+    await p.getByRole('button', { name: 'Notify me' }).click();
+    await p.locator('#notify[aria-pressed="true"]').waitFor({ timeout: T });
+    dave.send('PRIVMSG #lobby :nothing for malice here, nor for alice2');
+    dave.send('PRIVMSG #lobby :alice: now you get this');
+    await until(async () => (await notes()).length, 'a notification');
+    assert.deepEqual(await notes(), ['dave in #lobby: alice: now you get this']);
+    await alice.say('/quit see you');
+    await dave.waitFor(/^:alice!\S+ QUIT :Quit: see you$/);
+    await p.locator('#status', { hasText: 'disconnected' }).waitFor({ timeout: T });
+    await p.getByRole('button', { name: 'Reconnect now' }).click();
+    await dave.waitFor(/^:alice!\S+ JOIN #lobby/);
+    await until(async () => (await p.locator('#status').textContent()) === '', 'the client to be back');
+    assert.equal(await p.getByRole('button', { name: 'Reconnect now' }).isVisible(), false);
+    alice.check();
+  },
 };
