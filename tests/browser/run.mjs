@@ -23,7 +23,7 @@ let failed = 0;
 
 function unitTests() {
   const dir = fileURLToPath(new URL('./unit/', import.meta.url));
-  const files = ['irc', 'links', 'state'].map((n) => `${dir}${n}.test.mjs`);
+  const files = ['irc', 'links', 'state', 'client'].map((n) => `${dir}${n}.test.mjs`);
   const r = spawnSync(process.execPath, ['--test', ...files], { encoding: 'utf8' });
   const out = r.stdout + r.stderr;
   const count = (k) => Number((out.match(new RegExp(`^# ${k} (\\d+)`, 'm')) || [0, 0])[1]);

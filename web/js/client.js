@@ -91,7 +91,7 @@ export class Client {
     const ctcp = parseCtcp(body);
     if (ctcp.ctcp) return;
     let b;
-    if (!m.user && !m.host && (!this.registered || !m.nick.length || m.nick.includes('.'))) b = st.server;
+    if (this.fromServer(m)) b = st.server;
     else if (isChannel(target)) b = st.buffer(target.replace(/^[@+]+/, ''), 'channel');
     else b = st.buffer(self ? target : m.nick, 'query');
     const kind = ctcp.action ? 'action' : m.command === 'NOTICE' ? 'notice' : 'privmsg';
@@ -99,6 +99,12 @@ export class Client {
     const msg = { kind, nick: m.nick || 'server', text: ctcp.text, time: m.tags.time, msgid: m.tags.msgid, stored: true, live, self, mention };
     st.addMessage(b, msg);
     if (live && mention) this.ui.notify(b, msg);
+  }
+
+  // fromServer says whether m comes from the server rather than a person.
+  fromServer(m) {
+    if (m.user || m.host) return false;
+    return !this.registered || !m.nick || m.nick.includes('.') || lower(m.nick) === lower(this.serverName || '');
   }
 
   // joinRooms joins the channels we were in and those asked for.
@@ -127,6 +133,7 @@ export class Client {
 
 function welcome(m) {
   this.registered = true;
+  this.serverName = m.nick;
   this.state.nick = m.params[0];
   this.ui.registered();
   this.system(this.state.server, m.params.slice(1).join(' '));
@@ -245,7 +252,8 @@ function nick(m) {
 }
 
 function topic(m) {
-  const b = this.state.buffer(m.command === 'TOPIC' ? m.params[0] : m.params[1], 'channel');
+  const b = this.state.find(m.command === 'TOPIC' ? m.params[0] : m.params[1]);
+  if (!b || !b.joined) return numeric.call(this, m);
   b.topic = m.command === '331' ? '' : m.params[m.command === 'TOPIC' ? 1 : 2] || '';
   if (m.command === 'TOPIC') this.system(b, `${m.nick} set the topic: ${b.topic}`, m.tags);
   this.state.emit('topic', b);
@@ -256,7 +264,7 @@ function names(m) {
   if (!b) return numeric.call(this, m);
   for (const item of (m.params[3] || '').split(' ')) {
     const [, prefix, nk] = /^([@+]*)([^!]*)/.exec(item);
-    if (nk) b.members.set(lower(nk), { nick: nk, prefix, away: false });
+    if (nk) b.members.set(lower(nk), { nick: nk, prefix: ordered(prefix), away: false });
   }
 }
 
@@ -264,6 +272,11 @@ function endNames(m) {
   const b = this.state.find(m.params[1]);
   if (b) this.state.emit('members', b);
   else numeric.call(this, m);
+}
+
+// ordered spells a member's status prefixes highest first: "@+".
+function ordered(prefix) {
+  return (prefix.includes('@') ? '@' : '') + (prefix.includes('+') ? '+' : '');
 }
 
 function mode(m) {
@@ -277,8 +290,7 @@ function mode(m) {
     else if ('ov'.includes(c)) {
       const mem = b.members.get(lower(args.shift() || ''));
       const mark = c === 'o' ? '@' : '+';
-      if (mem) mem.prefix = add ? (mem.prefix.includes(mark) ? mem.prefix : mark + mem.prefix) : mem.prefix.replace(mark, '');
-      if (mem) mem.prefix = [...mem.prefix].sort().join('');
+      if (mem) mem.prefix = ordered(add ? mem.prefix + mark : mem.prefix.replace(mark, ''));
     } else if ('bk'.includes(c) || (c === 'l' && add)) args.shift();
   }
   this.state.emit('members', b);

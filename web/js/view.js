@@ -78,6 +78,8 @@ export function renderLog(b) {
 export function insertMessage(b, msg, index) {
   const log = $('log');
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  // The buffer may have dropped its oldest message to make room.
+  for (let extra = log.children.length - (b.messages.length - 1); extra > 0; extra--) log.firstElementChild.remove();
   const before = log.scrollHeight;
   const node = messageNode(msg);
   log.insertBefore(node, log.children[index] || null);
