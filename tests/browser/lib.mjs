@@ -56,14 +56,26 @@ export class Server {
     this.dir = mkdtempSync(join(tmpdir(), 'parley-browser-'));
     this.db = opts.db === 'none' ? 'none' : join(this.dir, 'parley.db');
     this.extra = opts.args || [];
+    this.https = !!opts.https;
     this.log = '';
+  }
+
+  // makeCert makes a self-signed certificate for 127.0.0.1 (https tests).
+  makeCert() {
+    const cert = join(this.dir, 'cert.pem');
+    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+      '-keyout', cert, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl: ${r.stderr}`);
+    return cert;
   }
 
   async start() {
     if (!this.ports) this.ports = { irc: await freePort(), text: await freePort(), http: await freePort() };
     const web = hasWebListener(this.parleyd);
     const args = ['--db', this.db, '--listen', `irc://127.0.0.1:${this.ports.irc}`, '--listen', `text://127.0.0.1:${this.ports.text}`];
-    if (web) args.push('--listen', `http://127.0.0.1:${this.ports.http}`, '--web-root', WEB_ROOT);
+    const scheme = this.https ? 'https' : 'http';
+    if (web) args.push('--listen', `${scheme}://127.0.0.1:${this.ports.http}`, '--web-root', WEB_ROOT);
+    if (this.https) args.push('--tls-cert', this.cert || (this.cert = this.makeCert()));
     this.proc = spawn(this.parleyd, [...args, ...this.extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise((r) => this.proc.on('exit', (code, sig) => r(`exited (${code ?? sig})`)));
     this.exited = exited;
@@ -73,7 +85,7 @@ export class Server {
     await until(() => (this.log.match(/event=listen\b/g) || []).length >= want || this.proc.exitCode !== null, 'parleyd to listen', T);
     if (this.proc.exitCode !== null) throw new Error(`parleyd ${await exited}:\n${this.log}`);
     if (!web && !this.bridge) this.bridge = await startBridge({ ircPort: this.ports.irc, port: this.ports.http });
-    this.url = `http://127.0.0.1:${this.ports.http}/`;
+    this.url = `${scheme}://127.0.0.1:${this.ports.http}/`;
     return this;
   }
 

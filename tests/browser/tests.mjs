@@ -3,7 +3,7 @@
 // users and IRC users over plain TCP. No sleeps: every wait is for a
 // condition, with a generous budget.
 import assert from 'node:assert/strict';
-import { BrowserUser, Server, T, freePort, ircUser, textUser, until } from './lib.mjs';
+import { BrowserUser, Server, T, freePort, hasWebListener, ircUser, textUser, until } from './lib.mjs';
 
 async function server(ctx, opts) {
   const s = new Server(ctx.parleyd, opts);
@@ -360,6 +360,22 @@ export const TESTS = {
     await dave.waitFor(/^:alice!\S+ JOIN #lobby/);
     await until(async () => (await p.locator('#status').textContent()) === '', 'the client to be back');
     assert.equal(await p.getByRole('button', { name: 'Reconnect now' }).isVisible(), false);
+    alice.check();
+  },
+
+  // Over https:// the client connects with wss:, and the page is as clean.
+  async https_wss(ctx) {
+    if (!hasWebListener(ctx.parleyd)) throw new Error('needs a parleyd with its own https:// listener');
+    const s = await server(ctx, { https: true });
+    const dave = tcp(ctx, await ircUser(s, 'dave'));
+    const alice = await browserUser(ctx, s, 'alice', { context: { ignoreHTTPSErrors: true } });
+    assert.match(alice.page.url(), /^https:/);
+    const ws = alice.page.waitForEvent('websocket', { timeout: T });
+    await alice.page.reload();
+    assert.match((await ws).url(), /^wss:\/\/127\.0\.0\.1:\d+\/irc$/);
+    await alice.current('#lobby');
+    await alice.say('hello over wss');
+    await dave.waitFor(/^:alice!\S+ PRIVMSG #lobby :hello over wss$/);
     alice.check();
   },
 };
