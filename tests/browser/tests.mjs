@@ -48,7 +48,7 @@ export const TESTS = {
   async four_users(ctx) {
     const s = await server(ctx);
     const alice = await browserUser(ctx, s, 'alice');
-    const bob = await browserUser(ctx, s, 'bob');
+    const bob = await browserUser(ctx, s, 'bob', { context: { timezoneId: 'Asia/Kolkata', locale: 'en-GB' } });
     const carol = tcp(ctx, await textUser(s, 'carol'));
     const dave = tcp(ctx, await ircUser(s, 'dave'));
     await alice.page.locator('#member-list').getByText('dave').waitFor({ timeout: T });
@@ -59,6 +59,11 @@ export const TESTS = {
     for (const u of [alice, bob]) for (const who of ['alice', 'bob', 'carol', 'dave']) await u.sees(`hello from ${who}`);
     for (const who of ['alice', 'bob', 'dave']) await carol.waitFor(new RegExp(`^\\[${who}\\]: hello from ${who}$`));
     for (const who of ['alice', 'bob', 'carol']) await dave.waitFor(new RegExp(`^:${who}!\\S+ PRIVMSG #lobby :hello from ${who}$`));
+    // bob's times are in his zone (UTC+05:30), from the server's time.
+    const time = bob.line('hello from dave').locator('time');
+    const iso = await time.getAttribute('datetime');
+    const local = new Date(iso).toLocaleTimeString('en-GB', { timeZone: 'Asia/Kolkata', hour: '2-digit', minute: '2-digit' });
+    assert.equal(await time.textContent(), local);
     await alice.say('/me waves');
     await carol.waitFor(/^\[\* alice\] waves$/);
     await dave.waitFor(/^:alice!\S+ PRIVMSG #lobby :\x01ACTION waves\x01$/);
