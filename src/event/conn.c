@@ -314,6 +314,8 @@ void conn_cut_off(struct conn *c, enum conn_reason reason)
     if (c->state != CS_OPEN)
         return;
     outq_clear(&c->out);
+    if (c->ws != NULL)
+        conn_ws_dropped(c);
     conn_close(c, reason, true);
 }
 

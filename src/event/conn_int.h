@@ -174,6 +174,12 @@ bool conn_ws_pending(const struct conn *c);
 /* Keeps the n bytes at p that followed the upgrade for the next read. */
 void conn_ws_stash(struct conn *c, const char *p, size_t n);
 
+/*
+ * c's queue was thrown away: a frame begun goes out whole, but stands for
+ * no queued bytes any more.
+ */
+void conn_ws_dropped(struct conn *c);
+
 /* Frees c's WebSocket state, if any. */
 void conn_ws_free(struct conn *c);
 

@@ -371,6 +371,12 @@ void conn_ws_shutdown(struct conn *c)
     conn_raw_try_send(c, f, ws_close_frame(f, conn_ws_code(c)));
 }
 
+void conn_ws_dropped(struct conn *c)
+{
+    c->ws->pend_plain = 0;
+    c->ws->raw_left = 0;
+}
+
 void conn_ws_free(struct conn *c)
 {
     if (c->ws == NULL)
