@@ -116,6 +116,8 @@ export const TESTS = {
     await alice.sees('before the restart');
     await s.stop();
     await alice.page.locator('#status', { hasText: 'disconnected' }).waitFor({ timeout: T });
+    await alice.say('typed while away');
+    await alice.page.locator('#log li.error', { hasText: 'Not connected: nothing was sent.' }).waitFor({ timeout: T });
     const gap = new Server(ctx.parleyd);
     gap.db = s.db;
     gap.ports = { irc: await freePort(), text: await freePort(), http: await freePort() };

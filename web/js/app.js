@@ -37,7 +37,13 @@ const conn = new Connection(ircUrl(location), {
   status: (s) => view.setStatus(s === 'connecting' ? 'connecting…' : s),
 });
 app.send = (line) => conn.send(line);
-app.command = (cmd, params) => app.client.command(state.current, cmd, params);
+// app.command sends a command typed in the current buffer, or says there
+// that it could not.
+app.command = (cmd, params) => {
+  if (app.client.command(state.current, cmd, params)) return true;
+  app.client.system(state.current, 'Not connected: nothing was sent.', {}, 'error');
+  return false;
+};
 app.quit = (reason) => {
   app.command('QUIT', [reason]);
   conn.stop();

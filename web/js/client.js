@@ -46,14 +46,15 @@ export class Client {
   }
 
   // command sends a line the user asked for, labelled so that its
-  // replies (errors, WHOIS, LIST) show in buffer b.
+  // replies (errors, WHOIS, LIST) show in buffer b. It says whether the
+  // line went out (not while disconnected).
   command(b, command, params) {
     const tags = {};
     if (this.caps.has('labeled-response')) {
       tags.label = 'u' + ++this.labelSeq;
       this.labels.set(tags.label, b);
     }
-    this.send(formatLine(command, params, tags));
+    return this.send(formatLine(command, params, tags));
   }
 
   // system shows a line from the client or server in buffer b.

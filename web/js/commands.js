@@ -15,7 +15,9 @@ export const HELP = [
 // say sends text to buffer b's target as one or more PRIVMSGs.
 export function say(app, b, text, action = false) {
   if (b.kind === 'server') return app.client.system(b, 'This is the server buffer: join a room (/join #room) or /msg someone.', {}, 'error');
-  for (const body of messageBodies(b.name, text, action)) app.command('PRIVMSG', [b.name, body]);
+  for (const body of messageBodies(b.name, text, action)) {
+    if (!app.command('PRIVMSG', [b.name, body])) return;
+  }
   if (!app.client.caps.has('echo-message')) {
     app.state.addMessage(b, { kind: action ? 'action' : 'privmsg', nick: app.state.nick, text, self: true });
   }
