@@ -37,9 +37,13 @@ export function richText(parent, text) {
   }
 }
 
+// timeNode shows a message's time in the user's zone: the time of day,
+// with the date in front when it was not today.
 function timeNode(iso) {
   const d = new Date(iso);
-  const t = el('time', 'ts', d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }));
+  let text = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  if (d.toDateString() !== new Date().toDateString()) text = `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${text}`;
+  const t = el('time', 'ts', text);
   t.dateTime = iso;
   t.title = d.toLocaleString();
   return t;
