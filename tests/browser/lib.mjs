@@ -98,9 +98,12 @@ export class Server {
     clearTimeout(timer);
   }
 
+  // close stops the server and fails if it printed a sanitizer report.
   async close() {
     await this.stop();
     if (this.bridge) await this.bridge.close();
+    const report = /^(==\d+==ERROR: \w+Sanitizer|.*runtime error: )/m.exec(this.log);
+    if (report) throw new Error(`sanitizer report from parleyd:\n${this.log.slice(report.index, report.index + 3000)}`);
   }
 }
 
