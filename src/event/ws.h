@@ -14,8 +14,8 @@
  * libwslay's receiving context holds a 4 KiB buffer. A connection keeps
  * one only while a frame is cut in the middle (by the network); between
  * frames, where an idle client sits, it holds none, and all of them share
- * one spare context. The encoder frames output the same way (one frame
- * per message, never masked).
+ * one spare context. Server frames (one per message, never masked) are
+ * simple enough to be written directly (ws_frame).
  *
  * The module is pure: it reads through a callback and does no I/O itself,
  * so it is tested and fuzzed on its own (tests/fuzz/fuzz_ws.c).
