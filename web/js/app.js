@@ -128,7 +128,12 @@ $('nick-dialog').addEventListener('cancel', (ev) => ev.preventDefault());
 function notify(b, msg) {
   if (!store.get('notify', false) || !('Notification' in window) || Notification.permission !== 'granted') return;
   if (!document.hidden && b === state.current) return;
-  const n = new Notification(`${msg.nick} in ${b.name}`, { body: msg.text, tag: b.key });
+  let n;
+  try {
+    n = new Notification(`${msg.nick} in ${b.name}`, { body: msg.text, tag: b.key });
+  } catch {
+    return; // Android's Chrome only notifies through a service worker.
+  }
   n.onclick = () => {
     window.focus();
     state.select(b);
