@@ -157,6 +157,11 @@ export const TESTS = {
     const big = Array.from({ length: 1024 }, (_, i) => `w${String(i).padStart(8, '0')}`).join('');
     await alice.say(big);
     carol.send('c'.repeat(4000));
+    // An IRC client's 10 KB line is refused by the server (417): nobody
+    // sees any of it, and what follows still arrives.
+    dave.send(`PRIVMSG #lobby :${'z'.repeat(10240)}`);
+    await dave.waitFor(/ 417 dave /);
+    dave.send('PRIVMSG #lobby :after the long line');
     await alice.sees(xss);
     const seen = await carol.waitFor(/invoice/);
     const cleanRtl = seen.replace(/^\[dave\]: /, '');
@@ -164,6 +169,8 @@ export const TESTS = {
     for (const u of [alice, bob]) {
       await u.sees('c'.repeat(100));
       await u.sees(big.slice(-40));
+      await u.sees('after the long line');
+      assert.equal(await u.line('zzzzzzzzzz').count(), 0);
       assert.equal(await u.page.locator('#log img, #log script, #log [onerror], #log [onclick]').count(), 0);
       assert.equal(await u.line(xss).locator('.text').textContent(), xss);
       const rtlLine = u.line(cleanRtl).locator('.text');
