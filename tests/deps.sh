@@ -94,7 +94,9 @@ if [ -n "$missing" ]; then
 fi
 
 # The browser tests' npm packages, exactly as tests/browser/package-lock.json
-# pins them (playwright-core downloads no browser: Debian's is used).
-if [ $# -eq 0 ] && [ ! -d "$(dirname "$0")/browser/node_modules/playwright-core" ]; then
-    (cd "$(dirname "$0")/browser" && npm ci --no-audit --no-fund)
+# pins them (playwright-core downloads no browser: Debian's is used); again
+# whenever the lock file changed since the last npm ci.
+browser="$(dirname "$0")/browser"
+if [ $# -eq 0 ] && ! cmp -s "$browser/package-lock.json" "$browser/node_modules/.parley-lock"; then
+    (cd "$browser" && npm ci --no-audit --no-fund && cp package-lock.json node_modules/.parley-lock)
 fi
