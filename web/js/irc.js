@@ -67,8 +67,10 @@ export function parseLine(line) {
 }
 
 // formatLine builds a line from a command and its parameters: the last
-// one is sent with a ':' when it needs one. CR, LF and NUL never get into
-// a line: they are replaced by spaces. tags (optional) are sent first.
+// one is sent with a ':' when it needs one; the others lose their spaces
+// and leading colons (an empty one is left out), so that each stays one
+// parameter. CR, LF and NUL never get into a line: they are replaced by
+// spaces. tags (optional) are sent first.
 export function formatLine(command, params = [], tags = {}) {
   const clean = (s) => String(s).replace(/[\r\n\0]/g, ' ');
   const out = [];
@@ -81,7 +83,10 @@ export function formatLine(command, params = [], tags = {}) {
     const s = clean(p);
     const last = i === params.length - 1;
     if (last && (s === '' || s.includes(' ') || s.startsWith(':'))) out.push(':' + s);
-    else out.push(s.replace(/ /g, ''));
+    else {
+      const middle = s.replace(/ /g, '').replace(/^:+/, '');
+      if (middle) out.push(middle);
+    }
   });
   return out.join(' ');
 }

@@ -90,3 +90,26 @@ test('knows channels and folds case the ascii way', () => {
   assert.equal(irc.lower('Bob[]'), 'bob[]');
   assert.equal(irc.lower('ÉA'), 'Éa');
 });
+
+// A small deterministic generator, so that a failure can be replayed.
+function rng(seed) {
+  return () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+}
+
+test('random lines never throw, and what formatLine writes parses back the same', () => {
+  const rand = rng(14);
+  const alphabet = ['a', 'B', '#', ':', ' ', '@', '!', '=', ';', '\\', '\x01', 'é', '😀', '\u202e', '\r', '\n', '\0', '*'];
+  const word = (n) => Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
+  for (let i = 0; i < 5000; i++) {
+    const m = irc.parseLine(word(Math.floor(rand() * 40)));
+    if (m) assert.equal(typeof m.command, 'string');
+    const params = Array.from({ length: Math.floor(rand() * 4) }, () => word(1 + Math.floor(rand() * 8)).replace(/^:/, 'x'));
+    const last = word(Math.floor(rand() * 20));
+    const line = irc.formatLine('PRIVMSG', [...params, last]);
+    assert.ok(!/[\r\n\0]/.test(line), JSON.stringify(line));
+    const back = irc.parseLine(line);
+    const clean = (s) => s.replace(/[\r\n\0]/g, ' ');
+    const middles = params.map((p) => clean(p).replace(/ /g, '').replace(/^:+/, '')).filter(Boolean);
+    assert.deepEqual(back.params, [...middles, clean(last)], JSON.stringify(line));
+  }
+});

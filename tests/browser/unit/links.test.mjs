@@ -46,3 +46,15 @@ test('handles many URLs and long lines quickly', () => {
   assert.equal(links(text).length, 500);
   assert.ok(Date.now() - t0 < 2000);
 });
+
+test('random text always comes back whole, and every link is http(s)', () => {
+  let seed = 14;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const bits = ['http://', 'https://', 'a.b', '/', '(', ')', '.', ' ', '<', '"', 'javascript:', 'é', '\u202e', 'x'];
+  for (let i = 0; i < 3000; i++) {
+    const text = Array.from({ length: Math.floor(rand() * 12) }, () => bits[Math.floor(rand() * bits.length)]).join('');
+    const pieces = findLinks(text);
+    assert.equal(pieces.map((p) => p.text).join(''), text);
+    for (const p of pieces) if (p.href) assert.match(p.href, /^https?:\/\//);
+  }
+});
