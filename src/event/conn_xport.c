@@ -317,8 +317,12 @@ void conn_xport_shutdown(struct conn *c)
 
 uint32_t conn_xport_mask(struct conn *c, uint32_t mask, bool reading)
 {
-    if (c->tls == NULL && !c->handshaking)
+    if (c->tls == NULL && !c->handshaking) {
+        /* Input the WebSocket layer holds is read once reading resumes. */
+        if (reading && c->ws != NULL && conn_ws_pending(c))
+            conn_xp_mark_ready(c);
         return mask;
+    }
     if (c->handshaking) {
         if (c->hs_queued || c->state != CS_OPEN)
             return 0; /* unread until its turn; errors still come */

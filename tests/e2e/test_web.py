@@ -388,8 +388,7 @@ def test_ws_flood_paced(t):
 
 def test_ws_slow_reader_cut_at_sendq(t):
     srv = web_server(t, "--sendq-max", "65536")
-    slow = ws_client(t, srv)
-    slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow = ws_client(t, srv, rcvbuf=4096)
     slow.register("slow")
     slow.send_line("JOIN #busy")
     slow.until_cmd("366")

@@ -152,8 +152,8 @@ def accept_of(key):
 class WsIrcClient(IrcClient):
     """An IRC client over WebSocket (see the module's comment)."""
 
-    def __init__(self, ctx, addr, protocols=("text.ircv3.net",), origin=None, tls=False, handshake=True):
-        super().__init__(ctx, addr)
+    def __init__(self, ctx, addr, protocols=("text.ircv3.net",), origin=None, tls=False, handshake=True, rcvbuf=None):
+        super().__init__(ctx, addr, rcvbuf=rcvbuf)
         if tls:
             self.sock = client_tls().wrap_socket(self.sock)
         family, host, port = addr
@@ -235,10 +235,13 @@ class WsIrcClient(IrcClient):
         got = False
         while not got:
             f = self._next_frame()
-            if f is None:
-                super()._fill(max(0.01, end - time.monotonic()))
-                self.raw += self.buf
-                self.buf = b""
+            if f is None:  # the base class reads into buf: move it to raw
+                held, self.buf = self.buf, b""
+                try:
+                    super()._fill(max(0.01, end - time.monotonic()))
+                finally:
+                    self.raw += self.buf
+                    self.buf = held
                 continue
             fin, op, payload = f
             if op == OP_CLOSE:
@@ -255,14 +258,8 @@ class WsIrcClient(IrcClient):
             if b"\r" in payload or b"\n" in payload:
                 raise AssertionError("%r: CR or LF inside a message: %r" % (self, payload[:200]))
             self.opcodes.add(op)
-            self.msgs_buf = getattr(self, "msgs_buf", b"") + payload + b"\r\n"
+            self.buf += payload + b"\r\n"  # harness.Client.line reads it
             got = True
-        self.buf = self.msgs_buf
-        self.msgs_buf = b""
-
-    def line(self, timeout=LINE_TIMEOUT):
-        # harness.Client.line reads self.buf, filled by _fill.
-        return super().line(timeout)
 
     def expect_close(self, code, timeout=LINE_TIMEOUT):
         """Reads (skipping messages) until the close frame; requires code,
