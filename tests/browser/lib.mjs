@@ -37,6 +37,11 @@ export async function until(fn, what, timeout = T) {
   }
 }
 
+// Servers still running when node exits (a crash, Ctrl-C) are stopped.
+const running = new Set();
+process.on('exit', () => running.forEach((proc) => proc.kill('SIGKILL')));
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
+
 let webListener = null;
 // hasWebListener says whether parleyd serves http:// itself; if not, the
 // tests fall back to tests/browser/bridge.mjs.
@@ -76,8 +81,10 @@ export class Server {
     const scheme = this.https ? 'https' : 'http';
     if (web) args.push('--listen', `${scheme}://127.0.0.1:${this.ports.http}`, '--web-root', WEB_ROOT);
     if (this.https) args.push('--tls-cert', this.cert || (this.cert = this.makeCert()));
-    this.proc = spawn(this.parleyd, [...args, ...this.extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise((r) => this.proc.on('exit', (code, sig) => r(`exited (${code ?? sig})`)));
+    const proc = spawn(this.parleyd, [...args, ...this.extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = proc;
+    running.add(proc);
+    const exited = new Promise((r) => proc.on('exit', (code, sig) => r(`exited (${code ?? sig})`, running.delete(proc))));
     this.exited = exited;
     this.proc.stdout.on('data', (d) => (this.log += d));
     this.proc.stderr.on('data', (d) => (this.log += d));

@@ -6,6 +6,7 @@
 //
 //   make screenshots     (or: node tests/browser/screenshots.mjs
 //                         --parleyd build/parleyd [--out docs])
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { BrowserUser, Server, T, ircUser, textUser } from './lib.mjs';
@@ -55,7 +56,7 @@ try {
     await alice.page.setViewportSize({ width, height });
     await alice.page.emulateMedia({ colorScheme: scheme });
     await alice.page.locator('#log').evaluate((log) => log.scrollTo(0, log.scrollHeight));
-    const path = `${out}/web-${form}-${scheme}.png`;
+    const path = join(out, `web-${form}-${scheme}.png`);
     await alice.page.screenshot({ path });
     console.log(`wrote ${path}`);
   }
