@@ -61,7 +61,7 @@ app.client = new Client(state, app.send, {
       $('input').focus();
     }
   },
-  rooms: () => store.get('rooms', []),
+  rooms: () => store.get('rooms', null),
   joined: (b) => {
     if (b.joined && app.selectOnJoin && lower(app.selectOnJoin) === b.key) {
       app.selectOnJoin = null;

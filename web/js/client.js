@@ -11,7 +11,8 @@ export const WANTED_CAPS = [
 ];
 
 // Client needs send(line) and ui: { askNick(reason), registered(),
-// notify(buffer, msg), joined(buffer), rooms() (channels to join) }.
+// notify(buffer, msg), joined(buffer), rooms() (the channels to join, or
+// null if none were ever kept) }.
 export class Client {
   constructor(state, send, ui) {
     this.state = state;
@@ -108,9 +109,10 @@ export class Client {
     return !this.registered || !m.nick || m.nick.includes('.') || lower(m.nick) === lower(this.serverName || '');
   }
 
-  // joinRooms joins the channels we were in and those asked for.
+  // joinRooms joins the channels we were in (kept by the page, null on a
+  // first visit: then #lobby).
   joinRooms() {
-    const names = new Set(['#lobby', ...this.ui.rooms()]);
+    const names = new Set(this.ui.rooms() ?? ['#lobby']);
     for (const b of this.state.buffers.values()) if (b.kind === 'channel' && b.wanted) names.add(b.name);
     let batch = [];
     for (const name of names) {

@@ -11,7 +11,7 @@ function setup() {
   const sent = [];
   const state = new State();
   const notes = [];
-  const ui = { askNick: (r) => notes.push(`ask ${r}`), registered() {}, rooms: () => ['#dev'], joined() {}, notify: (b, m) => notes.push(`${b.name} ${m.text}`) };
+  const ui = { askNick: (r) => notes.push(`ask ${r}`), registered() {}, rooms: () => ['#lobby', '#dev'], joined() {}, notify: (b, m) => notes.push(`${b.name} ${m.text}`) };
   const client = new Client(state, (l) => sent.push(l), ui);
   const feed = (...lines) => lines.forEach((l) => client.handle(l));
   return { sent, state, client, feed, notes };
@@ -31,6 +31,16 @@ test('registers, asks for the capabilities offered, and joins #lobby and the sav
   assert.equal(state.nick, 'alice');
   assert.equal(sent.shift(), 'JOIN #lobby,#dev');
   assert.match(sent.shift(), /^CHATHISTORY TARGETS timestamp=\S+ timestamp=2000-01-01T00:00:00.000Z 50$/);
+});
+
+test('a first visit joins #lobby; later ones the rooms kept, #lobby or not', () => {
+  for (const [kept, join] of [[null, 'JOIN #lobby'], [['#dev'], 'JOIN #dev']]) {
+    const { client, feed, sent } = setup();
+    client.ui.rooms = () => kept;
+    client.connected('alice');
+    feed(':irc.test CAP * LS :batch', ':irc.test 001 alice :hi');
+    assert.ok(sent.includes(join), sent.join(' | '));
+  }
 });
 
 test('a nick in use before registration asks for another', () => {
