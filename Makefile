@@ -122,6 +122,15 @@ unit: $(UNIT_BIN)
 e2e: $(BUILD)/parleyd
 	$(PYTHON) tests/e2e/run.py --parleyd $(BUILD)/parleyd
 
+# The web client in headless Chromium, and the screenshots in docs/
+# (tests/browser/README.md).
+.PHONY: browser screenshots
+browser: deps $(BUILD)/parleyd
+	node tests/browser/run.mjs --parleyd $(BUILD)/parleyd
+
+screenshots: deps $(BUILD)/parleyd
+	node tests/browser/screenshots.mjs --parleyd $(BUILD)/parleyd
+
 test: deps
 	@sh tests/run-all.sh
 
