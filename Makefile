@@ -4,7 +4,8 @@
 #                   benchmark relays build/room_floor (with rooms; with
 #                   --relay, the reference relay)
 #   make run        install missing build packages, build, serve telnet on 3030,
-#                   text on 3031, IRC on 6667 and TLS on 3032 and 6697
+#                   text on 3031, IRC on 6667, the web on 8080 (http) and
+#                   8443 (https), TLS on 3032 and 6697
 #   make test       every test: unit + end-to-end, normal and ASan/UBSan builds
 #   make asan       the AddressSanitizer + UBSan build in build/asan/
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)
@@ -44,12 +45,16 @@ SQLITE_LIBS = $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 SSL_CFLAGS = $(shell pkg-config --cflags libssl libcrypto 2>/dev/null)
 SSL_LIBS = $(shell pkg-config --libs libssl libcrypto 2>/dev/null || \
              echo -lssl -lcrypto)
+# libwslay (Debian: libwslay-dev) frames WebSocket messages (src/event/ws.c);
+# Debian ships no pkg-config file for it, hence the fallback.
+WSLAY_CFLAGS = $(shell pkg-config --cflags wslay 2>/dev/null)
+WSLAY_LIBS = $(shell pkg-config --libs wslay 2>/dev/null || echo -lwslay)
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Isrc $(WARN) $(CFLAGS) $(SANFLAGS) \
              $(SODIUM_CFLAGS) $(INIH_CFLAGS) $(SYSTEMD_CFLAGS) \
-             $(SQLITE_CFLAGS) $(SSL_CFLAGS)
+             $(SQLITE_CFLAGS) $(SSL_CFLAGS) $(WSLAY_CFLAGS)
 LDFLAGS ?=
 LDLIBS = -lm $(SODIUM_LIBS) $(INIH_LIBS) $(SYSTEMD_LIBS) $(SQLITE_LIBS) \
-         $(SSL_LIBS)
+         $(SSL_LIBS) $(WSLAY_LIBS)
 PYTHON = /usr/bin/python3
 
 SRC = $(wildcard src/*.c src/*/*.c)
@@ -117,6 +122,15 @@ unit: $(UNIT_BIN)
 e2e: $(BUILD)/parleyd
 	$(PYTHON) tests/e2e/run.py --parleyd $(BUILD)/parleyd
 
+# The web client in headless Chromium, and the screenshots in docs/
+# (tests/browser/README.md).
+.PHONY: browser screenshots
+browser: deps $(BUILD)/parleyd
+	node tests/browser/run.mjs --parleyd $(BUILD)/parleyd
+
+screenshots: deps $(BUILD)/parleyd
+	node tests/browser/screenshots.mjs --parleyd $(BUILD)/parleyd
+
 test: deps
 	@sh tests/run-all.sh
 
@@ -141,6 +155,7 @@ PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/parley
+DATADIR ?= $(PREFIX)/share/parley
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSCONFDIR ?= /etc
 DESTDIR ?=
@@ -156,12 +171,20 @@ install: $(BUILD)/parleyd
 	$(INSTALL) -m 644 docs/parleyd.8 $(DESTDIR)$(MANDIR)/man8/parleyd.8
 	$(INSTALL) -m 644 docs/parley.conf.5 $(DESTDIR)$(MANDIR)/man5/parley.conf.5
 	sed -e 's|/usr/local/sbin/parleyd|$(SBINDIR)/parleyd|g' \
-	  -e 's|/etc/parley/|$(SYSCONFDIR)/parley/|g' contrib/parleyd.service \
+	  -e 's|/etc/parley/|$(SYSCONFDIR)/parley/|g' \
+	  -e 's|/usr/local/share/parley/|$(DATADIR)/|g' contrib/parleyd.service \
 	  > $(DESTDIR)$(UNITDIR)/parleyd.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/parleyd.service
-	$(INSTALL) -m 644 contrib/parley.conf $(DESTDIR)$(DOCDIR)/parley.conf.example
+	sed -e 's|/usr/local/share/parley/|$(DATADIR)/|g' contrib/parley.conf \
+	  > $(DESTDIR)$(DOCDIR)/parley.conf.example
+	chmod 644 $(DESTDIR)$(DOCDIR)/parley.conf.example
 	test -e $(DESTDIR)$(SYSCONFDIR)/parley/parley.conf || \
-	  $(INSTALL) -m 644 contrib/parley.conf $(DESTDIR)$(SYSCONFDIR)/parley/parley.conf
+	  $(INSTALL) -m 644 $(DESTDIR)$(DOCDIR)/parley.conf.example \
+	    $(DESTDIR)$(SYSCONFDIR)/parley/parley.conf
+	# The web client (web-root in the config names it).
+	$(INSTALL) -d $(DESTDIR)$(DATADIR)/web
+	if [ -d web ]; then cp -R web/. $(DESTDIR)$(DATADIR)/web/ && \
+	  chmod -R u=rwX,go=rX $(DESTDIR)$(DATADIR)/web; fi
 
 # Removes what install put there, except the config file.
 uninstall:
@@ -169,6 +192,7 @@ uninstall:
 	  $(DESTDIR)$(MANDIR)/man5/parley.conf.5 \
 	  $(DESTDIR)$(UNITDIR)/parleyd.service \
 	  $(DESTDIR)$(DOCDIR)/parley.conf.example
+	rm -rf $(DESTDIR)$(DATADIR)/web
 
 clean:
 	rm -rf build

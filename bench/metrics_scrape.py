@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """What a metrics scrape costs, and whether it holds the loop up.
 
-Against a fresh parleyd (text and http listeners on 127.0.0.1) with
+Against a fresh parleyd (text and metrics listeners on 127.0.0.1) with
 IDLE idle text connections (in #lobby, reading), measures:
 
   scrape   the time of one GET /metrics on a kept-alive connection, over
@@ -35,7 +35,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def start(parleyd):
     p = subprocess.Popen(
-        [parleyd, "--listen", "text://127.0.0.1:0", "--listen", "http://127.0.0.1:0", "--flood-rate", "0", "--flood-bytes", "0", "--log-level", "warn", "--quiet-above", "8"],
+        [parleyd, "--listen", "text://127.0.0.1:0", "--listen", "metrics://127.0.0.1:0", "--flood-rate", "0", "--flood-bytes", "0", "--log-level", "warn", "--quiet-above", "8"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )

@@ -101,6 +101,10 @@ struct pb_conn {
     uint64_t t_quiet; /* slow check: last time bytes arrived */
     void *ssl;        /* --tls: its OpenSSL session (SSL *), else NULL */
     uint8_t tls_hs;   /* --tls: the TLS handshake is under way */
+    uint8_t ws_hs;    /* --ws: waiting for the 101 answer */
+    uint8_t ws_up;    /* --ws: lines travel in WebSocket frames */
+    char *wpart;      /* --ws: a frame cut by the network, raw */
+    uint32_t wlen;
 };
 
 /* One room. */
@@ -150,6 +154,7 @@ struct pb_opts {
     bool allow_partial;
     bool register_only;   /* irc: joined at 001, no channel, no senders */
     const char *irc_caps; /* irc: capabilities to request, or NULL */
+    bool ws;              /* irc over WebSocket (pb_ws.c) */
     bool quiet;
     bool progress;
 };
@@ -254,6 +259,14 @@ ssize_t pb_io_recv(struct pb_conn *c, void *buf, size_t n);
 ssize_t pb_io_send(struct pb_conn *c, const void *buf, size_t n);
 bool pb_io_pending(const struct pb_conn *c);
 void pb_tls_free(struct pb_conn *c);
+
+/* pb_ws.c: --ws, IRC over WebSocket (GET /irc, text.ircv3.net). */
+void pb_ws_init(const char *host, int port);
+bool pb_ws_on(void);
+void pb_ws_start(struct pb_run *r, struct pb_conn *c);
+size_t pb_ws_frame(char *dst, const char *data, size_t len);
+ssize_t pb_ws_recv(struct pb_run *r, struct pb_conn *c, char *buf, size_t cap);
+void pb_ws_free(struct pb_conn *c);
 
 /* pb_msg.c */
 int pb_msg_setup(struct pb_run *r);

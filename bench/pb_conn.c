@@ -155,6 +155,7 @@ void pb_conn_close(struct pb_run *r, struct pb_conn *c, bool error)
     epoll_ctl(r->ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     pb_tls_free(c);
+    pb_ws_free(c);
     c->fd = -1;
     c->state = PB_ST_CLOSED;
     c->cut = 1;
@@ -208,12 +209,29 @@ static void conn_flush(struct pb_run *r, struct pb_conn *c)
     }
 }
 
+static void pb_conn_send_raw(struct pb_run *r, struct pb_conn *c,
+                             const char *data, size_t len);
+
 /* Sends len bytes on c, buffering what the kernel does not take now. */
 void pb_conn_send(struct pb_run *r, struct pb_conn *c, const char *data,
                   size_t len)
 {
     if (c->state == PB_ST_CLOSED || c->state == PB_ST_CONNECTING)
         return;
+    char *framed = NULL;
+    if (c->ws_up) { /* each line one masked frame: 14 bytes more at most */
+        framed = pb_realloc(NULL, len + 14 * (len / 2 + 1));
+        len = pb_ws_frame(framed, data, len);
+        data = framed;
+    }
+    pb_conn_send_raw(r, c, data, len);
+    free(framed);
+}
+
+/* Sends len bytes on c as they are (pb_conn_send frames them first). */
+static void pb_conn_send_raw(struct pb_run *r, struct pb_conn *c,
+                             const char *data, size_t len)
+{
     if (c->olen == 0) {
         ssize_t w = pb_io_send(c, data, len);
 
@@ -301,7 +319,10 @@ static void conn_login(struct pb_run *r, struct pb_conn *c)
     /* Without a login, a relay connection stops holding up new connects. */
     if (r->proto->barrier)
         conn_release(r, c);
-    r->proto->on_connect(r, c);
+    if (pb_ws_on())
+        pb_ws_start(r, c); /* the login follows the 101 (pb_ws.c) */
+    else
+        r->proto->on_connect(r, c);
 }
 
 /* Handles the end of c's input stream (EOF, reset or read error). */
@@ -329,7 +350,10 @@ static bool conn_read(struct pb_run *r, struct pb_conn *c)
 
     if (keep)
         memcpy(r->rbuf, c->part, keep);
-    n = pb_io_recv(c, r->rbuf + keep, PB_READ_SIZE);
+    if (c->ws_hs || c->ws_up)
+        n = pb_ws_recv(r, c, r->rbuf + keep, PB_READ_SIZE);
+    else
+        n = pb_io_recv(c, r->rbuf + keep, PB_READ_SIZE);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return false;
     if (n <= 0) {

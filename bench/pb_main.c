@@ -80,6 +80,8 @@ static const char usage_text[] =
     "  --label STR          copied into the RESULT line\n"
     "  --tls                connect with TLS (certificates not verified); the\n"
     "                       join time includes the handshake\n"
+    "  --ws                 irc: speak IRC over WebSocket (GET /irc of an\n"
+    "                       http:// listener, masked text frames)\n"
     "  --allow-partial      idle runs: report how many joined, do not fail\n"
     "  --settle S           with --allow-partial: stop waiting for joins\n"
     "                       after S s without one (default 1)\n"
@@ -96,7 +98,7 @@ enum {
     OPT_DURATION, OPT_DRAIN, OPT_JOIN_TIMEOUT, OPT_SLOW_WAIT, OPT_TIMEOUT,
     OPT_PID, OPT_CWIN, OPT_CRATE, OPT_SRC, OPT_PER_ADDR, OPT_PREFIX,
     OPT_LABEL, OPT_PARTIAL, OPT_SETTLE, OPT_REGONLY, OPT_IRCCAP,
-    OPT_PROGRESS, OPT_QUIET, OPT_TLS, OPT_HELP
+    OPT_PROGRESS, OPT_QUIET, OPT_TLS, OPT_WS, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -120,7 +122,8 @@ static const struct option long_opts[] = {
     {"register-only", 0, NULL, OPT_REGONLY},
     {"irc-cap", 1, NULL, OPT_IRCCAP},
     {"progress", 0, NULL, OPT_PROGRESS}, {"quiet", 0, NULL, OPT_QUIET},
-    {"tls", 0, NULL, OPT_TLS},           {"help", 0, NULL, OPT_HELP},         {NULL, 0, NULL, 0}};
+    {"tls", 0, NULL, OPT_TLS},           {"ws", 0, NULL, OPT_WS},
+    {"help", 0, NULL, OPT_HELP},         {NULL, 0, NULL, 0}};
 
 /* Parses a non-negative number or exits with a usage error. */
 static double num(const char *name, const char *s)
@@ -206,6 +209,7 @@ static void opts_set(struct pb_opts *o, int opt, const char *arg,
     case OPT_IRCCAP: o->irc_caps = arg; break;
     case OPT_PROGRESS: o->progress = true; break;
     case OPT_QUIET: o->quiet = true; break;
+    case OPT_WS: o->ws = true; break;
     case OPT_TLS:
         if (!pb_tls_init()) {
             fprintf(stderr, "parley-bench: cannot set up TLS\n");
@@ -274,6 +278,12 @@ static void opts_parse(struct pb_opts *o, int argc, char **argv)
         fprintf(stderr, "parley-bench: %s\n", problem);
         exit(2);
     }
+    if (o->ws && o->proto != PB_PROTO_IRC) {
+        fprintf(stderr, "parley-bench: --ws needs --proto irc\n");
+        exit(2);
+    }
+    if (o->ws)
+        pb_ws_init(o->host, o->port);
     if (o->timeout <= 0)
         o->timeout = o->join_timeout + o->warmup + o->duration + o->drain +
                      o->slow_wait + 10;

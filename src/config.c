@@ -220,7 +220,8 @@ static void config_show_sync(const struct config *cfg,
 
 bool config_scheme_tls(const char *scheme)
 {
-    return strcmp(scheme, "tls") == 0 || strcmp(scheme, "ircs") == 0;
+    return strcmp(scheme, "tls") == 0 || strcmp(scheme, "ircs") == 0 ||
+           strcmp(scheme, "https") == 0;
 }
 
 /* Adds one listen URL; false (with why) if it is not usable. */
@@ -245,11 +246,11 @@ static bool config_set_listen(struct config *cfg,
     }
     if (strcmp(u->scheme, "text") != 0 && strcmp(u->scheme, "irc") != 0 &&
         strcmp(u->scheme, "http") != 0 && strcmp(u->scheme, "telnet") != 0 &&
-        !config_scheme_tls(u->scheme)) {
+        strcmp(u->scheme, "metrics") != 0 && !config_scheme_tls(u->scheme)) {
         snprintf(err, cap,
                  "unknown protocol \"%s\" (supported: telnet, text, irc, tls, "
                  "ircs, "
-                 "http)",
+                 "http, https, metrics)",
                  u->scheme);
         return false;
     }
@@ -329,6 +330,39 @@ static void config_show_server_ban(const struct config *cfg,
     snprintf(out, cap, "%s", cfg->server_bans[i]);
 }
 
+/* Adds one Origin allowed to open a WebSocket (scheme://host[:port]). */
+static bool config_set_origin(struct config *cfg,
+                              const struct config_setting *s, const char *v,
+                              char *err, size_t cap)
+{
+    (void)s;
+    if (cfg->nweb_origins == CONFIG_MAX_ORIGINS) {
+        snprintf(err, cap, "at most %d web origins", CONFIG_MAX_ORIGINS);
+        return false;
+    }
+    if (strcmp(v, "*") != 0 &&
+        ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) ||
+         strlen(v) >= CONFIG_ORIGIN_MAX ||
+         strchr(strchr(v, ':') + 3, '/') != NULL)) {
+        snprintf(err, cap,
+                 "web origin \"%s\": want http://HOST[:PORT], "
+                 "https://HOST[:PORT] or *",
+                 v);
+        return false;
+    }
+    snprintf(cfg->web_origins[cfg->nweb_origins++], CONFIG_ORIGIN_MAX, "%s", v);
+    return true;
+}
+
+/* Shows web origin i. */
+static void config_show_origin(const struct config *cfg,
+                               const struct config_setting *s, size_t i,
+                               char *out, size_t cap)
+{
+    (void)s;
+    snprintf(out, cap, "%s", cfg->web_origins[i]);
+}
+
 /* Shows operator account i as NAME:HASH. */
 static void config_show_oper(const struct config *cfg,
                              const struct config_setting *s, size_t i,
@@ -383,11 +417,23 @@ const struct config_setting config_settings[] = {
          " and irc on " CONFIG_DEFAULT_IRC_PORT
          ", any address, IPv4 and IPv6). telnet://HOST:PORT (telnet, with "
          "line editing), text://HOST:PORT (nc, scripts: plain lines), "
-         "irc://HOST:PORT or http://HOST:PORT (/metrics for Prometheus, "
-         "/healthz), HOST an address or [V6ADDR]; port 0 picks a free port; "
-         "tls://HOST:PORT is text and ircs://HOST:PORT IRC over TLS (with "
-         "tls-cert, the defaults add ircs on " CONFIG_DEFAULT_IRCS_PORT
-         " and tls on " CONFIG_DEFAULT_TLS_PORT ")"),
+         "irc://HOST:PORT, http://HOST:PORT (the web client and IRC over "
+         "WebSocket at /irc; default on " CONFIG_DEFAULT_HTTP_PORT
+         "), metrics://HOST:PORT (/metrics for Prometheus, /healthz), "
+         "HOST an address or [V6ADDR]; port 0 picks a free port; "
+         "tls://HOST:PORT is text, ircs://HOST:PORT IRC and https://HOST:PORT "
+         "the web over TLS (with tls-cert, the defaults add ircs "
+         "on " CONFIG_DEFAULT_IRCS_PORT ", tls on " CONFIG_DEFAULT_TLS_PORT
+         " and https on " CONFIG_DEFAULT_HTTPS_PORT ")"),
+    SETTING("web-root", web_root, config_set_str, config_show_str, 0, "DIR",
+            "the web client's files, served at / of http:// and https:// "
+            "listeners; read at start and on SIGHUP (default " CONFIG_WEB_ROOT
+            " in the working directory)"),
+    LIST("web-origin", web_origins, nweb_origins, config_set_origin,
+         config_show_origin, 0, "ORIGIN",
+         "a page origin (https://HOST[:PORT]) allowed to open a WebSocket "
+         "at /irc; repeatable; * allows any (default: the server's own "
+         "origin only; clients without Origin are always allowed)"),
     SETTING("tls-cert", tls_cert, config_set_str, config_show_str, 0, "FILE",
             "TLS certificate chain (PEM) for tls:// and ircs://; read again "
             "on SIGHUP"),
@@ -560,6 +606,7 @@ void config_defaults(struct config *cfg)
         snprintf(cfg->server_name, sizeof cfg->server_name, "parley");
     snprintf(cfg->server_info, sizeof cfg->server_info, "parley chat server");
     snprintf(cfg->db, sizeof cfg->db, "%s", CONFIG_DB);
+    snprintf(cfg->web_root, sizeof cfg->web_root, "%s", CONFIG_WEB_ROOT);
 }
 
 /* ------------------------------------------------------------------------
@@ -763,8 +810,8 @@ static enum config_result config_scan(struct config *cfg, int argc, char **argv,
 
 /*
  * Where parleyd listens when told nowhere: telnet users on 3030 (line
- * editing), scripts on 3031 (plain lines), IRC on 6667; each on every
- * IPv4 and IPv6 address.
+ * editing), scripts on 3031 (plain lines), IRC on 6667, the web on 8080;
+ * each on every IPv4 and IPv6 address.
  */
 static const char *const config_default_listen[] = {
     "telnet://0.0.0.0:" CONFIG_DEFAULT_PORT,
@@ -773,9 +820,11 @@ static const char *const config_default_listen[] = {
     "text://[::]:" CONFIG_DEFAULT_TEXT_PORT,
     "irc://0.0.0.0:" CONFIG_DEFAULT_IRC_PORT,
     "irc://[::]:" CONFIG_DEFAULT_IRC_PORT,
+    "http://0.0.0.0:" CONFIG_DEFAULT_HTTP_PORT,
+    "http://[::]:" CONFIG_DEFAULT_HTTP_PORT,
 };
 
-/* With a certificate, the default listeners add ircs and tls. */
+/* With a certificate, the default listeners add ircs, tls and https. */
 static void config_default_tls(struct config *cfg,
                                const struct config_setting *l, char *err,
                                size_t cap)
@@ -789,6 +838,10 @@ static void config_default_tls(struct config *cfg,
     config_set_listen(cfg, l, "tls://0.0.0.0:" CONFIG_DEFAULT_TLS_PORT, err,
                       cap);
     config_set_listen(cfg, l, "tls://[::]:" CONFIG_DEFAULT_TLS_PORT, err, cap);
+    config_set_listen(cfg, l, "https://0.0.0.0:" CONFIG_DEFAULT_HTTPS_PORT, err,
+                      cap);
+    config_set_listen(cfg, l, "https://[::]:" CONFIG_DEFAULT_HTTPS_PORT, err,
+                      cap);
 }
 
 /*
@@ -802,7 +855,8 @@ static bool config_check_tls(struct config *cfg, char *err, size_t cap)
     for (size_t i = 0; i < cfg->nlisten; i++)
         any = any || config_scheme_tls(cfg->listen[i].scheme);
     if (any && cfg->tls_cert[0] == '\0') {
-        snprintf(err, cap, "listen tls:// and ircs:// need tls-cert FILE");
+        snprintf(err, cap,
+                 "listen tls://, ircs:// and https:// need tls-cert FILE");
         return false;
     }
     if (cfg->tls_key[0] != '\0' && cfg->tls_cert[0] == '\0') {

@@ -88,6 +88,13 @@
 #define CONFIG_FILE_MAX (1024 * 1024)
 /* The history database, in the working directory ("none": memory only). */
 #define CONFIG_DB "parley.db"
+/* The web client's files, relative to the working directory like the
+ * database; make install points the config at its installed copy. */
+#define CONFIG_WEB_ROOT "web"
+#define CONFIG_DEFAULT_HTTP_PORT "8080"
+#define CONFIG_DEFAULT_HTTPS_PORT "8443"
+#define CONFIG_MAX_ORIGINS 16
+#define CONFIG_ORIGIN_MAX 256
 /* Messages the database keeps per room (and per private conversation);
  * messages older than --history-days go too (0 = kept however old). */
 #define CONFIG_HISTORY_MAX 100000
@@ -140,6 +147,9 @@ struct config {
     bool db_sync_full;              /* --db-sync full */
     size_t history_max;             /* --history-max: per room; 0: no limit */
     unsigned history_days;          /* --history-days: 0: kept however old */
+    char web_root[CONFIG_PATH_MAX]; /* --web-root: the web client's files */
+    char web_origins[CONFIG_MAX_ORIGINS][CONFIG_ORIGIN_MAX]; /* --web-origin */
+    size_t nweb_origins;            /* 0: the server's own origin only */
     char tls_cert[CONFIG_PATH_MAX]; /* PEM certificate chain; "": no TLS */
     char tls_key[CONFIG_PATH_MAX];  /* PEM private key ("": tls_cert's file) */
     unsigned tls_handshake_timeout; /* seconds */

@@ -162,7 +162,7 @@ void config_print(const struct config *cfg, FILE *out)
 {
     for (const struct config_setting *s = config_settings; s->name; s++) {
         size_t n = config_count(cfg, s);
-        if (n == 0) /* an empty list (no operators, no bans) */
+        if (n == 0 && (s->flags & CONFIG_LIST))
             fprintf(out, "; %s is not set\n", s->name);
         for (size_t i = 0; i < n; i++) {
             char v[CONFIG_SHOW_MAX];

@@ -25,6 +25,7 @@
 #include "event/conn.h"
 #include "lib/dict.h"
 #include "event/ev.h"
+#include "http/http.h"
 #include "lib/log.h"
 #include "irc/irc.h"
 #include "notify.h"
@@ -191,8 +192,9 @@ static void main_reload(void)
         log_info("event=reload-done changed=%zu", changed);
     }
     free(next);
-    /* Certificates and server bans reload here. */
+    /* Certificates and server bans reload here, and the web's files. */
     server_reload_tls();
+    http_reload();
     notify_ready();
 }
 

@@ -103,9 +103,10 @@ static const struct {
     const char *scheme;
     const struct conn_proto *proto;
 } server_protos[] = {
-    {"text", &text_proto}, {"irc", &irc_proto},
-    {"tls", &text_proto},  {"ircs", &irc_proto},
-    {"http", &http_proto}, {"telnet", &text_telnet_proto},
+    {"text", &text_proto},  {"irc", &irc_proto},
+    {"tls", &text_proto},   {"ircs", &irc_proto},
+    {"http", &http_proto},  {"telnet", &text_telnet_proto},
+    {"https", &http_proto}, {"metrics", &http_metrics_proto},
 };
 
 /* Returns the protocol of scheme (config.c accepts only these). */
@@ -522,7 +523,8 @@ static bool server_has_telnet(void)
  * Prints on standard output how to connect, for whoever started the server
  * by hand: "parley is ready: telnet HOST PORT (or nc HOST PORT)" for text
  * ("nc HOST PORT (scripts)" beside a telnet:// listener, where people go),
- * "IRC: irssi -c HOST -p PORT" for IRC, once per distinct place it listens;
+ * "IRC: irssi -c HOST -p PORT" for IRC, "web: http://HOST:PORT/" for the
+ * web client, once per distinct place it listens;
  * an any-address listener is reached as localhost.
  */
 static void server_announce(void)
@@ -544,7 +546,12 @@ static void server_announce(void)
             again = again || strcmp(seen[j], target) == 0;
         if (again)
             continue;
-        if (server_listeners[i].tls)
+        if (server_listeners[i].proto == &http_proto)
+            printf("%s web: %s://%s%s%s:%s/", nseen > 0 ? ";" : "",
+                   server_listeners[i].tls ? "https" : "http",
+                   strchr(host, ':') ? "[" : "", host,
+                   strchr(host, ':') ? "]" : "", port ? port + 1 : "");
+        else if (server_listeners[i].tls)
             printf("%s %s over TLS: openssl s_client -quiet -connect %s:%s",
                    nseen > 0 ? ";" : "",
                    server_listeners[i].proto == &irc_proto ? "IRC" : "text",
@@ -552,7 +559,7 @@ static void server_announce(void)
         else if (server_listeners[i].proto == &irc_proto)
             printf("%s IRC: irssi -c %s -p %s", nseen > 0 ? ";" : "", host,
                    port ? port + 1 : "");
-        else if (server_listeners[i].proto == &http_proto)
+        else if (server_listeners[i].proto == &http_metrics_proto)
             printf("%s metrics: curl http://%s:%s/metrics",
                    nseen > 0 ? ";" : "", host, port ? port + 1 : "");
         else if (server_listeners[i].proto == &text_telnet_proto)
@@ -606,7 +613,16 @@ int server_start(struct ev_loop *loop, const struct config *cfg)
     server_per_ip = dict_new();
     const struct conn_limits limits = server_conn_limits(cfg);
     conn_init(loop, &limits, server_on_conn_free);
-    http_init(loop);
+    bool web = false; /* files are read only for a listener that serves them */
+    for (size_t i = 0; i < cfg->nlisten; i++)
+        web = web || server_proto(cfg->listen[i].scheme) == &http_proto;
+    const struct http_config http = {
+        .web_root = web ? cfg->web_root : NULL,
+        .origins = cfg->web_origins,
+        .norigins = cfg->nweb_origins,
+        .ws_proto = &irc_proto,
+    };
+    http_init(loop, &http);
     conn_add_before_flush(term_before_sleep); /* prompts go out with the rest */
     size_t nofile = server_raise_nofile();
     server_max_clients = cfg->max_clients;
@@ -648,6 +664,7 @@ int server_run(void)
 
 void server_stop(void)
 {
+    http_fini();
     for (size_t i = 0; i < server_nlisteners; i++)
         if (server_listeners[i].io.fd >= 0)
             close(server_listeners[i].io.fd);

@@ -36,6 +36,7 @@ else
     # TLS listeners use OpenSSL 3; make run and the tests make certificates
     # and connect with the openssl command.
     need libssl-dev test -f /usr/include/openssl/ssl.h
+    need libwslay-dev test -f /usr/include/wslay/wslay.h
     need openssl command -v openssl
     need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.asan-x86_64.a'
     need python3 test -x /usr/bin/python3
@@ -53,6 +54,10 @@ else
     need inspircd test -x /usr/sbin/inspircd
     # tests/e2e/test_metrics.py checks the metrics page with promtool.
     need prometheus command -v promtool
+    # tests/browser drives Debian's chromium with playwright-core (npm).
+    need chromium test -x /usr/bin/chromium
+    need nodejs command -v node
+    need npm command -v npm
 fi
 
 if [ -n "$missing" ]; then
@@ -86,4 +91,12 @@ if [ -n "$missing" ]; then
         done
         ;;
     esac
+fi
+
+# The browser tests' npm packages, exactly as tests/browser/package-lock.json
+# pins them (playwright-core downloads no browser: Debian's is used); again
+# whenever the lock file changed since the last npm ci.
+browser="$(dirname "$0")/browser"
+if [ $# -eq 0 ] && ! cmp -s "$browser/package-lock.json" "$browser/node_modules/.parley-lock"; then
+    (cd "$browser" && npm ci --no-audit --no-fund && cp package-lock.json node_modules/.parley-lock)
 fi

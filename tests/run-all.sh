@@ -44,6 +44,9 @@ suite "e2e (normal build)" /usr/bin/python3 tests/e2e/run.py --parleyd build/par
 suite "e2e (asan+ubsan build)" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     /usr/bin/python3 tests/e2e/run.py --parleyd build/asan/parleyd
+# The web client in headless Chromium (normal build only: the browser
+# tests exercise the client, the asan e2e suite the server).
+suite "browser (normal build)" node tests/browser/run.mjs --parleyd build/parleyd
 suite "bench smoke" sh bench/smoke.sh
 suite "fuzz (${FUZZ_SECONDS:-30} s per target)" sh tests/fuzz/run.sh "${FUZZ_SECONDS:-30}"
 suite "soak (${SOAK_SECONDS:-30} s)" /usr/bin/python3 tests/soak/soak.py \

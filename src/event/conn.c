@@ -314,6 +314,8 @@ void conn_cut_off(struct conn *c, enum conn_reason reason)
     if (c->state != CS_OPEN)
         return;
     outq_clear(&c->out);
+    if (c->ws != NULL)
+        conn_ws_dropped(c);
     conn_close(c, reason, true);
 }
 
@@ -401,6 +403,11 @@ void conn_slow_line(struct conn *c, unsigned cost_ms, unsigned hold_ms)
     flood_charge(&r, &c->flood_t, now * 1000u, 0, 0, cost_ms * 1000ull);
     if (hold_ms && now + hold_ms > c->hold_by)
         c->hold_by = now + hold_ms;
+}
+
+void conn_line_free(struct conn *c)
+{
+    c->line_free = true;
 }
 
 /* Returns 0 if c may handle a line now, else the milliseconds to wait. */
@@ -569,11 +576,19 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
             c->proto->too_long(c, c->frame.max_line);
         else
             conn_dispatch(c, line, len);
+        if (c->ws_fresh) { /* upgraded: the rest of the read is frames */
+            c->ws_fresh = false;
+            if (c->state == CS_OPEN && in.n > 0)
+                conn_ws_stash(c, in.p, in.n);
+            in.n = 0;
+        }
         uint64_t t1 = conn_clock_ns(), work = conn_work_ns(t1 - t0, cpu0);
         c->talked = true;
         c->last_cost = conn_out_total - before;
-        conn_flood_charge(c, 1, c->last_cost, c->excused ? 0 : work);
+        conn_flood_charge(c, c->line_free ? 0 : 1, c->last_cost,
+                          c->excused ? 0 : work);
         c->excused = false;
+        c->line_free = false;
         if (c->state == CS_OPEN && in.n > 0 && work > CONN_SLOW_LINE_NS) {
             conn_defer(c); /* its turn is over */
             break;

@@ -172,6 +172,24 @@ struct conn *conn_new_tls(int fd, const char *addr,
  */
 const char *conn_certfp(const struct conn *c);
 
+/*
+ * From a protocol's line handler, once its answer to a WebSocket upgrade
+ * is queued (and its own data freed): c becomes a WebSocket stream spoken
+ * by proto, whose open hook runs at once. What was queued goes out as it
+ * is; from then on input is decoded from frames into lines ("\r\n"
+ * after each message) and output lines leave as one message each, in
+ * binary frames if binary, else text. proto never learns it runs over
+ * WebSocket; the limits of conn apply to it as to any connection.
+ */
+void conn_upgrade_ws(struct conn *c, const struct conn_proto *proto,
+                     bool binary);
+
+/* Returns true if c speaks WebSocket (conn_upgrade_ws). */
+bool conn_is_ws(const struct conn *c);
+
+/* Returns true if c runs over TLS. */
+bool conn_is_tls(const struct conn *c);
+
 /* Returns the connection's unique id (1, 2, ... for the process's life). */
 uint64_t conn_id(const struct conn *c);
 
@@ -256,6 +274,15 @@ void conn_close_with(struct conn *c, enum conn_reason reason, const char *text);
  * until hold_ms from now, whatever the flood limits (0: no wait).
  */
 void conn_slow_line(struct conn *c, unsigned cost_ms, unsigned hold_ms);
+
+/*
+ * For a line that is one part of a bigger request (a header line of an
+ * HTTP request head, whose length the protocol bounds), called by its
+ * handler: the line is not counted against c's flood budget, so a request
+ * counts as one line, its last. What the line causes (output, time) is
+ * still charged.
+ */
+void conn_line_free(struct conn *c);
 
 /* Calls fn for every connection that is still open. fn may close it. */
 void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg);

@@ -64,6 +64,7 @@ struct conn {
     bool flush_on_close; /* closing sends what is queued first */
     bool abort;          /* close with a reset: queued output is dropped */
     bool excused;        /* conn_slow_line: this line's time is not charged */
+    bool line_free;      /* conn_line_free: this line is not counted */
     /* Transport (conn_xport.c); all zero for plain TCP. */
     struct tls_session *tls;    /* NULL: plain TCP */
     struct tls_server *tls_srv; /* where its session comes from */
@@ -76,6 +77,8 @@ struct conn {
     bool xp_read_on_write; /* its read or handshake waits for EPOLLOUT */
     bool xp_write_on_read; /* its write waits for EPOLLIN */
     bool xp_retry;         /* a write must be offered again (TLS) */
+    bool ws_fresh;         /* just upgraded: the rest of the read is ws's */
+    struct conn_ws *ws;    /* WebSocket framing above it; NULL: none */
     char host[46];
     char addr[56];
     char origin[NET_KEY_MAX];
@@ -144,6 +147,42 @@ bool conn_xport_try_send(struct conn *c, const void *p, size_t n);
 
 /* Returns true if one write per round is all c gets (TLS). */
 bool conn_xport_one_write(const struct conn *c);
+
+/* The plain or TLS transport alone, under WebSocket framing (same
+ * contracts as conn_xport_read, _write and _try_send). */
+ssize_t conn_raw_read(struct conn *c, void *buf, size_t n);
+ssize_t conn_raw_write(struct conn *c, struct iovec *iov, size_t k);
+bool conn_raw_try_send(struct conn *c, const void *p, size_t n);
+
+/* Puts c on the list of connections read again before sleeping. */
+void conn_xp_mark_ready(struct conn *c);
+
+/* ------------------------------------------------------------------------
+ * WebSocket framing (conn_ws.c), stacked on the transport after an HTTP
+ * upgrade: the same contracts as the transport's functions above.
+ * ------------------------------------------------------------------------ */
+
+ssize_t conn_ws_read(struct conn *c, void *buf, size_t n);
+ssize_t conn_ws_write(struct conn *c, struct iovec *iov, size_t k);
+bool conn_ws_try_send(struct conn *c, const void *p, size_t n);
+
+/* Sends the close frame, never waiting (conn_xport_shutdown). */
+void conn_ws_shutdown(struct conn *c);
+
+/* Returns true if input read earlier waits for c's next read. */
+bool conn_ws_pending(const struct conn *c);
+
+/* Keeps the n bytes at p that followed the upgrade for the next read. */
+void conn_ws_stash(struct conn *c, const char *p, size_t n);
+
+/*
+ * c's queue was thrown away: a frame begun goes out whole, but stands for
+ * no queued bytes any more.
+ */
+void conn_ws_dropped(struct conn *c);
+
+/* Frees c's WebSocket state, if any. */
+void conn_ws_free(struct conn *c);
 
 /* Says goodbye at the transport level (TLS close_notify), never waiting. */
 void conn_xport_shutdown(struct conn *c);

@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 
 #include "event/tls.h"
+#include "event/ws.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 
@@ -61,7 +62,7 @@ static void conn_hs_on_deadline(struct ev_loop *loop, struct ev_timer *t)
 }
 
 /* Puts c on the list of connections whose input OpenSSL holds. */
-static void conn_xp_mark_ready(struct conn *c)
+void conn_xp_mark_ready(struct conn *c)
 {
     if (c->xp_ready)
         return;
@@ -190,7 +191,7 @@ static ssize_t conn_tls_fail(struct conn *c, long st)
     return -1;
 }
 
-ssize_t conn_xport_read(struct conn *c, void *buf, size_t n)
+ssize_t conn_raw_read(struct conn *c, void *buf, size_t n)
 {
     /* After our goodbye, input is only awaited to end, and discarded. */
     if (c->tls == NULL || c->state == CS_LINGER)
@@ -235,7 +236,7 @@ static const void *conn_tls_gather(const struct iovec *iov, size_t k, size_t *n)
     return conn_tls_wbuf;
 }
 
-ssize_t conn_xport_write(struct conn *c, struct iovec *iov, size_t k)
+ssize_t conn_raw_write(struct conn *c, struct iovec *iov, size_t k)
 {
     if (c->tls == NULL) {
         if (k == 1) /* the common case: a plain send, no iovec import */
@@ -267,7 +268,7 @@ ssize_t conn_xport_write(struct conn *c, struct iovec *iov, size_t k)
     return conn_tls_fail(c, put);
 }
 
-bool conn_xport_try_send(struct conn *c, const void *p, size_t n)
+bool conn_raw_try_send(struct conn *c, const void *p, size_t n)
 {
     if (c->tls == NULL)
         return send(c->io.fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) > 0;
@@ -284,8 +285,28 @@ bool conn_xport_one_write(const struct conn *c)
     return c->tls != NULL;
 }
 
+ssize_t conn_xport_read(struct conn *c, void *buf, size_t n)
+{
+    if (c->ws != NULL && c->state != CS_LINGER)
+        return conn_ws_read(c, buf, n);
+    return conn_raw_read(c, buf, n);
+}
+
+ssize_t conn_xport_write(struct conn *c, struct iovec *iov, size_t k)
+{
+    return c->ws != NULL ? conn_ws_write(c, iov, k) : conn_raw_write(c, iov, k);
+}
+
+bool conn_xport_try_send(struct conn *c, const void *p, size_t n)
+{
+    return c->ws != NULL ? conn_ws_try_send(c, p, n)
+                         : conn_raw_try_send(c, p, n);
+}
+
 void conn_xport_shutdown(struct conn *c)
 {
+    if (c->ws != NULL)
+        conn_ws_shutdown(c);
     if (c->tls != NULL && !c->handshaking && !c->xp_retry)
         tls_shutdown(c->tls);
 }
@@ -296,8 +317,12 @@ void conn_xport_shutdown(struct conn *c)
 
 uint32_t conn_xport_mask(struct conn *c, uint32_t mask, bool reading)
 {
-    if (c->tls == NULL && !c->handshaking)
+    if (c->tls == NULL && !c->handshaking) {
+        /* Input the WebSocket layer holds is read once reading resumes. */
+        if (reading && c->ws != NULL && conn_ws_pending(c))
+            conn_xp_mark_ready(c);
         return mask;
+    }
     if (c->handshaking) {
         if (c->hs_queued || c->state != CS_OPEN)
             return 0; /* unread until its turn; errors still come */
@@ -329,6 +354,13 @@ uint32_t conn_xport_events(struct conn *c, uint32_t ev)
  * Before sleeping, and the end
  * ------------------------------------------------------------------------ */
 
+/* Returns true if input waits for c above the socket (TLS, WebSocket). */
+static bool conn_xport_pending(struct conn *c)
+{
+    return (c->tls != NULL && tls_pending(c->tls)) ||
+           (c->ws != NULL && conn_ws_pending(c));
+}
+
 void conn_xport_before_sleep(void)
 {
     conn_hs_start_queued();
@@ -340,7 +372,7 @@ void conn_xport_before_sleep(void)
             continue; /* freed while it waited */
         c->xp_ready = false;
         if (c->state == CS_OPEN && (c->io.mask & EV_READ) &&
-            tls_pending(c->tls))
+            conn_xport_pending(c))
             conn_read(c);
     }
     if (conn_list_compact(&conn_xp_ready, &conn_xp_head,
@@ -350,6 +382,7 @@ void conn_xport_before_sleep(void)
 
 void conn_xport_free(struct conn *c)
 {
+    conn_ws_free(c);
     conn_xport_release(c);
     if (c->xp_ready && c->xp_slot >= conn_xp_head &&
         c->xp_slot < conn_xp_ready.n && conn_xp_ready.v[c->xp_slot] == c)
@@ -367,9 +400,15 @@ void conn_xport_fini(void)
     conn_hs_head = 0;
     conn_xp_head = 0;
     conn_hs_inflight = 0;
+    ws_fini();
 }
 
 const char *conn_certfp(const struct conn *c)
 {
     return c->tls ? tls_fingerprint(c->tls) : NULL;
+}
+
+bool conn_is_tls(const struct conn *c)
+{
+    return c->tls_srv != NULL;
 }

@@ -61,7 +61,7 @@ static void prom_one(struct tbuf *out, const char *name, const char *type,
 /* Appends the connections by protocol and phase. */
 static void prom_connections(struct tbuf *out)
 {
-    struct prom_census cs = {{"text", "irc", "http"}, {{0}}, 3};
+    struct prom_census cs = {{"text", "irc", "http", "metrics"}, {{0}}, 4};
     conn_census(prom_count_conn, &cs);
     prom_head(out, "parley_connections", "gauge",
               "Connections now, by protocol and state.");

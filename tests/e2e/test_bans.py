@@ -199,7 +199,7 @@ def test_metrics_count_bans_and_refusals(t):
     srv = t.server(
         "--oper",
         "boss:" + __import__("test_oper").oper_hash(t),
-        listen=["text://127.0.0.1:0", "http://127.0.0.1:0"],
+        listen=["text://127.0.0.1:0", "metrics://127.0.0.1:0"],
     )
     a = text_oper(t, srv)
     a.say("/serverban 127.0.0.0/8 everyone here")

@@ -385,8 +385,8 @@ def _man_examples():
 def test_man_page_matches_the_server(t):
     """docs/parleyd.8 lists every flag --help lists, and its example shows
     what the server really prints: the listen lines and the ready line for
-    the default listeners (run here on free ports, shown as 3030, 3031 and
-    6667), the welcome a client gets, and command lines the server
+    the default listeners (run here on free ports, shown as 3030, 3031,
+    6667 and 8080), the welcome a client gets, and command lines the server
     accepts."""
     with open(MAN_PAGE) as f:
         man = f.read().replace("\\-", "-")
@@ -397,9 +397,9 @@ def test_man_page_matches_the_server(t):
 
     example = _man_examples()
     # The default listeners, each on a free port shown as its default.
-    ports = {"3030": _free_port(), "3031": _free_port(), "6667": _free_port()}
+    ports = {"3030": _free_port(), "3031": _free_port(), "6667": _free_port(), "8080": _free_port()}
     listen = []
-    for shown_port, scheme in (("3030", "telnet"), ("3031", "text"), ("6667", "irc")):
+    for shown_port, scheme in (("3030", "telnet"), ("3031", "text"), ("6667", "irc"), ("8080", "http")):
         listen.append("%s://0.0.0.0:%d" % (scheme, ports[shown_port]))
         if ipv6_loopback_available():
             listen.append("%s://[::]:%d" % (scheme, ports[shown_port]))

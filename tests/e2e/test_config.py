@@ -251,7 +251,8 @@ def _changed_value(key, value, port, motd):
     if key == "listen":
         return "text://127.0.0.1:%d" % port
     special = {"server-name": "other.example", "server-info": "other", "motd": motd, "log-level": "debug", "limit-loopback": "yes",
-               "db": "other.db", "db-sync": "full", "server-ban": "192.0.2.0/24 documentation"}
+               "db": "other.db", "db-sync": "full", "web-root": "other-web", "web-origin": "https://example.org",
+               "server-ban": "192.0.2.0/24 documentation"}
     if key in special:
         return special[key]
     n = int(value or "501")

@@ -1,4 +1,4 @@
-"""Metrics over HTTP (docs/operations.md, Metrics): --listen http://...
+"""Metrics over HTTP (docs/operations.md, Metrics): --listen metrics://...
 serves /metrics in the Prometheus text format, which Debian's promtool
 accepts, and /healthz; nothing else on that port.  The counters follow what
 happens on the chat ports.  A hostile HTTP client is handled like any
@@ -17,7 +17,7 @@ PROMTOOL = "/usr/bin/promtool"
 
 def metrics_server(t, *flags, **kw):
     """A server with a text listener (first) and an HTTP listener."""
-    return t.server(*flags, listen=["text://127.0.0.1:0", "http://127.0.0.1:0"], **kw)
+    return t.server(*flags, listen=["text://127.0.0.1:0", "metrics://127.0.0.1:0"], **kw)
 
 
 def http_addr(srv):
@@ -129,7 +129,7 @@ def test_promtool_accepts_the_page(t):
     values, text = scrape(t, srv)
     promtool_check(text)
     check(values['parley_connections{protocol="text",state="open"}'] == 2, "open text connections: %r", values)
-    check(values['parley_connections{protocol="http",state="open"}'] == 1, "the scrape itself: %r", values)
+    check(values['parley_connections{protocol="metrics",state="open"}'] == 1, "the scrape itself: %r", values)
     check(values["parley_messages_total"] == 2, "messages: %r", values["parley_messages_total"])
     check(values["parley_deliveries_total"] >= 3, "deliveries: %r", values["parley_deliveries_total"])
     check(values["parley_rooms"] == 1 and values["parley_users"] == 2, "rooms, users: %r", values)

@@ -522,7 +522,7 @@ def test_disk_full_chat_goes_on_and_history_catches_up(t):
         p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", db.dir], capture_output=True)
         check(p.returncode == 0, "mount tmpfs (needs root): %s", p.stderr.decode(errors="replace"))
         mounted = True
-        srv = server(t, db, listen=["text://127.0.0.1:0", "http://127.0.0.1:0"])
+        srv = server(t, db, listen=["text://127.0.0.1:0", "metrics://127.0.0.1:0"])
         alice, bob = t.users(srv, "alice", "bob")
         alice.send("before\n")
         bob.expect("[alice]: before")

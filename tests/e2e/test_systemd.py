@@ -141,6 +141,9 @@ def test_make_install_honours_prefix_and_destdir(t):
         unit = f.read()
     check("\nExecStart=/usr/sbin/parleyd -c /etc/parley/parley.conf\n" in unit, "ExecStart does not name the final paths:\n%s", unit)
     check(d not in unit, "the unit names DESTDIR")
+    with open(os.path.join(d, "etc/parley/parley.conf")) as f:
+        check("\nweb-root = /usr/share/parley/web\n" in f.read(), "the config does not name the installed web client")
+    check(os.path.isdir(os.path.join(d, "usr/share/parley/web")), "make install made no web folder")
     conf = os.path.join(d, "etc/parley/parley.conf")
     with open(conf, "a") as f:
         f.write("history = 3\n")

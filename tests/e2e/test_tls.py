@@ -477,7 +477,7 @@ def test_handshakes_counted_in_metrics(t):
     from test_metrics import wait_metric
 
     srv, _, _, _, _ = tls_server(t, "--tls-handshake-timeout", "1",
-                                 listen=["tls://127.0.0.1:0", "http://127.0.0.1:0"])
+                                 listen=["tls://127.0.0.1:0", "metrics://127.0.0.1:0"])
     for _ in range(2):
         wrap(t.client(srv)).welcome()
     junk = t.client(srv)

@@ -5,13 +5,17 @@
  * Checks what the parser promises: a complete head has a request line, a
  * NUL-terminated target no longer than HTTP_TARGET_MAX starting with '/'
  * or being "*", a path within it, and a Host field if it is HTTP/1.1;
- * every refusal maps to a 4xx or 5xx status.
+ * every refusal maps to a 4xx or 5xx status. The fields also go through
+ * http/upgrade.c as http.c passes them, and every complete head is asked
+ * whether it may become a WebSocket: the answer is 101 with an accept key
+ * of 28 base64 characters, or 400, 403 or 426.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http/parse.h"
+#include "http/upgrade.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -28,9 +32,30 @@ static void check_done(const struct http_request *r)
         abort();
 }
 
+/* Checks the upgrade's verdict on a complete head's fields. */
+static void check_upgrade(const struct http_fields *f)
+{
+    static const char origins[1][256] = {"https://chat.example"};
+    char accept[29];
+    enum http_ws_sub sub;
+    bool offered;
+    for (size_t n = 0; n < 2; n++) {
+        int st = http_upgrade_check(f, n == 1, origins, n, accept, &sub,
+                                    &offered);
+        if (st == 101 && strlen(accept) != 28)
+            abort();
+        if (st != 101 && st != 400 && st != 403 && st != 426)
+            abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct http_request r = {0};
+    struct http_fields f;
+    http_fields_init(&f);
+    r.on_field = http_fields_take;
+    r.arg = &f;
     http_request_init(&r);
     const char *p = (const char *)data, *end = p + size;
     while (p < end) {
@@ -40,15 +65,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(line, p, n);
         enum http_result res = http_parse_line(&r, line, n);
         free(line);
-        if (res == HTTP_DONE)
+        if (res == HTTP_DONE) {
             check_done(&r);
+            check_upgrade(&f);
+        }
         if (res != HTTP_MORE && res != HTTP_DONE) {
             int st = http_result_status(res);
             if (st < 400 || st > 599)
                 abort();
         }
-        if (res != HTTP_MORE)
+        if (res != HTTP_MORE) {
             http_request_init(&r);
+            http_fields_init(&f);
+        }
         p = nl ? nl + 1 : end;
     }
     return 0;

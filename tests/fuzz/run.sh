@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-"fuzz_chanarg fuzz_config fuzz_edit fuzz_frame fuzz_http fuzz_irc fuzz_irctags fuzz_sanitize fuzz_sniff fuzz_text fuzz_watch fuzz_when"}
+targets=${*:-"fuzz_chanarg fuzz_config fuzz_edit fuzz_frame fuzz_http fuzz_irc fuzz_irctags fuzz_sanitize fuzz_sniff fuzz_text fuzz_watch fuzz_when fuzz_ws"}
 
 cc=${FUZZ_CC:-clang}
 out=build/fuzz
@@ -35,13 +35,14 @@ objs_fuzz_sanitize="lib/sanitize"
 objs_fuzz_sniff="event/sniff"
 objs_fuzz_irctags="irc/tags irc/parse"
 objs_fuzz_chanarg="irc/chanarg"
-objs_fuzz_http="http/parse"
+objs_fuzz_http="http/parse http/upgrade"
+objs_fuzz_ws="event/ws"
 objs_fuzz_edit="text/edit text/telnet lib/tbuf lib/xmalloc"
 objs_fuzz_when="text/when"
 objs_fuzz_text=$(for f in src/*.c src/*/*.c; do
     b=${f#src/}
     b=${b%.c}
-    case $b in event/conn | event/conn_out | event/conn_xport | event/tls | main | server | irc/* | http/*) ;; *) printf '%s ' "$b" ;; esac
+    case $b in event/conn | event/conn_out | event/conn_xport | event/conn_ws | event/tls | main | server | irc/* | http/*) ;; *) printf '%s ' "$b" ;; esac
 done)
 # The config parser checks operator specs with core/oper and server bans
 # with core/sban; fuzz_config.c stands in for the few chat functions they
@@ -54,6 +55,7 @@ maxlen_fuzz_sanitize=4096
 maxlen_fuzz_sniff=256
 maxlen_fuzz_chanarg=1024
 maxlen_fuzz_http=8192
+maxlen_fuzz_ws=32768
 maxlen_fuzz_text=4096
 maxlen_fuzz_irctags=8192
 objs_fuzz_watch=$(for f in src/core/*.c src/lib/*.c src/store/*.c; do
@@ -96,7 +98,9 @@ build_target() {
         $(pkg-config --libs libsodium 2>/dev/null || echo -lsodium) \
         $(pkg-config --libs inih 2>/dev/null || echo -linih) \
         $(pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd) \
-        $(pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
+        $(pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3) \
+        $(pkg-config --libs wslay 2>/dev/null || echo -lwslay) \
+        $(pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 }
 
 status=0

@@ -120,13 +120,15 @@ TEST(defaults)
     CHECK_EQ(cfg.log_level, LOG_INFO);
     CHECK_EQ(cfg.ping_interval, 120);
     CHECK_EQ(cfg.max_bans, 100);
-    REQUIRE(cfg.nlisten == 6);
-    static const char *const want[6][3] = {
+    REQUIRE(cfg.nlisten == 8);
+    static const char *const want[8][3] = {
         {"telnet", "0.0.0.0", "3030"}, {"telnet", "::", "3030"},
         {"text", "0.0.0.0", "3031"},   {"text", "::", "3031"},
         {"irc", "0.0.0.0", "6667"},    {"irc", "::", "6667"},
+        {"http", "0.0.0.0", "8080"},   {"http", "::", "8080"},
     };
-    for (size_t i = 0; i < 6; i++) {
+    CHECK_STR(cfg.web_root, "web");
+    for (size_t i = 0; i < 8; i++) {
         CHECK_STR(cfg.listen[i].scheme, want[i][0]);
         CHECK_STR(cfg.listen[i].host, want[i][1]);
         CHECK_STR(cfg.listen[i].port, want[i][2]);
@@ -166,7 +168,7 @@ TEST(each_numeric_flag)
     CHECK_EQ(cfg.room_rate, 3);
     CHECK_EQ(cfg.room_burst_ip, 4);
     CHECK_EQ(cfg.room_rate_ip, 0);
-    CHECK_EQ(cfg.nlisten, 6); /* the default listeners */
+    CHECK_EQ(cfg.nlisten, 8); /* the default listeners */
 }
 
 TEST(equals_form_and_bounds)
