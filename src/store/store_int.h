@@ -1,6 +1,6 @@
 /*
- * store_int: what the store's files (store.c writes, store_read.c reads)
- * share and nobody else sees.
+ * store_int: what the store's files (store.c writes, store_read.c reads,
+ * store_open.c opens) share and nobody else sees.
  */
 #ifndef PARLEY_STORE_INT_H
 #define PARLEY_STORE_INT_H
@@ -98,6 +98,21 @@ int store_write_pending(void);
  * has none; creates it if create. -1 on error.
  */
 int64_t store_target_id(const char *target, size_t tlen, bool create);
+
+/*
+ * Opens the database at cfg->path for this server (store_open.c): takes
+ * the lock that keeps a second parleyd out, opens it in WAL mode with
+ * cfg's sync setting, migrates the schema, checks that reading and
+ * writing work and prepares every statement into store_st; sets *last to
+ * the highest message id stored. On failure fills err (cap bytes) with
+ * one line that says what to do and returns why; what was opened is then
+ * released by store_close.
+ */
+enum store_open_error store_open_db(const struct store_config *cfg,
+                                    uint64_t *last, char *err, size_t cap);
+
+/* Releases the lock store_open_db took; called after SQLite closed. */
+void store_unlock(void);
 
 /*
  * Starts the checkpoint thread (store_ckpt.c) on the database at path and
