@@ -648,6 +648,8 @@ static void conn_on_eof(struct conn *c)
         if (c->opened && c->proto->input_done)
             c->proto->input_done(c);
     }
+    if (c->held && c->state == CS_OPEN)
+        return; /* conn_release_input ends it, after the line's answer */
     /* A peer that never got as far as its protocol leaves unseen. */
     conn_close(c, CONN_EOF, c->opened);
 }

@@ -385,3 +385,16 @@ def test_oper_client_gone_during_its_check(t):
     check([e["nick"] for e in srv.events("oper")] == ["other"], "operators that left: %s", srv.events("oper"))
     check(srv.events("oper-failed") == [], "checks of clients gone logged as failures")
     check(not [ln for ln in srv.log_text().splitlines() if "level=error" in ln], "errors logged")
+
+
+def test_oper_answered_after_half_close(t):
+    """A client that sends OPER and then its FIN (with or without a line
+    end after it) gets the answer before the server closes."""
+    srv = oper_server(t)
+    for i, end in enumerate(["\r\n", ""]):
+        g = irc_user(t, srv, "half%d" % i)
+        g.send("OPER boss wrong" + end)
+        g.shut_wr()
+        g.expect(num("half%d" % i, "464", ":Password incorrect"))
+        g.drain_to_end()
+        srv.wait_event("disconnect", nick="half%d" % i)
