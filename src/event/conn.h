@@ -280,7 +280,9 @@ void conn_slow_line(struct conn *c, unsigned cost_ms, unsigned hold_ms);
  * password check on the checker thread), called by its handler: c handles
  * no further line until conn_release_input, so that its answers keep the
  * order of its lines. Meanwhile c is paused as for its flood budget: its
- * input is still read and queued (up to --recvq-max), and its FIN seen.
+ * input is still read and queued (up to --recvq-max), and its FIN seen;
+ * a peer that ends its input meanwhile is closed only after the release,
+ * so that the held line's answer still reaches it.
  */
 void conn_hold_input(struct conn *c);
 
