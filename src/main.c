@@ -241,6 +241,35 @@ static int main_check_config(const struct config *cfg)
     return 0;
 }
 
+/* The operator password checker's descriptor, watched by the loop. */
+static struct ev_io main_checker_io;
+
+/* The checker has answers: hands them to their protocols. */
+static void main_checker_ready(struct ev_loop *loop, struct ev_io *io,
+                               uint32_t events)
+{
+    (void)loop;
+    (void)io;
+    (void)events;
+    oper_checker_ready();
+}
+
+/*
+ * Starts the operator password checker's thread and watches its
+ * descriptor. Returns false, with a message on stderr, if it cannot.
+ */
+static bool main_checker(struct ev_loop *loop)
+{
+    int fd = oper_checker_start();
+    int rc = fd < 0 ? -errno
+                    : ev_io_start(loop, &main_checker_io, fd, EV_READ,
+                                  main_checker_ready);
+    if (rc < 0)
+        fprintf(stderr, "parleyd: the operator password checker: %s\n",
+                strerror(-rc));
+    return rc == 0;
+}
+
 /* The before-flush hook: commits the store's batch (see conn.h). */
 static void main_commit(void)
 {
@@ -322,7 +351,7 @@ int main(int argc, char **argv)
         perror("parleyd: epoll_create1");
         return 1;
     }
-    if (!main_setup(loop))
+    if (!main_setup(loop) || !main_checker(loop))
         return 2;
     main_server_bans(cfgp);
     int status = 1;
@@ -333,6 +362,8 @@ int main(int argc, char **argv)
         status = server_run();
     }
     notify_fini();
+    ev_io_stop(loop, &main_checker_io);
+    oper_checker_stop();
     conn_fini();
     server_stop();
     irc_fini();

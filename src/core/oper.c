@@ -4,6 +4,7 @@
  */
 #include "core/oper.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ static size_t oper_count; /* people who are operators now */
 /* A hash no password is known for, checked when no account has the name,
  * so that an unknown name takes as long as a wrong password. */
 static char oper_decoy[crypto_pwhash_STRBYTES];
+static pthread_once_t oper_decoy_once = PTHREAD_ONCE_INIT;
 
 int oper_init(void)
 {
@@ -157,24 +159,45 @@ size_t oper_accounts(void)
     return oper_n;
 }
 
+/* Makes the decoy hash (once, on whichever thread checks first). */
+static void oper_make_decoy(void)
+{
+    if (oper_hash("-", 1, oper_decoy, sizeof oper_decoy) != 0)
+        oper_decoy[0] = '\0';
+}
+
+bool oper_verify(const char *hash, const char *password, size_t plen)
+{
+    if (plen > OPER_PASSWORD_MAX)
+        return false;
+    if (hash == NULL) {
+        pthread_once(&oper_decoy_once, oper_make_decoy);
+        if (oper_decoy[0] != '\0') {
+            int spent = crypto_pwhash_str_verify(oper_decoy, password, plen);
+            (void)spent; /* only the time it takes matters */
+        }
+        return false;
+    }
+    return crypto_pwhash_str_verify(hash, password, plen) == 0;
+}
+
 const char *oper_check(const char *name, size_t nlen, const char *password,
                        size_t plen)
 {
-    const struct oper_account *a = oper_find(name, nlen);
     /* With no accounts there is no name to hide: nothing to check. */
-    if (plen > OPER_PASSWORD_MAX || oper_n == 0)
+    if (oper_n == 0)
         return NULL;
-    if (a == NULL) {
-        if (oper_decoy[0] == '\0' &&
-            oper_hash("-", 1, oper_decoy, sizeof oper_decoy) != 0)
-            return NULL;
-        int spent = crypto_pwhash_str_verify(oper_decoy, password, plen);
-        (void)spent; /* only the time it takes matters */
-        return NULL;
-    }
-    if (crypto_pwhash_str_verify(a->hash, password, plen) != 0)
+    const struct oper_account *a = oper_find(name, nlen);
+    if (!oper_verify(a ? a->hash : NULL, password, plen) || a == NULL)
         return NULL;
     return a->name;
+}
+
+const char *oper_account(const char *name, size_t nlen, const char **hash)
+{
+    const struct oper_account *a = oper_find(name, nlen);
+    *hash = a ? a->hash : NULL;
+    return a ? a->name : NULL;
 }
 
 int oper_hash(const char *password, size_t len, char *out, size_t cap)
@@ -195,6 +218,14 @@ void oper_set(struct client *c, const char *account)
     else if (!c->oper && account)
         oper_count++;
     c->oper = account;
+}
+
+void oper_log_failed(const struct client *c, const char *tried, size_t n,
+                     bool busy)
+{
+    log_info("event=oper-failed id=%llu nick=%s name=%s%s",
+             (unsigned long long)c->id, log_q(c->nick, c->nick_len),
+             log_q(tried, n), busy ? " reason=busy" : "");
 }
 
 size_t oper_online(void)

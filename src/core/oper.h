@@ -7,14 +7,16 @@
  * Passwords are never kept: an account holds a libsodium password hash
  * (crypto_pwhash_str, Argon2id), and a check costs what that hash was made
  * to cost (tens of milliseconds and 64 MiB with the interactive limits).
- * That is slow by design, so a protocol must pace its users' attempts
- * (see conn_slow_line); this module only checks.
+ * That is slow by design, so a check runs on a thread of its own, the
+ * checker (oper_check_async), never on the loop, and a protocol must pace
+ * its users' attempts (see conn_slow_line); this module only checks.
  */
 #ifndef PARLEY_OPER_H
 #define PARLEY_OPER_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct client;
 
@@ -65,7 +67,8 @@ void oper_fini(void);
 size_t oper_accounts(void);
 
 /*
- * Checks name (nlen bytes) and password (plen bytes) against the accounts.
+ * Checks name (nlen bytes) and password (plen bytes) against the accounts,
+ * on the caller's thread (the protocols use oper_check_async).
  * Returns the account's name (static, lives until oper_fini), or NULL if no
  * account has that name or the password is not its. Slow by design: an
  * unknown name costs about what a wrong password does, so the time taken
@@ -74,6 +77,66 @@ size_t oper_accounts(void);
  */
 const char *oper_check(const char *name, size_t nlen, const char *password,
                        size_t plen);
+
+/*
+ * Returns true if password (plen bytes) is the one hash (a crypto_pwhash_str
+ * string) was made from; with hash NULL, checks a decoy hash no password
+ * is known for and returns false, taking about as long. A password longer
+ * than OPER_PASSWORD_MAX is refused at once. Slow by design; safe on any
+ * thread.
+ */
+bool oper_verify(const char *hash, const char *password, size_t plen);
+
+/*
+ * Returns the account called name (nlen bytes) as oper_check would (the
+ * name to hand to oper_set), with its hash in *hash; or NULL (and *hash
+ * NULL). Both live until the next oper_replace or oper_fini.
+ */
+const char *oper_account(const char *name, size_t nlen, const char **hash);
+
+/* The most checks waiting or running at once, for the whole server. */
+#define OPER_QUEUE_MAX 16
+/* What a user is told when OPER_QUEUE_MAX checks are under way. */
+#define OPER_BUSY "too many operator logins in progress, try again"
+/* The most bytes of the name tried that a completion is told. */
+#define OPER_TRIED_MAX 255
+
+/*
+ * Called on the loop when a check ends: id is the one given to
+ * oper_check_async, tried the name tried (tlen bytes, cut to
+ * OPER_TRIED_MAX), account what oper_check would have returned (an
+ * account removed or changed by a reload meanwhile fails).
+ */
+typedef void (*oper_done_fn)(uint64_t id, const char *tried, size_t tlen,
+                             const char *account);
+
+/*
+ * Starts the checker thread. Returns a descriptor the loop must watch for
+ * reading and then call oper_checker_ready, or -1 with errno set.
+ */
+int oper_checker_start(void);
+
+/* On the loop, when the checker's descriptor is readable: calls the
+ * completions of the checks that ended, in the order they were asked. */
+void oper_checker_ready(void);
+
+/*
+ * Stops the checker thread (after the check it runs, if any) and forgets
+ * the checks still waiting: their completions never run. Closes the
+ * descriptor; the caller stops watching it first. A no-op if not started.
+ */
+void oper_checker_stop(void);
+
+/*
+ * Asks the checker to check name (nlen bytes) and password (plen bytes)
+ * as oper_check does, both copied (the copy of the password is wiped once
+ * checked), with the account's hash as it is now. done(id, ...) runs on
+ * the loop afterwards, never inside this call. Returns false, doing
+ * nothing, if OPER_QUEUE_MAX checks are waiting or running already (or
+ * the checker is not running).
+ */
+bool oper_check_async(const char *name, size_t nlen, const char *password,
+                      size_t plen, oper_done_fn done, uint64_t id);
 
 /*
  * Makes a hash of password (len bytes) for --oper into out (cap bytes, at
@@ -88,6 +151,13 @@ int oper_hash(const char *password, size_t len, char *out, size_t cap);
  * takes it away too.
  */
 void oper_set(struct client *c, const char *account);
+
+/*
+ * Logs c's failed attempt (event=oper-failed) with the name tried (n
+ * bytes), never the password; busy: refused unchecked, the queue full.
+ */
+void oper_log_failed(const struct client *c, const char *tried, size_t n,
+                     bool busy);
 
 /* Returns the number of people who are operators now. */
 size_t oper_online(void);

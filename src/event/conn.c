@@ -107,6 +107,7 @@ static const char *const conn_reasons[] = {
 
 static void conn_on_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev);
 static void conn_on_resume(struct ev_loop *loop, struct ev_timer *t);
+static void conn_resume(struct conn *c);
 void conn_kill(struct conn *c);
 static void conn_fail(struct conn *c);
 void conn_fail_errno(struct conn *c, int err);
@@ -405,6 +406,33 @@ void conn_slow_line(struct conn *c, unsigned cost_ms, unsigned hold_ms)
         c->hold_by = now + hold_ms;
 }
 
+void conn_hold_input(struct conn *c)
+{
+    c->held = true;
+    c->paused = true;
+    conn_update_mask(c);
+}
+
+void conn_release_input(struct conn *c, unsigned hold_ms)
+{
+    uint64_t now = ev_now(conn_loop);
+    c->held = false;
+    if (hold_ms && now + hold_ms > c->hold_by)
+        c->hold_by = now + hold_ms;
+    if (c->state != CS_OPEN || !c->paused || c->deferred)
+        return;
+    ev_timer_stop(conn_loop, &c->timer);
+    conn_resume(c);
+}
+
+struct conn *conn_by_id(uint64_t id)
+{
+    for (size_t i = 0; i < conn_all.n; i++)
+        if (conn_all.v[i]->id == id && conn_all.v[i]->state == CS_OPEN)
+            return conn_all.v[i];
+    return NULL;
+}
+
 void conn_line_free(struct conn *c)
 {
     c->line_free = true;
@@ -542,7 +570,7 @@ static size_t conn_process(struct conn *c, char *p, size_t n)
     struct frame_input in = {p, n};
     uint64_t t0 = conn_clock_ns(); /* when the current line began */
     uint64_t cpu0 = conn_clock(CLOCK_THREAD_CPUTIME_ID); /* and the read */
-    while (c->state == CS_OPEN && in.n > 0) {
+    while (c->state == CS_OPEN && in.n > 0 && !c->held) {
         uint64_t wait = conn_input_wait(c);
         if (wait == 0 && conn_round_spent() && !conn_cheap(c)) {
             conn_defer(c);
@@ -620,6 +648,8 @@ static void conn_on_eof(struct conn *c)
         if (c->opened && c->proto->input_done)
             c->proto->input_done(c);
     }
+    if (c->held && c->state == CS_OPEN)
+        return; /* conn_release_input ends it, after the line's answer */
     /* A peer that never got as far as its protocol leaves unseen. */
     conn_close(c, CONN_EOF, c->opened);
 }
@@ -641,6 +671,8 @@ static bool conn_process_saved(struct conn *c)
 /* Resumes a paused connection: first its saved input, then reading. */
 static void conn_resume(struct conn *c)
 {
+    if (c->held)
+        return; /* conn_release_input resumes it */
     c->paused = false;
     if (!conn_process_saved(c))
         return;

@@ -276,6 +276,31 @@ void conn_close_with(struct conn *c, enum conn_reason reason, const char *text);
 void conn_slow_line(struct conn *c, unsigned cost_ms, unsigned hold_ms);
 
 /*
+ * For a line whose answer comes later, from elsewhere (an operator's
+ * password check on the checker thread), called by its handler: c handles
+ * no further line until conn_release_input, so that its answers keep the
+ * order of its lines. Meanwhile c is paused as for its flood budget: its
+ * input is still read and queued (up to --recvq-max), and its FIN seen;
+ * a peer that ends its input meanwhile is closed only after the release,
+ * so that the held line's answer still reaches it.
+ */
+void conn_hold_input(struct conn *c);
+
+/*
+ * Ends conn_hold_input: c handles its queued lines again, its next one
+ * not before hold_ms from now (0: at once, as its budget allows). May
+ * handle lines before it returns, so the caller sends the held line's
+ * answer first.
+ */
+void conn_release_input(struct conn *c, unsigned hold_ms);
+
+/*
+ * Returns the open connection whose conn_id is id, or NULL if it has
+ * closed (ids are never reused). O(connections): for rare lookups.
+ */
+struct conn *conn_by_id(uint64_t id);
+
+/*
  * For a line that is one part of a bigger request (a header line of an
  * HTTP request head, whose length the protocol bounds), called by its
  * handler: the line is not counted against c's flood budget, so a request

@@ -65,6 +65,7 @@ struct conn {
     bool abort;          /* close with a reset: queued output is dropped */
     bool excused;        /* conn_slow_line: this line's time is not charged */
     bool line_free;      /* conn_line_free: this line is not counted */
+    bool held;           /* conn_hold_input: no line until released */
     /* Transport (conn_xport.c); all zero for plain TCP. */
     struct tls_session *tls;    /* NULL: plain TCP */
     struct tls_server *tls_srv; /* where its session comes from */

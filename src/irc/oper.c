@@ -4,7 +4,9 @@
  * whoever set user mode +w), and how a killed IRC client is told.
  *
  * The accounts and the password check are the core's (core/oper.h). A
- * check is slow by design, so each attempt is charged to the connection:
+ * check is slow by design, so it runs off the loop (oper_check_async)
+ * while the connection's next lines wait for its answer, and each attempt
+ * is charged to the connection:
  * OPER_FAIL_WAIT_MS of its flood budget, and after a failed one it reads
  * nothing more for as long (conn_slow_line): a client that sends twenty
  * guesses at once gets one checked every two seconds, and everyone else is
@@ -26,28 +28,44 @@ static void irc_oper_mode(struct irc_session *s, bool on)
     irc_send(s, ":%s MODE %s %s", from, s->client.nick, on ? "+o" : "-o");
 }
 
+/* The checker's answer to the OPER of connection id (oper_done_fn). */
+static void irc_oper_done(uint64_t id, const char *tried, size_t n,
+                          const char *account)
+{
+    struct conn *c = conn_by_id(id);
+    struct irc_session *s = c ? conn_data(c) : NULL;
+    if (s == NULL || s->gone)
+        return; /* it left meanwhile */
+    if (account == NULL) {
+        oper_log_failed(&s->client, tried, n, false);
+        irc_num(s, "464", ":Password incorrect");
+    } else {
+        bool was = s->client.oper != NULL;
+        oper_set(&s->client, account);
+        log_info("event=oper id=%llu nick=%s account=%s",
+                 (unsigned long long)s->client.id,
+                 log_q(s->client.nick, s->client.nick_len), account);
+        irc_num(s, "381", ":You are now an IRC operator");
+        if (!was)
+            irc_oper_mode(s, true);
+    }
+    conn_release_input(c, account ? 0 : OPER_FAIL_WAIT_MS);
+}
+
 /* OPER NAME PASSWORD */
 void irc_cmd_oper(struct irc_session *s, struct irc_msg *m)
 {
     const struct irc_slice *name = &m->params[0], *pw = &m->params[1];
-    const char *account = oper_check(name->p, name->n, pw->p, pw->n);
-    conn_slow_line(s->conn, OPER_FAIL_WAIT_MS, account ? 0 : OPER_FAIL_WAIT_MS);
-    if (account == NULL) {
-        log_info("event=oper-failed id=%llu nick=%s name=%s",
-                 (unsigned long long)s->client.id,
-                 log_q(s->client.nick, s->client.nick_len),
-                 log_q(name->p, name->n));
-        irc_num(s, "464", ":Password incorrect");
+    if (!oper_check_async(name->p, name->n, pw->p, pw->n, irc_oper_done,
+                          conn_id(s->conn))) {
+        conn_slow_line(s->conn, OPER_FAIL_WAIT_MS, OPER_FAIL_WAIT_MS);
+        oper_log_failed(&s->client, name->p, name->n, true);
+        irc_num(s, "464", ":%s", OPER_BUSY);
         return;
     }
-    bool was = s->client.oper != NULL;
-    oper_set(&s->client, account);
-    log_info("event=oper id=%llu nick=%s account=%s",
-             (unsigned long long)s->client.id,
-             log_q(s->client.nick, s->client.nick_len), account);
-    irc_num(s, "381", ":You are now an IRC operator");
-    if (!was)
-        irc_oper_mode(s, true);
+    /* The answer comes from the checker; the next line waits for it. */
+    conn_slow_line(s->conn, OPER_FAIL_WAIT_MS, 0);
+    conn_hold_input(s->conn);
 }
 
 void irc_oper_drop(struct irc_session *s)

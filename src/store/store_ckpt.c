@@ -10,7 +10,8 @@
  * commit after a complete checkpoint starts the WAL over, so it stays
  * bounded.
  *
- * This is the only thread in parleyd. It shares nothing with the loop but
+ * Besides core/oper_checker.c's, this is the only thread in parleyd. It
+ * shares nothing with the loop but
  * the flags below, under a mutex.
  */
 #include <pthread.h>

@@ -5,9 +5,11 @@
  * turned away.
  *
  * The accounts, the check and the kill are the core's (core/oper.h), so a
- * text operator and an IRC operator are the same thing. As in IRC, each
- * attempt costs the connection OPER_FAIL_WAIT_MS of its flood budget, and
- * a failed one makes it wait that long before its next line is read.
+ * text operator and an IRC operator are the same thing. As in IRC, the
+ * password is checked off the loop (oper_check_async) while the
+ * connection's next lines wait; each attempt costs the connection
+ * OPER_FAIL_WAIT_MS of its flood budget, and a failed one makes it wait
+ * that long before its next line is read.
  */
 #include <string.h>
 
@@ -18,6 +20,27 @@
 #include "lib/sanitize.h"
 #include "text/text.h"
 
+/* The checker's answer to the /oper of connection id (oper_done_fn). */
+static void text_oper_done(uint64_t id, const char *tried, size_t n,
+                           const char *account)
+{
+    struct conn *c = conn_by_id(id);
+    if (c == NULL)
+        return; /* it left meanwhile */
+    struct text_session *s = conn_data(c);
+    if (account == NULL) {
+        oper_log_failed(&s->client, tried, n, false);
+        text_reply(s, "! wrong operator name or password");
+    } else {
+        oper_set(&s->client, account);
+        log_info("event=oper id=%llu nick=%s account=%s",
+                 (unsigned long long)s->client.id,
+                 log_q(s->client.nick, s->client.nick_len), account);
+        text_reply(s, "* you are now a server operator (%s)", account);
+    }
+    conn_release_input(c, account ? 0 : OPER_FAIL_WAIT_MS);
+}
+
 void text_cmd_oper(struct text_session *s, const char *args, size_t len)
 {
     const char *name;
@@ -26,20 +49,16 @@ void text_cmd_oper(struct text_session *s, const char *args, size_t len)
         text_usage(s, "/oper NAME PASSWORD");
         return;
     }
-    const char *account = oper_check(name, n, args, len);
-    conn_slow_line(s->conn, OPER_FAIL_WAIT_MS, account ? 0 : OPER_FAIL_WAIT_MS);
-    if (account == NULL) {
-        log_info("event=oper-failed id=%llu nick=%s name=%s",
-                 (unsigned long long)s->client.id,
-                 log_q(s->client.nick, s->client.nick_len), log_q(name, n));
-        text_reply(s, "! wrong operator name or password");
+    if (!oper_check_async(name, n, args, len, text_oper_done,
+                          conn_id(s->conn))) {
+        conn_slow_line(s->conn, OPER_FAIL_WAIT_MS, OPER_FAIL_WAIT_MS);
+        oper_log_failed(&s->client, name, n, true);
+        text_reply(s, "! %s", OPER_BUSY);
         return;
     }
-    oper_set(&s->client, account);
-    log_info("event=oper id=%llu nick=%s account=%s",
-             (unsigned long long)s->client.id,
-             log_q(s->client.nick, s->client.nick_len), account);
-    text_reply(s, "* you are now a server operator (%s)", account);
+    /* The answer comes from the checker; the next line waits for it. */
+    conn_slow_line(s->conn, OPER_FAIL_WAIT_MS, 0);
+    conn_hold_input(s->conn);
 }
 
 void text_cmd_kill(struct text_session *s, const char *args, size_t len)

@@ -272,3 +272,129 @@ def test_oper_success_does_not_stall_with_flood_limits(t):
     t0 = time.monotonic()
     a.barrier(timeout=3)
     check(time.monotonic() - t0 < 1.5, "the line after OPER waited %.2fs", time.monotonic() - t0)
+
+
+BUSY = ":too many operator logins in progress, try again"
+
+
+def oper_crowd(t, srv, n):
+    """n registered IRC users (guess0, guess1, ...)."""
+    return [irc_user(t, srv, "guess%d" % i) for i in range(n)]
+
+
+def worst_wait_while(clients, busy, start):
+    """Runs barriers of clients until busy() is false; returns the longest
+    round-trip seen (at least one round is run) and the time from start
+    until then."""
+    worst = 0.0
+    while True:
+        t0 = time.monotonic()
+        for c in clients:
+            c.barrier()
+        worst = max(worst, time.monotonic() - t0)
+        if not busy():
+            return worst, time.monotonic() - start
+
+
+def test_oper_checks_do_not_stall_others(t):
+    """Twenty wrong OPERs from twenty connections at once: their checks run
+    off the loop, so uninvolved users' round-trips stay short while they
+    are under way. On the loop, a round-trip waited for all of them (4.4 s
+    of 4.4 s here): the bound is a third of the checks' time, so that a
+    slow or loaded machine does not change the verdict."""
+    srv = oper_server(t, "--max-per-ip", "100")
+    crowd = oper_crowd(t, srv, 20)
+    o = irc_user(t, srv, "other")
+    (x,) = t.users(srv, "xavier")
+    start = time.monotonic()
+    for g in crowd:
+        g.send_line("OPER boss wrong")
+
+    def busy():
+        return len(srv.events("oper-failed")) < len(crowd)
+
+    worst, took = worst_wait_while([o, x], busy, start)
+    answered = [g.expect_num("464").params[-1] for g in crowd]
+    check(worst < took / 3, "others waited %.3fs while the checks took %.3fs", worst, took)
+    check(answered.count("Password incorrect") >= 1, "no check was answered: %s", answered)
+
+
+def test_oper_then_more_lines_in_one_packet_keep_their_order(t):
+    """OPER and the lines after it in the same packet: the answer to OPER
+    comes first, then theirs (the connection's input waits for the check)."""
+    srv = oper_server(t)
+    a = irc_user(t, srv, "alice")
+    v = irc_user(t, srv, "victim")
+    a.send("OPER boss wrong\r\nPING :one\r\nOPER boss :%s\r\nKILL victim :bye\r\nPING :two\r\n" % PASSWORD)
+    a.expect(num("alice", "464", ":Password incorrect"))
+    a.expect(":%s PONG %s :one" % (SERVER_NAME, SERVER_NAME))
+    a.expect(num("alice", "381", ":You are now an IRC operator"))
+    a.expect(":alice!~alice@127.0.0.1 MODE alice +o")
+    a.expect(":%s PONG %s :two" % (SERVER_NAME, SERVER_NAME))
+    v.read_until(lambda ln: ln.startswith("ERROR :Closing Link: victim"))
+    (x,) = t.users(srv, "xavier")
+    x.send("/oper boss wrong\n/oper boss %s\n/kill alice\n" % PASSWORD)
+    x.expect("! wrong operator name or password")
+    x.expect("* you are now a server operator (boss)")
+    x.expect("* killed alice")
+
+
+def test_oper_queue_is_bounded(t):
+    """More simultaneous attempts than the checker's queue holds (16): the
+    rest are refused at once with "try again", logged, and paced as
+    failures; those queued are answered as usual."""
+    srv = oper_server(t, "--max-per-ip", "100")
+    crowd = oper_crowd(t, srv, 30)
+    sent = time.monotonic()
+    for g in crowd:
+        g.send_line("OPER boss wrong")
+    replies = [g.expect_num("464", timeout=15).params[-1] for g in crowd]
+    refused = replies.count(BUSY[1:])
+    check(refused >= 1, "no attempt refused with a full queue: %s", replies)
+    check(refused + replies.count("Password incorrect") == len(crowd), "other replies: %s", replies)
+    check(len(srv.events("oper-failed", reason="busy")) == refused, "refusals not logged as busy")
+    crowd[replies.index(BUSY[1:])].barrier()
+    check(time.monotonic() - sent >= 1.9, "a refused attempt was not paced as a failure")
+
+
+def test_oper_client_gone_during_its_check(t):
+    """Clients that send OPER and leave while it is checked: nothing is
+    answered or logged for them but their disconnect, the server stays
+    responsive while their checks run, and an OPER queued behind them
+    works."""
+    srv = oper_server(t, "--max-per-ip", "100")
+    crowd = oper_crowd(t, srv, 8)
+    o = irc_user(t, srv, "other")
+    (x,) = t.users(srv, "xavier")
+    start = time.monotonic()
+    for g in crowd:
+        g.send_line("OPER boss :" + PASSWORD)
+        g.reset()
+    o.send_line("OPER boss :" + PASSWORD)
+
+    def busy():
+        return not srv.events("oper", nick="other")
+
+    worst, took = worst_wait_while([x], busy, start)
+    o.expect(num("other", "381", ":You are now an IRC operator"))
+    o.expect(":other!~other@127.0.0.1 MODE other +o")
+    check(worst < took / 3, "others waited %.3fs while the checks took %.3fs", worst, took)
+    for i in range(len(crowd)):
+        srv.wait_event("disconnect", nick="guess%d" % i)
+    o.barrier()
+    check([e["nick"] for e in srv.events("oper")] == ["other"], "operators that left: %s", srv.events("oper"))
+    check(srv.events("oper-failed") == [], "checks of clients gone logged as failures")
+    check(not [ln for ln in srv.log_text().splitlines() if "level=error" in ln], "errors logged")
+
+
+def test_oper_answered_after_half_close(t):
+    """A client that sends OPER and then its FIN (with or without a line
+    end after it) gets the answer before the server closes."""
+    srv = oper_server(t)
+    for i, end in enumerate(["\r\n", ""]):
+        g = irc_user(t, srv, "half%d" % i)
+        g.send("OPER boss wrong" + end)
+        g.shut_wr()
+        g.expect(num("half%d" % i, "464", ":Password incorrect"))
+        g.drain_to_end()
+        srv.wait_event("disconnect", nick="half%d" % i)

@@ -214,6 +214,25 @@ void conn_slow_line(struct conn *c, unsigned cost_ms, unsigned hold_ms)
     (void)hold_ms;
 }
 
+void conn_hold_input(struct conn *c)
+{
+    (void)c;
+}
+
+void conn_release_input(struct conn *c, unsigned hold_ms)
+{
+    (void)c;
+    (void)hold_ms;
+}
+
+struct conn *conn_by_id(uint64_t id)
+{
+    for (size_t i = 0; i < NSESS; i++)
+        if (fuzz_conns[i] && fuzz_conns[i]->open && fuzz_conns[i]->id == id)
+            return fuzz_conns[i];
+    return NULL;
+}
+
 void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg)
 {
     for (size_t i = 0; i < NSESS; i++)
