@@ -99,6 +99,7 @@ extern struct conn_list conn_carry;  /* output a round had no time for */
 extern struct conn_list conn_spare;  /* the next conn_carry, being built */
 extern uint64_t conn_out_total;      /* output bytes ever queued */
 extern size_t conn_round_sent;       /* bytes sent in this round's flush */
+extern uint64_t conn_round_start;    /* conn_out_total when the round began */
 
 /* Appends c to list l. */
 void conn_list_push(struct conn_list *l, struct conn *c);
@@ -111,8 +112,30 @@ void conn_list_push(struct conn_list *l, struct conn *c);
  */
 size_t conn_list_compact(struct conn_list *l, size_t *head, size_t slot_off);
 
+/* ------------------------------------------------------------------------
+ * The input side (conn_in.c).
+ * ------------------------------------------------------------------------ */
+
 /* Reads one chunk and processes it; keeps what a pause left over. */
 void conn_read(struct conn *c);
+
+/* Runs the protocol's open hook, once. */
+void conn_open(struct conn *c);
+
+/* The peer sent its FIN: no more input will come after what is queued. */
+void conn_on_hup(struct conn *c);
+
+/*
+ * Serves deferred input, oldest first, while the round's budget lasts;
+ * what is left waits for the next round, which then comes at once.
+ */
+void conn_run_deferred(void);
+
+/* Takes c, about to be freed, off the queue of deferred input. */
+void conn_in_forget(struct conn *c);
+
+/* Frees the queue of deferred input (at exit). */
+void conn_in_fini(void);
 
 /*
  * Starts the wait for a new connection's first words: the protocol opens

@@ -42,7 +42,7 @@ objs_fuzz_when="text/when"
 objs_fuzz_text=$(for f in src/*.c src/*/*.c; do
     b=${f#src/}
     b=${b%.c}
-    case $b in event/conn | event/conn_out | event/conn_xport | event/conn_ws | event/tls | main | server | irc/* | http/*) ;; *) printf '%s ' "$b" ;; esac
+    case $b in event/conn | event/conn_in | event/conn_out | event/conn_xport | event/conn_ws | event/tls | main | server | irc/* | http/*) ;; *) printf '%s ' "$b" ;; esac
 done)
 # The config parser checks operator specs with core/oper and server bans
 # with core/sban; fuzz_config.c stands in for the few chat functions they
