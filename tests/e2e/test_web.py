@@ -13,6 +13,7 @@ import time
 
 from harness import Ended, check
 from irc import SERVER_NAME, IrcMsg, irc_user
+from test_hostile import rss_kib
 from test_tls import make_cert, make_dir
 from wsclient import (
     OP_BINARY,
@@ -469,14 +470,6 @@ def test_https_and_wss(t):
     a.expect_close(1000)
 
 
-def _rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for ln in f:
-            if ln.startswith("VmRSS:"):
-                return int(ln.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
-
-
 def test_ten_thousand_idle_websockets(t):
     """10,000 WebSocket clients upgrade and sit idle (each side holds
     10,000 descriptors, within the 20,000 the harness allows): the server's
@@ -485,7 +478,7 @@ def test_ten_thousand_idle_websockets(t):
     n = 10000
     srv = web_server(t)
     addr = url_addr(srv, "http")
-    before = _rss_kib(srv.pid)
+    before = rss_kib(srv.pid)
     socks = []
     try:
         req, _ = upgrade_request("127.0.0.1:%d" % addr[2])
@@ -497,7 +490,7 @@ def test_ten_thousand_idle_websockets(t):
             st, _, rest = read_http_head(s, b"", time.monotonic() + t.bound(20))
             check(st == 101 and rest == b"", "upgrade: %s %r" % (st, rest))
         srv.wait_log(r"event=ws-open id=%d\b" % n, timeout=t.bound(10))
-        grown = _rss_kib(srv.pid) - before
+        grown = rss_kib(srv.pid) - before
         per = grown * 1024 / n
         limit = 16384 if "asan" in t.parleyd else 4096
         check(per < limit, "%.0f bytes of RSS per idle WebSocket client (limit %d)" % (per, limit))
