@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 total_pass=0
 total_fail=0
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+failures=$(mktemp)
+trap 'rm -f "$log" "$failures"' EXIT
 
 # suite NAME COMMAND...: runs one suite and adds its summary line.
 suite() {
@@ -19,10 +20,14 @@ suite() {
     shift
     echo "=== $name"
     "$@" 2>&1 | tee "$log"
-    rc=$?
+    # Each failure's first line is kept for the recap at the end, so that
+    # the last screen of a long run names what failed.
+    grep -E '^(FAIL|--- .*exit status|.*: [0-9?]+ executions, FAILED)' "$log" |
+        cut -c1-300 | sed "s|^|[$name] |" >>"$failures"
     summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
     if [ -z "$summary" ]; then
         echo "=== $name: no summary line; counted as 1 failure"
+        echo "[$name] no summary line" >>"$failures"
         total_fail=$((total_fail + 1))
         return
     fi
@@ -35,8 +40,8 @@ suite() {
 # The exit status of the suites is read from their summary lines; a build
 # failure leaves no binary and so no summary.
 echo "=== build"
-make -s -j2 all unit-bins || total_fail=$((total_fail + 1))
-make -s asan || total_fail=$((total_fail + 1))
+make -s -j2 all unit-bins || { total_fail=$((total_fail + 1)); echo "[build] make all unit-bins failed" >>"$failures"; }
+make -s asan || { total_fail=$((total_fail + 1)); echo "[build] make asan failed" >>"$failures"; }
 
 suite "unit (normal build)" sh tests/unit/run.sh build/unit/test_*
 suite "unit (asan+ubsan build)" sh tests/unit/run.sh build/asan/unit/test_*
@@ -54,5 +59,9 @@ suite "soak (${SOAK_SECONDS:-30} s)" /usr/bin/python3 tests/soak/soak.py \
 suite "valgrind (e2e subset)" sh tests/soak/valgrind.sh build/parleyd
 
 echo
+if [ -s "$failures" ]; then
+    echo "=== what failed (first line of each; the suite's output above has the rest)"
+    cat "$failures"
+fi
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
