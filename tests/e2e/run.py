@@ -27,6 +27,7 @@ sys.path.insert(0, HERE)
 import harness  # noqa: E402
 
 _print_lock = threading.Lock()
+_took = []  # (seconds, deadline, name) of every test run
 
 
 def discover():
@@ -60,9 +61,11 @@ def _where(exc):
 
 
 def run_one(name, func, parleyd, timeout):
-    """Runs one test with a watchdog; returns (ok, reason, details)."""
+    """Runs one test with a watchdog; returns (ok, reason, details), and
+    records in _took how long it ran against its deadline."""
     ctx = harness.Context(name, parleyd, timeout=getattr(func, "timeout", timeout))
     result = {}
+    t0 = time.monotonic()
 
     def body():
         try:
@@ -101,6 +104,8 @@ def run_one(name, func, parleyd, timeout):
                 details.append("parleyd %s stderr (last 30 lines):\n%s" % (" ".join(s.argv[1:]), s.log_text(tail=30)))
     details.extend(ctx.details)
     ok = not reasons
+    with _print_lock:
+        _took.append((time.monotonic() - t0, ctx.timeout, name))
     return ok, reasons, details
 
 
@@ -167,6 +172,10 @@ def main():
                 else:
                     failed += 1
     sys.stderr.write("(e2e: %d tests in %.1fs)\n" % (len(tests), time.monotonic() - t0))
+    # The tests that came nearest their deadline: where a slower machine
+    # would fail first.
+    near = sorted(_took, key=lambda x: x[0] / x[1], reverse=True)[:5]
+    sys.stderr.write("(nearest their deadline: %s)\n" % ", ".join("%s %.1fs of %.0fs" % (n, s, d) for s, d, n in near))
     print("%d passed, %d failed" % (passed, failed), flush=True)
     return 0 if failed == 0 else 1
 
