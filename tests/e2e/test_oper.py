@@ -319,6 +319,11 @@ def test_oper_checks_do_not_stall_others(t):
     check(answered.count("Password incorrect") >= 1, "no check was answered: %s", answered)
 
 
+# Twenty Argon2id checks one after another: about 5 s here, more on a
+# loaded machine; the deadline leaves room for three times that.
+test_oper_checks_do_not_stall_others.timeout = 60
+
+
 def test_oper_then_more_lines_in_one_packet_keep_their_order(t):
     """OPER and the lines after it in the same packet: the answer to OPER
     comes first, then theirs (the connection's input waits for the check)."""
@@ -355,6 +360,9 @@ def test_oper_queue_is_bounded(t):
     check(len(srv.events("oper-failed", reason="busy")) == refused, "refusals not logged as busy")
     crowd[replies.index(BUSY[1:])].barrier()
     check(time.monotonic() - sent >= 1.9, "a refused attempt was not paced as a failure")
+
+
+test_oper_queue_is_bounded.timeout = 60  # sixteen checks in a row, as above
 
 
 def test_oper_client_gone_during_its_check(t):
