@@ -96,7 +96,11 @@ const char *oper_account(const char *name, size_t nlen, const char **hash);
 
 /* The most checks waiting or running at once, for the whole server. */
 #define OPER_QUEUE_MAX 16
-/* What a user is told when OPER_QUEUE_MAX checks are under way. */
+/* The most of them from one origin (conn_origin: an address, or its
+ * network by --ipv4-prefix/--ipv6-prefix), so that one cannot fill the
+ * queue. */
+#define OPER_ORIGIN_MAX 4
+/* What a user is told when either bound is reached. */
 #define OPER_BUSY "too many operator logins in progress, try again"
 /* The most bytes of the name tried that a completion is told. */
 #define OPER_TRIED_MAX 255
@@ -131,12 +135,22 @@ void oper_checker_stop(void);
  * Asks the checker to check name (nlen bytes) and password (plen bytes)
  * as oper_check does, both copied (the copy of the password is wiped once
  * checked), with the account's hash as it is now. done(id, ...) runs on
- * the loop afterwards, never inside this call. Returns false, doing
- * nothing, if OPER_QUEUE_MAX checks are waiting or running already (or
- * the checker is not running).
+ * the loop afterwards, never inside this call. origin is where the
+ * attempt comes from (conn_origin). Returns false, doing nothing, if
+ * OPER_QUEUE_MAX checks are waiting or running already, or
+ * OPER_ORIGIN_MAX of them come from origin (or the checker is not
+ * running).
  */
 bool oper_check_async(const char *name, size_t nlen, const char *password,
-                      size_t plen, oper_done_fn done, uint64_t id);
+                      size_t plen, const char *origin, oper_done_fn done,
+                      uint64_t id);
+
+/*
+ * Forgets the checks of id (its connection is gone) that have not started:
+ * they are skipped, their places freed at once, their completions never
+ * run. One already running ends as usual.
+ */
+void oper_check_forget(uint64_t id);
 
 /*
  * Makes a hash of password (len bytes) for --oper into out (cap bytes, at

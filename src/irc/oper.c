@@ -56,7 +56,8 @@ static void irc_oper_done(uint64_t id, const char *tried, size_t n,
 void irc_cmd_oper(struct irc_session *s, struct irc_msg *m)
 {
     const struct irc_slice *name = &m->params[0], *pw = &m->params[1];
-    if (!oper_check_async(name->p, name->n, pw->p, pw->n, irc_oper_done,
+    if (!oper_check_async(name->p, name->n, pw->p, pw->n,
+                          conn_origin(s->conn), irc_oper_done,
                           conn_id(s->conn))) {
         conn_slow_line(s->conn, OPER_FAIL_WAIT_MS, OPER_FAIL_WAIT_MS);
         oper_log_failed(&s->client, name->p, name->n, true);

@@ -468,6 +468,7 @@ static void irc_close(struct conn *c, enum conn_reason reason)
     struct irc_session *s = conn_data(c);
     const char *why = irc_reason(reason);
     irc_batch_flush(); /* what s said before it went is said */
+    oper_check_forget(conn_id(c)); /* an OPER it left waiting is not run */
     if (reason == CONN_SENDQ || reason == CONN_FLOOD || reason == CONN_MEMORY) {
         char line[IRC_CLOSING_MAX];
         irc_closing_link(s, why, line);

@@ -49,8 +49,8 @@ void text_cmd_oper(struct text_session *s, const char *args, size_t len)
         text_usage(s, "/oper NAME PASSWORD");
         return;
     }
-    if (!oper_check_async(name, n, args, len, text_oper_done,
-                          conn_id(s->conn))) {
+    if (!oper_check_async(name, n, args, len, conn_origin(s->conn),
+                          text_oper_done, conn_id(s->conn))) {
         conn_slow_line(s->conn, OPER_FAIL_WAIT_MS, OPER_FAIL_WAIT_MS);
         oper_log_failed(&s->client, name, n, true);
         text_reply(s, "! %s", OPER_BUSY);

@@ -14,6 +14,7 @@
 #include "event/outq.h"
 #include "core/batch.h"
 #include "core/history.h"
+#include "core/oper.h"
 #include "core/room.h"
 #include "lib/sanitize.h"
 #include "lib/xmalloc.h"
@@ -579,6 +580,7 @@ static void text_close(struct conn *c, enum conn_reason reason)
     struct text_session *s = conn_data(c);
     if (text_batch.owner == s)
         text_batch_flush();
+    oper_check_forget(conn_id(c)); /* an /oper it left waiting is not run */
     if (reason == CONN_SENDQ) {
         char line[128];
         snprintf(line, sizeof line,
