@@ -122,7 +122,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import harness  # noqa: E402
 from harness import BARRIER_REPLY, Ended  # noqa: E402
 from irc import SERVER_NAME, IrcClient  # noqa: E402
-from soak_irc import PING_INTERVAL, IrcActors, bare, read, timed_out  # noqa: E402
+from soak_irc import FIXTURE_RCVBUF, PING_INTERVAL, IrcActors, bare, read, timed_out  # noqa: E402
 
 # RSS margin.  The RSS after the run may exceed the start by at most
 # max(RSS_MARGIN_KIB, RSS_MARGIN_FRACTION * start).  Why not zero: glibc's
@@ -1024,7 +1024,7 @@ class Soak(IrcActors):
         self.big_nicks = {c.nick for c in clients}
         ths = []
         for room in ["flood", "utf8"] + HOP_ROOMS + ["lobby"]:
-            c = self.welcome(self.client())
+            c = self.welcome(self.client(rcvbuf=FIXTURE_RCVBUF))
             if room != "lobby":
                 c.say("/join " + room)
             c.send("/topic\n")

@@ -51,6 +51,14 @@ CLIENT_TAGS_MAX = 4094  # tag data a client may send (message-tags)
 BODY_MAX = 510  # the rest of the line, CRLF not counted
 TARGMAX = 4
 CHANLIMIT = 100
+# The receive buffer of the readers that stay all along (residents and
+# witnesses). Python parses every line they get, on one of the soak's
+# hundreds of threads, and can fall a few hundred KB behind a busy room;
+# with the kernel's default (about 128 KB for a slow reader) the rest
+# passes --sendq-max and the server cuts the witness off (seen once in a
+# full run). 4 MiB (capped by net.core.rmem_max) keeps the backlog on
+# this side, where the server does not count it.
+FIXTURE_RCVBUF = 4 << 20
 PING_INTERVAL = 8  # --ping-interval: unregistered connections go after 8 s
 KEEP_TALKING = 2  # seconds between the fixtures' own PINGs
 KEEP_TOKEN = "fixture"
@@ -764,18 +772,18 @@ class IrcActors:
         message-tags; one in #flood), the witnesses of #ircab (one text, one IRC),
         and ilimit in its CHANLIMIT channels. Returns the clients and the
         readers' threads."""
-        res = self.irc_register(self.irc(), "ires", "ires", caps=True)
+        res = self.irc_register(self.irc(rcvbuf=FIXTURE_RCVBUF), "ires", "ires", caps=True)
         for room in self.irc_rooms + ["utf8"]:
             self.irc_join(res, "#" + room, "ires!~ires@127.0.0.1")
-        flood = self.irc_register(self.irc(), "iflood", "iflood")
+        flood = self.irc_register(self.irc(rcvbuf=FIXTURE_RCVBUF), "iflood", "iflood")
         self.irc_join(flood, "#flood", "iflood!~iflood@127.0.0.1")
-        tw = self.welcome(self.client())
+        tw = self.welcome(self.client(rcvbuf=FIXTURE_RCVBUF))
         tw.say("/nick " + TEXT_WITNESS)
         tw.read_until("* you are now " + TEXT_WITNESS, timeout=10)
         tw.say("/join ircab")
         tw.send("/topic\n")
         tw.read_until(BARRIER_REPLY, timeout=10)
-        iw = self.irc_register(self.irc(), IRC_WITNESS, IRC_WITNESS)
+        iw = self.irc_register(self.irc(rcvbuf=FIXTURE_RCVBUF), IRC_WITNESS, IRC_WITNESS)
         self.irc_join(iw, "#ircab", "%s!~%s@127.0.0.1" % (IRC_WITNESS, IRC_WITNESS))
         h = self.irc_limit_setup()
         ths = [
