@@ -359,6 +359,7 @@ def test_oper_queue_is_bounded(t):
     refused = replies.count(BUSY[1:])
     check(refused >= 1, "no attempt refused with a full queue: %s", replies)
     check(refused + replies.count("Password incorrect") == len(crowd), "other replies: %s", replies)
+    srv.wait_log(r"event=oper-failed .*reason=busy", count=refused)  # the log may lag the replies
     check(len(srv.events("oper-failed", reason="busy")) == refused, "refusals not logged as busy")
     crowd[replies.index(BUSY[1:])].barrier()
     check(time.monotonic() - sent >= 1.9, "a refused attempt was not paced as a failure")
@@ -380,6 +381,8 @@ def test_oper_client_gone_during_its_check(t):
     o.send_line("OPER boss :" + PASSWORD)
     o.expect(num("other", "381", ":You are now an IRC operator"))
     o.expect(":other!~other@127.0.0.1 MODE other +o")
+    # The log comes through a pipe of its own: it may lag the reply.
+    srv.wait_event("oper", nick="other")
     for i in range(len(crowd)):
         srv.wait_event("disconnect", nick="guess%d" % i)
     o.barrier()
@@ -405,6 +408,7 @@ def test_one_address_cannot_fill_the_oper_queue(t):
     refused = replies.count(BUSY[1:])
     check(refused >= 1, "none of twelve at once from one address refused: %s", replies)
     check(refused + replies.count("Password incorrect") == len(crowd), "other replies: %s", replies)
+    srv.wait_log(r"event=oper-failed .*reason=busy", count=refused)  # the log may lag the replies
     check(len(srv.events("oper-failed", reason="busy")) == refused, "refusals not logged as busy")
 
 
