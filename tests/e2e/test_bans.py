@@ -15,7 +15,7 @@ import time
 
 from harness import check
 from irc import SERVER_NAME, irc_addr, irc_client, irc_user, text_addr
-from test_oper import PASSWORD, irc_oper, num, oper_server
+from test_oper import CHECK_WAIT, PASSWORD, irc_oper, num, oper_server
 
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 
@@ -24,7 +24,7 @@ def text_oper(t, srv, name="boss_user"):
     """A text user who is a server operator."""
     (a,) = t.users(srv, name)
     a.say("/oper boss " + PASSWORD)
-    a.expect("* you are now a server operator (boss)")
+    a.expect("* you are now a server operator (boss)", timeout=CHECK_WAIT)
     return a
 
 
@@ -138,7 +138,7 @@ def test_only_operators_ban(t):
     i.send_line("STATS u")
     i.expect(num("ivan", "219", "u :End of /STATS report"))
     a.say("/oper boss " + PASSWORD)
-    a.expect("* you are now a server operator (boss)")
+    a.expect("* you are now a server operator (boss)", timeout=CHECK_WAIT)
     a.say("/serverban")
     a.expect("! usage: /serverban ADDRESS|NETWORK|MASK [DURATION] [REASON]")
     for bad in ("0.0.0.0/0", "*!*@*", "10.0.0.0/33"):

@@ -10,7 +10,7 @@ import tempfile
 from harness import check
 from test_cli import _free_port as free_port
 from test_cli import run
-from test_oper import PASSWORD, oper_hash
+from test_oper import CHECK_WAIT, PASSWORD, oper_hash
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLE = os.path.join(ROOT, "contrib", "parley.conf")
@@ -193,7 +193,7 @@ def test_sighup_replaces_operators(t):
     srv = t.server("-c", path)
     a, b = t.users(srv, "alice", "bob")
     a.say("/oper boss " + PASSWORD)
-    a.expect("* you are now a server operator (boss)")
+    a.expect("* you are now a server operator (boss)", timeout=CHECK_WAIT)
     rewrite(path, "oper = chief:%s\n" % h)
     srv.send_signal(signal.SIGHUP)
     srv.wait_event("reload-done", changed="1")
@@ -203,7 +203,7 @@ def test_sighup_replaces_operators(t):
     a.say("/kill bob")
     a.expect("! only server operators may /kill")
     b.say("/oper chief " + PASSWORD)
-    b.expect("* you are now a server operator (chief)")
+    b.expect("* you are now a server operator (chief)", timeout=CHECK_WAIT)
     b.say("/kill alice")
     b.expect("* alice quit (Killed (bob (No reason given)))")
     b.expect("* killed alice")
