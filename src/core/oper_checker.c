@@ -50,8 +50,6 @@ static struct oper_job oper_ring[OPER_RING];
 /* Checks asked, picked by the thread, checked and taken back, ever;
  * slot = count % OPER_RING. */
 static uint64_t oper_asked, oper_picked, oper_checked, oper_taken;
-/* The loop's own: checks asked and neither dropped nor taken. */
-static size_t oper_live;
 static bool oper_stop, oper_running;
 static pthread_mutex_t oper_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t oper_cv = PTHREAD_COND_INITIALIZER;
@@ -92,7 +90,6 @@ int oper_checker_start(void)
     if (oper_efd < 0)
         return -1;
     oper_asked = oper_picked = oper_checked = oper_taken = 0;
-    oper_live = 0;
     oper_stop = false;
     /* Signals are the loop's (a signalfd): the thread takes none. */
     sigset_t all, old;
@@ -125,14 +122,16 @@ void oper_checker_stop(void)
     sodium_memzero(oper_ring, sizeof oper_ring);
 }
 
-/* Returns how many live checks come from origin. The loop alone writes a
- * slot's origin and dropped, so it reads them without the mutex. */
-static size_t oper_from(const char *origin)
+/* Returns how many live checks (asked, neither dropped nor taken) come
+ * from origin, or from anywhere with NULL. The loop alone writes asked,
+ * taken and a slot's origin and dropped, so it reads them without the
+ * mutex. */
+static size_t oper_live(const char *origin)
 {
     size_t n = 0;
     for (uint64_t k = oper_taken; k < oper_asked; k++) {
         const struct oper_job *j = &oper_ring[k % OPER_RING];
-        n += !j->dropped && strcmp(j->origin, origin) == 0;
+        n += !j->dropped && (!origin || strcmp(j->origin, origin) == 0);
     }
     return n;
 }
@@ -141,10 +140,9 @@ bool oper_check_async(const char *name, size_t nlen, const char *password,
                       size_t plen, const char *origin, oper_done_fn done,
                       uint64_t id)
 {
-    /* asked and taken change on the loop only: no mutex to read them. */
-    if (!oper_running || oper_live >= OPER_QUEUE_MAX ||
-        oper_asked - oper_taken >= OPER_RING ||
-        oper_from(origin) >= OPER_ORIGIN_MAX)
+    if (!oper_running || oper_asked - oper_taken >= OPER_RING ||
+        oper_live(NULL) >= OPER_QUEUE_MAX ||
+        oper_live(origin) >= OPER_ORIGIN_MAX)
         return false;
     /* The slot is the loop's until oper_asked counts it. */
     struct oper_job *j = &oper_ring[oper_asked % OPER_RING];
@@ -165,13 +163,12 @@ bool oper_check_async(const char *name, size_t nlen, const char *password,
     oper_asked++;
     pthread_cond_signal(&oper_cv);
     pthread_mutex_unlock(&oper_mu);
-    oper_live++;
     return true;
 }
 
 void oper_check_forget(uint64_t id)
 {
-    if (oper_live == 0)
+    if (oper_asked == oper_taken)
         return; /* the common case: a connection closes, no check asked */
     pthread_mutex_lock(&oper_mu);
     for (uint64_t k = oper_picked; k < oper_asked; k++) {
@@ -179,7 +176,6 @@ void oper_check_forget(uint64_t id)
         if (j->id == id && !j->dropped) {
             j->dropped = true;
             sodium_memzero(j->password, sizeof j->password);
-            oper_live--;
         }
     }
     pthread_mutex_unlock(&oper_mu);
@@ -214,8 +210,7 @@ void oper_checker_ready(void)
         oper_taken++;
         pthread_mutex_unlock(&oper_mu);
         if (j.dropped)
-            continue; /* counted out when it was dropped */
-        oper_live--;
+            continue;
         /* The completion may ask another check: the slot is free now. */
         j.done(j.id, j.tried, j.tlen, oper_result(&j));
         sodium_memzero(&j, sizeof j);
